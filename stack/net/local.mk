@@ -1,0 +1,1 @@
+# stack/net: sources, headers, tests and tools of this area (included by Makefile.am).

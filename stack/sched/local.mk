@@ -1,0 +1,1 @@
+# stack/sched: sources, headers, tests and tools of this area (included by Makefile.am).
