@@ -1,2 +1,2 @@
 # docs: shipped in the tarball.
-EXTRA_DIST += docs/README.md docs/manual.md docs/integration.md docs/dependencies.md
+EXTRA_DIST += docs/README.md docs/manual.md docs/integration.md docs/dependencies.md docs/conformance.md

@@ -29,6 +29,13 @@ int gw_usage_error(const gw_command_t *cmd, const char *fmt, ...) __attribute__(
 /* Subcommand entry points, one per table entry. */
 int gw_cmd_help(int argc, char **argv);
 int gw_cmd_version(int argc, char **argv);
+int gw_cmd_pki(int argc, char **argv);
+int gw_cmd_conformance(int argc, char **argv);
+int gw_cmd_sep(int argc, char **argv);
+int gw_cmd_demo(int argc, char **argv);
+int gw_cmd_gateway(int argc, char **argv);
+int gw_cmd_xml(int argc, char **argv);
+int gw_cmd_oadr(int argc, char **argv);
 
 /* The program's dispatch: global flags, then the subcommand. */
 int gw_main(int argc, char **argv);

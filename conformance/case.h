@@ -1,0 +1,134 @@
+/* case.h - a conformance case as data: what the head-end serves over time, the faults it injects,
+ * the replies it gives to the client's POSTs, and what it expects the client to do.  The file
+ * format is line-based (docs/conformance.md has the full reference):
+ *
+ *   case CORE-012                       the ID; must match the catalogue
+ *   include csip-base                   the lines of a shared fragment (resolved by the caller)
+ *   duration 30                         seconds the client under test runs
+ *   time-offset 7200                    server clock minus real clock, seconds
+ *   scheme https                        http or https (default: https for 2030.5 suites)
+ *   resource /derp/1/derc [status 200] [type application/sep+xml]
+ *   <DERControlList ...> ... {now+60} ...
+ *   end
+ *   at 10 resource PATH ... end         replace (or add) a resource at t = 10 s
+ *   at 12 delete PATH                   remove a resource (GET then gives 404)
+ *   fault PATH status 503|close|garbage|delay MS [times N] [from T] [until T]
+ *   reply POST /rsp [status 201] [if-has "TEXT"] [times N] [location PATH] [type MEDIA]
+ *   ...optional body... end
+ *   expect request POST /rsp [within T1 T2] [has "TEXT"]... [count MIN [MAX]]
+ *   expect no-request PUT /edev/1 [within T1 T2] [has "TEXT"]...
+ *   expect status battery.power_w = 2000 +- 250 during 12 20
+ *   expect status price = null eventually 0 10
+ *   expect status time = {server-time} +- 2 during 5 15
+ *
+ * Times are seconds after the client under test was started.  Bodies keep {placeholders}; the
+ * head-end substitutes them when it serves.  Everything a case holds lives in one arena. */
+#ifndef CONFORMANCE_CASE_H
+#define CONFORMANCE_CASE_H
+
+#include <stddef.h>
+
+#include <gridedge/arena.h>
+
+#define CF_MAX_HAS 4
+
+typedef enum cf_action_kind {
+    CF_ACT_RESOURCE, /* serve BODY at PATH from time AT on */
+    CF_ACT_DELETE,   /* PATH is gone from time AT on */
+    CF_ACT_FAULT,    /* requests to PATH get FAULT between FROM and UNTIL, at most TIMES times */
+    CF_ACT_REPLY     /* a METHOD to PATH (whose body has MATCH) is answered with STATUS and BODY */
+} cf_action_kind;
+
+typedef enum cf_fault_kind {
+    CF_FAULT_STATUS,  /* answer with HTTP status STATUS and no body */
+    CF_FAULT_CLOSE,   /* close the connection without answering */
+    CF_FAULT_GARBAGE, /* answer 200 with a malformed body */
+    CF_FAULT_DELAY    /* answer normally after DELAY_MS */
+} cf_fault_kind;
+
+typedef struct cf_action {
+    cf_action_kind kind;
+    unsigned line;
+    double at;              /* resource/delete: from this time on */
+    const char *method;     /* reply */
+    const char *path;
+    int status;             /* resource/reply: 200/201...; fault: the status for CF_FAULT_STATUS */
+    const char *type;       /* media type of BODY (NULL = the suite's default) */
+    const char *body;       /* NUL-terminated; may be empty */
+    size_t body_len;
+    const char *match;      /* reply: only when the request body contains this (NULL = any) */
+    const char *location;   /* reply: Location header */
+    cf_fault_kind fault;
+    int delay_ms;
+    unsigned times;         /* fault/reply: at most this many times (0 = no limit) */
+    double from, until;     /* fault: active window (until < 0: no end) */
+} cf_action_t;
+
+typedef enum cf_expect_kind {
+    CF_EXP_REQUEST,    /* the client sends such a request, COUNT_MIN..COUNT_MAX times */
+    CF_EXP_NO_REQUEST, /* the client never sends such a request */
+    CF_EXP_STATUS      /* the client's status file satisfies a condition */
+} cf_expect_kind;
+
+typedef enum cf_op { CF_OP_EQ, CF_OP_LE, CF_OP_GE } cf_op;
+/* CF_VAL_SERVER_TIME: the server's clock at the moment of each sample (`{server-time}`), a number. */
+typedef enum cf_value_kind { CF_VAL_NUMBER, CF_VAL_STRING, CF_VAL_NULL, CF_VAL_BOOL, CF_VAL_SERVER_TIME } cf_value_kind;
+
+typedef struct cf_expect {
+    cf_expect_kind kind;
+    unsigned line;
+    const char *text;       /* the line as written, for reports */
+    const char *method;
+    const char *path;       /* a trailing '*' matches any suffix; the query is ignored otherwise */
+    double from, to;        /* window (to < 0: until the end) */
+    const char *has[CF_MAX_HAS];
+    unsigned n_has;
+    unsigned count_min, count_max; /* count_max 0 = no upper bound */
+    const char *key;        /* status: dotted path, e.g. battery.power_w, active_controls.0.id, active_controls.# */
+    cf_op op;
+    cf_value_kind vkind;
+    double number, tolerance;
+    const char *string;
+    int boolean;
+    int eventually;         /* status: 1 = some sample in the window, 0 = every sample (and at least one) */
+} cf_expect_t;
+
+enum { CF_SCHEME_DEFAULT = 0, CF_SCHEME_HTTP = 1, CF_SCHEME_HTTPS = 2 };
+
+typedef struct cf_case {
+    const char *id;
+    double duration;        /* seconds (default 20) */
+    double time_offset;     /* seconds */
+    int scheme;             /* CF_SCHEME_* */
+    cf_action_t *actions;
+    size_t n_actions;
+    cf_expect_t *expects;
+    size_t n_expects;
+} cf_case_t;
+
+/* Caps on what a case file may hold. */
+#define CF_CASE_MAX_BYTES (512u * 1024u)
+#define CF_CASE_MAX_LINE 16384u
+#define CF_CASE_MAX_ACTIONS 256u
+#define CF_CASE_MAX_EXPECTS 128u
+#define CF_CASE_MAX_BODY (64u * 1024u)
+
+/* Finds the fragment an `include NAME` line names: sets *TEXT and *LEN (owned by the resolver, alive
+ * until parsing ends) and returns 0, or returns GE_ERR_NOTFOUND. */
+typedef int (*cf_include_fn)(void *ud, const char *name, const char **text, size_t *len);
+
+#define CF_INCLUDE_DEPTH 4
+
+/* Parse case file TEXT (LEN bytes) called NAME into OUT, allocating from ARENA; INCLUDE (may be
+ * NULL: then `include` is an error) resolves fragments.  On error returns a negative ge_err and
+ * writes "FILE:LINE: error: MESSAGE" into ERR, FILE being the case or the fragment at fault. */
+int cf_case_parse(const char *name, const char *text, size_t len, ge_arena_t *arena, cf_include_fn include,
+                  void *include_ud, cf_case_t *out, char *err, size_t errlen);
+
+/* Load and parse case ID of SUITE (with its includes): from CASE_DIR/ID.case when CASE_DIR is not
+ * NULL, else the built-in case ID of SUITE (conformance/cases).  GE_ERR_NOTFOUND when there is no such
+ * case script (ERR untouched); other errors are described in ERR. */
+int cf_case_load(const char *suite, const char *id, const char *case_dir, ge_arena_t *arena, cf_case_t *out,
+                 char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,388 @@
+/* headend.c - serve one conformance case over HTTP(S) on 127.0.0.1 to a client under test, record
+ * the exchanges, sample the client's status file, and judge (see headend.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include <gridedge/buf.h>
+#include <gridedge/error.h>
+#include <gridedge/http.h>
+#include <gridedge/pki.h>
+#include <gridedge/tls.h>
+
+#include "conformance/headend.h"
+#include "conformance/server.h"
+
+#define MAX_SAMPLES 4000
+#define EVIDENCE_BODY_MAX 4096
+#define SAMPLE_PERIOD_S 0.25
+
+typedef struct headend {
+    const cf_run_opts_t *opts;
+    const cf_case_t *c;
+    struct event_base *base;
+    cf_server_t *srv;
+    cf_sample_t *samples;
+    size_t n_samples, cap_samples;
+    pid_t child;
+    int child_status;
+    int child_done;
+    char status_file[600];
+    struct event *tick;
+    double end_t;             /* stop serving at this time */
+} headend_t;
+
+static void sample_status(headend_t *he, double t)
+{
+    FILE *f;
+    char *buf;
+    size_t n;
+
+    if (!he->status_file[0] || he->n_samples == MAX_SAMPLES)
+        return;
+    f = fopen(he->status_file, "rb");
+    if (!f)
+        return;
+    buf = malloc(256 * 1024);
+    if (!buf) {
+        fclose(f);
+        return;
+    }
+    n = fread(buf, 1, 256 * 1024 - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    if (he->n_samples == he->cap_samples) {
+        size_t cap = he->cap_samples ? he->cap_samples * 2 : 64;
+        cf_sample_t *s = realloc(he->samples, cap * sizeof(*s));
+        if (!s) {
+            free(buf);
+            return;
+        }
+        he->samples = s;
+        he->cap_samples = cap;
+    }
+    he->samples[he->n_samples].t = t;
+    he->samples[he->n_samples].json = buf;
+    he->n_samples++;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    headend_t *he = arg;
+    double t = cf_server_elapsed(he->srv);
+    (void)fd;
+    (void)what;
+
+    sample_status(he, t);
+    if (!he->child_done) {
+        int st;
+        pid_t r = waitpid(he->child, &st, WNOHANG);
+        if (r == he->child) {
+            he->child_done = 1;
+            he->child_status = st;
+        }
+    }
+    /* A client that has exited sends nothing more: judge now rather than wait out the case. */
+    if (t >= he->end_t || he->child_done)
+        event_base_loopexit(he->base, NULL);
+}
+
+static void stop_child(headend_t *he)
+{
+    if (he->child <= 0 || he->child_done)
+        return;
+    kill(-he->child, SIGTERM);
+    for (int i = 0; i < 50; i++) {
+        int st;
+        if (waitpid(he->child, &st, WNOHANG) == he->child) {
+            he->child_done = 1;
+            he->child_status = st;
+            return;
+        }
+        usleep(100000);
+    }
+    kill(-he->child, SIGKILL);
+    waitpid(he->child, &he->child_status, 0);
+    he->child_done = 1;
+}
+
+/* Replace the contract's placeholders in one argument. */
+static char *subst_arg(const char *arg, const char *const *names, const char *const *values, size_t n)
+{
+    ge_buf_t b;
+    const char *p = arg;
+
+    ge_buf_init(&b, NULL, 64 * 1024);
+    while (*p) {
+        size_t k;
+        if (*p == '{') {
+            for (k = 0; k < n; k++) {
+                size_t len = strlen(names[k]);
+                if (strncmp(p + 1, names[k], len) == 0 && p[1 + len] == '}')
+                    break;
+            }
+            if (k < n) {
+                if (ge_buf_puts(&b, values[k]) < 0)
+                    goto fail;
+                p += strlen(names[k]) + 2;
+                continue;
+            }
+        }
+        if (ge_buf_putc(&b, *p++) < 0)
+            goto fail;
+    }
+    if (!b.data && ge_buf_puts(&b, "") < 0)
+        goto fail;
+    return b.data;
+fail:
+    ge_buf_free(&b);
+    return NULL;
+}
+
+static int spawn(headend_t *he, char **argv, const char *log_path)
+{
+    pid_t pid = fork();
+
+    if (pid < 0)
+        return GE_ERR_IO;
+    if (pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int null = open("/dev/null", O_RDONLY);
+        setpgid(0, 0);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        if (null >= 0)
+            dup2(null, 0);
+        execvp(argv[0], argv);
+        fprintf(stderr, "conformance: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    setpgid(pid, pid);
+    he->child = pid;
+    return 0;
+}
+
+static int ensure_pki(const char *dir, char lfdi[GE_LFDI_BUF], uint64_t *sfdi, const ge_log_t *log)
+{
+    char path[600];
+
+    snprintf(path, sizeof(path), "%s/client.pem", dir);
+    if (access(path, R_OK) == 0)
+        return ge_cert_file_ids(path, lfdi, sfdi);
+    return ge_pki_init(dir, lfdi, sfdi, log);
+}
+
+static int suite_https(const char *suite, int scheme)
+{
+    if (scheme != CF_SCHEME_DEFAULT)
+        return scheme == CF_SCHEME_HTTPS;
+    return strcmp(suite, "csip") == 0 || strcmp(suite, "csip-aus") == 0;
+}
+
+static char *evidence(const headend_t *he)
+{
+    json_t *arr = json_array();
+    size_t n;
+    const cf_exchange_t *ex = cf_server_exchanges(he->srv, &n, NULL);
+    char *s;
+
+    if (!arr)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t blen = strlen(ex[i].body);
+        json_t *o = json_pack("{s:f, s:s, s:s, s:i, s:s%, s:s}", "t", ex[i].t, "method", ex[i].method, "path",
+                              ex[i].path, "status", ex[i].status, "request", ex[i].body,
+                              blen < EVIDENCE_BODY_MAX ? blen : (size_t)EVIDENCE_BODY_MAX, "reply",
+                              cf_server_reply(he->srv, i));
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    s = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return s;
+}
+
+static void judge(headend_t *he, cf_outcome_t *out)
+{
+    cf_observed_t obs = { NULL, 0, he->samples, he->n_samples, cf_server_elapsed(he->srv),
+                          cf_server_start_time(he->srv) };
+    size_t passed = 0;
+
+    obs.ex = cf_server_exchanges(he->srv, &obs.n_ex, NULL);
+    out->result = CF_PASS;
+    for (size_t i = 0; i < he->c->n_expects; i++) {
+        /* `has` strings may name the run's identity ({lfdi}, {sfdi}, ...): fill them in first */
+        cf_expect_t e = he->c->expects[i];
+        ge_buf_t has[CF_MAX_HAS];
+        char d[400];
+        int ok;
+        for (unsigned k = 0; k < e.n_has; k++) {
+            ge_buf_init(&has[k], NULL, 4096);
+            if (cf_substitute(e.has[k], strlen(e.has[k]), cf_server_vars(he->srv), &has[k]) == 0 && has[k].data)
+                e.has[k] = has[k].data;
+        }
+        ok = cf_expect_check(&e, &obs, d, sizeof(d));
+        for (unsigned k = 0; k < e.n_has; k++)
+            ge_buf_free(&has[k]);
+        if (ok)
+            passed++;
+        else if (out->result == CF_PASS) {
+            out->result = CF_FAIL;
+            snprintf(out->detail, sizeof(out->detail), "line %u: %s", he->c->expects[i].line, d);
+        }
+    }
+    if (out->result == CF_PASS)
+        snprintf(out->detail, sizeof(out->detail), "%zu expectation(s) met, %zu exchange(s)", passed, obs.n_ex);
+    else if (obs.n_ex == 0 && he->child_done && WIFEXITED(he->child_status))
+        snprintf(out->detail + strlen(out->detail), sizeof(out->detail) - strlen(out->detail),
+                 " (the client exited with status %d without a request)", WEXITSTATUS(he->child_status));
+}
+
+static void headend_cleanup(headend_t *he)
+{
+    if (he->tick)
+        event_free(he->tick);
+    cf_server_free(he->srv);
+    if (he->base)
+        event_base_free(he->base);
+    for (size_t i = 0; i < he->n_samples; i++)
+        free((char *)he->samples[i].json);
+    free(he->samples);
+}
+
+int cf_run_case(const cf_run_opts_t *opts, const cf_case_info_t *info, const cf_case_t *c, cf_outcome_t *out)
+{
+    headend_t he;
+    char pki[512], ca[600], cert[600], key[600], state_dir[512], log_path[600];
+    char lfdi[GE_LFDI_BUF], sfdi_s[32], duration_s[32];
+    uint64_t sfdi = 0;
+    int rc;
+    size_t argc = 0, dropped = 0;
+    char **argv = NULL;
+    struct timeval period = { 0, (long)(SAMPLE_PERIOD_S * 1e6) };
+    cf_server_opts_t so;
+    cf_vars_t *vars;
+
+    memset(&he, 0, sizeof(he));
+    memset(out, 0, sizeof(*out));
+    he.opts = opts;
+    he.c = c;
+    if (strlen(opts->work_dir) > 400) {
+        out->result = CF_FAIL;
+        snprintf(out->detail, sizeof(out->detail), "the work directory's path is too long");
+        return GE_ERR_INVALID;
+    }
+    snprintf(pki, sizeof(pki), "%s/pki", opts->work_dir);
+    snprintf(ca, sizeof(ca), "%s/ca.pem", pki);
+    snprintf(cert, sizeof(cert), "%s/client.pem", pki);
+    snprintf(key, sizeof(key), "%s/client.key", pki);
+    snprintf(state_dir, sizeof(state_dir), "%s/%s", opts->work_dir, info->id);
+    snprintf(he.status_file, sizeof(he.status_file), "%s/status.json", state_dir);
+    snprintf(log_path, sizeof(log_path), "%s/client.log", state_dir);
+    if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
+        snprintf(out->detail, sizeof(out->detail), "cannot create %.300s: %s", state_dir, strerror(errno));
+        out->result = CF_FAIL;
+        return GE_ERR_IO;
+    }
+    unlink(he.status_file);
+    if ((rc = ensure_pki(pki, lfdi, &sfdi, opts->log)) < 0) {
+        snprintf(out->detail, sizeof(out->detail), "cannot make the test PKI in %.300s: %s", pki, ge_strerror(rc));
+        out->result = CF_FAIL;
+        return rc;
+    }
+    snprintf(sfdi_s, sizeof(sfdi_s), "%llu", (unsigned long long)sfdi);
+    snprintf(duration_s, sizeof(duration_s), "%.0f", c->duration);
+
+    he.base = event_base_new();
+    if (!he.base) {
+        rc = GE_ERR_NOMEM;
+        goto fail;
+    }
+    memset(&so, 0, sizeof(so));
+    so.suite = opts->suite;
+    so.c = c;
+    so.https = suite_https(opts->suite, c->scheme);
+    so.pki_dir = pki;
+    so.log = opts->log;
+    if ((rc = cf_server_new(&he.srv, he.base, &so, out->detail, sizeof(out->detail))) < 0)
+        goto fail;
+    vars = cf_server_vars(he.srv);
+    vars->lfdi = lfdi;
+    vars->sfdi = sfdi_s;
+    vars->ven_name = "gridedge-ven";
+    vars->ven_id = "VEN-1";
+    vars->registration_id = "REG-1";
+    {
+        static const char *const names[] = { "url", "ca", "cert", "key", "lfdi", "sfdi", "ven_name", "client_id",
+                                             "client_secret", "state_dir", "status_file", "duration" };
+        const char *values[] = { cf_server_url(he.srv), ca, cert, key, lfdi, sfdi_s, "gridedge-ven", "ven-client",
+                                 "ven-secret", state_dir, he.status_file, duration_s };
+        while (opts->client_argv[argc])
+            argc++;
+        argv = calloc(argc + 1, sizeof(*argv));
+        if (!argv) {
+            rc = GE_ERR_NOMEM;
+            goto fail;
+        }
+        for (size_t i = 0; i < argc; i++)
+            if (!(argv[i] = subst_arg(opts->client_argv[i], names, values, sizeof(names) / sizeof(names[0])))) {
+                rc = GE_ERR_NOMEM;
+                goto fail;
+            }
+    }
+    he.tick = event_new(he.base, -1, EV_PERSIST, on_tick, &he);
+    if (!he.tick) {
+        rc = GE_ERR_NOMEM;
+        goto fail;
+    }
+    he.end_t = c->duration + opts->grace_s;
+    cf_server_start(he.srv);
+    if ((rc = spawn(&he, argv, log_path)) < 0)
+        goto fail;
+    event_add(he.tick, &period);
+    event_base_dispatch(he.base);
+    stop_child(&he);
+    judge(&he, out);
+    {
+        size_t n_ex;
+        cf_server_exchanges(he.srv, &n_ex, &dropped);
+    }
+    if (dropped)
+        snprintf(out->detail + strlen(out->detail), sizeof(out->detail) - strlen(out->detail),
+                 " (%zu exchanges beyond the evidence cap)", dropped);
+    out->evidence_json = evidence(&he);
+    rc = 0;
+    goto done;
+fail:
+    out->result = CF_FAIL;
+    if (!out->detail[0])
+        snprintf(out->detail, sizeof(out->detail), "head-end set-up failed: %s", ge_strerror(rc));
+    stop_child(&he);
+done:
+    for (size_t i = 0; argv && i < argc; i++)
+        free(argv[i]);
+    free(argv);
+    headend_cleanup(&he);
+    return rc;
+}
+
+void cf_outcome_free(cf_outcome_t *out)
+{
+    free(out->evidence_json);
+    out->evidence_json = NULL;
+}

@@ -1,0 +1,183 @@
+/* serve.c - the head-end's answers as a pure function of case, time and request (see serve.h). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gridedge/error.h>
+
+#include "conformance/serve.h"
+#include "conformance/verdict.h"
+
+static int put_var(const char *name, size_t n, const cf_vars_t *v, ge_buf_t *out)
+{
+    static const char *const names[] = { "lfdi", "sfdi", "base", "ven_name", "ven_id", "registration_id" };
+    const char *vals[] = { v->lfdi, v->sfdi, v->base, v->ven_name, v->ven_id, v->registration_id };
+    int iso = 0;
+    char *end;
+    long delta = 0;
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strlen(names[i]) == n && memcmp(names[i], name, n) == 0 && vals[i])
+            return ge_buf_puts(out, vals[i]) < 0 ? GE_ERR_LIMIT : 1;
+    double base;
+
+    if (n >= 6 && memcmp(name, "isonow", 6) == 0) {
+        iso = 1;
+        base = v->now;
+        name += 6;
+        n -= 6;
+    } else if (n >= 3 && memcmp(name, "now", 3) == 0) {
+        base = v->now;
+        name += 3;
+        n -= 3;
+    } else if (n >= 8 && memcmp(name, "isostart", 8) == 0) {
+        iso = 1;
+        base = v->start;
+        name += 8;
+        n -= 8;
+    } else if (n >= 5 && memcmp(name, "start", 5) == 0) {
+        base = v->start;
+        name += 5;
+        n -= 5;
+    } else {
+        return 0;
+    }
+    if (n) {
+        char num[24];
+        if ((name[0] != '+' && name[0] != '-') || n >= sizeof(num))
+            return 0;
+        memcpy(num, name, n);
+        num[n] = '\0';
+        delta = strtol(num, &end, 10);
+        if (*end || end == num + 1)
+            return 0;
+    }
+    long long when = (long long)base + delta;
+    if (!iso)
+        return ge_buf_printf(out, "%lld", when) < 0 ? GE_ERR_LIMIT : 1;
+    time_t tt = (time_t)when;
+    struct tm tm;
+    char iso_s[32];
+    if (!gmtime_r(&tt, &tm) || !strftime(iso_s, sizeof(iso_s), "%Y-%m-%dT%H:%M:%SZ", &tm))
+        return 0;
+    return ge_buf_puts(out, iso_s) < 0 ? GE_ERR_LIMIT : 1;
+}
+
+int cf_substitute(const char *text, size_t len, const cf_vars_t *vars, ge_buf_t *out)
+{
+    const char *p = text, *end = text + len;
+
+    while (p < end) {
+        const char *open = memchr(p, '{', (size_t)(end - p));
+        const char *close;
+        int r;
+
+        if (!open)
+            return ge_buf_append(out, p, (size_t)(end - p));
+        if (ge_buf_append(out, p, (size_t)(open - p)) < 0)
+            return GE_ERR_LIMIT;
+        close = memchr(open, '}', (size_t)(end - open));
+        if (!close || close - open > 40) {
+            if (ge_buf_putc(out, '{') < 0)
+                return GE_ERR_LIMIT;
+            p = open + 1;
+            continue;
+        }
+        r = put_var(open + 1, (size_t)(close - open - 1), vars, out);
+        if (r < 0)
+            return r;
+        if (r == 0 && ge_buf_append(out, open, (size_t)(close - open + 1)) < 0)
+            return GE_ERR_LIMIT;
+        p = close + 1;
+    }
+    return 0;
+}
+
+static int fault_applies(const cf_action_t *a, unsigned fired, double t, const char *path)
+{
+    return a->kind == CF_ACT_FAULT && cf_path_matches(a->path, path) && t >= a->from &&
+           (a->until < 0 || t < a->until) && (a->times == 0 || fired < a->times);
+}
+
+int cf_serve(const cf_case_t *c, cf_serve_state_t *st, const cf_vars_t *vars, double t, const char *method,
+             const char *path, const char *body, const char *default_type, cf_answer_t *ans, ge_buf_t *body_out)
+{
+    const cf_action_t *best = NULL;
+    int is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+
+    memset(ans, 0, sizeof(*ans));
+    ans->kind = CF_ANSWER_HTTP;
+
+    for (size_t i = 0; i < c->n_actions; i++) {
+        const cf_action_t *a = &c->actions[i];
+        if (!fault_applies(a, st->fired[i], t, path))
+            continue;
+        st->fired[i]++;
+        ans->by = a;
+        switch (a->fault) {
+        case CF_FAULT_CLOSE:
+            ans->kind = CF_ANSWER_CLOSE;
+            return 0;
+        case CF_FAULT_GARBAGE:
+            ans->kind = CF_ANSWER_GARBAGE;
+            ans->status = 200;
+            ans->type = default_type;
+            return ge_buf_puts(body_out, "<<garbage & not xml\x01") < 0 ? GE_ERR_LIMIT : 0;
+        case CF_FAULT_STATUS:
+            ans->status = a->status;
+            return 0;
+        case CF_FAULT_DELAY:
+            ans->delay_ms = a->delay_ms;
+            break; /* then answer normally */
+        }
+        break;
+    }
+
+    if (is_get) {
+        /* the latest resource or delete for this exact path that has taken effect by T */
+        for (size_t i = 0; i < c->n_actions; i++) {
+            const cf_action_t *a = &c->actions[i];
+            if ((a->kind != CF_ACT_RESOURCE && a->kind != CF_ACT_DELETE) || a->at > t ||
+                !cf_path_matches(a->path, path))
+                continue;
+            if (!best || a->at >= best->at)
+                best = a;
+        }
+        if (!best || best->kind == CF_ACT_DELETE) {
+            ans->status = 404;
+            ans->by = best;
+            return 0;
+        }
+        ans->by = best;
+        ans->status = best->status;
+        ans->type = best->type ? best->type : default_type;
+        return cf_substitute(best->body, best->body_len, vars, body_out);
+    }
+
+    for (size_t i = 0; i < c->n_actions; i++) {
+        const cf_action_t *a = &c->actions[i];
+        if (a->kind != CF_ACT_REPLY || strcmp(a->method, method) != 0 || !cf_path_matches(a->path, path) ||
+            (a->match && (!body || !strstr(body, a->match))) || (a->times && st->fired[i] >= a->times))
+            continue;
+        st->fired[i]++;
+        ans->by = a;
+        ans->status = a->status;
+        ans->type = a->body_len ? (a->type ? a->type : default_type) : NULL;
+        if (a->location)
+            snprintf(ans->location, sizeof(ans->location), "%s", a->location);
+        return cf_substitute(a->body, a->body_len, vars, body_out);
+    }
+
+    /* No script for it: accept as a 2030.5 server does (POST creates, PUT/DELETE succeed). */
+    if (strcmp(method, "POST") == 0) {
+        size_t plen = strcspn(path, "?");
+        ans->status = 201;
+        snprintf(ans->location, sizeof(ans->location), "%.*s/%u", (int)(plen < 500 ? plen : 500), path, ++st->posts);
+    } else {
+        ans->status = 204;
+    }
+    return 0;
+}

@@ -1,0 +1,190 @@
+/* verdict.c - evaluate case expectations against observed traffic and status samples. */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "conformance/verdict.h"
+
+int cf_path_matches(const char *pattern, const char *path)
+{
+    size_t plen = strlen(pattern);
+    size_t qlen;
+
+    if (plen && pattern[plen - 1] == '*')
+        return strncmp(pattern, path, plen - 1) == 0;
+    if (strchr(pattern, '?'))
+        return strcmp(pattern, path) == 0;
+    qlen = strcspn(path, "?");
+    return qlen == plen && strncmp(pattern, path, plen) == 0;
+}
+
+static double window_end(const cf_expect_t *e, const cf_observed_t *obs)
+{
+    return e->to < 0 ? obs->end : e->to;
+}
+
+static int request_matches(const cf_expect_t *e, const cf_exchange_t *x, double to)
+{
+    if (x->t < e->from || x->t > to)
+        return 0;
+    if (strcmp(e->method, x->method) != 0 || !cf_path_matches(e->path, x->path))
+        return 0;
+    for (unsigned i = 0; i < e->n_has; i++)
+        if (!x->body || !strstr(x->body, e->has[i]))
+            return 0;
+    return 1;
+}
+
+/* The JSON value at dotted KEY inside ROOT; "#" as the last part gives an array's length in *LEN. */
+static json_t *lookup(json_t *root, const char *key, int *is_len, size_t *len)
+{
+    char part[64];
+    json_t *v = root;
+
+    *is_len = 0;
+    while (*key && v) {
+        size_t n = strcspn(key, ".");
+        if (n == 0 || n >= sizeof(part))
+            return NULL;
+        memcpy(part, key, n);
+        part[n] = '\0';
+        key += n + (key[n] == '.');
+        if (strcmp(part, "#") == 0 && !*key) {
+            if (!json_is_array(v) && !json_is_object(v))
+                return NULL;
+            *is_len = 1;
+            *len = json_is_array(v) ? json_array_size(v) : json_object_size(v);
+            return v;
+        }
+        if (json_is_array(v)) {
+            char *end;
+            long idx = strtol(part, &end, 10);
+            if (*end || idx < 0)
+                return NULL;
+            v = json_array_get(v, (size_t)idx);
+        } else if (json_is_object(v)) {
+            v = json_object_get(v, part);
+        } else {
+            return NULL;
+        }
+    }
+    return v;
+}
+
+static int compare_number(const cf_expect_t *e, double x, double want)
+{
+    switch (e->op) {
+    case CF_OP_EQ: return fabs(x - want) <= e->tolerance;
+    case CF_OP_LE: return x <= want;
+    case CF_OP_GE: return x >= want;
+    }
+    return 0;
+}
+
+int cf_status_holds(const cf_expect_t *e, const char *json, double server_time)
+{
+    double want = e->vkind == CF_VAL_SERVER_TIME ? server_time : e->number;
+    json_error_t jerr;
+    json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *v;
+    int is_len = 0, rc = -1;
+    size_t len = 0;
+
+    if (!root)
+        return -1;
+    v = lookup(root, e->key, &is_len, &len);
+    if (v) {
+        if (is_len)
+            rc = e->vkind == CF_VAL_NUMBER ? compare_number(e, (double)len, want) : 0;
+        else if (e->vkind == CF_VAL_NULL)
+            rc = json_is_null(v);
+        else if (e->vkind == CF_VAL_BOOL)
+            rc = json_is_boolean(v) && json_is_true(v) == e->boolean;
+        else if (e->vkind == CF_VAL_STRING)
+            rc = json_is_string(v) && strcmp(json_string_value(v), e->string) == 0;
+        else
+            rc = json_is_number(v) && compare_number(e, json_number_value(v), want);
+    }
+    json_decref(root);
+    return rc;
+}
+
+static int check_status(const cf_expect_t *e, const cf_observed_t *obs, char *detail, size_t dlen)
+{
+    double to = window_end(e, obs);
+    size_t seen = 0, held = 0, missing = 0;
+    double first_bad = -1;
+
+    for (size_t i = 0; i < obs->n_samples; i++) {
+        const cf_sample_t *s = &obs->samples[i];
+        int r;
+        if (s->t < e->from || s->t > to)
+            continue;
+        seen++;
+        r = cf_status_holds(e, s->json, obs->start + s->t);
+        if (r == 1)
+            held++;
+        else if (first_bad < 0)
+            first_bad = s->t;
+        if (r < 0)
+            missing++;
+    }
+    if (seen == 0) {
+        snprintf(detail, dlen, "no status file sample between %g s and %g s", e->from, to);
+        return 0;
+    }
+    if (e->eventually ? held > 0 : held == seen) {
+        snprintf(detail, dlen, "%s held in %zu of %zu samples", e->key, held, seen);
+        return 1;
+    }
+    if (missing == seen)
+        snprintf(detail, dlen, "%s missing from the status file (or not JSON) in all %zu samples", e->key, seen);
+    else if (e->eventually)
+        snprintf(detail, dlen, "%s never held between %g s and %g s (%zu samples)", e->key, e->from, to, seen);
+    else
+        snprintf(detail, dlen, "%s did not hold at %.1f s (%zu of %zu samples held)", e->key, first_bad, held, seen);
+    return 0;
+}
+
+int cf_expect_check(const cf_expect_t *e, const cf_observed_t *obs, char *detail, size_t dlen)
+{
+    double to;
+    size_t count = 0;
+    double first = -1;
+
+    if (e->kind == CF_EXP_STATUS)
+        return check_status(e, obs, detail, dlen);
+    to = window_end(e, obs);
+    for (size_t i = 0; i < obs->n_ex; i++)
+        if (request_matches(e, &obs->ex[i], to)) {
+            if (first < 0)
+                first = obs->ex[i].t;
+            count++;
+        }
+    if (e->kind == CF_EXP_NO_REQUEST) {
+        if (count == 0) {
+            snprintf(detail, dlen, "no %s %s, as required", e->method, e->path);
+            return 1;
+        }
+        snprintf(detail, dlen, "%s %s sent %zu time(s), first at %.1f s, but must not be", e->method, e->path,
+                 count, first);
+        return 0;
+    }
+    if (count < e->count_min) {
+        snprintf(detail, dlen, "expected %s %s%s between %g s and %g s at least %u time(s), saw %zu", e->method,
+                 e->path, e->n_has ? " (with the required content)" : "", e->from, to, e->count_min, count);
+        return 0;
+    }
+    if (e->count_max && count > e->count_max) {
+        snprintf(detail, dlen, "%s %s sent %zu times between %g s and %g s, at most %u allowed", e->method, e->path,
+                 count, e->from, to, e->count_max);
+        return 0;
+    }
+    snprintf(detail, dlen, "%s %s seen %zu time(s), first at %.1f s", e->method, e->path, count, first);
+    return 1;
+}

@@ -1,0 +1,337 @@
+/* cmd_gateway.c - `gridedge gateway --config FILE`: the site daemon.  One INI file names the
+ * utility links ([sep], [oadr]), the device adapter, the price policy, the state dir and the status
+ * page; SIGTERM stops it cleanly, SIGHUP reloads the file (a bad file is reported and the running
+ * configuration kept). */
+#include "config.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#ifdef GE_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include <gridedge/error.h>
+#include <gridedge/http.h>
+
+#include "gateway/cli.h"
+#include "gateway/daemon.h"
+#include "gateway/gwconfig.h"
+#include "gateway/oadr_link.h"
+#include "gateway/sep_link.h"
+#include "gateway/site.h"
+#include "gateway/store.h"
+
+#define TICK_S 0.25
+#define HISTORY_PERIOD_S 60
+
+typedef struct gateway {
+    const char *config_path;
+    gw_config_t cfg;
+    struct event_base *base;
+    gw_store_t *store;
+    gw_site_t *site;
+    gw_sep_link_t *sep;
+    gw_oadr_link_t *oadr;
+    ge_http_server_t *page;
+    gw_signals_t sig;
+    ge_log_t log;
+    double last_history;
+    int exit_code;
+} gateway_t;
+
+/* The adapter's "key=value ..." options from the config. */
+static void adapter_options(const gw_config_t *c, char *buf, size_t size)
+{
+    if (c->adapter == GW_ADAPTER_SUNSPEC)
+        snprintf(buf, size, "host=%s port=%d unit=%d timeout_ms=%d", c->sunspec_host, c->sunspec_port,
+                 c->sunspec_unit_id, c->sunspec_timeout_ms);
+    else
+        snprintf(buf, size, "seed=%llu pv_peak_w=%.0f battery_wh=%.0f battery_max_w=%.0f soc=%.1f ev_max_w=%.0f "
+                            "house_w=%.0f",
+                 (unsigned long long)c->sim_seed, c->sim_pv_peak_w, c->sim_battery_wh, c->sim_battery_max_w,
+                 c->sim_start_soc_pct, c->sim_ev_charger_w, c->sim_house_w);
+}
+
+static void on_page(void *ud, ge_http_exchange_t *ex)
+{
+    gateway_t *g = ud;
+    ge_buf_t body;
+    const char *type = NULL;
+
+    ge_buf_init(&body, NULL, 4u << 20);
+    if (g->site && gw_statuspage_get(ge_http_path(ex), gw_site_status(g->site), g->store, (int64_t)gw_now(), &body,
+                                     &type) == 0)
+        ge_http_reply(ex, 200, type, body.data, body.len);
+    else
+        ge_http_reply(ex, 404, "text/plain", "not found\n", 10);
+    ge_buf_free(&body);
+}
+
+/* Stop what the configuration started (the store and the loop stay). */
+static void stop_parts(gateway_t *g)
+{
+    ge_http_server_free(g->page);
+    g->page = NULL;
+    gw_sep_link_free(g->sep);
+    g->sep = NULL;
+    gw_oadr_link_free(g->oadr);
+    g->oadr = NULL;
+    if (g->site)
+        gw_site_flush(g->site);
+    gw_site_free(g->site);
+    g->site = NULL;
+}
+
+/* Start the site, the links and the status page from g->cfg. */
+static int start_parts(gateway_t *g, char *err, size_t errlen)
+{
+    const gw_config_t *c = &g->cfg;
+    gw_site_opts_t so;
+    char options[512];
+
+    memset(&so, 0, sizeof(so));
+    adapter_options(c, options, sizeof(options));
+    so.adapter = c->adapter == GW_ADAPTER_SUNSPEC ? "sunspec" : "sim";
+    so.adapter_config = options;
+    so.status_file = c->status_file[0] ? c->status_file : NULL;
+    ge_policy_config_default(&so.policy);
+    so.policy.charge_below = c->charge_below;
+    so.policy.discharge_above = c->discharge_above;
+    so.policy.reserve_soc_pct = c->reserve_soc_pct;
+    if (c->import_limit_w >= 0) {
+        so.policy.has_import_limit = 1;
+        so.policy.import_limit_w = c->import_limit_w;
+    }
+    if (c->export_limit_w >= 0) {
+        so.policy.has_export_limit = 1;
+        so.policy.export_limit_w = c->export_limit_w;
+    }
+    so.log = &g->log;
+    if (gw_site_new(&g->site, &so, gw_now(), err, errlen) < 0)
+        return GE_ERR_CONFIG;
+    if (c->sep_enabled) {
+        gw_sep_opts_t lo;
+        memset(&lo, 0, sizeof(lo));
+        lo.url = c->sep_server;
+        lo.ca = c->sep_ca[0] ? c->sep_ca : NULL;
+        lo.cert = c->sep_cert[0] ? c->sep_cert : NULL;
+        lo.key = c->sep_key[0] ? c->sep_key : NULL;
+        lo.lfdi = c->sep_lfdi[0] ? c->sep_lfdi : NULL;
+        lo.store = g->store;
+        lo.log = &g->log;
+        if (gw_sep_link_new(&g->sep, g->base, &lo, err, errlen) < 0)
+            return GE_ERR_CONFIG;
+    }
+    if (c->oadr_enabled) {
+        gw_oadr_opts_t oo;
+        if (c->oadr_version != GW_OADR_20B) {
+            snprintf(err, errlen, "[oadr] version 3.0 is not in this build yet (2.0b is)");
+            return GE_ERR_UNSUPPORTED;
+        }
+        memset(&oo, 0, sizeof(oo));
+        oo.url = c->oadr_vtn;
+        oo.ven_name = c->oadr_ven_name;
+        oo.store = g->store;
+        oo.log = &g->log;
+        if (gw_oadr_link_new(&g->oadr, g->base, &oo, err, errlen) < 0)
+            return GE_ERR_CONFIG;
+    }
+    if (c->status_port > 0) {
+        ge_http_server_opts_t po;
+        memset(&po, 0, sizeof(po));
+        po.port = (unsigned short)c->status_port;
+        po.handler = on_page;
+        po.ud = g;
+        po.log = &g->log;
+        if (ge_http_server_new(&g->page, g->base, &po) < 0) {
+            snprintf(err, errlen, "cannot serve the status page on 127.0.0.1:%d", c->status_port);
+            return GE_ERR_IO;
+        }
+        ge_log(&g->log, GE_LOG_INFO, "gateway", "status page on http://127.0.0.1:%d/", c->status_port);
+    }
+    return 0;
+}
+
+static void print_config_errors(const gw_config_errors_t *errs)
+{
+    char line[GW_CONFIG_PATH_MAX + 256];
+    for (size_t i = 0; i < errs->count; i++)
+        fprintf(stderr, "%s\n", gw_config_error_format(errs, i, line, sizeof(line)));
+}
+
+static void reload(gateway_t *g)
+{
+    gw_config_t fresh;
+    gw_config_errors_t errs;
+    char err[512];
+
+    if (gw_config_load(&fresh, g->config_path, &errs) < 0) {
+        print_config_errors(&errs);
+        ge_log(&g->log, GE_LOG_ERROR, "gateway", "%s: not reloaded; the running configuration stays",
+               g->config_path);
+        return;
+    }
+    if (strcmp(fresh.state_dir, g->cfg.state_dir) != 0)
+        ge_log(&g->log, GE_LOG_WARN, "gateway", "state_dir changes take effect at the next start");
+    stop_parts(g);
+    snprintf(fresh.state_dir, sizeof(fresh.state_dir), "%s", g->cfg.state_dir);
+    g->cfg = fresh;
+    g->log.level = g->cfg.log_level;
+    if (start_parts(g, err, sizeof(err)) < 0) {
+        fprintf(stderr, "gridedge gateway: %s\n", err);
+        g->exit_code = GW_EXIT_FAIL;
+        event_base_loopbreak(g->base);
+        return;
+    }
+    ge_log(&g->log, GE_LOG_INFO, "gateway", "%s reloaded", g->config_path);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    gateway_t *g = arg;
+    double now = gw_now();
+    gw_status_control_t controls[GW_STATUS_MAX_CONTROLS];
+    gw_site_input_t in;
+    ge_setpoint_t sp;
+    ge_der_caps_t caps;
+    ge_telemetry_t tel;
+    size_t n = 0;
+    const char *fatal;
+    (void)fd;
+    (void)what;
+
+    if (g->sig.stop) {
+        event_base_loopbreak(g->base);
+        return;
+    }
+    if (g->sig.reload) {
+        g->sig.reload = 0;
+        reload(g);
+        if (!g->site)
+            return;
+    }
+    memset(&in, 0, sizeof(in));
+    in.simple_level = -1;
+    ge_setpoint_init(&sp);
+    if (g->sep) {
+        gw_sep_link_pump(g->sep, now);
+        if ((fatal = gw_sep_link_fatal(g->sep)) != NULL) {
+            fprintf(stderr, "gridedge gateway: [sep] %s\n", fatal);
+            g->exit_code = GW_EXIT_FAIL;
+            event_base_loopbreak(g->base);
+            return;
+        }
+        if (gw_sep_link_control(g->sep, now, &sp, controls, GW_STATUS_MAX_CONTROLS, &n) == 0) {
+            in.utility = &sp;
+            in.controls = controls;
+            in.n_controls = n;
+        }
+        in.server_time = gw_sep_link_server_time(g->sep, now);
+    }
+    if (g->oadr) {
+        size_t m = 0;
+        gw_oadr_link_pump(g->oadr, now);
+        if (gw_oadr_link_control(g->oadr, now, &in.simple_level, &in.has_price, &in.price, controls + n,
+                                 GW_STATUS_MAX_CONTROLS - n, &m) == 0) {
+            n += m;
+            in.controls = controls;
+            in.n_controls = n;
+        }
+        if (!in.server_time)
+            in.server_time = gw_oadr_link_server_time(g->oadr, now);
+    }
+    gw_site_tick(g->site, now, &in);
+    gw_site_device(g->site, &caps, &tel);
+    if (g->sep)
+        gw_sep_link_set_device(g->sep, &caps, &tel);
+    if (g->store && now - g->last_history >= HISTORY_PERIOD_S) {
+        const gw_status_t *st = gw_site_status(g->site);
+        gw_history_sample_t h;
+        memset(&h, 0, sizeof(h));
+        h.time = st->time;
+        h.site_w = st->site_w;
+        h.pv_w = st->pv_w;
+        h.battery_w = st->battery_w;
+        h.ev_w = st->ev_w;
+        h.house_w = st->house_w;
+        h.soc_pct = st->soc_pct;
+        if (gw_store_history_add(g->store, &h) == 0)
+            g->last_history = now;
+    }
+}
+
+int gw_cmd_gateway(int argc, char **argv)
+{
+    static const struct option opts[] = { { "config", required_argument, NULL, 'c' }, { NULL, 0, NULL, 0 } };
+    const gw_command_t *cmd = gw_command_find("gateway");
+    gw_config_errors_t errs;
+    gateway_t g;
+    struct event *tick = NULL;
+    struct timeval period = { 0, (long)(TICK_S * 1e6) };
+    char err[512];
+    int c;
+
+    memset(&g, 0, sizeof(g));
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        if (c == 'c')
+            g.config_path = optarg;
+        else
+            return gw_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+    }
+    if (optind < argc)
+        return gw_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (!g.config_path)
+        return gw_usage_error(cmd, "--config FILE is required");
+    if (gw_config_load(&g.cfg, g.config_path, &errs) < 0) {
+        print_config_errors(&errs);
+        return GW_EXIT_USAGE;
+    }
+    g.log.fn = gw_log_stderr;
+    g.log.level = g.cfg.log_level;
+    g.exit_code = GW_EXIT_OK;
+    if (gw_store_open(&g.store, g.cfg.state_dir, NULL, &g.log) < 0) {
+        fprintf(stderr, "gridedge gateway: cannot open the state in %s (see the log above)\n", g.cfg.state_dir);
+        return GW_EXIT_FAIL;
+    }
+    g.base = event_base_new();
+    if (!g.base || gw_signals_init(&g.sig, g.base) < 0 ||
+        !(tick = event_new(g.base, -1, EV_PERSIST, on_tick, &g))) {
+        fprintf(stderr, "gridedge gateway: cannot set up the event loop\n");
+        g.exit_code = GW_EXIT_FAIL;
+        goto out;
+    }
+    if (start_parts(&g, err, sizeof(err)) < 0) {
+        fprintf(stderr, "gridedge gateway: %s\n", err);
+        g.exit_code = GW_EXIT_FAIL;
+        goto out;
+    }
+    ge_log(&g.log, GE_LOG_INFO, "gateway", "running: %s%s%s, state in %s", g.cfg.sep_enabled ? "[sep] " : "",
+           g.cfg.oadr_enabled ? "[oadr] " : "",
+           g.cfg.adapter == GW_ADAPTER_SUNSPEC ? "SunSpec device" : "simulated home", g.cfg.state_dir);
+#ifdef GE_HAVE_SYSTEMD
+    sd_notify(0, "READY=1");
+#endif
+    event_add(tick, &period);
+    on_tick(-1, 0, &g);
+    event_base_dispatch(g.base);
+#ifdef GE_HAVE_SYSTEMD
+    sd_notify(0, "STOPPING=1");
+#endif
+out:
+    stop_parts(&g);
+    if (tick)
+        event_free(tick);
+    gw_signals_free(&g.sig);
+    if (g.base)
+        event_base_free(g.base);
+    gw_store_close(g.store);
+    return g.exit_code;
+}

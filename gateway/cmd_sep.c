@@ -1,0 +1,195 @@
+/* cmd_sep.c - `gridedge sep run`: the IEEE 2030.5 (CSIP) client driving a site (CLI-CONTRACT.md). */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include <gridedge/error.h>
+
+#include "gateway/cli.h"
+#include "gateway/daemon.h"
+#include "gateway/sep_link.h"
+#include "gateway/site.h"
+#include "gateway/store.h"
+
+#define TICK_S 0.25
+
+typedef struct sep_run {
+    struct event_base *base;
+    gw_sep_link_t *link;
+    gw_site_t *site;
+    gw_signals_t sig;
+    double deadline;   /* 0: run until a signal */
+    int exit_code;
+    const ge_log_t *log;
+} sep_run_t;
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    sep_run_t *r = arg;
+    double now = gw_now();
+    gw_status_control_t controls[GW_STATUS_MAX_CONTROLS];
+    gw_site_input_t in;
+    ge_setpoint_t sp;
+    ge_der_caps_t caps;
+    ge_telemetry_t tel;
+    size_t n = 0;
+    const char *fatal;
+    (void)fd;
+    (void)what;
+
+    if (r->sig.stop || (r->deadline && now >= r->deadline)) {
+        event_base_loopbreak(r->base);
+        return;
+    }
+    gw_sep_link_pump(r->link, now);
+    if ((fatal = gw_sep_link_fatal(r->link)) != NULL) {
+        fprintf(stderr, "gridedge sep: %s\n", fatal);
+        r->exit_code = GW_EXIT_FAIL;
+        event_base_loopbreak(r->base);
+        return;
+    }
+    memset(&in, 0, sizeof(in));
+    ge_setpoint_init(&sp);
+    if (gw_sep_link_control(r->link, now, &sp, controls, GW_STATUS_MAX_CONTROLS, &n) == 0) {
+        in.utility = &sp;
+        in.controls = controls;
+        in.n_controls = n;
+    }
+    in.simple_level = -1;
+    in.server_time = gw_sep_link_server_time(r->link, now);
+    gw_site_tick(r->site, now, &in);
+    gw_site_device(r->site, &caps, &tel);
+    gw_sep_link_set_device(r->link, &caps, &tel);
+}
+
+int gw_cmd_sep(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "server", required_argument, NULL, 's' },     { "ca", required_argument, NULL, 'a' },
+        { "cert", required_argument, NULL, 'c' },       { "key", required_argument, NULL, 'k' },
+        { "lfdi", required_argument, NULL, 'l' },       { "adapter", required_argument, NULL, 'A' },
+        { "state-dir", required_argument, NULL, 'S' },  { "duration", required_argument, NULL, 'd' },
+        { "status-file", required_argument, NULL, 'f' }, { "verbose", no_argument, NULL, 'v' },
+        { "pin", required_argument, NULL, 'p' },        { "seed", required_argument, NULL, 'r' },
+        { "adapter-config", required_argument, NULL, 'C' }, { NULL, 0, NULL, 0 }
+    };
+    const gw_command_t *cmd = gw_command_find("sep");
+    gw_sep_opts_t so;
+    gw_site_opts_t site_opts;
+    const char *state_dir = NULL, *adapter = "sim";
+    double duration = 0;
+    int verbose = 0, c;
+    ge_log_t log = { gw_log_stderr, NULL, GE_LOG_WARN };
+    gw_store_t *store = NULL;
+    sep_run_t run;
+    struct event *tick = NULL;
+    struct timeval period = { 0, (long)(TICK_S * 1e6) };
+    char err[512];
+    char *end;
+
+    if (argc < 2 || strcmp(argv[1], "run") != 0)
+        return gw_usage_error(cmd, argc < 2 ? "missing action: run" : "unknown action '%s'", argv[argc < 2 ? 0 : 1]);
+    argc--;
+    argv++;
+    memset(&so, 0, sizeof(so));
+    memset(&site_opts, 0, sizeof(site_opts));
+    ge_policy_config_default(&site_opts.policy);
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': so.url = optarg; break;
+        case 'a': so.ca = optarg; break;
+        case 'c': so.cert = optarg; break;
+        case 'k': so.key = optarg; break;
+        case 'l': so.lfdi = optarg; break;
+        case 'A': adapter = optarg; break;
+        case 'C': site_opts.adapter_config = optarg; break;
+        case 'S': state_dir = optarg; break;
+        case 'f': site_opts.status_file = optarg; break;
+        case 'v': verbose = 1; break;
+        case 'd':
+            errno = 0;
+            duration = strtod(optarg, &end);
+            if (errno || *end || !(duration > 0) || duration > 1e7)
+                return gw_usage_error(cmd, "--duration needs a number of seconds, not '%s'", optarg);
+            break;
+        case 'p':
+            errno = 0;
+            so.pin = (uint32_t)strtoul(optarg, &end, 10);
+            if (errno || *end || !*optarg)
+                return gw_usage_error(cmd, "--pin needs a number, not '%s'", optarg);
+            break;
+        case 'r':
+            errno = 0;
+            so.seed = strtoull(optarg, &end, 10);
+            if (errno || *end || !*optarg)
+                return gw_usage_error(cmd, "--seed needs a number, not '%s'", optarg);
+            break;
+        default: return gw_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return gw_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (!so.url)
+        return gw_usage_error(cmd, "--server URL is required");
+    if (strncmp(so.url, "https://", 8) == 0 && (!so.ca || !so.cert || !so.key))
+        return gw_usage_error(cmd, "https:// needs --ca, --cert and --key");
+    if (strncmp(so.url, "http://", 7) == 0 && !so.lfdi && !so.cert)
+        return gw_usage_error(cmd, "http:// needs --lfdi (the identity is not in a certificate)");
+    if (strncmp(so.url, "http://", 7) != 0 && strncmp(so.url, "https://", 8) != 0)
+        return gw_usage_error(cmd, "--server must be an http:// or https:// URL");
+    if (verbose)
+        log.level = GE_LOG_INFO;
+
+    memset(&run, 0, sizeof(run));
+    run.log = &log;
+    run.exit_code = GW_EXIT_OK;
+    if (state_dir && gw_store_open(&store, state_dir, NULL, &log) < 0) {
+        fprintf(stderr, "gridedge sep: cannot open the state in %s\n", state_dir);
+        return GW_EXIT_FAIL;
+    }
+    so.store = store;
+    so.log = &log;
+    site_opts.adapter = adapter;
+    site_opts.log = &log;
+    run.base = event_base_new();
+    if (!run.base) {
+        gw_store_close(store);
+        fprintf(stderr, "gridedge sep: cannot create the event loop\n");
+        return GW_EXIT_FAIL;
+    }
+    if (gw_site_new(&run.site, &site_opts, gw_now(), err, sizeof(err)) < 0 ||
+        gw_sep_link_new(&run.link, run.base, &so, err, sizeof(err)) < 0) {
+        fprintf(stderr, "gridedge sep: %s\n", err);
+        run.exit_code = GW_EXIT_FAIL;
+        goto out;
+    }
+    if (gw_signals_init(&run.sig, run.base) < 0 || !(tick = event_new(run.base, -1, EV_PERSIST, on_tick, &run))) {
+        fprintf(stderr, "gridedge sep: cannot set up the event loop\n");
+        run.exit_code = GW_EXIT_FAIL;
+        goto out;
+    }
+    if (duration > 0)
+        run.deadline = gw_now() + duration;
+    event_add(tick, &period);
+    on_tick(-1, 0, &run);
+    event_base_dispatch(run.base);
+    gw_site_flush(run.site);
+out:
+    if (tick)
+        event_free(tick);
+    gw_signals_free(&run.sig);
+    gw_sep_link_free(run.link);
+    gw_site_free(run.site);
+    event_base_free(run.base);
+    gw_store_close(store);
+    return run.exit_code;
+}

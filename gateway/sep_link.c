@@ -1,0 +1,434 @@
+/* sep_link.c - the 2030.5 engine on the event loop: HTTP(S) with the CSIP TLS profile, the outbox
+ * for Responses, and the state that must survive a restart (see sep_link.h). */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include <gridedge/buf.h>
+#include <gridedge/error.h>
+#include <gridedge/http.h>
+#include <gridedge/pki.h>
+#include <gridedge/tls.h>
+
+#include "gateway/daemon.h"
+#include "gateway/sep_link.h"
+
+#define BODY_CAP (4u << 20)
+
+typedef struct pending {
+    gw_sep_link_t *link;
+    uint32_t id;           /* engine request id, or 0 for an outbox message */
+    int64_t outbox_id;
+    ge_buf_t body;
+} pending_t;
+
+struct gw_sep_link {
+    struct event_base *base;
+    struct event *kick;    /* pump again as soon as an answer came: follow-up requests go out at once */
+    ge_tls_ctx_t *tls;
+    ge_http_client_t *http;
+    sep_client_t *eng;
+    gw_store_t *store;
+    const ge_log_t *log;
+    char lfdi[GE_LFDI_BUF];
+    uint64_t sfdi;
+    double now;            /* the time of the last pump, for answers arriving between pumps */
+    int outbox_busy;
+    double stored_offset;
+    int offset_stored;
+    double (*clock)(void *ud);
+    void *clock_ud;
+    int fatal;             /* a security failure that must stop the client */
+    char fatal_msg[256];
+};
+
+/* Split URL into "scheme://host:port" and the path. */
+static int split_url(const char *url, char *base, size_t base_len, char *path, size_t path_len, int *https)
+{
+    const char *p;
+    size_t n;
+
+    if (strncmp(url, "https://", 8) == 0)
+        *https = 1;
+    else if (strncmp(url, "http://", 7) == 0)
+        *https = 0;
+    else
+        return GE_ERR_INVALID;
+    p = strchr(url + (*https ? 8 : 7), '/');
+    n = p ? (size_t)(p - url) : strlen(url);
+    if (n >= base_len || (p && strlen(p) >= path_len) || n <= (size_t)(*https ? 8 : 7))
+        return GE_ERR_INVALID;
+    memcpy(base, url, n);
+    base[n] = '\0';
+    snprintf(path, path_len, "%s", p ? p : "/dcap");
+    return 0;
+}
+
+static int on_body(void *ud, const void *data, size_t len)
+{
+    pending_t *p = ud;
+    return ge_buf_append(&p->body, data, len);
+}
+
+static void pending_free(pending_t *p)
+{
+    ge_buf_free(&p->body);
+    free(p);
+}
+
+static void on_engine_done(void *ud, const ge_http_response_t *resp)
+{
+    pending_t *p = ud;
+    gw_sep_link_t *l = p->link;
+
+    if (resp->err)
+        ge_log(l->log, GE_LOG_WARN, "sep", "request failed: %s", resp->errmsg ? resp->errmsg : ge_strerror(resp->err));
+    /* A server whose certificate does not verify is not our utility: stop rather than retry. */
+    if (resp->err == GE_ERR_CERT && !l->fatal) {
+        l->fatal = resp->err;
+        snprintf(l->fatal_msg, sizeof(l->fatal_msg), "the server's certificate was rejected: %s",
+                 resp->errmsg ? resp->errmsg : ge_strerror(resp->err));
+    }
+    if (l->eng) {
+        sep_client_response(l->eng, p->id, resp->err ? 0 : resp->status, resp->location, p->body.data, p->body.len,
+                            l->clock(l->clock_ud));
+        if (l->kick)
+            event_active(l->kick, 0, 0);
+    }
+    pending_free(p);
+}
+
+static double wall_clock(void *ud)
+{
+    (void)ud;
+    return gw_now();
+}
+
+static void on_kick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    gw_sep_link_t *l = arg;
+    gw_sep_link_pump(l, l->clock(l->clock_ud));
+}
+
+static void on_outbox_done(void *ud, const ge_http_response_t *resp)
+{
+    pending_t *p = ud;
+    gw_sep_link_t *l = p->link;
+
+    l->outbox_busy = 0;
+    if (l->store) {
+        if (!resp->err && resp->status >= 200 && resp->status < 300) {
+            gw_store_outbox_ack(l->store, p->outbox_id);
+        } else {
+            int64_t next = 0;
+            gw_store_outbox_fail(l->store, p->outbox_id, (int64_t)l->now, &next);
+            ge_log(l->log, GE_LOG_WARN, "sep", "Response not delivered (%s); retry at %lld",
+                   resp->err ? ge_strerror(resp->err) : "HTTP error", (long long)next);
+        }
+    }
+    pending_free(p);
+}
+
+static int send_http(gw_sep_link_t *l, const char *method, const char *path, const char *ctype, const void *body,
+                     size_t len, uint32_t id, int64_t outbox_id)
+{
+    pending_t *p = calloc(1, sizeof(*p));
+    ge_http_request_t req;
+    int rc;
+
+    if (!p)
+        return GE_ERR_NOMEM;
+    p->link = l;
+    p->id = id;
+    p->outbox_id = outbox_id;
+    ge_buf_init(&p->body, NULL, BODY_CAP);
+    memset(&req, 0, sizeof(req));
+    req.method = method;
+    req.path = path;
+    req.accept = GE_MEDIA_SEP_XML;
+    req.content_type = ctype;
+    req.body = body;
+    req.body_len = len;
+    req.on_body = on_body;
+    req.on_done = id ? on_engine_done : on_outbox_done;
+    req.ud = p;
+    rc = ge_http_client_request(l->http, &req);
+    if (rc < 0)
+        pending_free(p);
+    return rc;
+}
+
+int gw_sep_link_new(gw_sep_link_t **out, struct event_base *base, const gw_sep_opts_t *o, char *err, size_t errlen)
+{
+    gw_sep_link_t *l;
+    char server[256], path[SEP_PATH_MAX];
+    int https = 0, rc;
+    ge_http_client_opts_t hopts;
+    sep_client_config_t cfg;
+
+    *out = NULL;
+    if (!o->url || split_url(o->url, server, sizeof(server), path, sizeof(path), &https) < 0) {
+        snprintf(err, errlen, "--server must be an http:// or https:// URL of the DeviceCapability resource");
+        return GE_ERR_INVALID;
+    }
+    if (https && (!o->ca || !o->cert || !o->key)) {
+        snprintf(err, errlen, "https:// needs --ca, --cert and --key");
+        return GE_ERR_INVALID;
+    }
+    l = calloc(1, sizeof(*l));
+    if (!l) {
+        snprintf(err, errlen, "out of memory");
+        return GE_ERR_NOMEM;
+    }
+    l->base = base;
+    l->store = o->store;
+    l->log = o->log;
+    l->clock = o->clock ? o->clock : wall_clock;
+    l->clock_ud = o->clock_ud;
+    l->kick = event_new(base, -1, 0, on_kick, l);
+    if (!l->kick) {
+        snprintf(err, errlen, "out of memory");
+        rc = GE_ERR_NOMEM;
+        goto fail;
+    }
+    if (https) {
+        ge_tls_opts_t to;
+        memset(&to, 0, sizeof(to));
+        to.ca_file = o->ca;
+        to.cert_file = o->cert;
+        to.key_file = o->key;
+        to.log = o->log;
+        rc = ge_tls_ctx_new(&l->tls, ge_tls_profile_find("csip"), GE_TLS_CLIENT, &to);
+        if (rc < 0) {
+            snprintf(err, errlen, "TLS set-up with %s, %s, %s failed: %s", o->ca, o->cert, o->key, ge_strerror(rc));
+            goto fail;
+        }
+        /* Our identity is our certificate's (IEEE 2030.5 §6.3.3). */
+        rc = ge_cert_file_ids(o->cert, l->lfdi, &l->sfdi);
+        if (rc < 0) {
+            snprintf(err, errlen, "%s: cannot read the certificate's LFDI: %s", o->cert, ge_strerror(rc));
+            goto fail;
+        }
+    } else {
+        if (!o->lfdi || strlen(o->lfdi) != 40 || ge_sfdi_from_lfdi(o->lfdi, &l->sfdi) < 0) {
+            snprintf(err, errlen, "over http:// the identity comes from --lfdi (40 hex digits)");
+            rc = GE_ERR_INVALID;
+            goto fail;
+        }
+        for (int i = 0; i < 40; i++)
+            l->lfdi[i] = (char)(o->lfdi[i] >= 'a' && o->lfdi[i] <= 'f' ? o->lfdi[i] - 32 : o->lfdi[i]);
+        l->lfdi[40] = '\0';
+    }
+    memset(&hopts, 0, sizeof(hopts));
+    hopts.url = server;
+    hopts.tls = l->tls;
+    hopts.connect_timeout_ms = 5000;
+    hopts.read_timeout_ms = 15000;
+    hopts.total_timeout_ms = 30000;
+    hopts.max_body_bytes = BODY_CAP;
+    hopts.log = o->log;
+    rc = ge_http_client_new(&l->http, base, &hopts);
+    if (rc < 0) {
+        snprintf(err, errlen, "HTTP client for %s: %s", server, ge_strerror(rc));
+        goto fail;
+    }
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.dcap_path = path;
+    cfg.lfdi = l->lfdi;
+    cfg.sfdi = l->sfdi;
+    cfg.pin = o->pin;
+    cfg.seed = o->seed;
+    cfg.log = o->log;
+    rc = sep_client_new(&l->eng, &cfg);
+    if (rc < 0) {
+        snprintf(err, errlen, "2030.5 engine: %s", ge_strerror(rc));
+        goto fail;
+    }
+    if (l->store) {
+        int64_t off = 0, at = 0;
+        if (gw_store_time_offset_get(l->store, &off, &at) == 0) {
+            sep_client_set_time_offset(l->eng, (double)off);
+            l->stored_offset = (double)off;
+            l->offset_stored = 1;
+        }
+    }
+    ge_log(o->log, GE_LOG_INFO, "sep", "client LFDI %s SFDI %llu, server %s%s", l->lfdi, (unsigned long long)l->sfdi,
+           server, path);
+    *out = l;
+    return 0;
+fail:
+    gw_sep_link_free(l);
+    return rc;
+}
+
+void gw_sep_link_free(gw_sep_link_t *l)
+{
+    if (!l)
+        return;
+    /* pending requests end now, and their answers still reach the engine: free it last */
+    if (l->kick)
+        event_free(l->kick);
+    l->kick = NULL;
+    ge_http_client_free(l->http);
+    sep_client_free(l->eng);
+    ge_tls_ctx_free(l->tls);
+    free(l);
+}
+
+/* A Response the engine decided on: into the outbox (exactly once, across restarts too). */
+static void queue_response(gw_sep_link_t *l, const sep_request_t *r)
+{
+    gw_outbox_msg_t m;
+    char key[96];
+    int sent = 0;
+
+    if (!l->store) {
+        send_http(l, r->method, r->path, r->content_type, r->body, r->body_len, 0, 0);
+        return;
+    }
+    if (gw_store_response_sent(l->store, GW_SOURCE_SEP, r->response_subject, r->response_status, &sent) == 0 && sent)
+        return;
+    snprintf(key, sizeof(key), "sep:%s:%d", r->response_subject, r->response_status);
+    memset(&m, 0, sizeof(m));
+    m.url = r->path;
+    m.method = r->method;
+    m.content_type = r->content_type;
+    m.body = r->body;
+    m.body_len = r->body_len;
+    m.dedupe_key = key;
+    if (gw_store_outbox_enqueue(l->store, &m, (int64_t)l->now, NULL) < 0 && l->log)
+        ge_log(l->log, GE_LOG_ERROR, "sep", "cannot queue the Response for %s", r->response_subject);
+    gw_store_response_record(l->store, GW_SOURCE_SEP, r->response_subject, r->response_status, (int64_t)l->now);
+}
+
+static void pump_outbox(gw_sep_link_t *l)
+{
+    gw_outbox_item_t it;
+
+    if (!l->store || l->outbox_busy)
+        return;
+    memset(&it, 0, sizeof(it));
+    /* the outbox may be shared with the OpenADR link: send only our own messages */
+    if (gw_store_outbox_peek(l->store, (int64_t)l->now, &it) == 0 && strncmp(it.dedupe_key, "sep:", 4) == 0) {
+        if (send_http(l, it.method, it.url, it.content_type[0] ? it.content_type : NULL, it.body, it.body_len, 0,
+                      it.id) == 0)
+            l->outbox_busy = 1;
+    }
+    gw_outbox_item_clear(l->store, &it);
+}
+
+void gw_sep_link_pump(gw_sep_link_t *l, double now)
+{
+    sep_request_t r;
+    int guard = 0;
+
+    l->now = now;
+    while (guard++ < 32 && sep_client_next_request(l->eng, now, &r) == 1) {
+        if (r.response_subject[0]) {
+            queue_response(l, &r);
+            /* the outbox owns delivery now */
+            sep_client_response(l->eng, r.id, 201, NULL, NULL, 0, now);
+            continue;
+        }
+        if (send_http(l, r.method, r.path, r.content_type, r.body, r.body_len, r.id, 0) < 0)
+            sep_client_response(l->eng, r.id, 0, NULL, NULL, 0, now);
+    }
+    pump_outbox(l);
+    if (l->store) {
+        sep_client_stats_t st;
+        double off = sep_client_time_offset(l->eng);
+        sep_client_stats(l->eng, &st);
+        if (st.time_known && (!l->offset_stored || fabs(off - l->stored_offset) >= 1.0)) {
+            if (gw_store_time_offset_set(l->store, (int64_t)llround(off), (int64_t)now) == 0) {
+                l->stored_offset = off;
+                l->offset_stored = 1;
+            }
+        }
+    }
+}
+
+void gw_sep_link_set_device(gw_sep_link_t *l, const ge_der_caps_t *caps, const ge_telemetry_t *tel)
+{
+    sep_client_set_device(l->eng, caps, tel);
+}
+
+/* The first mode a control decides, for the status file. */
+static void describe(const sep_active_control_t *a, const ge_setpoint_t *sp, gw_status_control_t *o)
+{
+    static const struct { uint32_t bit; const char *name; } modes[] = {
+        { GE_SP_CONNECT, "opModConnect" }, { GE_SP_ENERGIZE, "opModEnergize" }, { GE_SP_BATTERY_W, "opModTargetW" },
+        { GE_SP_MAX_LIM, "opModMaxLimW" }, { GE_SP_EXPORT_LIM, "opModExpLimW" }, { GE_SP_IMPORT_LIM, "opModImpLimW" },
+        { GE_SP_GEN_LIM, "opModGenLimW" }, { GE_SP_LOAD_LIM, "opModLoadLimW" }, { GE_SP_PF_INJECT, "opModFixedPFInjectW" },
+        { GE_SP_PF_ABSORB, "opModFixedPFAbsorbW" }, { GE_SP_RAMP, "rampTms" },
+    };
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        if (!(a->modes & modes[i].bit))
+            continue;
+        snprintf(o->kind, sizeof(o->kind), "%s", modes[i].name);
+        o->has_value = 1;
+        switch (modes[i].bit) {
+        case GE_SP_CONNECT: o->value = sp->connect; break;
+        case GE_SP_ENERGIZE: o->value = sp->energize; break;
+        case GE_SP_BATTERY_W: o->value = sp->battery_w; break;
+        case GE_SP_MAX_LIM: o->value = sp->max_lim_pct; break;
+        case GE_SP_EXPORT_LIM: o->value = sp->export_limit_w; break;
+        case GE_SP_IMPORT_LIM: o->value = sp->import_limit_w; break;
+        case GE_SP_GEN_LIM: o->value = sp->gen_limit_w; break;
+        case GE_SP_LOAD_LIM: o->value = sp->load_limit_w; break;
+        case GE_SP_PF_INJECT: o->value = sp->pf_inject; break;
+        case GE_SP_PF_ABSORB: o->value = sp->pf_absorb; break;
+        default: o->value = sp->ramp_s; break;
+        }
+        return;
+    }
+}
+
+int gw_sep_link_control(gw_sep_link_t *l, double now, ge_setpoint_t *sp, gw_status_control_t *controls, size_t max,
+                        size_t *n)
+{
+    sep_control_t ctl;
+    int rc = sep_client_control(l->eng, now, &ctl);
+
+    *n = 0;
+    if (rc < 0)
+        return rc;
+    *sp = ctl.setpoint;
+    for (size_t i = 0; i < ctl.n_active && *n < max; i++) {
+        gw_status_control_t *o = &controls[(*n)++];
+        memset(o, 0, sizeof(*o));
+        snprintf(o->id, sizeof(o->id), "%s", ctl.active[i].mrid);
+        o->source = GW_SOURCE_SEP;
+        o->end = ctl.active[i].end == INT64_MAX ? 0 : ctl.active[i].end;
+        describe(&ctl.active[i], &ctl.setpoint, o);
+    }
+    return 0;
+}
+
+int64_t gw_sep_link_server_time(const gw_sep_link_t *l, double now)
+{
+    sep_client_stats_t st;
+    sep_client_stats(l->eng, &st);
+    return st.time_known ? (int64_t)floor(sep_client_server_time(l->eng, now)) : 0;
+}
+
+const char *gw_sep_link_fatal(const gw_sep_link_t *l)
+{
+    return l->fatal ? l->fatal_msg : NULL;
+}
+
+const char *gw_sep_link_lfdi(const gw_sep_link_t *l)
+{
+    return l->lfdi;
+}
+
+uint64_t gw_sep_link_sfdi(const gw_sep_link_t *l)
+{
+    return l->sfdi;
+}

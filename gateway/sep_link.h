@@ -1,0 +1,55 @@
+/* sep_link.h - the IEEE 2030.5 client as the program runs it: the sans-I/O engine (stack/sep)
+ * wired to the HTTP(S) client on the daemon's event loop, with the persistent outbox and state
+ * (learned time offset, responses sent) in the store. */
+#ifndef GATEWAY_SEP_LINK_H
+#define GATEWAY_SEP_LINK_H
+
+#include <gridedge/log.h>
+#include <gridedge/sep.h>
+
+#include "gateway/status.h"
+#include "gateway/store.h"
+
+struct event_base;
+
+typedef struct gw_sep_link gw_sep_link_t;
+
+typedef struct gw_sep_opts {
+    const char *url;       /* the DeviceCapability URL: https://host:port/dcap (or http:// for tests) */
+    const char *ca, *cert, *key; /* required for https */
+    const char *lfdi;      /* identity over http (40 hex); over https it comes from the certificate */
+    uint32_t pin;          /* Registration PIN to check (0: none) */
+    uint64_t seed;
+    gw_store_t *store;     /* may be NULL: then nothing survives a restart */
+    const ge_log_t *log;
+    /* The clock (unix seconds); NULL = the wall clock.  The demo runs a faster one. */
+    double (*clock)(void *ud);
+    void *clock_ud;
+} gw_sep_opts_t;
+
+int gw_sep_link_new(gw_sep_link_t **out, struct event_base *base, const gw_sep_opts_t *opts, char *err,
+                    size_t errlen);
+void gw_sep_link_free(gw_sep_link_t *l);
+
+/* Send what the engine wants sent (and what the outbox holds) at NOW. */
+void gw_sep_link_pump(gw_sep_link_t *l, double now);
+
+/* The device as the engine should describe it upstream. */
+void gw_sep_link_set_device(gw_sep_link_t *l, const ge_der_caps_t *caps, const ge_telemetry_t *tel);
+
+/* The utility's controls in force at NOW: the setpoint and status entries (up to MAX). */
+int gw_sep_link_control(gw_sep_link_t *l, double now, ge_setpoint_t *sp, gw_status_control_t *controls,
+                        size_t max, size_t *n);
+
+/* The server's clock at local time NOW (0 until it is known). */
+int64_t gw_sep_link_server_time(const gw_sep_link_t *l, double now);
+
+/* Non-NULL (why) once something happened that must stop the client: the server's certificate
+ * did not verify against the CA. */
+const char *gw_sep_link_fatal(const gw_sep_link_t *l);
+
+/* Our identity. */
+const char *gw_sep_link_lfdi(const gw_sep_link_t *l);
+uint64_t gw_sep_link_sfdi(const gw_sep_link_t *l);
+
+#endif

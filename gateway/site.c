@@ -1,0 +1,158 @@
+/* site.c - adapter + policy + status snapshot (see site.h). */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gridedge/error.h>
+
+#include "gateway/site.h"
+
+#define STATUS_PERIOD_S 0.5
+
+struct gw_site {
+    gw_site_opts_t opts;
+    ge_adapter_t ad;
+    ge_der_caps_t caps;
+    ge_telemetry_t tel;
+    gw_status_t status;
+    double last_status_write;
+    char status_file[1024];
+};
+
+int gw_site_new(gw_site_t **out, const gw_site_opts_t *opts, double now, char *err, size_t errlen)
+{
+    const ge_adapter_ops_t *ops = ge_adapter_find(opts->adapter ? opts->adapter : "sim");
+    gw_site_t *s;
+    int rc;
+
+    *out = NULL;
+    if (!ops) {
+        snprintf(err, errlen, "unknown adapter '%s'", opts->adapter);
+        return GE_ERR_NOTFOUND;
+    }
+    s = calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return GE_ERR_NOMEM;
+    }
+    s->opts = *opts;
+    if (opts->status_file) {
+        if (strlen(opts->status_file) >= sizeof(s->status_file)) {
+            free(s);
+            snprintf(err, errlen, "status file path too long");
+            return GE_ERR_INVALID;
+        }
+        snprintf(s->status_file, sizeof(s->status_file), "%s", opts->status_file);
+        s->opts.status_file = s->status_file;
+    }
+    rc = ge_adapter_open(&s->ad, ops, NULL, opts->log, opts->adapter_config);
+    if (rc == 0)
+        rc = ge_adapter_step(&s->ad, now);
+    if (rc == 0)
+        rc = ge_adapter_capabilities(&s->ad, &s->caps);
+    if (rc == 0)
+        rc = ge_adapter_read(&s->ad, &s->tel);
+    if (rc < 0) {
+        snprintf(err, errlen, "adapter '%s': %s", ops->name, ge_strerror(rc));
+        ge_adapter_close(&s->ad);
+        free(s);
+        return rc;
+    }
+    s->last_status_write = -1e18;
+    *out = s;
+    return 0;
+}
+
+void gw_site_free(gw_site_t *s)
+{
+    if (!s)
+        return;
+    ge_adapter_close(&s->ad);
+    free(s);
+}
+
+static const char *mode_name(ge_policy_action a)
+{
+    switch (a) {
+    case GE_POLICY_UTILITY: return "utility control";
+    case GE_POLICY_EVENT_SHED: return "event: discharging";
+    case GE_POLICY_EVENT_COVER: return "event: covering load";
+    case GE_POLICY_PRICE_HIGH: return "discharging";
+    case GE_POLICY_PRICE_LOW: return "charging";
+    case GE_POLICY_SELF: return "self-consumption";
+    case GE_POLICY_IDLE: return "idle";
+    }
+    return "idle";
+}
+
+int gw_site_tick(gw_site_t *s, double now, const gw_site_input_t *in)
+{
+    ge_policy_input_t pin;
+    ge_policy_output_t pout;
+    uint32_t unsupported = 0;
+    int rc;
+
+    rc = ge_adapter_step(&s->ad, now);
+    if (rc == 0)
+        rc = ge_adapter_read(&s->ad, &s->tel);
+    if (rc < 0)
+        ge_log(s->opts.log, GE_LOG_WARN, "site", "device: %s; keeping the last setpoint", ge_strerror(rc));
+    memset(&pin, 0, sizeof(pin));
+    memset(&pout, 0, sizeof(pout));
+    pout.action = GE_POLICY_IDLE;
+    pin.now = now;
+    pin.has_price = in->has_price;
+    pin.price = in->price;
+    pin.simple_level = in->simple_level;
+    pin.utility = in->utility && in->utility->set ? in->utility : NULL;
+    pin.tel = s->tel;
+    pin.caps = s->caps;
+    if (ge_policy_decide(&s->opts.policy, &pin, &pout) == 0) {
+        rc = ge_adapter_apply(&s->ad, &pout.sp, &unsupported);
+        if (rc < 0)
+            ge_log(s->opts.log, GE_LOG_WARN, "site", "device refused the setpoint: %s", ge_strerror(rc));
+    }
+
+    gw_status_t *st = &s->status;
+    memset(st, 0, sizeof(*st));
+    st->time = in->server_time ? in->server_time : (int64_t)floor(now);
+    st->site_w = s->tel.site_w;
+    st->pv_w = s->tel.pv_w;
+    st->battery_w = s->tel.battery_w;
+    st->soc_pct = s->tel.soc_pct;
+    st->ev_w = s->tel.ev_w;
+    st->house_w = s->tel.house_w;
+    st->n_controls = in->n_controls < GW_STATUS_MAX_CONTROLS ? in->n_controls : GW_STATUS_MAX_CONTROLS;
+    if (st->n_controls)
+        memcpy(st->controls, in->controls, st->n_controls * sizeof(st->controls[0]));
+    st->has_price = in->has_price;
+    st->price = in->price;
+    snprintf(st->mode, sizeof(st->mode), "%s", mode_name(pout.action));
+    snprintf(st->reason, sizeof(st->reason), "%s", pout.reason);
+    if (s->opts.status_file && now - s->last_status_write >= STATUS_PERIOD_S) {
+        s->last_status_write = now;
+        gw_site_flush(s);
+    }
+    return 0;
+}
+
+void gw_site_device(const gw_site_t *s, ge_der_caps_t *caps, ge_telemetry_t *tel)
+{
+    *caps = s->caps;
+    *tel = s->tel;
+}
+
+const gw_status_t *gw_site_status(const gw_site_t *s)
+{
+    return &s->status;
+}
+
+int gw_site_flush(gw_site_t *s)
+{
+    if (!s->opts.status_file)
+        return 0;
+    return gw_status_write_file(&s->status, s->opts.status_file, s->opts.log);
+}

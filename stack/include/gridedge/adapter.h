@@ -1,0 +1,233 @@
+/* gridedge/adapter.h - the device driver interface (our port layer for devices) and the built-in
+ * simulated home.
+ *
+ * A device maker implements one ge_adapter_ops_t for their hardware (docs/porting.md walks through
+ * an example).  The stack never talks to a device any other way: it reads telemetry, applies the
+ * setpoint the utility control and the local policy decided, and asks for the ratings.
+ *
+ * Units and signs, everywhere in this header:
+ *   power W, reactive power var, energy Wh, state of charge %, voltage V, frequency Hz, time s
+ *   (unix seconds as double, always the caller's `now`: drivers never read a clock themselves).
+ *   site (grid meter) power:  import positive, export negative
+ *   battery power:            discharge positive, charge negative
+ *   PV power:                 generation, >= 0
+ *   EV charger power:         charging, >= 0
+ *   so at every instant  site = house + ev - pv - battery.
+ * Errors are negative ge_err codes (GE_ERR_DEVICE for a device that fails or returns garbage). */
+#ifndef GRIDEDGE_ADAPTER_H
+#define GRIDEDGE_ADAPTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gridedge/log.h>
+#include <gridedge/mem.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* --- setpoints ------------------------------------------------------------------------------ */
+
+/* Which fields of a ge_setpoint_t carry a value (bits of ge_setpoint_t.set, and of
+ * ge_der_caps_t.modes for what a driver can apply).  The names follow the IEEE 2030.5-2018
+ * DERControlBase (and CSIP-AUS) modes they come from. */
+enum ge_sp_field {
+    GE_SP_BATTERY_W = 1u << 0,    /* battery_w: opModTargetW / opModFixedW resolved to W */
+    GE_SP_MAX_LIM = 1u << 1,      /* max_lim_pct: opModMaxLimW, cap on PV + battery discharge */
+    GE_SP_CONNECT = 1u << 2,      /* connect: opModConnect */
+    GE_SP_ENERGIZE = 1u << 3,     /* energize: opModEnergize */
+    GE_SP_EXPORT_LIM = 1u << 4,   /* export_limit_w: CSIP-AUS opModExpLimW */
+    GE_SP_IMPORT_LIM = 1u << 5,   /* import_limit_w: CSIP-AUS opModImpLimW */
+    GE_SP_GEN_LIM = 1u << 6,      /* gen_limit_w: CSIP-AUS opModGenLimW (PV + discharge) */
+    GE_SP_LOAD_LIM = 1u << 7,     /* load_limit_w: CSIP-AUS opModLoadLimW (charge + EV) */
+    GE_SP_RAMP = 1u << 8,         /* ramp_s: rampTms */
+    GE_SP_EV_LIM = 1u << 9,       /* ev_limit_w: EV charge limit */
+    GE_SP_PV_CAP = 1u << 10,      /* pv_cap_w: PV curtailment cap in W */
+    GE_SP_PF_INJECT = 1u << 11,   /* pf_inject: opModFixedPFInjectW */
+    GE_SP_PF_ABSORB = 1u << 12,   /* pf_absorb: opModFixedPFAbsorbW */
+    GE_SP_VOLT_VAR = 1u << 13,    /* volt_var curve: opModVoltVar */
+    GE_SP_VOLT_WATT = 1u << 14,   /* volt_watt curve: opModVoltWatt */
+    GE_SP_FREQ_WATT = 1u << 15,   /* freq_watt curve: opModFreqWatt */
+    GE_SP_WATT_PF = 1u << 16      /* watt_pf curve: opModWattPF */
+};
+
+/* 2030.5 DERCurve carries at most 10 CurveData points (sep.xsd, DERCurve.CurveData maxOccurs 10). */
+#define GE_CURVE_MAX_POINTS 10
+
+typedef struct ge_curve_point {
+    double x; /* e.g. voltage in % of nominal, frequency in Hz, active power in % */
+    double y; /* e.g. var in % of rating, W in % of rating, power factor */
+} ge_curve_point_t;
+
+typedef struct ge_curve {
+    unsigned n; /* points used, 0..GE_CURVE_MAX_POINTS, x ascending */
+    ge_curve_point_t pt[GE_CURVE_MAX_POINTS];
+} ge_curve_t;
+
+/* What the utility control and the local policy decided, in device terms.  A field counts only
+ * when its GE_SP_* bit is set in `set`; an absent field means "no such limit / no command"
+ * (a battery without GE_SP_BATTERY_W idles at 0 W).  Each ge_adapter_apply() replaces the whole
+ * previous setpoint. */
+typedef struct ge_setpoint {
+    uint32_t set;          /* GE_SP_* bits */
+    double battery_w;      /* battery power target, discharge positive */
+    double max_lim_pct;    /* PV + battery discharge <= max_lim_pct % of rtg_max_w */
+    int connect;           /* 0: disconnect from the grid (PV and battery at 0 W) */
+    int energize;          /* 0: de-energize (PV and battery at 0 W) */
+    double export_limit_w; /* site power >= -export_limit_w (>= 0) */
+    double import_limit_w; /* site power <= import_limit_w (>= 0) */
+    double gen_limit_w;    /* PV + battery discharge <= gen_limit_w */
+    double load_limit_w;   /* battery charge + EV <= load_limit_w */
+    double ramp_s;         /* time to move from the present power to the new target; default 1 s */
+    double ev_limit_w;     /* EV charging <= ev_limit_w */
+    double pv_cap_w;       /* PV generation <= pv_cap_w */
+    double pf_inject;      /* displacement power factor while injecting, 0..1 */
+    double pf_absorb;      /* displacement power factor while absorbing, 0..1 */
+    ge_curve_t volt_var, volt_watt, freq_watt, watt_pf;
+} ge_setpoint_t;
+
+/* --- ratings and telemetry ------------------------------------------------------------------ */
+
+/* Ratings, in IEEE 2030.5 DERCapability terms (the field names say which one). */
+typedef struct ge_der_caps {
+    uint32_t modes;                 /* GE_SP_* the driver applies; others are reported unsupported */
+    double rtg_max_w;               /* rtgMaxW: PV + battery discharge at the point of connection */
+    double rtg_max_va;              /* rtgMaxVA */
+    double rtg_max_var;             /* rtgMaxVar */
+    double rtg_max_charge_rate_w;   /* rtgMaxChargeRateW */
+    double rtg_max_discharge_rate_w; /* rtgMaxDischargeRateW */
+    double rtg_max_wh;              /* rtgMaxWh: usable battery energy */
+    double rtg_min_pf;              /* rtgMinPFOverExcited, 0..1 */
+    double rtg_v_nom;               /* rtgVNom */
+    double pv_peak_w;               /* PV array peak (0: none) */
+    double ev_max_w;                /* EV charger rating (0: none) */
+} ge_der_caps_t;
+
+/* Alarm bits of ge_telemetry_t.alarms (reported upstream as 2030.5 DERStatus / LogEvents). */
+enum ge_alarm {
+    GE_ALARM_SOC_EMPTY = 1u << 0,     /* battery at 0 % while discharge was asked */
+    GE_ALARM_SOC_FULL = 1u << 1,      /* battery at 100 % while charge was asked */
+    GE_ALARM_LIMITED = 1u << 2,       /* a limit cut the battery or PV below the target */
+    GE_ALARM_DISCONNECTED = 1u << 3,  /* disconnected / de-energized by control */
+    GE_ALARM_COMMS = 1u << 4          /* the driver lost its device */
+};
+
+typedef struct ge_telemetry {
+    double time;            /* the `now` of the last step */
+    double pv_w;            /* >= 0 */
+    double battery_w;       /* discharge positive */
+    double soc_pct;         /* 0..100 */
+    double stored_wh;       /* energy in the battery */
+    double ev_w;            /* >= 0 */
+    int ev_connected;       /* an EV is plugged in */
+    double ev_need_wh;      /* energy the plugged-in EV still wants */
+    double ev_departure;    /* when it leaves (unix s), 0 if unknown */
+    double house_w;         /* house load (without EV), >= 0 */
+    double site_w;          /* import positive = house + ev - pv - battery */
+    double voltage_v;
+    double frequency_hz;
+    double reactive_var;    /* injected positive */
+    double import_wh;       /* cumulative, site meter */
+    double export_wh;       /* cumulative, site meter */
+    /* cumulative flows, for energy accounting */
+    double pv_wh, house_wh, ev_wh;
+    double battery_charge_wh;    /* AC energy into the battery */
+    double battery_discharge_wh; /* AC energy out of the battery */
+    uint32_t alarms;        /* ge_alarm bits */
+} ge_telemetry_t;
+
+/* --- the driver interface ------------------------------------------------------------------- */
+
+/* What a device maker implements.  STATE is the driver's own object, created by open().
+ * Ownership: the stack never frees STATE except through close(). */
+typedef struct ge_adapter_ops {
+    const char *name; /* "sim", "sunspec", ... */
+    /* Create the driver's state from CONFIG (driver-specific "key=value" pairs separated by
+     * spaces or commas; may be NULL).  MEM may be NULL (malloc); LOG may be NULL. */
+    int (*open)(void **state, const ge_mem_t *mem, const ge_log_t *log, const char *config);
+    void (*close)(void *state);
+    int (*capabilities)(void *state, ge_der_caps_t *out);
+    int (*read)(void *state, ge_telemetry_t *out);
+    /* Apply SP.  Fields whose bits the device cannot apply are ignored and their bits are put in
+     * *UNSUPPORTED (may be NULL); that is not an error. */
+    int (*apply)(void *state, const ge_setpoint_t *sp, uint32_t *unsupported);
+    /* Advance to NOW (unix seconds).  NULL for drivers of real devices that need no clock. */
+    int (*step)(void *state, double now);
+} ge_adapter_ops_t;
+
+/* A driver bound to its state (caller-allocated). */
+typedef struct ge_adapter {
+    const ge_adapter_ops_t *ops;
+    void *state;
+} ge_adapter_t;
+
+/* The built-in drivers by name ("sim"); NULL if unknown. */
+const ge_adapter_ops_t *ge_adapter_find(const char *name);
+
+/* Thin wrappers that check arguments and the driver's output (telemetry with NaN or impossible
+ * signs gives GE_ERR_DEVICE, so garbage from a driver never reaches the protocol engines). */
+int ge_adapter_open(ge_adapter_t *ad, const ge_adapter_ops_t *ops, const ge_mem_t *mem,
+                    const ge_log_t *log, const char *config);
+void ge_adapter_close(ge_adapter_t *ad);
+int ge_adapter_capabilities(const ge_adapter_t *ad, ge_der_caps_t *out);
+int ge_adapter_read(const ge_adapter_t *ad, ge_telemetry_t *out);
+int ge_adapter_apply(const ge_adapter_t *ad, const ge_setpoint_t *sp, uint32_t *unsupported);
+int ge_adapter_step(const ge_adapter_t *ad, double now);
+
+/* An empty setpoint (nothing set: battery idle, no limits). */
+void ge_setpoint_init(ge_setpoint_t *sp);
+
+/* Copy into DST the fields of SRC whose bits are in MODES and set in SRC, and set those bits in
+ * DST.  With GE_SP_* bits as the scheduler's modes, merging each active control's setpoint with
+ * the modes it won (ge_sched_active_t.modes) gives the utility's combined control. */
+void ge_setpoint_merge(ge_setpoint_t *dst, const ge_setpoint_t *src, uint32_t modes);
+
+/* --- the simulated home ("sim") ------------------------------------------------------------- */
+
+/* Defaults are the numbers of CLI-CONTRACT.md: PV 5 kW peak, battery 13.5 kWh / 5 kW charge and
+ * discharge starting at 50 %, EV charger 7.2 kW, house load around 1 kW. */
+typedef struct ge_sim_config {
+    uint64_t seed;          /* clouds, EV arrivals, load noise */
+    double latitude_deg;    /* default 37.8 */
+    double longitude_deg;   /* default -122.3; sets local solar time */
+    double utc_offset_s;    /* local clock - UTC for the house and EV habits; default from longitude */
+    double pv_peak_w;       /* 5000 */
+    double battery_wh;      /* 13500 */
+    double battery_max_w;   /* 5000 (charge and discharge) */
+    double soc_start_pct;   /* 50 */
+    double round_trip_eff;  /* 0.90 */
+    double ev_max_w;        /* 7200 */
+    double house_mean_w;    /* about 1000 */
+    double ev_probability;  /* chance an EV comes home on a given day, 0.8 */
+} ge_sim_config_t;
+
+typedef struct ge_sim ge_sim_t;
+
+void ge_sim_config_default(ge_sim_config_t *cfg);
+/* Set one option by name ("seed", "latitude", "longitude", "soc", ...) from text. */
+int ge_sim_config_set(ge_sim_config_t *cfg, const char *key, const char *value);
+
+int ge_sim_new(ge_sim_t **out, const ge_mem_t *mem, const ge_sim_config_t *cfg);
+void ge_sim_free(ge_sim_t *sim);
+/* The first step sets the clock; later ones integrate from the previous `now` to NOW (a NOW
+ * before the previous one restarts the clock there without integrating). */
+int ge_sim_step(ge_sim_t *sim, double now);
+int ge_sim_apply(ge_sim_t *sim, const ge_setpoint_t *sp, uint32_t *unsupported);
+int ge_sim_read(const ge_sim_t *sim, ge_telemetry_t *out);
+int ge_sim_capabilities(const ge_sim_t *sim, ge_der_caps_t *out);
+
+/* The clear-sky-times-clouds PV power available at NOW (before any control), for tests/plots. */
+double ge_sim_pv_available(const ge_sim_t *sim, double now);
+
+/* The sim as a driver: config "seed=42 latitude=37.8 soc=50 ..." (keys of ge_sim_config_set). */
+const ge_adapter_ops_t *ge_sim_adapter(void);
+
+/* The SunSpec Modbus TCP driver (builds with libmodbus; docs/sunspec.md): config
+ * "host=10.0.0.5 port=502 unit=1 timeout_ms=1000 [base=40000] [lazy=1]". */
+const ge_adapter_ops_t *ge_sunspec_adapter(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,132 @@
+/* gridedge/sep.h - the IEEE 2030.5 (CSIP) client engine, sans I/O.
+ *
+ * The engine never touches a socket, a clock, a file or a random source.  The caller drives it:
+ *
+ *   sep_client_next_request()  asks what HTTP request to send now (GETs of the resources it
+ *                              follows, PUTs of DER information, POSTs of Responses);
+ *   sep_client_response()      hands back the answer to one of them (status, Location, body);
+ *   sep_client_set_device()    tells it the DER's ratings and latest telemetry;
+ *   sep_client_control()       gives the setpoint the utility's controls ask for now, and which
+ *                              controls are in force;
+ *   sep_client_next_wakeup()   says when to call again at the latest.
+ *
+ * `now` is always the caller's clock (unix seconds, double).  The engine learns the offset to the
+ * server's clock from the Time resource and schedules everything in server time (2030.5 §11.2).
+ *
+ * What it does: discovery from DeviceCapability (§6), following links and list paging (s, l query
+ * parameters, §7.7) and honouring every resource's pollRate; finding its EndDevice by LFDI/SFDI;
+ * the Registration PIN check; FunctionSetAssignments -> DERPrograms -> DERControls and
+ * DefaultDERControl from every program, scheduled by gridedge/sched.h (primacy, supersession,
+ * cancellation, randomization); Responses to replyTo as responseRequired asks (Table 27 status
+ * codes), each once per event and status; PUTs of DERCapability, DERSettings, DERStatus and
+ * DERAvailability. */
+#ifndef GRIDEDGE_SEP_H
+#define GRIDEDGE_SEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gridedge/adapter.h>
+#include <gridedge/buf.h>
+#include <gridedge/log.h>
+#include <gridedge/mem.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SEP_PATH_MAX 256
+#define SEP_MRID_HEX 32 /* an mRID is 128 bits */
+
+typedef struct sep_client sep_client_t;
+
+typedef struct sep_client_config {
+    const char *dcap_path;  /* the DeviceCapability resource on the server, e.g. "/dcap" */
+    const char *lfdi;       /* our LFDI, 40 hex digits (from our certificate, or configured) */
+    uint64_t sfdi;          /* our SFDI (36 bits + check digit) */
+    uint32_t pin;           /* the Registration PIN expected (0: do not check) */
+    uint64_t seed;          /* seeds randomizeStart/randomizeDuration draws */
+    unsigned min_poll_s;    /* never poll faster than this (default 1 s) */
+    const ge_mem_t *mem;    /* NULL: malloc */
+    const ge_log_t *log;    /* NULL: silent */
+} sep_client_config_t;
+
+/* One HTTP request the engine wants sent.  Strings and the body belong to the engine and stay
+ * valid until sep_client_response() for the same id (or sep_client_free()). */
+typedef struct sep_request {
+    uint32_t id;
+    const char *method;       /* "GET", "PUT", "POST" */
+    const char *path;         /* with query, e.g. "/derp/1/derc?s=0&l=25" */
+    const char *content_type; /* of the body, NULL for none */
+    const char *body;
+    size_t body_len;
+    /* For a POST of a Response: the event and the status it reports (so the caller can keep it in
+     * its outbox and tell the engine after a restart that it was already sent). */
+    char response_subject[SEP_MRID_HEX + 1];
+    int response_status;
+} sep_request_t;
+
+/* One control in force (for status reporting). */
+typedef struct sep_active_control {
+    char mrid[SEP_MRID_HEX + 1];
+    int is_default;           /* a DefaultDERControl */
+    uint8_t primacy;
+    uint32_t modes;           /* GE_SP_* bits it decides */
+    int64_t end;              /* server time it ends (INT64_MAX for a default) */
+} sep_active_control_t;
+
+#define SEP_MAX_ACTIVE 16
+
+typedef struct sep_control {
+    ge_setpoint_t setpoint;   /* merged from the controls in force (set == 0: none) */
+    sep_active_control_t active[SEP_MAX_ACTIVE];
+    size_t n_active;
+} sep_control_t;
+
+/* Counters for tests and the status page. */
+typedef struct sep_client_stats {
+    unsigned long requests, responses, errors, bad_documents;
+    unsigned long controls_known, programs;
+    int registered;           /* EndDevice found (and PIN matched, when checked) */
+    int time_known;           /* the server's clock has been read */
+} sep_client_stats_t;
+
+int sep_client_new(sep_client_t **out, const sep_client_config_t *cfg);
+void sep_client_free(sep_client_t *c);
+
+/* The next request to send at NOW: 1 and *REQ filled, or 0 when nothing is due.  At most a few
+ * requests are outstanding at a time; the rest wait for their answers. */
+int sep_client_next_request(sep_client_t *c, double now, sep_request_t *req);
+
+/* The answer to request ID: HTTP STATUS (0 if none came: connection failure or timeout), its
+ * Location header (may be NULL), and BODY (may be NULL).  A malformed body is logged with its
+ * position and ignored: the engine keeps the last good state of that resource. */
+int sep_client_response(sep_client_t *c, uint32_t id, int status, const char *location, const void *body,
+                        size_t len, double now);
+
+/* The DER's ratings and its latest telemetry (PUT upstream as DERCapability, DERSettings,
+ * DERStatus, DERAvailability when they change and at least at the server's poll rate). */
+int sep_client_set_device(sep_client_t *c, const ge_der_caps_t *caps, const ge_telemetry_t *tel);
+
+/* After a restart: response STATUS for event MRID (hex) was already sent (from the caller's
+ * outbox/state), so it is never sent again. */
+int sep_client_mark_sent(sep_client_t *c, const char *mrid, int status);
+
+/* The server's clock at local time NOW, and the learned offset (server - local, seconds). */
+double sep_client_server_time(const sep_client_t *c, double now);
+double sep_client_time_offset(const sep_client_t *c);
+/* Restore a learned offset (e.g. from storage) until the Time resource is read again. */
+void sep_client_set_time_offset(sep_client_t *c, double offset);
+
+/* What the utility's controls ask for at NOW. */
+int sep_client_control(sep_client_t *c, double now, sep_control_t *out);
+
+/* Call sep_client_next_request() again by this local time at the latest. */
+double sep_client_next_wakeup(const sep_client_t *c, double now);
+
+void sep_client_stats(const sep_client_t *c, sep_client_stats_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

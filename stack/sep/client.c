@@ -1,0 +1,1040 @@
+/* client.c - the IEEE 2030.5 (CSIP) client engine: which resources to read and when, what they
+ * mean, and what to send back (see gridedge/sep.h).  No I/O: requests go out through
+ * sep_client_next_request() and answers come in through sep_client_response(). */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gridedge/arena.h>
+#include <gridedge/error.h>
+#include <gridedge/sched.h>
+#include <gridedge/sep.h>
+#include <gridedge/xml.h>
+#include <gridedge/xml_sep.h>
+
+#include "stack/sep/sep_internal.h"
+
+#define MAX_WATCH 64        /* resources followed at once */
+#define MAX_PROGRAMS 16
+#define MAX_CONTROLS 256
+#define MAX_INFLIGHT 4
+#define PAGE_LIMIT 25       /* list items asked for per GET (the l query parameter) */
+#define DEFAULT_POLL 900    /* 2030.5 default pollRate, seconds */
+#define RETRY_MIN 2.0       /* first retry after a failed GET, doubling up to the poll rate */
+
+typedef enum rkind {
+    R_DCAP, R_TIME, R_EDEV_LIST, R_EDEV, R_REG, R_FSA_LIST, R_DERP_LIST, R_DERC_LIST, R_DDERC, R_DER_LIST,
+    R_MUP_LIST, R_PUT_DERCAP, R_PUT_DERG, R_PUT_DERS, R_PUT_DERA
+} rkind;
+
+static const char *const kind_root[] = {
+    "DeviceCapability", "Time", "EndDeviceList", "EndDevice", "Registration", "FunctionSetAssignmentsList",
+    "DERProgramList", "DERControlList", "DefaultDERControl", "DERList", "MirrorUsagePointList",
+    "DERCapability", "DERSettings", "DERStatus", "DERAvailability"
+};
+
+typedef struct watch {
+    int used;
+    rkind kind;
+    char href[SEP_PATH_MAX];
+    uint32_t poll_s;      /* how often to read (or PUT) it */
+    double next;          /* local time it is due */
+    double backoff;       /* after a failure */
+    int inflight;
+    uint32_t page_start;  /* lists: the s of the page being read */
+    unsigned gen;         /* lists: refresh generation, to find items that disappeared */
+    int program;          /* R_DERC_LIST, R_DDERC: index into programs */
+} watch_t;
+
+typedef struct program {
+    int used;
+    char href[SEP_PATH_MAX];
+    char mrid[SEP_MRID_HEX + 1];
+    uint8_t primacy;
+    uint32_t no;          /* the scheduler's program number */
+    unsigned gen;         /* DERProgramList generation that last listed it */
+    uint32_t poll_s;      /* from the DERProgramList */
+    sep_ctl_t dflt;       /* its DefaultDERControl, when dflt.used */
+} program_t;
+
+typedef struct inflight {
+    int used;
+    uint32_t id;
+    int watch;            /* index, or -1 for a Response POST, or -2 for a metering mirror POST */
+    int mirror;           /* the mirror of a -2 */
+    char method[8];
+    char path[SEP_PATH_MAX + 32];
+    ge_buf_t body;
+    char subject[SEP_MRID_HEX + 1];
+    int status;
+} inflight_t;
+
+/* A MirrorUsagePoint we keep on the server (2030.5 §10.10 metering mirror): the site meter and the DER. */
+typedef struct mirror {
+    int which;            /* SEP_MIRROR_SITE or SEP_MIRROR_DER */
+    char mrid[SEP_MRID_HEX + 1];
+    char href[SEP_PATH_MAX]; /* the server's MirrorUsagePoint, once created */
+    int creating;         /* the create POST is out */
+    double next_post;
+    double backoff;
+} mirror_t;
+
+struct sep_client {
+    sep_client_config_t cfg;
+    const ge_mem_t *mem;
+    char lfdi[41];
+    char dcap_path[SEP_PATH_MAX];
+    ge_sched_t *sched;
+    ge_xml_decoder_t *dec;
+    ge_arena_t *arena;    /* one decoded document at a time */
+    watch_t watch[MAX_WATCH];
+    program_t programs[MAX_PROGRAMS];
+    uint32_t next_program_no;
+    sep_ctl_t controls[MAX_CONTROLS];
+    inflight_t inflight[MAX_INFLIGHT];
+    uint32_t next_id;
+    double offset;        /* server clock - local clock */
+    int time_known;
+    int registered;
+    int pin_rejected;
+    char edev_href[SEP_PATH_MAX];
+    ge_der_caps_t caps;
+    ge_telemetry_t tel;
+    int have_device;
+    char mup_list[SEP_PATH_MAX]; /* the MirrorUsagePointList, once DeviceCapability names it */
+    mirror_t mirrors[2];
+    uint32_t post_rate;   /* readings every this many seconds (EndDevice postRate, default 300) */
+    unsigned long sig_caps, sig_status; /* what the last PUTs described, to PUT again on change */
+    sep_client_stats_t stats;
+};
+
+/* ---- small helpers ---------------------------------------------------------------------------------- */
+
+static void hex_upper(const ge_xml_bytes_t *b, char *out, size_t size)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    size_t k = 0;
+
+    for (size_t i = 0; b->data && i < b->len && k + 2 < size; i++) {
+        out[k++] = digits[b->data[i] >> 4];
+        out[k++] = digits[b->data[i] & 15];
+    }
+    out[k] = '\0';
+}
+
+/* SRC into DST (SIZE bytes), cut to fit. */
+static void copy_str(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static int hex_nibble(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Bytes of hex string S into OUT (at most MAX); the count, or -1 if S is not hex. */
+static int hex_bytes(const char *s, uint8_t *out, size_t max)
+{
+    size_t n = strlen(s);
+
+    if (n % 2 || n / 2 > max)
+        return -1;
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return (int)(n / 2);
+}
+
+double sep__power_w(const sep_ActivePower_t *p)
+{
+    return p ? (double)p->value * pow(10.0, p->multiplier) : 0;
+}
+
+static watch_t *watch_find(sep_client_t *c, rkind kind, const char *href)
+{
+    for (int i = 0; i < MAX_WATCH; i++)
+        if (c->watch[i].used && c->watch[i].kind == kind && strcmp(c->watch[i].href, href) == 0)
+            return &c->watch[i];
+    return NULL;
+}
+
+/* Follow HREF as KIND (polled every POLL_S), or update the poll rate of the one already followed. */
+static watch_t *follow(sep_client_t *c, rkind kind, const char *href, uint32_t poll_s, int program, double now)
+{
+    watch_t *w;
+
+    if (!href || !*href || strlen(href) >= SEP_PATH_MAX)
+        return NULL;
+    w = watch_find(c, kind, href);
+    if (w) {
+        w->poll_s = poll_s;
+        w->program = program;
+        return w;
+    }
+    for (int i = 0; i < MAX_WATCH; i++) {
+        if (c->watch[i].used)
+            continue;
+        w = &c->watch[i];
+        memset(w, 0, sizeof(*w));
+        w->used = 1;
+        w->kind = kind;
+        snprintf(w->href, sizeof(w->href), "%s", href);
+        w->poll_s = poll_s;
+        w->next = now;
+        w->program = program;
+        return w;
+    }
+    ge_log(c->cfg.log, GE_LOG_WARN, "sep", "more than %d resources to follow; ignoring %s", MAX_WATCH, href);
+    return NULL;
+}
+
+static void unfollow(sep_client_t *c, watch_t *w)
+{
+    for (int i = 0; i < MAX_INFLIGHT; i++)
+        if (c->inflight[i].used && c->inflight[i].watch == (int)(w - c->watch))
+            c->inflight[i].watch = -1; /* its answer is dropped */
+    w->used = 0;
+}
+
+static uint32_t poll_of(uint32_t v, int has)
+{
+    return has && v > 0 ? v : DEFAULT_POLL;
+}
+
+/* ---- creation --------------------------------------------------------------------------------------- */
+
+int sep_client_new(sep_client_t **out, const sep_client_config_t *cfg)
+{
+    sep_client_t *c;
+    const ge_mem_t *mem = cfg && cfg->mem ? cfg->mem : ge_mem_default();
+    int rc;
+
+    if (!out || !cfg || !cfg->dcap_path || cfg->dcap_path[0] != '/' || strlen(cfg->dcap_path) >= SEP_PATH_MAX ||
+        !cfg->lfdi || strlen(cfg->lfdi) != 40)
+        return GE_ERR_INVALID;
+    *out = NULL;
+    c = mem->malloc(sizeof(*c), mem->ud);
+    if (!c)
+        return GE_ERR_NOMEM;
+    memset(c, 0, sizeof(*c));
+    c->cfg = *cfg;
+    c->mem = mem;
+    for (int i = 0; i < 40; i++) {
+        if (hex_nibble(cfg->lfdi[i]) < 0) {
+            mem->free(c, mem->ud);
+            return GE_ERR_INVALID;
+        }
+        c->lfdi[i] = (char)(cfg->lfdi[i] >= 'a' ? cfg->lfdi[i] - 32 : cfg->lfdi[i]);
+    }
+    snprintf(c->dcap_path, sizeof(c->dcap_path), "%s", cfg->dcap_path);
+    if (!c->cfg.min_poll_s)
+        c->cfg.min_poll_s = 1;
+    c->next_id = 1;
+    c->next_program_no = 1;
+    if ((rc = ge_sched_new(&c->sched, mem, cfg->seed)) < 0 ||
+        (rc = ge_xml_decoder_new(&c->dec, mem, NULL, cfg->log)) < 0 ||
+        (rc = ge_arena_new(&c->arena, mem, 16384, 8u << 20)) < 0) {
+        sep_client_free(c);
+        return rc;
+    }
+    for (int i = 0; i < MAX_INFLIGHT; i++)
+        ge_buf_init(&c->inflight[i].body, mem, 64 * 1024);
+    /* our MirrorUsagePoints' mRIDs: from the LFDI, so a restart finds them on the server again */
+    for (int k = 0; k < 2; k++) {
+        c->mirrors[k].which = k == 0 ? SEP_MIRROR_SITE : SEP_MIRROR_DER;
+        snprintf(c->mirrors[k].mrid, sizeof(c->mirrors[k].mrid), "%.28s%04X", c->lfdi, 0x0100u * (unsigned)(k + 1));
+    }
+    if (!follow(c, R_DCAP, c->dcap_path, DEFAULT_POLL, -1, 0)) {
+        sep_client_free(c);
+        return GE_ERR_INTERNAL;
+    }
+    *out = c;
+    return 0;
+}
+
+void sep_client_free(sep_client_t *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < MAX_INFLIGHT; i++)
+        ge_buf_free(&c->inflight[i].body);
+    ge_sched_free(c->sched);
+    ge_xml_decoder_free(c->dec);
+    ge_arena_free(c->arena);
+    c->mem->free(c, c->mem->ud);
+}
+
+/* ---- programs and controls -------------------------------------------------------------------------- */
+
+static program_t *program_get(sep_client_t *c, const char *href)
+{
+    program_t *free_slot = NULL;
+
+    for (int i = 0; i < MAX_PROGRAMS; i++) {
+        if (c->programs[i].used && strcmp(c->programs[i].href, href) == 0)
+            return &c->programs[i];
+        if (!c->programs[i].used && !free_slot)
+            free_slot = &c->programs[i];
+    }
+    if (!free_slot || strlen(href) >= SEP_PATH_MAX) {
+        ge_log(c->cfg.log, GE_LOG_WARN, "sep", "more than %d DERPrograms; ignoring %s", MAX_PROGRAMS, href);
+        return NULL;
+    }
+    memset(free_slot, 0, sizeof(*free_slot));
+    free_slot->used = 1;
+    snprintf(free_slot->href, sizeof(free_slot->href), "%s", href);
+    free_slot->no = c->next_program_no++;
+    c->stats.programs++;
+    return free_slot;
+}
+
+static sep_ctl_t *control_get(sep_client_t *c, const char *mrid)
+{
+    sep_ctl_t *free_slot = NULL;
+
+    for (int i = 0; i < MAX_CONTROLS; i++) {
+        if (c->controls[i].used && strcmp(c->controls[i].mrid, mrid) == 0)
+            return &c->controls[i];
+        if (!c->controls[i].used && !free_slot)
+            free_slot = &c->controls[i];
+    }
+    if (!free_slot) {
+        ge_log(c->cfg.log, GE_LOG_WARN, "sep", "more than %d DERControls known; ignoring %s", MAX_CONTROLS, mrid);
+        return NULL;
+    }
+    memset(free_slot, 0, sizeof(*free_slot));
+    free_slot->used = 1;
+    snprintf(free_slot->mrid, sizeof(free_slot->mrid), "%s", mrid);
+    c->stats.controls_known++;
+    return free_slot;
+}
+
+static void control_drop(sep_client_t *c, sep_ctl_t *ctl)
+{
+    ge_sched_remove(c->sched, ctl->mrid);
+    ctl->used = 0;
+    c->stats.controls_known--;
+}
+
+static void drop_program(sep_client_t *c, program_t *p)
+{
+    for (int i = 0; i < MAX_CONTROLS; i++)
+        if (c->controls[i].used && c->controls[i].program_no == p->no)
+            control_drop(c, &c->controls[i]);
+    ge_sched_clear_default(c->sched, p->no);
+    for (int i = 0; i < MAX_WATCH; i++)
+        if (c->watch[i].used && c->watch[i].program == (int)(p - c->programs) &&
+            (c->watch[i].kind == R_DERC_LIST || c->watch[i].kind == R_DDERC))
+            unfollow(c, &c->watch[i]);
+    p->used = 0;
+    c->stats.programs--;
+}
+
+static void take_control(sep_client_t *c, const sep_DERControl_t *dc, program_t *p, unsigned gen)
+{
+    char mrid[SEP_MRID_HEX + 1];
+    ge_sched_event_t ev;
+    sep_ctl_t *ctl;
+
+    hex_upper(&dc->mRID, mrid, sizeof(mrid));
+    if (!mrid[0] || !dc->interval || !dc->EventStatus || !dc->DERControlBase)
+        return;
+    ctl = control_get(c, mrid);
+    if (!ctl)
+        return;
+    ctl->program_no = p->no;
+    ctl->gen = gen;
+    sep__control_base(dc->DERControlBase, ctl);
+    snprintf(ctl->reply_to, sizeof(ctl->reply_to), "%s", dc->replyTo ? dc->replyTo : "");
+    ctl->response_required = dc->responseRequired.data && dc->responseRequired.len ? dc->responseRequired.data[0] : 0;
+    memset(&ev, 0, sizeof(ev));
+    snprintf(ev.id, sizeof(ev.id), "%s", mrid);
+    ev.program = p->no;
+    ev.primacy = p->primacy;
+    ev.creation_time = dc->creationTime;
+    ev.start = dc->interval->start;
+    ev.duration = dc->interval->duration;
+    ev.randomize_start = dc->has_randomizeStart ? dc->randomizeStart : 0;
+    ev.randomize_duration = dc->has_randomizeDuration ? dc->randomizeDuration : 0;
+    ev.status = dc->EventStatus->currentStatus <= GE_EVENT_SUPERSEDED ? dc->EventStatus->currentStatus : 0;
+    ev.status_time = dc->EventStatus->dateTime;
+    ev.modes = ctl->modes;
+    ev.respond = ctl->response_required != 0 && ctl->reply_to[0] != '\0';
+    ev.payload = ctl;
+    if (ge_sched_put(c->sched, &ev) < 0)
+        ge_log(c->cfg.log, GE_LOG_WARN, "sep", "DERControl %s: could not be scheduled", mrid);
+}
+
+/* ---- handling documents ------------------------------------------------------------------------------ */
+
+static void list_paging(watch_t *w, uint32_t all, uint32_t results, double now)
+{
+    if (results > 0 && w->page_start + results < all) {
+        w->page_start += results;
+        w->next = now; /* the next page at once */
+    } else {
+        w->page_start = 0;
+        w->next = now + w->poll_s;
+    }
+}
+
+static int list_done(const watch_t *w)
+{
+    return w->page_start == 0;
+}
+
+static void on_dcap(sep_client_t *c, watch_t *w, const sep_DeviceCapability_t *d, double now)
+{
+    w->poll_s = poll_of(d->pollRate, d->has_pollRate);
+    if (d->TimeLink)
+        follow(c, R_TIME, d->TimeLink->href, DEFAULT_POLL, -1, now);
+    if (d->EndDeviceListLink)
+        follow(c, R_EDEV_LIST, d->EndDeviceListLink->href, DEFAULT_POLL, -1, now);
+    if (d->MirrorUsagePointListLink && d->MirrorUsagePointListLink->href &&
+        strlen(d->MirrorUsagePointListLink->href) < sizeof(c->mup_list)) {
+        copy_str(c->mup_list, sizeof(c->mup_list), d->MirrorUsagePointListLink->href);
+        follow(c, R_MUP_LIST, c->mup_list, DEFAULT_POLL, -1, now);
+    }
+}
+
+/* Ours already on the server (from an earlier run)?  Then post readings there, do not create. */
+static void on_mup_list(sep_client_t *c, watch_t *w, const sep_MirrorUsagePointList_t *l, double now)
+{
+    w->poll_s = poll_of(l->pollRate, l->has_pollRate);
+    if (w->page_start == 0)
+        w->gen++;
+    for (size_t i = 0; i < l->MirrorUsagePoint_count; i++) {
+        const sep_MirrorUsagePoint_t *m = l->MirrorUsagePoint[i];
+        char mrid[SEP_MRID_HEX + 1];
+        hex_upper(&m->mRID, mrid, sizeof(mrid));
+        for (int k = 0; k < 2; k++)
+            if (strcmp(mrid, c->mirrors[k].mrid) == 0 && m->href && !c->mirrors[k].href[0]) {
+                copy_str(c->mirrors[k].href, sizeof(c->mirrors[k].href), m->href);
+                if (m->has_postRate && m->postRate)
+                    c->post_rate = m->postRate;
+            }
+    }
+    list_paging(w, l->all, l->results, now);
+}
+
+static void on_time(sep_client_t *c, watch_t *w, const sep_Time_t *t, double now)
+{
+    w->poll_s = poll_of(t->pollRate, t->has_pollRate);
+    /* currentTime is whole seconds, truncated: half a second is the unbiased guess */
+    c->offset = (double)t->currentTime + 0.5 - now;
+    if (!c->time_known)
+        ge_log(c->cfg.log, GE_LOG_INFO, "sep", "server time %lld, offset %+.0f s", (long long)t->currentTime,
+               c->offset);
+    c->time_known = 1;
+}
+
+static void on_edev(sep_client_t *c, const sep_EndDevice_t *e, double now, uint32_t poll)
+{
+    if (e->has_postRate && e->postRate)
+        c->post_rate = e->postRate;
+    if (e->RegistrationLink && c->cfg.pin)
+        follow(c, R_REG, e->RegistrationLink->href, poll, -1, now);
+    else
+        c->registered = 1;
+    if (e->FunctionSetAssignmentsListLink)
+        follow(c, R_FSA_LIST, e->FunctionSetAssignmentsListLink->href, poll, -1, now);
+    if (e->DERListLink)
+        follow(c, R_DER_LIST, e->DERListLink->href, poll, -1, now);
+    if (e->href && !c->edev_href[0])
+        copy_str(c->edev_href, sizeof(c->edev_href), e->href);
+}
+
+/* Is this EndDevice ours?  By LFDI when it has one, else by SFDI (2030.5 §6.3). */
+static int edev_is_ours(const sep_client_t *c, const sep_EndDevice_t *e)
+{
+    char lfdi[41];
+
+    if (e->lFDI.data) {
+        hex_upper(&e->lFDI, lfdi, sizeof(lfdi));
+        return strcmp(lfdi, c->lfdi) == 0;
+    }
+    return e->sFDI == c->cfg.sfdi;
+}
+
+static void on_edev_list(sep_client_t *c, watch_t *w, const sep_EndDeviceList_t *l, double now)
+{
+    w->poll_s = poll_of(l->pollRate, l->has_pollRate);
+    for (size_t i = 0; i < l->EndDevice_count; i++)
+        if (edev_is_ours(c, l->EndDevice[i])) {
+            on_edev(c, l->EndDevice[i], now, w->poll_s);
+            break;
+        }
+    list_paging(w, l->all, l->results, now);
+}
+
+static void on_reg(sep_client_t *c, watch_t *w, const sep_Registration_t *r)
+{
+    w->poll_s = poll_of(r->pollRate, r->has_pollRate);
+    if (r->pIN == c->cfg.pin) {
+        c->registered = 1;
+        return;
+    }
+    /* CSIP-AUS ALL-03-REJ: a PIN that does not match means this is not our registration. */
+    if (c->registered || !c->pin_rejected)
+        ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "Registration %s: PIN %u does not match the configured PIN; "
+               "not acting on this server's controls", w->href, (unsigned)r->pIN);
+    c->pin_rejected = 1;
+    c->registered = 0;
+}
+
+static void on_fsa_list(sep_client_t *c, watch_t *w, const sep_FunctionSetAssignmentsList_t *l, double now)
+{
+    w->poll_s = poll_of(l->pollRate, l->has_pollRate);
+    for (size_t i = 0; i < l->FunctionSetAssignments_count; i++) {
+        const sep_FunctionSetAssignments_t *f = l->FunctionSetAssignments[i];
+        if (f->DERProgramListLink)
+            follow(c, R_DERP_LIST, f->DERProgramListLink->href, w->poll_s, -1, now);
+        if (f->TimeLink)
+            follow(c, R_TIME, f->TimeLink->href, DEFAULT_POLL, -1, now);
+    }
+    list_paging(w, l->all, l->results, now);
+}
+
+static void on_derp_list(sep_client_t *c, watch_t *w, const sep_DERProgramList_t *l, double now)
+{
+    w->poll_s = poll_of(l->pollRate, l->has_pollRate);
+    if (w->page_start == 0)
+        w->gen++;
+    for (size_t i = 0; i < l->DERProgram_count; i++) {
+        const sep_DERProgram_t *d = l->DERProgram[i];
+        program_t *p = d->href ? program_get(c, d->href) : NULL;
+        int pi;
+        if (!p)
+            continue;
+        pi = (int)(p - c->programs);
+        hex_upper(&d->mRID, p->mrid, sizeof(p->mrid));
+        if (p->primacy != d->primacy) {
+            p->primacy = d->primacy;
+            /* re-put the program's events with the new primacy */
+            for (int k = 0; k < MAX_WATCH; k++)
+                if (c->watch[k].used && c->watch[k].program == pi)
+                    c->watch[k].next = now;
+        }
+        p->gen = w->gen;
+        p->poll_s = w->poll_s;
+        if (d->DERControlListLink)
+            follow(c, R_DERC_LIST, d->DERControlListLink->href, w->poll_s, pi, now);
+        if (d->DefaultDERControlLink)
+            follow(c, R_DDERC, d->DefaultDERControlLink->href, w->poll_s, pi, now);
+    }
+    list_paging(w, l->all, l->results, now);
+    if (list_done(w))
+        for (int i = 0; i < MAX_PROGRAMS; i++)
+            if (c->programs[i].used && c->programs[i].gen != w->gen) {
+                ge_log(c->cfg.log, GE_LOG_INFO, "sep", "DERProgram %s is gone", c->programs[i].href);
+                drop_program(c, &c->programs[i]);
+            }
+}
+
+static void on_derc_list(sep_client_t *c, watch_t *w, const sep_DERControlList_t *l, double now)
+{
+    program_t *p = w->program >= 0 ? &c->programs[w->program] : NULL;
+
+    if (!p || !p->used)
+        return;
+    if (w->page_start == 0)
+        w->gen++;
+    for (size_t i = 0; i < l->DERControl_count; i++)
+        take_control(c, l->DERControl[i], p, w->gen);
+    list_paging(w, l->all, l->results, now);
+    if (list_done(w))
+        for (int i = 0; i < MAX_CONTROLS; i++) {
+            sep_ctl_t *ctl = &c->controls[i];
+            if (ctl->used && ctl->program_no == p->no && ctl->gen != w->gen) {
+                /* Gone from the server's list: it no longer applies (a server cancels by status,
+                 * but a removed event must not stay in force either). */
+                ge_log(c->cfg.log, GE_LOG_INFO, "sep", "DERControl %s removed from %s", ctl->mrid, w->href);
+                control_drop(c, ctl);
+            }
+        }
+}
+
+static void on_dderc(sep_client_t *c, watch_t *w, const sep_DefaultDERControl_t *d)
+{
+    program_t *p = w->program >= 0 ? &c->programs[w->program] : NULL;
+
+    if (!p || !p->used || !d->DERControlBase)
+        return;
+    memset(&p->dflt, 0, sizeof(p->dflt));
+    p->dflt.used = 1;
+    hex_upper(&d->mRID, p->dflt.mrid, sizeof(p->dflt.mrid));
+    p->dflt.program_no = p->no;
+    sep__control_base(d->DERControlBase, &p->dflt);
+    ge_sched_set_default(c->sched, p->no, p->primacy, p->dflt.modes, p->dflt.mrid, &p->dflt);
+}
+
+static void on_der_list(sep_client_t *c, watch_t *w, const sep_DERList_t *l, double now)
+{
+    w->poll_s = poll_of(l->pollRate, l->has_pollRate);
+    /* CSIP: one DER per EndDevice; we describe the whole site as that DER. */
+    if (l->DER_count > 0) {
+        const sep_DER_t *d = l->DER[0];
+        if (d->DERCapabilityLink)
+            follow(c, R_PUT_DERCAP, d->DERCapabilityLink->href, w->poll_s, -1, now);
+        if (d->DERSettingsLink)
+            follow(c, R_PUT_DERG, d->DERSettingsLink->href, w->poll_s, -1, now);
+        if (d->DERStatusLink)
+            follow(c, R_PUT_DERS, d->DERStatusLink->href, w->poll_s, -1, now);
+        if (d->DERAvailabilityLink)
+            follow(c, R_PUT_DERA, d->DERAvailabilityLink->href, w->poll_s, -1, now);
+    }
+    list_paging(w, l->all, l->results, now);
+}
+
+static void handle_document(sep_client_t *c, watch_t *w, const ge_xml_msg_t *m, double now)
+{
+    const char *want = kind_root[w->kind];
+
+    if (strcmp(m->root->name, want) != 0) {
+        ge_log(c->cfg.log, GE_LOG_WARN, "sep", "%s: expected %s, got %s; ignored", w->href, want, m->root->name);
+        c->stats.bad_documents++;
+        w->next = now + w->poll_s;
+        return;
+    }
+    w->backoff = 0;
+    w->next = now + w->poll_s; /* lists may ask for the next page at once */
+    switch (w->kind) {
+    case R_DCAP: on_dcap(c, w, m->value, now); break;
+    case R_TIME: on_time(c, w, m->value, now); break;
+    case R_EDEV_LIST: on_edev_list(c, w, m->value, now); break;
+    case R_EDEV: on_edev(c, m->value, now, w->poll_s); break;
+    case R_REG: on_reg(c, w, m->value); break;
+    case R_FSA_LIST: on_fsa_list(c, w, m->value, now); break;
+    case R_DERP_LIST: on_derp_list(c, w, m->value, now); break;
+    case R_DERC_LIST: on_derc_list(c, w, m->value, now); break;
+    case R_DDERC: on_dderc(c, w, m->value); break;
+    case R_DER_LIST: on_der_list(c, w, m->value, now); break;
+    case R_MUP_LIST: on_mup_list(c, w, m->value, now); break;
+    default: break;
+    }
+    if (w->poll_s < c->cfg.min_poll_s)
+        w->poll_s = c->cfg.min_poll_s;
+    if (w->next > now + w->poll_s)
+        w->next = now + w->poll_s;
+}
+
+/* ---- requests out, answers in ------------------------------------------------------------------------ */
+
+static inflight_t *inflight_slot(sep_client_t *c)
+{
+    for (int i = 0; i < MAX_INFLIGHT; i++)
+        if (!c->inflight[i].used)
+            return &c->inflight[i];
+    return NULL;
+}
+
+static void fill_request(sep_client_t *c, inflight_t *f, sep_request_t *req)
+{
+    f->used = 1;
+    f->id = c->next_id++;
+    if (c->next_id == 0)
+        c->next_id = 1;
+    memset(req, 0, sizeof(*req));
+    req->id = f->id;
+    req->method = f->method;
+    req->path = f->path;
+    if (f->body.len) {
+        req->content_type = "application/sep+xml";
+        req->body = f->body.data;
+        req->body_len = f->body.len;
+    }
+    copy_str(req->response_subject, sizeof(req->response_subject), f->subject);
+    req->response_status = f->status;
+    c->stats.requests++;
+}
+
+/* A Response POST that is due, if any slot is free. */
+static int next_response(sep_client_t *c, double now, sep_request_t *req)
+{
+    ge_sched_response_t due[8];
+    ge_sched_result_t res;
+    int64_t snow = (int64_t)floor(now + c->offset);
+
+    if (!c->time_known || !c->registered)
+        return 0;
+    memset(&res, 0, sizeof(res));
+    res.responses = due;
+    res.responses_cap = sizeof(due) / sizeof(due[0]);
+    if (ge_sched_eval(c->sched, snow, &res) < 0)
+        return 0;
+    for (size_t i = 0; i < res.n_responses; i++) {
+        const sep_ctl_t *ctl = due[i].payload;
+        inflight_t *f;
+        /* responseRequired bit 0: "received"; bit 1: the specific responses (2030.5 Table 27). */
+        int wanted = ctl && ctl->reply_to[0] &&
+                     (due[i].status == GE_RESP_RECEIVED ? (ctl->response_required & 1) : (ctl->response_required & 2));
+        if (!wanted) {
+            ge_sched_mark_sent(c->sched, due[i].id, due[i].status);
+            continue;
+        }
+        f = inflight_slot(c);
+        if (!f)
+            return 0;
+        ge_buf_clear(&f->body);
+        if (sep__response_xml(&f->body, c->lfdi, ctl->mrid, due[i].status, snow) < 0) {
+            ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "cannot encode the Response for %s", ctl->mrid);
+            ge_sched_mark_sent(c->sched, due[i].id, due[i].status);
+            continue;
+        }
+        f->watch = -1;
+        snprintf(f->method, sizeof(f->method), "POST");
+        copy_str(f->path, sizeof(f->path), ctl->reply_to);
+        copy_str(f->subject, sizeof(f->subject), ctl->mrid);
+        f->status = due[i].status;
+        ge_sched_mark_sent(c->sched, due[i].id, due[i].status);
+        ge_log(c->cfg.log, GE_LOG_INFO, "sep", "Response %d for %s to %s", due[i].status, ctl->mrid, ctl->reply_to);
+        fill_request(c, f, req);
+        return 1;
+    }
+    return 0;
+}
+
+static int build_put(sep_client_t *c, watch_t *w, ge_buf_t *body, double now)
+{
+    int64_t snow = (int64_t)floor(now + c->offset);
+
+    switch (w->kind) {
+    case R_PUT_DERCAP: return sep__dercap_xml(body, &c->caps);
+    case R_PUT_DERG: return sep__derg_xml(body, &c->caps, snow);
+    case R_PUT_DERS: return sep__ders_xml(body, &c->tel, snow);
+    case R_PUT_DERA: return sep__dera_xml(body, &c->caps, &c->tel, snow);
+    default: return GE_ERR_INTERNAL;
+    }
+}
+
+static unsigned long hash_bytes(const char *s, size_t n)
+{
+    unsigned long h = 5381;
+    for (size_t i = 0; i < n; i++)
+        h = h * 33 + (unsigned char)s[i];
+    return h;
+}
+
+/* The metering mirror: create our MirrorUsagePoints once the list is known and the list has been
+ * read (so one left from an earlier run is reused), then post readings at the post rate. */
+static int next_mirror(sep_client_t *c, double now, sep_request_t *req)
+{
+    watch_t *lw;
+    int64_t snow = (int64_t)floor(now + c->offset);
+
+    if (!c->mup_list[0] || !c->have_device || !c->time_known || !c->registered)
+        return 0;
+    lw = watch_find(c, R_MUP_LIST, c->mup_list);
+    if (!lw || lw->gen == 0 || lw->inflight)
+        return 0; /* not read yet */
+    for (int k = 0; k < 2; k++) {
+        mirror_t *m = &c->mirrors[k];
+        inflight_t *f;
+        int rc;
+        if (m->creating || m->next_post > now)
+            continue;
+        if (!(f = inflight_slot(c)))
+            return 0;
+        ge_buf_clear(&f->body);
+        if (!m->href[0]) {
+            rc = sep__mirror_xml(&f->body, m->which, c->lfdi, m->mrid, &c->tel, snow, 1);
+            copy_str(f->path, sizeof(f->path), c->mup_list);
+            m->creating = 1;
+        } else {
+            rc = sep__mirror_xml(&f->body, m->which, c->lfdi, m->mrid, &c->tel, snow, 0);
+            copy_str(f->path, sizeof(f->path), m->href);
+        }
+        if (rc < 0) {
+            ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "cannot encode the MirrorUsagePoint: %s", ge_strerror(rc));
+            m->creating = 0;
+            m->next_post = now + 60;
+            continue;
+        }
+        f->watch = -2;
+        f->mirror = k;
+        f->subject[0] = '\0';
+        f->status = 0;
+        snprintf(f->method, sizeof(f->method), "POST");
+        fill_request(c, f, req);
+        return 1;
+    }
+    return 0;
+}
+
+static void mirror_answer(sep_client_t *c, inflight_t *f, int status, const char *location, double now)
+{
+    mirror_t *m = &c->mirrors[f->mirror];
+    int was_create = m->creating;
+
+    m->creating = 0;
+    if (status >= 200 && status < 300) {
+        m->backoff = 0;
+        if (was_create) {
+            if (!location || location[0] == '\0') {
+                ge_log(c->cfg.log, GE_LOG_WARN, "sep", "MirrorUsagePoint created without a Location; asking the list");
+                m->next_post = now + 60;
+                return;
+            }
+            /* Location may be absolute: keep the path */
+            const char *p = strstr(location, "://");
+            p = p ? strchr(p + 3, '/') : location;
+            copy_str(m->href, sizeof(m->href), p ? p : location);
+            m->next_post = now; /* first readings at once */
+            return;
+        }
+        m->next_post = now + (c->post_rate ? c->post_rate : 300);
+        return;
+    }
+    if (status == 404 && !was_create)
+        m->href[0] = '\0'; /* the server dropped it: create it again */
+    m->backoff = m->backoff ? fmin(m->backoff * 2, 300) : RETRY_MIN;
+    m->next_post = now + m->backoff;
+}
+
+int sep_client_next_request(sep_client_t *c, double now, sep_request_t *req)
+{
+    inflight_t *f;
+
+    if (!c || !req)
+        return GE_ERR_INVALID;
+    if (next_response(c, now, req))
+        return 1;
+    if (next_mirror(c, now, req))
+        return 1;
+    for (int i = 0; i < MAX_WATCH; i++) {
+        watch_t *w = &c->watch[i];
+        int is_put;
+        if (!w->used || w->inflight || w->next > now)
+            continue;
+        is_put = w->kind >= R_PUT_DERCAP;
+        if (is_put && !c->have_device)
+            continue;
+        if (!(f = inflight_slot(c)))
+            return 0;
+        ge_buf_clear(&f->body);
+        f->watch = i;
+        f->subject[0] = '\0';
+        f->status = 0;
+        if (is_put) {
+            if (build_put(c, w, &f->body, now) < 0) {
+                ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "cannot encode %s for %s", kind_root[w->kind], w->href);
+                w->next = now + w->poll_s;
+                continue;
+            }
+            snprintf(f->method, sizeof(f->method), "PUT");
+            copy_str(f->path, sizeof(f->path), w->href);
+        } else {
+            char path[sizeof(f->path)];
+            snprintf(f->method, sizeof(f->method), "GET");
+            if (w->kind == R_EDEV_LIST || w->kind == R_FSA_LIST || w->kind == R_DERP_LIST ||
+                w->kind == R_DERC_LIST || w->kind == R_DER_LIST || w->kind == R_MUP_LIST)
+                snprintf(path, sizeof(path), "%s%ss=%u&l=%u", w->href, strchr(w->href, '?') ? "&" : "?",
+                         (unsigned)w->page_start, PAGE_LIMIT);
+            else
+                snprintf(path, sizeof(path), "%s", w->href);
+            copy_str(f->path, sizeof(f->path), path);
+        }
+        w->inflight = 1;
+        fill_request(c, f, req);
+        return 1;
+    }
+    return 0;
+}
+
+int sep_client_response(sep_client_t *c, uint32_t id, int status, const char *location, const void *body,
+                        size_t len, double now)
+{
+    inflight_t *f = NULL;
+    watch_t *w;
+    ge_xml_msg_t msg;
+    int rc;
+
+    for (int i = 0; i < MAX_INFLIGHT; i++)
+        if (c->inflight[i].used && c->inflight[i].id == id)
+            f = &c->inflight[i];
+    if (!f)
+        return GE_ERR_NOTFOUND;
+    f->used = 0;
+    c->stats.responses++;
+    if (f->watch == -2) {
+        mirror_answer(c, f, status, location, now);
+        return 0;
+    }
+    if (f->watch < 0) {
+        /* A Response POST: the caller's outbox retries it until acknowledged. */
+        if (status < 200 || status >= 300)
+            c->stats.errors++;
+        return 0;
+    }
+    w = &c->watch[f->watch];
+    w->inflight = 0;
+    if (status < 200 || status >= 300) {
+        c->stats.errors++;
+        if (status == 404 && w->kind != R_DCAP) {
+            ge_log(c->cfg.log, GE_LOG_INFO, "sep", "%s is gone (404)", w->href);
+            w->page_start = 0;
+            w->next = now + w->poll_s;
+            return 0;
+        }
+        /* connection trouble, 5xx, or a 4xx: keep the last good state, retry with backoff (2030.5
+         * leaves controls in force while the server is away) */
+        w->backoff = w->backoff ? w->backoff * 2 : RETRY_MIN;
+        if (w->backoff > w->poll_s)
+            w->backoff = w->poll_s;
+        w->next = now + w->backoff;
+        ge_log(c->cfg.log, GE_LOG_WARN, "sep", "%s %s: %s%d; retry in %.0f s", f->method, w->href,
+               status ? "HTTP " : "no answer ", status, w->backoff);
+        return 0;
+    }
+    if (w->kind >= R_PUT_DERCAP) {
+        w->next = now + w->poll_s;
+        return 0;
+    }
+    ge_arena_reset(c->arena);
+    rc = ge_xml_decode(c->dec, &ge_xml_schema_sep, c->arena, body, len, &msg);
+    if (rc < 0) {
+        const ge_xml_error_t *e = ge_xml_decoder_error(c->dec);
+        c->stats.bad_documents++;
+        ge_log(c->cfg.log, GE_LOG_WARN, "sep", "%s:%lu:%lu: %s; keeping the last good state", w->href, e->line, e->col,
+               e->msg);
+        w->page_start = 0;
+        w->backoff = w->backoff ? w->backoff * 2 : RETRY_MIN;
+        if (w->backoff > w->poll_s)
+            w->backoff = w->poll_s;
+        w->next = now + w->backoff;
+        return 0;
+    }
+    handle_document(c, w, &msg, now);
+    return 0;
+}
+
+/* ---- device, time, control ---------------------------------------------------------------------------- */
+
+int sep_client_set_device(sep_client_t *c, const ge_der_caps_t *caps, const ge_telemetry_t *tel)
+{
+    unsigned long sig_caps, sig_status;
+    char sig[128];
+    int n;
+
+    if (!c || !caps || !tel)
+        return GE_ERR_INVALID;
+    c->caps = *caps;
+    c->tel = *tel;
+    c->have_device = 1;
+    /* PUT again when what the resources say changes (whole percent of SoC, mode, connection,
+     * alarms), not for every watt */
+    n = snprintf(sig, sizeof(sig), "%u %.0f %.0f %.0f %.0f %.0f", (unsigned)caps->modes, caps->rtg_max_w,
+                 caps->rtg_max_charge_rate_w, caps->rtg_max_discharge_rate_w, caps->rtg_max_wh, caps->rtg_max_va);
+    sig_caps = hash_bytes(sig, (size_t)n);
+    n = snprintf(sig, sizeof(sig), "%d %d %u %d", (int)tel->soc_pct, tel->battery_w > 1 ? 1 : tel->battery_w < -1 ? -1 : 0,
+                 (unsigned)tel->alarms, tel->ev_connected);
+    sig_status = hash_bytes(sig, (size_t)n);
+    for (int i = 0; i < MAX_WATCH; i++) {
+        watch_t *w = &c->watch[i];
+        if (!w->used)
+            continue;
+        if ((sig_caps != c->sig_caps && (w->kind == R_PUT_DERCAP || w->kind == R_PUT_DERG)) ||
+            (sig_status != c->sig_status && (w->kind == R_PUT_DERS || w->kind == R_PUT_DERA)))
+            w->next = 0;
+    }
+    c->sig_caps = sig_caps;
+    c->sig_status = sig_status;
+    return 0;
+}
+
+int sep_client_mark_sent(sep_client_t *c, const char *mrid, int status)
+{
+    return ge_sched_mark_sent(c->sched, mrid, status);
+}
+
+double sep_client_server_time(const sep_client_t *c, double now)
+{
+    return now + c->offset;
+}
+
+double sep_client_time_offset(const sep_client_t *c)
+{
+    return c->offset;
+}
+
+void sep_client_set_time_offset(sep_client_t *c, double offset)
+{
+    c->offset = offset;
+}
+
+int sep_client_control(sep_client_t *c, double now, sep_control_t *out)
+{
+    ge_sched_result_t res;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    ge_setpoint_init(&out->setpoint);
+    /* Until we know the server's clock and that the server is ours, nothing applies. */
+    if (!c->time_known || !c->registered)
+        return 0;
+    memset(&res, 0, sizeof(res));
+    rc = ge_sched_eval(c->sched, (int64_t)floor(now + c->offset), &res);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < res.n_active && out->n_active < SEP_MAX_ACTIVE; i++) {
+        const ge_sched_active_t *a = &res.active[i];
+        const sep_ctl_t *ctl = a->payload;
+        sep_active_control_t *o = &out->active[out->n_active++];
+        ge_setpoint_t sp;
+        if (!ctl)
+            continue;
+        sep__control_setpoint(ctl, &c->caps, &sp);
+        ge_setpoint_merge(&out->setpoint, &sp, a->modes);
+        copy_str(o->mrid, sizeof(o->mrid), ctl->mrid);
+        o->is_default = a->is_default;
+        o->primacy = a->primacy;
+        o->modes = a->modes;
+        o->end = a->end;
+    }
+    return 0;
+}
+
+double sep_client_next_wakeup(const sep_client_t *c, double now)
+{
+    double t = now + 60;
+
+    for (int i = 0; i < MAX_WATCH; i++)
+        if (c->watch[i].used && !c->watch[i].inflight && c->watch[i].next < t)
+            t = c->watch[i].next;
+    /* controls start and end on the server's clock: look again every second */
+    if (c->stats.controls_known || c->stats.programs)
+        t = t < now + 1 ? t : now + 1;
+    return t < now ? now : t;
+}
+
+void sep_client_stats(const sep_client_t *c, sep_client_stats_t *out)
+{
+    *out = c->stats;
+    out->registered = c->registered;
+    out->time_known = c->time_known;
+}
+
+/* ---- used by messages.c ------------------------------------------------------------------------------- */
+
+int sep__hex_bytes(const char *s, uint8_t *out, size_t max)
+{
+    return hex_bytes(s, out, max);
+}

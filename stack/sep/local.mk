@@ -1,0 +1,27 @@
+# stack/sep: the IEEE 2030.5 (CSIP) client engine, sans I/O (issue 5).
+libgecore_la_SOURCES += stack/sep/client.c stack/sep/messages.c stack/sep/sep_internal.h
+gridedgeinclude_HEADERS += stack/include/gridedge/sep.h
+
+check_PROGRAMS += tests/test_sep
+tests_test_sep_SOURCES = tests/test_sep.c $(GE_CF_SOURCES)
+nodist_tests_test_sep_SOURCES = conformance/cases_data.c conformance/catalogue_data.c
+tests_test_sep_CFLAGS = $(GE_TEST_CFLAGS)
+tests_test_sep_LDADD = $(GE_TEST_LIBS)
+TESTS += tests/test_sep
+
+# `gridedge sep run` end to end against the conformance head-end (runs the real program).
+check_PROGRAMS += tests/test_sep_run
+tests_test_sep_run_SOURCES = tests/test_sep_run.c
+tests_test_sep_run_CFLAGS = $(GE_TEST_CFLAGS)
+tests_test_sep_run_LDADD = $(GE_TEST_LIBS)
+TESTS += tests/test_sep_run
+
+if GE_FUZZ
+GE_FUZZERS += tests/fuzz/fuzz_sep
+EXTRA_PROGRAMS += tests/fuzz/fuzz_sep
+tests_fuzz_fuzz_sep_SOURCES = tests/fuzz/fuzz_sep.c
+tests_fuzz_fuzz_sep_CFLAGS = $(AM_CFLAGS)
+tests_fuzz_fuzz_sep_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_sep_LDADD = libgecore.la
+endif
+EXTRA_DIST += tests/fuzz/fuzz_sep.c tests/fuzz/corpus/fuzz_sep/base.seed

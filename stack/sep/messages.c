@@ -1,0 +1,417 @@
+/* messages.c - what 2030.5 DERControlBase fields mean for the device, and the documents the client
+ * sends (Response, DERCapability, DERSettings, DERStatus, DERAvailability), built as typed structs
+ * and written by the generated encoder, so they are schema-valid by construction. */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <gridedge/error.h>
+#include <gridedge/xml.h>
+
+#include "stack/sep/sep_internal.h"
+
+/* ---- DERControlBase -> setpoint ----------------------------------------------------------------------- */
+
+static double pf_value(const sep_PowerFactorWithExcitation_t *pf)
+{
+    return (double)pf->displacement * pow(10.0, pf->multiplier);
+}
+
+void sep__control_base(const sep_DERControlBase_t *b, sep_ctl_t *ctl)
+{
+    ge_setpoint_t *sp = &ctl->sp;
+
+    ge_setpoint_init(sp);
+    ctl->modes = 0;
+    ctl->fixed_w = 0;
+    if (b->has_opModConnect) {
+        sp->connect = b->opModConnect;
+        sp->set |= GE_SP_CONNECT;
+    }
+    if (b->has_opModEnergize) {
+        sp->energize = b->opModEnergize;
+        sp->set |= GE_SP_ENERGIZE;
+    }
+    /* opModTargetW is watts at the point of connection; opModFixedW a share (hundredths of a percent,
+     * SignedPerCent) of the rating.  Both command the battery; the explicit watts win. */
+    if (b->opModTargetW) {
+        sp->battery_w = sep__power_w(b->opModTargetW);
+        sp->set |= GE_SP_BATTERY_W;
+    } else if (b->has_opModFixedW) {
+        ctl->fixed_w = 1;
+        ctl->fixed_pct = b->opModFixedW / 100.0;
+        sp->set |= GE_SP_BATTERY_W;
+    }
+    if (b->has_opModMaxLimW) { /* PerCent: hundredths of a percent of setMaxW */
+        sp->max_lim_pct = b->opModMaxLimW / 100.0;
+        sp->set |= GE_SP_MAX_LIM;
+    }
+    if (b->opModExpLimW) {
+        sp->export_limit_w = sep__power_w(b->opModExpLimW);
+        sp->set |= GE_SP_EXPORT_LIM;
+    }
+    if (b->opModImpLimW) {
+        sp->import_limit_w = sep__power_w(b->opModImpLimW);
+        sp->set |= GE_SP_IMPORT_LIM;
+    }
+    if (b->opModGenLimW) {
+        sp->gen_limit_w = sep__power_w(b->opModGenLimW);
+        sp->set |= GE_SP_GEN_LIM;
+    }
+    if (b->opModLoadLimW) {
+        sp->load_limit_w = sep__power_w(b->opModLoadLimW);
+        sp->set |= GE_SP_LOAD_LIM;
+    }
+    if (b->has_rampTms) { /* hundredths of a second */
+        sp->ramp_s = b->rampTms / 100.0;
+        sp->set |= GE_SP_RAMP;
+    }
+    if (b->opModFixedPFInjectW) {
+        sp->pf_inject = pf_value(b->opModFixedPFInjectW);
+        sp->set |= GE_SP_PF_INJECT;
+    }
+    if (b->opModFixedPFAbsorbW) {
+        sp->pf_absorb = pf_value(b->opModFixedPFAbsorbW);
+        sp->set |= GE_SP_PF_ABSORB;
+    }
+    /* The curve modes (opModVoltVar, opModVoltWatt, opModFreqWatt, opModWattPF) and ride-through
+     * curves name DERCurve resources; they take effect once their curves are fetched. */
+    ctl->modes = sp->set;
+}
+
+void sep__control_setpoint(const sep_ctl_t *ctl, const ge_der_caps_t *caps, ge_setpoint_t *out)
+{
+    *out = ctl->sp;
+    if (ctl->fixed_w) {
+        double rating = caps && caps->rtg_max_discharge_rate_w > 0 ? caps->rtg_max_discharge_rate_w : 5000.0;
+        out->battery_w = rating * ctl->fixed_pct / 100.0;
+    }
+}
+
+/* ---- documents ---------------------------------------------------------------------------------------- */
+
+static int encode(ge_buf_t *out, const char *root_name, const void *value)
+{
+    const ge_xml_root_t *root = ge_xml_root_find(&ge_xml_schema_sep, root_name);
+    ge_xml_error_t err;
+
+    if (!root)
+        return GE_ERR_INTERNAL;
+    return ge_xml_encode(out, &ge_xml_schema_sep, root, value, &err);
+}
+
+/* VALUE watts as an ActivePower (Int16 value with a power-of-ten multiplier). */
+static void active_power(sep_ActivePower_t *p, double w)
+{
+    int8_t m = 0;
+
+    while (fabs(w) > 32767 && m < 9) {
+        w /= 10;
+        m++;
+    }
+    p->multiplier = m;
+    p->value = (int16_t)lround(w);
+}
+
+static void watt_hours(sep_WattHour_t *p, double wh)
+{
+    int8_t m = 0;
+
+    if (wh < 0)
+        wh = 0;
+    while (wh > 65535 && m < 9) {
+        wh /= 10;
+        m++;
+    }
+    p->multiplier = m;
+    p->value = (uint16_t)lround(wh);
+}
+
+int sep__response_xml(ge_buf_t *out, const char *lfdi, const char *mrid, int status, int64_t created)
+{
+    sep_DERControlResponse_t r;
+    uint8_t lf[20], subj[16];
+    int nl = sep__hex_bytes(lfdi, lf, sizeof(lf)), ns = sep__hex_bytes(mrid, subj, sizeof(subj));
+
+    if (nl != 20 || ns <= 0)
+        return GE_ERR_INVALID;
+    memset(&r, 0, sizeof(r));
+    r.createdDateTime = created;
+    r.has_createdDateTime = true;
+    r.endDeviceLFDI.data = lf;
+    r.endDeviceLFDI.len = 20;
+    r.status = (uint8_t)status;
+    r.has_status = true;
+    r.subject.data = subj;
+    r.subject.len = (size_t)ns;
+    return encode(out, "DERControlResponse", &r);
+}
+
+/* 2030.5 DERControlType bits (modesSupported / modesEnabled) for what the driver applies. */
+static uint32_t control_type_bits(uint32_t modes)
+{
+    uint32_t bits = 0;
+
+    if (modes & GE_SP_BATTERY_W)
+        bits |= 1u << 0 | 1u << 1 | 1u << 7 | 1u << 22; /* charge, discharge, opModFixedW, opModTargetW */
+    if (modes & GE_SP_CONNECT)
+        bits |= 1u << 2;
+    if (modes & GE_SP_ENERGIZE)
+        bits |= 1u << 3;
+    if (modes & GE_SP_PF_ABSORB)
+        bits |= 1u << 4;
+    if (modes & GE_SP_PF_INJECT)
+        bits |= 1u << 5;
+    if (modes & GE_SP_FREQ_WATT)
+        bits |= 1u << 9;
+    if (modes & GE_SP_MAX_LIM)
+        bits |= 1u << 20;
+    if (modes & GE_SP_VOLT_VAR)
+        bits |= 1u << 23;
+    if (modes & GE_SP_VOLT_WATT)
+        bits |= 1u << 24;
+    if (modes & GE_SP_WATT_PF)
+        bits |= 1u << 25;
+    return bits;
+}
+
+static void bits32(uint8_t b[4], uint32_t v)
+{
+    b[0] = (uint8_t)(v >> 24);
+    b[1] = (uint8_t)(v >> 16);
+    b[2] = (uint8_t)(v >> 8);
+    b[3] = (uint8_t)v;
+}
+
+int sep__dercap_xml(ge_buf_t *out, const ge_der_caps_t *caps)
+{
+    sep_DERCapability_t d;
+    sep_ActivePower_t max_w, chg, dis;
+    sep_WattHour_t wh;
+    uint8_t modes[4];
+
+    memset(&d, 0, sizeof(d));
+    bits32(modes, control_type_bits(caps->modes));
+    d.modesSupported.data = modes;
+    d.modesSupported.len = 4;
+    active_power(&max_w, caps->rtg_max_w);
+    d.rtgMaxW = &max_w;
+    if (caps->rtg_max_charge_rate_w > 0) {
+        active_power(&chg, caps->rtg_max_charge_rate_w);
+        d.rtgMaxChargeRateW = &chg;
+    }
+    if (caps->rtg_max_discharge_rate_w > 0) {
+        active_power(&dis, caps->rtg_max_discharge_rate_w);
+        d.rtgMaxDischargeRateW = &dis;
+    }
+    if (caps->rtg_max_wh > 0) {
+        watt_hours(&wh, caps->rtg_max_wh);
+        d.rtgMaxWh = &wh;
+    }
+    d.type = caps->pv_peak_w > 0 && caps->rtg_max_wh > 0 ? 83 /* combined PV and storage */
+             : caps->rtg_max_wh > 0                       ? 80 /* other storage system */
+                                                          : 4; /* photovoltaic system */
+    return encode(out, "DERCapability", &d);
+}
+
+int sep__derg_xml(ge_buf_t *out, const ge_der_caps_t *caps, int64_t now)
+{
+    sep_DERSettings_t d;
+    sep_ActivePower_t max_w, chg, dis;
+    sep_WattHour_t wh;
+    uint8_t modes[4];
+
+    memset(&d, 0, sizeof(d));
+    bits32(modes, control_type_bits(caps->modes));
+    d.modesEnabled.data = modes;
+    d.modesEnabled.len = 4;
+    d.setGradW = 10000; /* hundredths of a percent of setMaxW per second: full power within 1 s */
+    active_power(&max_w, caps->rtg_max_w);
+    d.setMaxW = &max_w;
+    if (caps->rtg_max_charge_rate_w > 0) {
+        active_power(&chg, caps->rtg_max_charge_rate_w);
+        d.setMaxChargeRateW = &chg;
+    }
+    if (caps->rtg_max_discharge_rate_w > 0) {
+        active_power(&dis, caps->rtg_max_discharge_rate_w);
+        d.setMaxDischargeRateW = &dis;
+    }
+    if (caps->rtg_max_wh > 0) {
+        watt_hours(&wh, caps->rtg_max_wh);
+        d.setMaxWh = &wh;
+    }
+    d.updatedTime = now;
+    return encode(out, "DERSettings", &d);
+}
+
+int sep__ders_xml(ge_buf_t *out, const ge_telemetry_t *tel, int64_t now)
+{
+    sep_DERStatus_t d;
+    sep_ConnectStatusType_t conn;
+    sep_OperationalModeStatusType_t op;
+    sep_StateOfChargeStatusType_t soc;
+    sep_StorageModeStatusType_t stor;
+    uint8_t conn_bits, alarm[4];
+    int connected = !(tel->alarms & GE_ALARM_DISCONNECTED);
+
+    memset(&d, 0, sizeof(d));
+    d.readingTime = now;
+    /* ConnectStatusType bits: 0 connected, 1 available, 2 operating (2030.5 Table 11) */
+    conn_bits = (uint8_t)(connected ? 0x07 : 0x02);
+    conn.dateTime = now;
+    conn.value.data = &conn_bits;
+    conn.value.len = 1;
+    d.genConnectStatus = &conn;
+    d.storConnectStatus = &conn;
+    op.dateTime = now;
+    op.value = connected ? 2 : 1; /* 2 operational mode, 1 off */
+    d.operationalModeStatus = &op;
+    soc.dateTime = now;
+    soc.value = (uint16_t)lround(fmin(fmax(tel->soc_pct, 0), 100) * 100); /* hundredths of a percent */
+    d.stateOfChargeStatus = &soc;
+    stor.dateTime = now;
+    stor.value = tel->battery_w < -1 ? 0 : tel->battery_w > 1 ? 1 : 2; /* charging, discharging, holding */
+    d.storageModeStatus = &stor;
+    if (tel->alarms) {
+        bits32(alarm, tel->alarms);
+        d.alarmStatus.data = alarm;
+        d.alarmStatus.len = 4;
+    }
+    return encode(out, "DERStatus", &d);
+}
+
+int sep__dera_xml(ge_buf_t *out, const ge_der_caps_t *caps, const ge_telemetry_t *tel, int64_t now)
+{
+    sep_DERAvailability_t d;
+    sep_ActivePower_t w_avail;
+    double dis = caps->rtg_max_discharge_rate_w;
+
+    memset(&d, 0, sizeof(d));
+    d.readingTime = now;
+    /* How long the battery can keep discharging at full power, and the power it can give now. */
+    if (dis > 0 && tel->stored_wh > 0) {
+        double s = tel->stored_wh / dis * 3600.0;
+        d.availabilityDuration = s > 4e9 ? 4000000000u : (uint32_t)s;
+        d.has_availabilityDuration = true;
+    }
+    active_power(&w_avail, tel->soc_pct > 0 ? dis : 0);
+    d.statWAvail = &w_avail;
+    return encode(out, "DERAvailability", &d);
+}
+
+/* ---- metering mirror ------------------------------------------------------------------------------------ */
+
+/* One reading of a mirror: what it measures (2030.5 ReadingType codes) and where its value comes from. */
+typedef struct reading_def {
+    const char *description;
+    uint8_t uom;            /* 38 W, 63 var, 29 V, 33 Hz, 72 Wh */
+    uint8_t kind;           /* 37 power, 12 energy, 0 not applicable */
+    uint8_t accumulation;   /* 12 instantaneous, 3 cumulative */
+    uint8_t flow;           /* 1 forward (delivered to the site), 19 reverse (received from it), 0 n/a */
+    int8_t multiplier;      /* value = quantity / 10^multiplier */
+} reading_def_t;
+
+static const reading_def_t site_readings[] = {
+    { "Site real power", 38, 37, 12, 1, 0 },
+    { "Site reactive power", 63, 37, 12, 1, 0 },
+    { "Site voltage", 29, 0, 12, 0, -1 },
+    { "Site frequency", 33, 0, 12, 0, -2 },
+    { "Site energy imported", 72, 12, 3, 1, 0 },
+    { "Site energy exported", 72, 12, 3, 19, 0 },
+};
+
+static const reading_def_t der_readings[] = {
+    { "DER real power", 38, 37, 12, 19, 0 },
+    { "DER reactive power", 63, 37, 12, 19, 0 },
+    { "DER energy delivered", 72, 12, 3, 19, 0 },
+};
+
+static double reading_quantity(int which, size_t i, const ge_telemetry_t *t)
+{
+    if (which == SEP_MIRROR_SITE) {
+        switch (i) {
+        case 0: return t->site_w;
+        case 1: return t->reactive_var;
+        case 2: return t->voltage_v;
+        case 3: return t->frequency_hz;
+        case 4: return t->import_wh;
+        default: return t->export_wh;
+        }
+    }
+    switch (i) {
+    case 0: return t->pv_w + t->battery_w;
+    case 1: return t->reactive_var;
+    default: return t->pv_wh + t->battery_discharge_wh;
+    }
+}
+
+#define MIRROR_MAX_READINGS 6
+
+int sep__mirror_xml(ge_buf_t *out, int which, const char *lfdi, const char *mrid, const ge_telemetry_t *tel,
+                    int64_t now, int create)
+{
+    const reading_def_t *defs = which == SEP_MIRROR_SITE ? site_readings : der_readings;
+    size_t n = which == SEP_MIRROR_SITE ? sizeof(site_readings) / sizeof(site_readings[0])
+                                        : sizeof(der_readings) / sizeof(der_readings[0]);
+    sep_MirrorUsagePoint_t m;
+    sep_MirrorMeterReading_t mmr[MIRROR_MAX_READINGS], *ptrs[MIRROR_MAX_READINGS];
+    sep_ReadingType_t rt[MIRROR_MAX_READINGS];
+    sep_Reading_t rd[MIRROR_MAX_READINGS];
+    uint8_t mup_id[16], rd_id[MIRROR_MAX_READINGS][16], lf[20];
+    uint8_t role[2] = { 0, (uint8_t)(which == SEP_MIRROR_SITE ? 0x03 : 0x49) }; /* isMirror + aggregation / DER */
+    char hex[SEP_MRID_HEX + 1];
+
+    if (sep__hex_bytes(mrid, mup_id, sizeof(mup_id)) != 16 || sep__hex_bytes(lfdi, lf, sizeof(lf)) != 20)
+        return GE_ERR_INVALID;
+    memset(&m, 0, sizeof(m));
+    m.mRID.data = mup_id;
+    m.mRID.len = 16;
+    m.description = which == SEP_MIRROR_SITE ? "Site meter" : "DER";
+    m.roleFlags.data = role;
+    m.roleFlags.len = 2;
+    m.serviceCategoryKind = 0; /* electricity */
+    m.status = 1;              /* on */
+    m.deviceLFDI.data = lf;
+    m.deviceLFDI.len = 20;
+    for (size_t i = 0; i < n; i++) {
+        double q = reading_quantity(which, i, tel) * pow(10.0, -defs[i].multiplier);
+        memset(&mmr[i], 0, sizeof(mmr[i]));
+        memset(&rt[i], 0, sizeof(rt[i]));
+        memset(&rd[i], 0, sizeof(rd[i]));
+        snprintf(hex, sizeof(hex), "%.28s%02X%02X", mrid, (unsigned)which + 1, (unsigned)i + 1);
+        sep__hex_bytes(hex, rd_id[i], 16);
+        mmr[i].mRID.data = rd_id[i];
+        mmr[i].mRID.len = 16;
+        mmr[i].description = (char *)defs[i].description;
+        if (create) {
+            rt[i].accumulationBehaviour = defs[i].accumulation;
+            rt[i].has_accumulationBehaviour = true;
+            rt[i].commodity = 1; /* electricity, secondary metered */
+            rt[i].has_commodity = true;
+            if (defs[i].flow) {
+                rt[i].flowDirection = defs[i].flow;
+                rt[i].has_flowDirection = true;
+            }
+            rt[i].kind = defs[i].kind;
+            rt[i].has_kind = true;
+            rt[i].phase = 0;
+            rt[i].has_phase = true;
+            rt[i].powerOfTenMultiplier = defs[i].multiplier;
+            rt[i].has_powerOfTenMultiplier = true;
+            rt[i].uom = defs[i].uom;
+            rt[i].has_uom = true;
+            mmr[i].ReadingType = &rt[i];
+        }
+        mmr[i].lastUpdateTime = now;
+        mmr[i].has_lastUpdateTime = true;
+        rd[i].value = (int64_t)llround(fmax(fmin(q, 140737488355327.0), -140737488355327.0));
+        rd[i].has_value = true;
+        mmr[i].Reading = &rd[i];
+        ptrs[i] = &mmr[i];
+    }
+    m.MirrorMeterReading = ptrs;
+    m.MirrorMeterReading_count = n;
+    return encode(out, "MirrorUsagePoint", &m);
+}

@@ -1,0 +1,53 @@
+/* sep_internal.h - shared between the 2030.5 engine's files: a control as the engine keeps it, the
+ * mapping of DERControlBase onto setpoints, and the messages the client sends. */
+#ifndef STACK_SEP_INTERNAL_H
+#define STACK_SEP_INTERNAL_H
+
+#include <stdint.h>
+
+#include <gridedge/adapter.h>
+#include <gridedge/buf.h>
+#include <gridedge/sep.h>
+#include <gridedge/xml_sep.h>
+
+/* A DERControl or DefaultDERControl, reduced to what the device needs. */
+typedef struct sep_ctl {
+    int used;
+    char mrid[SEP_MRID_HEX + 1];
+    uint32_t program_no;
+    unsigned gen;                 /* list refresh that last carried it */
+    uint32_t modes;               /* GE_SP_* bits it sets */
+    ge_setpoint_t sp;             /* the values, in device terms (battery_w resolved later for opModFixedW) */
+    int fixed_w;                  /* opModFixedW given: battery_w = fixed_pct % of the battery's rating */
+    double fixed_pct;
+    char reply_to[SEP_PATH_MAX];
+    uint8_t response_required;    /* 2030.5 responseRequired bits */
+} sep_ctl_t;
+
+/* W of a 2030.5 ActivePower (value x 10^multiplier). */
+double sep__power_w(const sep_ActivePower_t *p);
+
+/* Read a DERControlBase into CTL's modes and setpoint. */
+void sep__control_base(const sep_DERControlBase_t *b, sep_ctl_t *ctl);
+
+/* CTL's setpoint with what depends on the device's ratings resolved. */
+void sep__control_setpoint(const sep_ctl_t *ctl, const ge_der_caps_t *caps, ge_setpoint_t *out);
+
+/* The XML bodies the client sends (appended to OUT). */
+int sep__response_xml(ge_buf_t *out, const char *lfdi, const char *mrid, int status, int64_t created);
+int sep__dercap_xml(ge_buf_t *out, const ge_der_caps_t *caps);
+int sep__derg_xml(ge_buf_t *out, const ge_der_caps_t *caps, int64_t now);
+int sep__ders_xml(ge_buf_t *out, const ge_telemetry_t *tel, int64_t now);
+int sep__dera_xml(ge_buf_t *out, const ge_der_caps_t *caps, const ge_telemetry_t *tel, int64_t now);
+
+/* Metering mirror (2030.5 §10.10): the site meter, or the DER. */
+enum { SEP_MIRROR_SITE = 0, SEP_MIRROR_DER = 1 };
+
+/* A MirrorUsagePoint for WHICH with mRID MRID (hex): with each MirrorMeterReading's ReadingType when
+ * CREATE (the POST to the list), and with the readings of TEL taken at NOW. */
+int sep__mirror_xml(ge_buf_t *out, int which, const char *lfdi, const char *mrid, const ge_telemetry_t *tel,
+                    int64_t now, int create);
+
+int sep__hex_bytes(const char *s, uint8_t *out, size_t max);
+
+#endif

@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""A minimal 2030.5-ish client for testing the conformance head-end itself (not a real client):
+it reads DeviceCapability and Time over plain HTTP, then writes a status file with the server's
+time for DURATION seconds.  usage: test_client.py URL STATUS_FILE DURATION"""
+import json
+import os
+import re
+import sys
+import time
+import urllib.request
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return r.read().decode()
+
+
+def main():
+    url, status_file, duration = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    base = re.match(r"(https?://[^/]+)", url).group(1)
+    dcap = get(url)
+    tm = get(base + re.search(r'<TimeLink href="([^"]+)"', dcap).group(1))
+    offset = int(re.search(r"<currentTime>(\d+)</currentTime>", tm).group(1)) - time.time()
+    end = time.time() + duration
+    while time.time() < end:
+        status = {"time": int(time.time() + offset), "site": {"power_w": 0}, "pv": {"power_w": 0},
+                  "battery": {"power_w": 0, "soc_pct": 50}, "ev": {"power_w": 0},
+                  "active_controls": [], "price": None}
+        tmp = status_file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(status, f)
+        os.replace(tmp, status_file)
+        time.sleep(0.3)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,521 @@
+/* test_conformance.c - the conformance catalogues and `gridedge conformance list`. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <libxml/parser.h>
+
+#include <gridedge/error.h>
+
+#include "conformance/case.h"
+#include "conformance/catalogue.h"
+#include "conformance/serve.h"
+#include "conformance/verdict.h"
+#include "proc.h"
+#include "runner.h"
+#include "xsd.h"
+
+/* Every suite's built-in catalogue parses, and holds the known certification IDs. */
+static void test_builtin_catalogues(void)
+{
+    static const struct { const char *suite; size_t min; const char *ids[4]; } want[] = {
+        { "csip", 55, { "CORE-005", "BASIC-029", "COMM-004G", "GE-SEP-001" } },
+        { "csip-aus", 83, { "ALL-01", "GEN-13", "STO-06", "SDVN-01" } },
+        { "oadr20b", 184, { "N1_0010", "E0_6080", "A_E0_0295", "R1_3190" } },
+        { "oadr3", 5, { "GE-OADR3-AUTH-001", "GE-OADR3-SUB-001", "GE-OADR3-RPT-001", "GE-OADR3-ERR-001" } },
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        cf_catalogue_t cat;
+        char err[256] = "";
+        CU_ASSERT_EQUAL_FATAL(cf_catalogue_load(want[i].suite, &cat, err, sizeof(err)), 0);
+        CU_ASSERT(cat.n >= want[i].min);
+        for (int k = 0; k < 4; k++) {
+            const cf_case_info_t *c = cf_catalogue_find(&cat, want[i].ids[k]);
+            CU_ASSERT_PTR_NOT_NULL(c);
+            if (c)
+                CU_ASSERT(strlen(c->title) > 5);
+        }
+        cf_catalogue_free(&cat);
+    }
+    cf_catalogue_t cat;
+    char err[256];
+    CU_ASSERT_EQUAL(cf_catalogue_load("nope", &cat, err, sizeof(err)), GE_ERR_NOTFOUND);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown suite"));
+}
+
+static void test_parse_errors_name_the_line(void)
+{
+    static const struct { const char *text; const char *err; } bad[] = {
+        { "# c\nA-1\tok\nA-1\tagain\n", "t:3: duplicate case ID" },
+        { "A-1\n", "t:1: expected ID<TAB>TITLE" },
+        { "\n\nlower\ttitle\n", "t:3: case ID must be" },
+        { "A\tb\tc\td\n", "t:1: more than three" },
+        { "A\t\n", "t:1: expected ID<TAB>TITLE" },
+        { "A\tti\001tle\n", "t:1: title or note" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cf_catalogue_t cat;
+        char err[256] = "";
+        CU_ASSERT_EQUAL(cf_catalogue_parse("t", bad[i].text, strlen(bad[i].text), &cat, err, sizeof(err)),
+                        GE_ERR_PARSE);
+        CU_ASSERT_EQUAL(strncmp(err, bad[i].err, strlen(bad[i].err)), 0);
+        CU_ASSERT_EQUAL(cat.n, 0);
+        CU_ASSERT_PTR_NULL(cat.cases);
+    }
+    cf_catalogue_t cat;
+    char err[256];
+    const char *good = "# x\r\nX-1\tFirst\tnote\r\nX-2\tSecond";
+    CU_ASSERT_EQUAL_FATAL(cf_catalogue_parse("t", good, strlen(good), &cat, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL(cat.n, 2);
+    CU_ASSERT_STRING_EQUAL(cat.cases[0].note, "note");
+    CU_ASSERT_STRING_EQUAL(cat.cases[1].title, "Second");
+    cf_catalogue_free(&cat);
+}
+
+static void test_list_command(void)
+{
+    char *argv[] = { (char *)proc_gridedge(), "conformance", "list", "--suite", "oadr20b", NULL };
+    proc_result_t r;
+    CU_ASSERT_EQUAL_FATAL(proc_run(argv, NULL, 10000, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "N1_0010\tVEN queries its registration"));
+    size_t lines = 0;
+    for (const char *p = r.out; *p; p++)
+        lines += *p == '\n';
+    CU_ASSERT_EQUAL(lines, 184);
+    proc_result_free(&r);
+
+    char *bad[][6] = {
+        { (char *)proc_gridedge(), "conformance", "list", NULL },
+        { (char *)proc_gridedge(), "conformance", "list", "--suite", "ieee", NULL },
+        { (char *)proc_gridedge(), "conformance", "list", "--bogus", NULL },
+        { (char *)proc_gridedge(), "conformance", "frob", NULL },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CU_ASSERT_EQUAL_FATAL(proc_run(bad[i], NULL, 10000, &r), 0);
+        CU_ASSERT_EQUAL(r.status, 2);
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "usage:"));
+        proc_result_free(&r);
+    }
+}
+
+static const char sample_case[] =
+    "# a comment\n"
+    "case GE-TEST-1\n"
+    "duration 30\n"
+    "time-offset -3600\n"
+    "resource /tm type application/sep+xml\n"
+    "<Time href=\"/tm\">\n"
+    "  <currentTime>{now}</currentTime>\n"
+    "</Time>\n"
+    "end\n"
+    "at 10 resource /derp/1/derc status 200\n"
+    "end\n"
+    "at 12 delete /derp/1/derc\n"
+    "fault /dcap status 503 times 2 from 0 until 5\n"
+    "fault /tm close\n"
+    "reply POST /rsp status 201 if-has \"<status>1</status>\" location /rsp/1 times 3\n"
+    "end\n"
+    "expect request GET /tm within 0 10 count 1 4\n"
+    "expect no-request PUT /edev/1 has \"a \\\"quoted\\\" word\"\n"
+    "expect status battery.power_w = 2000 +- 250 during 12 20\n"
+    "expect status price = null eventually 0 10\n"
+    "expect status active_controls.0.id = \"ctl 1\" eventually 0 30\n";
+
+static void test_case_parse(void)
+{
+    ge_arena_t *a;
+    cf_case_t c;
+    char err[256] = "";
+    CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 0, 1 << 20), 0);
+    int rc = cf_case_parse("s.case", sample_case, strlen(sample_case), a, NULL, NULL, &c, err, sizeof(err));
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_STRING_EQUAL(c.id, "GE-TEST-1");
+    CU_ASSERT_DOUBLE_EQUAL(c.duration, 30, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(c.time_offset, -3600, 1e-9);
+    CU_ASSERT_EQUAL_FATAL(c.n_actions, 6);
+    CU_ASSERT_EQUAL(c.actions[0].kind, CF_ACT_RESOURCE);
+    CU_ASSERT_STRING_EQUAL(c.actions[0].type, "application/sep+xml");
+    CU_ASSERT_STRING_EQUAL(c.actions[0].body, "<Time href=\"/tm\">\n  <currentTime>{now}</currentTime>\n</Time>");
+    CU_ASSERT_EQUAL(c.actions[0].body_len, strlen(c.actions[0].body));
+    CU_ASSERT_DOUBLE_EQUAL(c.actions[1].at, 10, 1e-9);
+    CU_ASSERT_STRING_EQUAL(c.actions[1].body, "");
+    CU_ASSERT_EQUAL(c.actions[2].kind, CF_ACT_DELETE);
+    CU_ASSERT_EQUAL(c.actions[3].kind, CF_ACT_FAULT);
+    CU_ASSERT_EQUAL(c.actions[3].fault, CF_FAULT_STATUS);
+    CU_ASSERT_EQUAL(c.actions[3].status, 503);
+    CU_ASSERT_EQUAL(c.actions[3].times, 2);
+    CU_ASSERT_DOUBLE_EQUAL(c.actions[3].until, 5, 1e-9);
+    CU_ASSERT_EQUAL(c.actions[4].fault, CF_FAULT_CLOSE);
+    CU_ASSERT(c.actions[4].until < 0);
+    CU_ASSERT_EQUAL(c.actions[5].kind, CF_ACT_REPLY);
+    CU_ASSERT_STRING_EQUAL(c.actions[5].match, "<status>1</status>");
+    CU_ASSERT_STRING_EQUAL(c.actions[5].location, "/rsp/1");
+    CU_ASSERT_EQUAL(c.actions[5].status, 201);
+    CU_ASSERT_EQUAL_FATAL(c.n_expects, 5);
+    CU_ASSERT_EQUAL(c.expects[0].kind, CF_EXP_REQUEST);
+    CU_ASSERT_EQUAL(c.expects[0].count_min, 1);
+    CU_ASSERT_EQUAL(c.expects[0].count_max, 4);
+    CU_ASSERT_EQUAL(c.expects[1].kind, CF_EXP_NO_REQUEST);
+    CU_ASSERT_STRING_EQUAL(c.expects[1].has[0], "a \"quoted\" word");
+    CU_ASSERT_EQUAL(c.expects[2].op, CF_OP_EQ);
+    CU_ASSERT_DOUBLE_EQUAL(c.expects[2].tolerance, 250, 1e-9);
+    CU_ASSERT_FALSE(c.expects[2].eventually);
+    CU_ASSERT_EQUAL(c.expects[3].vkind, CF_VAL_NULL);
+    CU_ASSERT_TRUE(c.expects[3].eventually);
+    CU_ASSERT_EQUAL(c.expects[4].vkind, CF_VAL_STRING);
+    CU_ASSERT_STRING_EQUAL(c.expects[4].string, "ctl 1");
+    ge_arena_free(a);
+}
+
+static void test_case_parse_errors(void)
+{
+    static const struct { const char *text; const char *err; } bad[] = {
+        { "duration 5\n", "b:1: error: no 'case ID' line" },
+        { "case X\nresource /a\n<x/>\n", "b:2: error: the body that starts here has no 'end' line" },
+        { "case X\nresource a\nend\n", "b:2: error: a path starts with '/'" },
+        { "case X\nduration -1\n", "b:2: error: duration must be a number" },
+        { "case X\nfault /a explode\n", "b:2: error: unknown fault 'explode'" },
+        { "case X\nexpect request FETCH /a\n", "b:2: error: unknown HTTP method 'FETCH'" },
+        { "case X\nexpect request GET /a within 9 3\n", "b:2: error: the window ends (3) before it starts (9)" },
+        { "case X\nexpect status a.b ~ 3 during 0 1\n", "b:2: error: unknown comparison '~'" },
+        { "case X\nexpect status a <= null during 0 1\n", "b:2: error: only numbers compare" },
+        { "case X\nexpect request GET /a has \"open\n", "b:2: error: unterminated quoted string" },
+        { "case X\ncase Y\n", "b:2: error: a second 'case' line" },
+        { "case X\nfrobnicate\n", "b:2: error: unknown directive 'frobnicate'" },
+        { "case X\nat 5 fault /a close\n", "b:2: error: after 'at T' comes resource or delete" },
+        { "case X\nreply POST /a bogus 1\nend\n", "b:2: error: unknown option 'bogus'" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ge_arena_t *a;
+        cf_case_t c;
+        char err[256] = "";
+        CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 0, 1 << 20), 0);
+        CU_ASSERT(cf_case_parse("b", bad[i].text, strlen(bad[i].text), a, NULL, NULL, &c, err, sizeof(err)) < 0);
+        if (strncmp(err, bad[i].err, strlen(bad[i].err)) != 0)
+            fprintf(stderr, "case %zu: got '%s', want '%s'\n", i, err, bad[i].err);
+        CU_ASSERT_EQUAL(strncmp(err, bad[i].err, strlen(bad[i].err)), 0);
+        ge_arena_free(a);
+    }
+    /* caps: too many expectations, and a tiny arena gives NOMEM rather than a crash */
+    ge_arena_t *a;
+    cf_case_t c;
+    char err[256];
+    char big[20000] = "case X\n";
+    for (int i = 0; i < 200; i++)
+        strncat(big, "expect no-request GET /a\n", sizeof(big) - strlen(big) - 1);
+    CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 0, 1 << 20), 0);
+    CU_ASSERT_EQUAL(cf_case_parse("b", big, strlen(big), a, NULL, NULL, &c, err, sizeof(err)), GE_ERR_LIMIT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "too many expectations"));
+    ge_arena_free(a);
+    CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 64, 256), 0);
+    CU_ASSERT_EQUAL(cf_case_parse("s", sample_case, strlen(sample_case), a, NULL, NULL, &c, err, sizeof(err)), GE_ERR_NOMEM);
+    ge_arena_free(a);
+}
+
+static void test_verdict(void)
+{
+    ge_arena_t *a;
+    cf_case_t c;
+    char err[256], detail[256];
+    CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 0, 1 << 20), 0);
+    CU_ASSERT_EQUAL_FATAL(cf_case_parse("s", sample_case, strlen(sample_case), a, NULL, NULL, &c, err, sizeof(err)), 0);
+
+    const cf_exchange_t ex[] = {
+        { 0.5, "GET", "/dcap", "", 200 },
+        { 1.0, "GET", "/tm?x=1", "", 200 },
+        { 11.0, "GET", "/tm", "", 200 },
+        { 13.0, "PUT", "/edev/1", "<x>a \"quoted\" word</x>", 204 },
+    };
+    const cf_sample_t samples[] = {
+        { 11.0, "{\"battery\":{\"power_w\":0},\"price\":0.2,\"active_controls\":[]}" },
+        { 13.0, "{\"battery\":{\"power_w\":1900},\"price\":null,\"active_controls\":[{\"id\":\"ctl 1\"}]}" },
+        { 16.0, "{\"battery\":{\"power_w\":2100},\"price\":null,\"active_controls\":[{\"id\":\"ctl 1\"}]}" },
+        { 19.0, "{\"battery\":{\"power_w\":1000},\"price\":null}" },
+    };
+    cf_observed_t obs = { ex, 4, samples, 4, 30, 1800000000 };
+
+    /* GET /tm once inside 0..10 (the query is ignored): within count 1..4 */
+    CU_ASSERT_EQUAL(cf_expect_check(&c.expects[0], &obs, detail, sizeof(detail)), 1);
+    /* the forbidden PUT with the quoted word happened */
+    CU_ASSERT_EQUAL(cf_expect_check(&c.expects[1], &obs, detail, sizeof(detail)), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(detail, "first at 13.0 s"));
+    /* battery 2000 +- 250 during 12..20 fails at 19 s */
+    CU_ASSERT_EQUAL(cf_expect_check(&c.expects[2], &obs, detail, sizeof(detail)), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(detail, "did not hold at 19.0 s (2 of 3 samples held)"));
+    /* price null eventually in 0..10: no sample in that window */
+    CU_ASSERT_EQUAL(cf_expect_check(&c.expects[3], &obs, detail, sizeof(detail)), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(detail, "no status file sample"));
+    /* active_controls.0.id eventually "ctl 1" */
+    CU_ASSERT_EQUAL(cf_expect_check(&c.expects[4], &obs, detail, sizeof(detail)), 1);
+
+    /* a client that did nothing fails the request expectation */
+    cf_observed_t none = { NULL, 0, NULL, 0, 30, 0 };
+    CU_ASSERT_EQUAL(cf_expect_check(&c.expects[0], &none, detail, sizeof(detail)), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(detail, "saw 0"));
+
+    /* path patterns */
+    CU_ASSERT_TRUE(cf_path_matches("/derp/*", "/derp/1/derc?s=0&l=5"));
+    CU_ASSERT_FALSE(cf_path_matches("/derp", "/derp/1"));
+    CU_ASSERT_TRUE(cf_path_matches("/a?s=1", "/a?s=1"));
+    CU_ASSERT_FALSE(cf_path_matches("/a?s=1", "/a?s=2"));
+
+    /* array length and missing keys */
+    cf_expect_t len = { .kind = CF_EXP_STATUS, .key = "active_controls.#", .op = CF_OP_GE, .number = 1 };
+    CU_ASSERT_EQUAL(cf_status_holds(&len, samples[1].json, 0), 1);
+    CU_ASSERT_EQUAL(cf_status_holds(&len, samples[0].json, 0), 0);
+    CU_ASSERT_EQUAL(cf_status_holds(&len, samples[3].json, 0), -1);
+    CU_ASSERT_EQUAL(cf_status_holds(&len, "not json", 0), -1);
+    /* {server-time}: the status file's time must track the server clock of each sample */
+    cf_expect_t st = { .kind = CF_EXP_STATUS, .key = "time", .op = CF_OP_EQ, .vkind = CF_VAL_SERVER_TIME,
+                       .tolerance = 2 };
+    CU_ASSERT_EQUAL(cf_status_holds(&st, "{\"time\": 1800000011}", 1800000010.2), 1);
+    CU_ASSERT_EQUAL(cf_status_holds(&st, "{\"time\": 1800000014}", 1800000010.2), 0);
+    ge_arena_free(a);
+}
+
+static void test_serve(void)
+{
+    ge_arena_t *a;
+    cf_case_t c;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 0, 1 << 20), 0);
+    CU_ASSERT_EQUAL_FATAL(cf_case_parse("s", sample_case, strlen(sample_case), a, NULL, NULL, &c, err, sizeof(err)), 0);
+    unsigned fired[16] = { 0 };
+    cf_serve_state_t st = { fired, 0 };
+    cf_vars_t v = { .now = 1800000000, .start = 1799999990, .lfdi = "ABCD", .sfdi = "123", .base = "http://127.0.0.1:1" };
+    cf_answer_t ans;
+    ge_buf_t body;
+    ge_buf_init(&body, NULL, 0);
+
+    /* /dcap: 503 twice inside 0..5 s, then 404 (the case serves no /dcap) */
+    CU_ASSERT_EQUAL(cf_serve(&c, &st, &v, 1, "GET", "/dcap", NULL, "application/sep+xml", &ans, &body), 0);
+    CU_ASSERT_EQUAL(ans.status, 503);
+    cf_serve(&c, &st, &v, 2, "GET", "/dcap", NULL, "application/sep+xml", &ans, &body);
+    CU_ASSERT_EQUAL(ans.status, 503);
+    cf_serve(&c, &st, &v, 3, "GET", "/dcap", NULL, "application/sep+xml", &ans, &body);
+    CU_ASSERT_EQUAL(ans.status, 404);
+    /* /tm: closed every time */
+    cf_serve(&c, &st, &v, 3, "GET", "/tm", NULL, "application/sep+xml", &ans, &body);
+    CU_ASSERT_EQUAL(ans.kind, CF_ANSWER_CLOSE);
+    /* /derp/1/derc appears at 10 s and is gone at 12 s; placeholders are not in it */
+    cf_serve(&c, &st, &v, 9.9, "GET", "/derp/1/derc", NULL, "application/sep+xml", &ans, &body);
+    CU_ASSERT_EQUAL(ans.status, 404);
+    ge_buf_clear(&body);
+    cf_serve(&c, &st, &v, 10, "GET", "/derp/1/derc?s=0&l=10", NULL, "application/sep+xml", &ans, &body);
+    CU_ASSERT_EQUAL(ans.status, 200);
+    CU_ASSERT_STRING_EQUAL(ans.type, "application/sep+xml");
+    cf_serve(&c, &st, &v, 12, "GET", "/derp/1/derc", NULL, "application/sep+xml", &ans, &body);
+    CU_ASSERT_EQUAL(ans.status, 404);
+    /* scripted reply only for a body with status 1, three times; otherwise the default 201 */
+    ge_buf_clear(&body);
+    cf_serve(&c, &st, &v, 5, "POST", "/rsp", "<status>1</status>", NULL, &ans, &body);
+    CU_ASSERT_EQUAL(ans.status, 201);
+    CU_ASSERT_STRING_EQUAL(ans.location, "/rsp/1");
+    CU_ASSERT_PTR_NOT_NULL(ans.by);
+    cf_serve(&c, &st, &v, 5, "POST", "/rsp", "<status>2</status>", NULL, &ans, &body);
+    CU_ASSERT_PTR_NULL(ans.by);
+    CU_ASSERT_STRING_EQUAL(ans.location, "/rsp/1");
+    cf_serve(&c, &st, &v, 5, "PUT", "/edev/1/ders", "<x/>", NULL, &ans, &body);
+    CU_ASSERT_EQUAL(ans.status, 204);
+
+    /* placeholders */
+    ge_buf_clear(&body);
+    const char *tpl = "<t>{now}</t><s>{now+60}</s><i>{isonow-1}</i><l>{lfdi}</l>{unknown}{ {now+x}{start+10}";
+    CU_ASSERT_EQUAL(cf_substitute(tpl, strlen(tpl), &v, &body), 0);
+    CU_ASSERT_STRING_EQUAL(ge_buf_str(&body),
+                           "<t>1800000000</t><s>1800000060</s><i>2027-01-15T07:59:59Z</i><l>ABCD</l>{unknown}{ {now+x}1800000000");
+    ge_buf_free(&body);
+    ge_arena_free(a);
+}
+
+/* Every built-in case parses, names its catalogue ID, expects something of the client, and serves
+ * only documents that the official XSDs accept (CSIP suites: 2030.5 with the CSIP-AUS extensions). */
+static void test_builtin_cases(void)
+{
+    /* csip: plain 2030.5; csip-aus: with the CSIP-AUS extensions */
+    xsd_t *xsd = xsd_dir() ? xsd_load("sep/sep.xsd") : NULL;
+    xsd_t *xsd_aus = xsd_dir() ? xsd_load("csipaus/csipaus-core.xsd") : NULL;
+    size_t scripted = 0, validated = 0;
+
+    if (xsd_dir())
+        CU_ASSERT_FATAL(xsd && xsd_aus);
+    cf_vars_t v = { .now = 1800000000, .start = 1799999990, .lfdi = "3E4F45AB31EDFE5B67E343E5E4562E31984E23E5",
+                    .sfdi = "167261211391", .base = "https://127.0.0.1:1" };
+    for (const char *const *suite = cf_suites; *suite; suite++) {
+        cf_catalogue_t cat;
+        char err[512];
+        CU_ASSERT_EQUAL_FATAL(cf_catalogue_load(*suite, &cat, err, sizeof(err)), 0);
+        for (size_t i = 0; i < cat.n; i++) {
+            ge_arena_t *a;
+            cf_case_t c;
+            CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 0, 4 << 20), 0);
+            int rc = cf_case_load(*suite, cat.cases[i].id, NULL, a, &c, err, sizeof(err));
+            if (rc == GE_ERR_NOTFOUND) {
+                ge_arena_free(a);
+                continue;
+            }
+            if (rc != 0)
+                fprintf(stderr, "%s\n", err);
+            CU_ASSERT_EQUAL(rc, 0);
+            scripted++;
+            if (rc == 0) {
+                CU_ASSERT(c.n_expects > 0);
+                xsd_t *x = strcmp(*suite, "csip") == 0 ? xsd : strcmp(*suite, "csip-aus") == 0 ? xsd_aus : NULL;
+                for (size_t k = 0; k < c.n_actions && x; k++) {
+                    const cf_action_t *act = &c.actions[k];
+                    if (act->body_len == 0)
+                        continue;
+                    ge_buf_t doc;
+                    ge_buf_init(&doc, NULL, 0);
+                    CU_ASSERT_EQUAL(cf_substitute(act->body, act->body_len, &v, &doc), 0);
+                    char why[600];
+                    int ok = xsd_valid(x, doc.data, doc.len, why, sizeof(why));
+                    if (!ok)
+                        fprintf(stderr, "%s %s line %u: the body of %s does not validate: %s\n", *suite,
+                                cat.cases[i].id, act->line, act->path, why);
+                    CU_ASSERT_TRUE(ok);
+                    validated += ok;
+                    ge_buf_free(&doc);
+                }
+            }
+            ge_arena_free(a);
+        }
+        cf_catalogue_free(&cat);
+    }
+    /* the demo's day is served by the same head-end */
+    {
+        ge_arena_t *a;
+        cf_case_t c;
+        char err[512];
+        CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 0, 4 << 20), 0);
+        CU_ASSERT_EQUAL(cf_case_load("csip", "DEMO-DAY", NULL, a, &c, err, sizeof(err)), 0);
+        for (size_t k = 0; xsd && k < c.n_actions; k++) {
+            ge_buf_t doc;
+            char why[600];
+            if (!c.actions[k].body_len)
+                continue;
+            ge_buf_init(&doc, NULL, 0);
+            cf_substitute(c.actions[k].body, c.actions[k].body_len, &v, &doc);
+            CU_ASSERT_TRUE(xsd_valid(xsd, doc.data, doc.len, why, sizeof(why)));
+            ge_buf_free(&doc);
+        }
+        ge_arena_free(a);
+    }
+    CU_ASSERT(scripted >= 20);
+    if (xsd)
+        CU_ASSERT(validated >= 100);
+    xsd_free(xsd);
+    xsd_free(xsd_aus);
+}
+
+static size_t count_lines_starting(const char *text, const char *prefix)
+{
+    size_t n = 0, plen = strlen(prefix);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        n += strncmp(p, prefix, plen) == 0;
+    return n;
+}
+
+/* A client that does nothing fails every scripted case of every suite; the rest are skipped. */
+static void test_run_idle_client_fails(void)
+{
+    for (const char *const *suite = cf_suites; *suite; suite++) {
+        char *argv[] = { (char *)proc_gridedge(), "conformance", "run", "--suite", (char *)*suite, "--", "/bin/true",
+                         "{url}", NULL };
+        proc_result_t r;
+        CU_ASSERT_EQUAL_FATAL(proc_run(argv, NULL, 120000, &r), 0);
+        CU_ASSERT_EQUAL(r.status, 1 - (count_lines_starting(r.out, "FAIL ") == 0));
+        CU_ASSERT_EQUAL(count_lines_starting(r.out, "PASS "), 0);
+        cf_catalogue_t cat;
+        char err[256];
+        CU_ASSERT_EQUAL_FATAL(cf_catalogue_load(*suite, &cat, err, sizeof(err)), 0);
+        size_t fails = count_lines_starting(r.out, "FAIL "), skips = count_lines_starting(r.out, "SKIP ");
+        CU_ASSERT_EQUAL(fails + skips, cat.n);
+        char summary[128];
+        snprintf(summary, sizeof(summary), "conformance: 0 passed, %zu failed, %zu skipped\n", fails, skips);
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.out, summary));
+        if (strcmp(*suite, "csip") == 0)
+            CU_ASSERT(fails >= 20);
+        cf_catalogue_free(&cat);
+        proc_result_free(&r);
+    }
+}
+
+/* A client that acts passes what it does and fails what it does not, with evidence and JUnit. */
+static void test_run_scripted_client(void)
+{
+    char dir[1024], script[1200], report[] = "/tmp/ge-conf-report-XXXXXX", junit[] = "/tmp/ge-conf-junit-XXXXXX";
+    const char *src = getenv("GE_SRCDIR") ? getenv("GE_SRCDIR") : GE_SRCDIR;
+    snprintf(dir, sizeof(dir), "%s/tests/data/conformance", src);
+    snprintf(script, sizeof(script), "%s/test_client.py", dir);
+    int fd1 = mkstemp(report), fd2 = mkstemp(junit);
+    CU_ASSERT_FATAL(fd1 >= 0 && fd2 >= 0);
+    close(fd1);
+    close(fd2);
+    char *argv[] = { (char *)proc_gridedge(), "conformance", "run", "--suite", "csip", "--case-dir", dir,
+                     "--case", "CORE-005", "--case", "COMM-002", "--report", report, "--junit", junit, "--",
+                     "python3", script, "{url}", "{status_file}", "{duration}", NULL };
+    proc_result_t r;
+    CU_ASSERT_EQUAL_FATAL(proc_run(argv, NULL, 60000, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "PASS CORE-005 Basic time: read the Time resource and synchronise to it\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "FAIL COMM-002 Basic discovery"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "expected GET /edev between 0 s and 3 s at least 1 time(s), saw 0"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "conformance: 1 passed, 1 failed, 0 skipped\n"));
+    if (r.status != 1)
+        fprintf(stderr, "%s%s", r.out, r.err);
+    proc_result_free(&r);
+
+    json_error_t jerr;
+    json_t *rep = json_load_file(report, 0, &jerr);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rep);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(rep, "suite")), "csip");
+    json_t *cases = json_object_get(rep, "cases");
+    CU_ASSERT_EQUAL(json_array_size(cases), 2);
+    size_t i;
+    json_t *c;
+    json_array_foreach(cases, i, c) {
+        const char *id = json_string_value(json_object_get(c, "id"));
+        const char *res = json_string_value(json_object_get(c, "result"));
+        CU_ASSERT_STRING_EQUAL(res, strcmp(id, "CORE-005") == 0 ? "pass" : "fail");
+        json_t *ev = json_object_get(c, "evidence");
+        CU_ASSERT(json_array_size(ev) >= 2);
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_array_get(ev, 0), "path")), "/dcap");
+        CU_ASSERT_PTR_NOT_NULL(strstr(json_string_value(json_object_get(json_array_get(ev, 0), "reply")),
+                                      "<DeviceCapability"));
+    }
+    json_decref(rep);
+    xmlDocPtr d = xmlReadFile(junit, NULL, XML_PARSE_NONET);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    xmlNodePtr root = xmlDocGetRootElement(d);
+    CU_ASSERT_STRING_EQUAL((const char *)root->name, "testsuite");
+    xmlChar *fails = xmlGetProp(root, (const xmlChar *)"failures");
+    CU_ASSERT_STRING_EQUAL((const char *)fails, "1");
+    xmlFree(fails);
+    xmlFreeDoc(d);
+    unlink(report);
+    unlink(junit);
+}
+
+int test_register(void)
+{
+    static const test_case_t cases[] = {
+        { "built-in catalogues", test_builtin_catalogues },
+        { "parse errors name the line", test_parse_errors_name_the_line },
+        { "list command", test_list_command },
+        { "case parse", test_case_parse },
+        { "case parse errors", test_case_parse_errors },
+        { "verdict", test_verdict },
+        { "serve", test_serve },
+        { "built-in cases", test_builtin_cases },
+        { "run: an idle client fails", test_run_idle_client_fails },
+        { "run: a scripted client", test_run_scripted_client },
+        { NULL, NULL },
+    };
+    return test_add_suite("conformance", cases);
+}

@@ -1,0 +1,1316 @@
+/* test_http.c - the HTTP/1.1 client and server on 127.0.0.1: keep-alive (1,000 requests over one
+ * TLS connection), methods and bodies, Location, chunked bodies streamed as they arrive, size caps,
+ * connect/read/total timeouts, retries with backoff for connection failures and 5xx but never 4xx,
+ * conditional GET, many concurrent TLS connections, and a server that survives malformed
+ * requests (bad chunk sizes, huge headers, slow and stalled senders, early close, garbage). */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include <gridedge/error.h>
+#include <gridedge/http.h>
+#include <gridedge/pki.h>
+#include <gridedge/tls.h>
+
+#include "runner.h"
+
+/* test_net_util.c: */
+char *tnet_tmpdir(void);
+void tnet_rmdir(char *dir);
+const char *tnet_path(const char *dir, const char *file);
+void tnet_loop(struct event_base *base, int *done, int timeout_ms);
+
+static char *g_dir;
+static char g_lfdi[GE_LFDI_BUF];
+
+static const char DCAP[] = "<DeviceCapability xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/dcap\"/>";
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* --- the server side: routes of a small test resource tree ---------------------------------- */
+
+typedef struct srv {
+    struct event_base *base;
+    ge_tls_ctx_t *tls;
+    ge_http_server_t *http;
+    unsigned long hits;
+    int flaky_left;        /* /flaky answers 503 this many times */
+    unsigned slow_ms;      /* /slow answers after this long */
+    char peer_lfdi[GE_LFDI_BUF];
+    int reused; /* the last request came over a resumed TLS session */
+    struct pending {
+        struct event *ev;
+        ge_http_exchange_t *ex;
+    } slow[8];
+    int nslow;
+} srv_t;
+
+static void slow_reply(evutil_socket_t fd, short what, void *arg)
+{
+    struct pending *p = arg;
+
+    (void)fd;
+    (void)what;
+    ge_http_reply(p->ex, 200, GE_MEDIA_SEP_XML, DCAP, sizeof DCAP - 1);
+    p->ex = NULL;
+}
+
+static void route(void *ud, ge_http_exchange_t *ex)
+{
+    srv_t *s = ud;
+    const char *path = ge_http_path(ex);
+    size_t len;
+    const void *body = ge_http_body(ex, &len);
+    char buf[256];
+
+    s->hits++;
+    if (ge_http_peer_id(ex, s->peer_lfdi, NULL) != 0)
+        s->peer_lfdi[0] = '\0';
+    s->reused = ge_http_peer_ssl(ex) ? (int)SSL_session_reused(ge_http_peer_ssl(ex)) : -1;
+    if (strcmp(path, "/dcap") == 0) {
+        ge_http_reply(ex, 200, GE_MEDIA_SEP_XML, DCAP, sizeof DCAP - 1);
+    } else if (strncmp(path, "/big?n=", 7) == 0) {
+        long n = strtol(path + 7, NULL, 10);
+        char *b = malloc((size_t)n);
+        memset(b, 'x', (size_t)n);
+        ge_http_reply(ex, 200, GE_MEDIA_SEP_EXI, b, (size_t)n);
+        free(b);
+    } else if (strcmp(path, "/etag") == 0) {
+        const char *inm = ge_http_header(ex, "If-None-Match");
+        ge_http_set_header(ex, "ETag", "\"v1\"");
+        ge_http_set_header(ex, "Last-Modified", "Mon, 30 Nov 2026 12:00:00 GMT");
+        if (inm && strcmp(inm, "\"v1\"") == 0)
+            ge_http_reply(ex, 304, NULL, NULL, 0);
+        else
+            ge_http_reply(ex, 200, GE_MEDIA_SEP_XML, DCAP, sizeof DCAP - 1);
+    } else if (strcmp(path, "/flaky") == 0) {
+        if (s->flaky_left > 0) {
+            s->flaky_left--;
+            ge_http_reply(ex, 503, "text/plain", "busy", 4);
+        } else {
+            ge_http_reply(ex, 200, GE_MEDIA_SEP_XML, DCAP, sizeof DCAP - 1);
+        }
+    } else if (strcmp(path, "/slow") == 0 && s->nslow < 8) {
+        struct pending *p = &s->slow[s->nslow++];
+        struct timeval tv = { s->slow_ms / 1000, (s->slow_ms % 1000) * 1000 };
+        p->ex = ex;
+        p->ev = evtimer_new(s->base, slow_reply, p);
+        evtimer_add(p->ev, &tv);
+    } else if (strcmp(path, "/things") == 0 && strcmp(ge_http_method(ex), "POST") == 0) {
+        const char *ct = ge_http_header(ex, "Content-Type");
+        ge_http_set_header(ex, "Location", "/things/7");
+        snprintf(buf, sizeof buf, "POST %zu %s", len, ct ? ct : "-");
+        ge_http_reply(ex, 201, "text/plain", buf, strlen(buf));
+    } else if (strncmp(path, "/echo", 5) == 0) {
+        int n = snprintf(buf, sizeof buf, "%s %s ", ge_http_method(ex), path);
+        if (body && len < sizeof buf - (size_t)n - 1)
+            memcpy(buf + n, body, len), n += (int)len;
+        ge_http_reply(ex, 200, "text/plain", buf, (size_t)n);
+    } else if (strcmp(path, "/hugeheader") == 0) {
+        char *v = malloc(20000);
+        memset(v, 'h', 19999);
+        v[19999] = '\0';
+        ge_http_set_header(ex, "X-Huge", v);
+        free(v);
+        ge_http_reply(ex, 200, GE_MEDIA_SEP_XML, DCAP, sizeof DCAP - 1);
+    } else {
+        ge_http_reply(ex, 404, "text/plain", "no such resource", 16);
+    }
+}
+
+/* TLS = a csip profile name or NULL (plain HTTP). */
+static void srv_start(srv_t *s, struct event_base *base, const char *profile, unsigned short port,
+                      unsigned idle_s)
+{
+    ge_http_server_opts_t o;
+
+    memset(s, 0, sizeof *s);
+    s->base = base;
+    if (profile) {
+        ge_tls_opts_t t;
+        memset(&t, 0, sizeof t);
+        t.ca_file = tnet_path(g_dir, "ca.pem");
+        t.cert_file = tnet_path(g_dir, "server.pem");
+        t.key_file = tnet_path(g_dir, "server.key");
+        CU_ASSERT_EQUAL_FATAL(ge_tls_ctx_new(&s->tls, ge_tls_profile_find(profile), GE_TLS_SERVER, &t), 0);
+    }
+    memset(&o, 0, sizeof o);
+    o.port = port;
+    o.tls = s->tls;
+    o.handler = route;
+    o.ud = s;
+    o.idle_timeout_s = idle_s ? idle_s : 10;
+    o.max_body_bytes = 64 * 1024;
+    o.max_header_bytes = 8192;
+    CU_ASSERT_EQUAL_FATAL(ge_http_server_new(&s->http, base, &o), 0);
+}
+
+static void srv_stop(srv_t *s)
+{
+    /* answer what is still waiting, so no exchange outlives the server */
+    for (int i = 0; i < s->nslow; i++) {
+        if (s->slow[i].ex)
+            slow_reply(-1, 0, &s->slow[i]);
+        event_free(s->slow[i].ev);
+    }
+    ge_http_server_free(s->http);
+    ge_tls_ctx_free(s->tls);
+}
+
+/* --- the client side ----------------------------------------------------------------------- */
+
+typedef struct res {
+    int done, err, status;
+    unsigned attempts;
+    char errmsg[512], ct[64], loc[64], etag[32], lm[64];
+    char body[256];
+    size_t body_len, pieces;
+    int stop_rc; /* on_body returns this when non-zero */
+    double t_done;
+} res_t;
+
+static int res_body(void *ud, const void *data, size_t len)
+{
+    res_t *r = ud;
+
+    r->pieces++;
+    if (r->stop_rc)
+        return r->stop_rc;
+    if (r->body_len + len < sizeof r->body) {
+        memcpy(r->body + r->body_len, data, len);
+        r->body[r->body_len + len] = '\0';
+    }
+    r->body_len += len;
+    return 0;
+}
+
+static void res_done(void *ud, const ge_http_response_t *p)
+{
+    res_t *r = ud;
+
+    r->done = 1;
+    r->err = p->err;
+    r->status = p->status;
+    r->attempts = p->attempts;
+    r->t_done = now_s();
+    snprintf(r->errmsg, sizeof r->errmsg, "%s", p->errmsg ? p->errmsg : "");
+    snprintf(r->ct, sizeof r->ct, "%s", p->content_type ? p->content_type : "");
+    snprintf(r->loc, sizeof r->loc, "%s", p->location ? p->location : "");
+    snprintf(r->etag, sizeof r->etag, "%s", p->etag ? p->etag : "");
+    snprintf(r->lm, sizeof r->lm, "%s", p->last_modified ? p->last_modified : "");
+}
+
+typedef struct cli {
+    ge_tls_ctx_t *tls;
+    ge_http_client_t *http;
+} cli_t;
+
+static void cli_start(cli_t *c, struct event_base *base, const char *profile, unsigned short port,
+                      ge_http_client_opts_t *o)
+{
+    char url[64];
+
+    memset(c, 0, sizeof *c);
+    if (profile) {
+        ge_tls_opts_t t;
+        memset(&t, 0, sizeof t);
+        t.ca_file = tnet_path(g_dir, "ca.pem");
+        t.cert_file = tnet_path(g_dir, "client.pem");
+        t.key_file = tnet_path(g_dir, "client.key");
+        CU_ASSERT_EQUAL_FATAL(ge_tls_ctx_new(&c->tls, ge_tls_profile_find(profile), GE_TLS_CLIENT, &t), 0);
+    }
+    snprintf(url, sizeof url, "%s://127.0.0.1:%u", profile ? "https" : "http", (unsigned)port);
+    o->url = url;
+    o->tls = c->tls;
+    if (!o->total_timeout_ms)
+        o->total_timeout_ms = 10000;
+    CU_ASSERT_EQUAL_FATAL(ge_http_client_new(&c->http, base, o), 0);
+}
+
+static void cli_stop(cli_t *c)
+{
+    ge_http_client_free(c->http);
+    ge_tls_ctx_free(c->tls);
+}
+
+static int send_req(cli_t *c, res_t *r, const char *method, const char *path, const char *body,
+                    const char *inm)
+{
+    ge_http_request_t rq;
+
+    memset(r, 0, sizeof *r);
+    memset(&rq, 0, sizeof rq);
+    rq.method = method;
+    rq.path = path;
+    rq.accept = GE_MEDIA_SEP_XML;
+    if (body) {
+        rq.body = body;
+        rq.body_len = strlen(body);
+        rq.content_type = GE_MEDIA_SEP_XML;
+    }
+    rq.if_none_match = inm;
+    rq.on_body = res_body;
+    rq.on_done = res_done;
+    rq.ud = r;
+    return ge_http_client_request(c->http, &rq);
+}
+
+static void do_req(struct event_base *base, cli_t *c, res_t *r, const char *method, const char *path,
+                   const char *body, const char *inm)
+{
+    CU_ASSERT_EQUAL_FATAL(send_req(c, r, method, path, body, inm), 0);
+    CU_ASSERT_FALSE(r->done); /* never called back from inside the call */
+    tnet_loop(base, &r->done, 20000);
+    CU_ASSERT_TRUE(r->done);
+}
+
+/* --- keep-alive ---------------------------------------------------------------------------- */
+
+typedef struct chain {
+    cli_t *c;
+    res_t r;
+    int left, ok, done;
+} chain_t;
+
+static void chain_next(void *ud, const ge_http_response_t *p);
+
+static void chain_send(chain_t *ch)
+{
+    ge_http_request_t rq;
+
+    memset(&rq, 0, sizeof rq);
+    rq.method = "GET";
+    rq.path = "/dcap";
+    rq.accept = GE_MEDIA_SEP_XML;
+    rq.on_done = chain_next;
+    rq.ud = ch;
+    if (ge_http_client_request(ch->c->http, &rq) != 0)
+        ch->done = 1;
+}
+
+static void chain_next(void *ud, const ge_http_response_t *p)
+{
+    chain_t *ch = ud;
+
+    if (p->err == 0 && p->status == 200 && p->body_len == sizeof DCAP - 1)
+        ch->ok++;
+    if (--ch->left > 0)
+        chain_send(ch);
+    else
+        ch->done = 1;
+}
+
+static void test_keepalive_1000_over_tls(void)
+{
+    struct event_base *base = event_base_new();
+    ge_http_client_opts_t o;
+    srv_t s;
+    cli_t c;
+    chain_t ch;
+    double t0, dt;
+
+    srv_start(&s, base, "csip", 0, 0);
+    memset(&o, 0, sizeof o);
+    o.total_timeout_ms = 60000;
+    cli_start(&c, base, "csip", ge_http_server_port(s.http), &o);
+    memset(&ch, 0, sizeof ch);
+    ch.c = &c;
+    ch.left = 1000;
+    t0 = now_s();
+    chain_send(&ch);
+    tnet_loop(base, &ch.done, 120000);
+    dt = now_s() - t0;
+    CU_ASSERT_EQUAL(ch.ok, 1000);
+    CU_ASSERT_EQUAL(ge_http_server_requests(s.http), 1000);
+    CU_ASSERT_EQUAL(ge_http_client_connections(c.http), 1); /* one TLS connection for all */
+    CU_ASSERT_STRING_EQUAL(s.peer_lfdi, g_lfdi);
+    printf("\n  1000 keep-alive GETs over one csip TLS connection: %.3f s (%.0f req/s)\n", dt, 1000 / dt);
+    cli_stop(&c);
+    srv_stop(&s);
+    event_base_free(base);
+}
+
+static void test_idle_close_reconnects(void)
+{
+    struct event_base *base = event_base_new();
+    ge_http_client_opts_t o;
+    srv_t s;
+    cli_t c;
+    res_t r;
+    int never = 0;
+
+    srv_start(&s, base, "csip", 0, 1); /* the server drops idle connections after 1 s */
+    memset(&o, 0, sizeof o);
+    cli_start(&c, base, "csip", ge_http_server_port(s.http), &o);
+    do_req(base, &c, &r, "GET", "/dcap", NULL, NULL);
+    CU_ASSERT_EQUAL(r.status, 200);
+    tnet_loop(base, &never, 1800);
+    do_req(base, &c, &r, "GET", "/dcap", NULL, NULL);
+    CU_ASSERT_EQUAL(r.err, 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_EQUAL(ge_http_client_connections(c.http), 2);
+    /* the new connection resumed the TLS session, and the server still knows the device */
+    CU_ASSERT_EQUAL(s.reused, 1);
+    CU_ASSERT_STRING_EQUAL(s.peer_lfdi, g_lfdi);
+    cli_stop(&c);
+    srv_stop(&s);
+    event_base_free(base);
+}
+
+/* --- methods, headers, bodies -------------------------------------------------------------- */
+
+static void test_methods_and_location(void)
+{
+    struct event_base *base = event_base_new();
+    ge_http_client_opts_t o;
+    srv_t s;
+    cli_t c;
+    res_t r;
+
+    srv_start(&s, base, "csip", 0, 0);
+    memset(&o, 0, sizeof o);
+    cli_start(&c, base, "csip", ge_http_server_port(s.http), &o);
+    do_req(base, &c, &r, "POST", "/things", "<MirrorUsagePoint/>", NULL);
+    CU_ASSERT_EQUAL(r.status, 201);
+    CU_ASSERT_STRING_EQUAL(r.loc, "/things/7");
+    CU_ASSERT_STRING_EQUAL(r.body, "POST 19 " GE_MEDIA_SEP_XML);
+    do_req(base, &c, &r, "PUT", "/echo/1", "<DER/>", NULL);
+    CU_ASSERT_STRING_EQUAL(r.body, "PUT /echo/1 <DER/>");
+    do_req(base, &c, &r, "DELETE", "/echo/2", NULL, NULL);
+    CU_ASSERT_STRING_EQUAL(r.body, "DELETE /echo/2 ");
+    do_req(base, &c, &r, "GET", "/dcap", NULL, NULL);
+    CU_ASSERT_STRING_EQUAL(r.ct, GE_MEDIA_SEP_XML);
+    do_req(base, &c, &r, "GET", "/big?n=3000", NULL, NULL);
+    CU_ASSERT_STRING_EQUAL(r.ct, GE_MEDIA_SEP_EXI);
+    CU_ASSERT_EQUAL(r.body_len, 3000);
+    CU_ASSERT_EQUAL(ge_http_client_connections(c.http), 1);
+    /* bad requests are refused at the call */
+    {
+        ge_http_request_t rq;
+        memset(&rq, 0, sizeof rq);
+        rq.method = "BREW";
+        rq.path = "/pot";
+        rq.on_done = res_done;
+        CU_ASSERT_EQUAL(ge_http_client_request(c.http, &rq), GE_ERR_INVALID);
+        rq.method = "GET";
+        rq.path = "no-slash";
+        CU_ASSERT_EQUAL(ge_http_client_request(c.http, &rq), GE_ERR_INVALID);
+    }
+    cli_stop(&c);
+    srv_stop(&s);
+    event_base_free(base);
+}
+
+static void test_conditional_get(void)
+{
+    struct event_base *base = event_base_new();
+    ge_http_client_opts_t o;
+    srv_t s;
+    cli_t c;
+    res_t r;
+    char etag[32];
+
+    srv_start(&s, base, NULL, 0, 0);
+    memset(&o, 0, sizeof o);
+    cli_start(&c, base, NULL, ge_http_server_port(s.http), &o);
+    do_req(base, &c, &r, "GET", "/etag", NULL, NULL);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(r.etag, "\"v1\"");
+    CU_ASSERT_STRING_EQUAL(r.lm, "Mon, 30 Nov 2026 12:00:00 GMT");
+    snprintf(etag, sizeof etag, "%s", r.etag);
+    do_req(base, &c, &r, "GET", "/etag", NULL, etag);
+    CU_ASSERT_EQUAL(r.err, 0);
+    CU_ASSERT_EQUAL(r.status, 304);
+    CU_ASSERT_EQUAL(r.body_len, 0);
+    do_req(base, &c, &r, "GET", "/etag", NULL, "\"v0\"");
+    CU_ASSERT_EQUAL(r.status, 200);
+    cli_stop(&c);
+    srv_stop(&s);
+    event_base_free(base);
+}
+
+/* --- caps and timeouts --------------------------------------------------------------------- */
+
+static void test_caps(void)
+{
+    struct event_base *base = event_base_new();
+    ge_http_client_opts_t o;
+    srv_t s;
+    cli_t c;
+    res_t r;
+
+    srv_start(&s, base, NULL, 0, 0);
+    memset(&o, 0, sizeof o);
+    o.max_body_bytes = 1000;
+    o.max_header_bytes = 4096;
+    o.max_retries = 3; /* caps are not retried */
+    o.backoff_ms = 10;
+    cli_start(&c, base, NULL, ge_http_server_port(s.http), &o);
+    do_req(base, &c, &r, "GET", "/big?n=999", NULL, NULL);
+    CU_ASSERT_EQUAL(r.err, 0);
+    CU_ASSERT_EQUAL(r.body_len, 999);
+    do_req(base, &c, &r, "GET", "/big?n=5000", NULL, NULL);
+    CU_ASSERT_EQUAL(r.err, GE_ERR_LIMIT);
+    CU_ASSERT_EQUAL(r.attempts, 1);
+    CU_ASSERT_TRUE(r.body_len <= 1000);
+    do_req(base, &c, &r, "GET", "/hugeheader", NULL, NULL);
+    CU_ASSERT_NOT_EQUAL(r.err, 0);
+    CU_ASSERT_EQUAL(r.attempts, 1);
+    /* the client goes on working after both */
+    do_req(base, &c, &r, "GET", "/dcap", NULL, NULL);
+    CU_ASSERT_EQUAL(r.status, 200);
+    cli_stop(&c);
+    srv_stop(&s);
+    event_base_free(base);
+}
+
+static void test_body_callback_can_stop(void)
+{
+    struct event_base *base = event_base_new();
+    ge_http_client_opts_t o;
+    ge_http_request_t rq;
+    srv_t s;
+    cli_t c;
+    res_t r;
+
+    srv_start(&s, base, NULL, 0, 0);
+    memset(&o, 0, sizeof o);
+    cli_start(&c, base, NULL, ge_http_server_port(s.http), &o);
+    memset(&r, 0, sizeof r);
+    r.stop_rc = GE_ERR_SCHEMA; /* e.g. the decoder found the document invalid */
+    memset(&rq, 0, sizeof rq);
+    rq.path = "/big?n=50000";
+    rq.on_body = res_body;
+    rq.on_done = res_done;
+    rq.ud = &r;
+    CU_ASSERT_EQUAL_FATAL(ge_http_client_request(c.http, &rq), 0);
+    tnet_loop(base, &r.done, 10000);
+    CU_ASSERT_EQUAL(r.err, GE_ERR_SCHEMA);
+    CU_ASSERT_TRUE(r.pieces >= 1);
+    cli_stop(&c);
+    srv_stop(&s);
+    event_base_free(base);
+}
+
+static void test_timeouts(void)
+{
+    struct event_base *base = event_base_new();
+    ge_http_client_opts_t o;
+    srv_t s;
+    cli_t c;
+    res_t r;
+    double t0;
+
+    srv_start(&s, base, "csip", 0, 0);
+    s.slow_ms = 1500;
+    /* read timeout: the server is silent for longer than 300 ms */
+    memset(&o, 0, sizeof o);
+    o.read_timeout_ms = 300;
+    cli_start(&c, base, "csip", ge_http_server_port(s.http), &o);
+    t0 = now_s();
+    do_req(base, &c, &r, "GET", "/slow", NULL, NULL);
+    CU_ASSERT_EQUAL(r.err, GE_ERR_TIMEOUT);
+    CU_ASSERT_TRUE(r.t_done - t0 < 1.2);
+    {
+        /* a request queued behind the one that timed out is not lost with its connection,
+         * even without retries: it was never on the wire */
+        res_t r2;
+        CU_ASSERT_EQUAL(send_req(&c, &r, "GET", "/slow", NULL, NULL), 0);
+        CU_ASSERT_EQUAL(send_req(&c, &r2, "GET", "/dcap", NULL, NULL), 0);
+        tnet_loop(base, &r2.done, 5000);
+        CU_ASSERT_EQUAL(r.err, GE_ERR_TIMEOUT);
+        CU_ASSERT_EQUAL(r2.err, 0);
+        CU_ASSERT_EQUAL(r2.status, 200);
+    }
+    cli_stop(&c);
+    /* total timeout: one request, however patient the reads */
+    memset(&o, 0, sizeof o);
+    o.read_timeout_ms = 5000;
+    o.total_timeout_ms = 400;
+    cli_start(&c, base, "csip", ge_http_server_port(s.http), &o);
+    t0 = now_s();
+    do_req(base, &c, &r, "GET", "/slow", NULL, NULL);
+    CU_ASSERT_EQUAL(r.err, GE_ERR_TIMEOUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.errmsg, "total timeout"));
+    CU_ASSERT_TRUE(r.t_done - t0 >= 0.35 && r.t_done - t0 < 1.2);
+    cli_stop(&c);
+    srv_stop(&s);
+    event_base_free(base);
+}
+
+/* A listener that accepts and then says nothing: the TLS handshake never completes. */
+static void mute_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *a, int n, void *arg)
+{
+    int *fds = arg;
+
+    (void)l;
+    (void)a;
+    (void)n;
+    for (int i = 0; i < 8; i++)
+        if (fds[i] < 0) {
+            fds[i] = fd;
+            return;
+        }
+    close(fd);
+}
+
+static struct evconnlistener *listen_any(struct event_base *base, evconnlistener_cb cb, void *arg,
+                                         unsigned short *port)
+{
+    struct sockaddr_in sin;
+    socklen_t sl = sizeof sin;
+    struct evconnlistener *l;
+
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    l = evconnlistener_new_bind(base, cb, arg, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 16,
+                                (struct sockaddr *)&sin, sizeof sin);
+    if (!l)
+        return NULL;
+    getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&sin, &sl);
+    *port = ntohs(sin.sin_port);
+    return l;
+}
+
+static void test_connect_timeout(void)
+{
+    struct event_base *base = event_base_new();
+    ge_http_client_opts_t o;
+    int fds[8];
+    unsigned short port = 0;
+    struct evconnlistener *l;
+    cli_t c;
+    res_t r;
+    double t0;
+
+    for (int i = 0; i < 8; i++)
+        fds[i] = -1;
+    l = listen_any(base, mute_accept, fds, &port);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+    memset(&o, 0, sizeof o);
+    o.connect_timeout_ms = 300;
+    cli_start(&c, base, "csip", port, &o);
+    t0 = now_s();
+    do_req(base, &c, &r, "GET", "/dcap", NULL, NULL);
+    CU_ASSERT_EQUAL(r.err, GE_ERR_TIMEOUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.errmsg, "TLS connection not established"));
+    CU_ASSERT_TRUE(r.t_done - t0 < 1.5);
+    cli_stop(&c);
+    evconnlistener_free(l);
+    for (int i = 0; i < 8; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    event_base_free(base);
+}
+
+/* --- retries ------------------------------------------------------------------------------- */
+
+static void test_retry_5xx_with_backoff(void)
+{
+    struct event_base *base = event_base_new();
+    ge_http_client_opts_t o;
+    srv_t s;
+    cli_t c;
+    res_t r;
+    double t0;
+
+    srv_start(&s, base, "csip", 0, 0);
+    s.flaky_left = 2;
+    memset(&o, 0, sizeof o);
+    o.max_retries = 3;
+    o.backoff_ms = 200; /* delays: [100,200] then [200,400] ms with jitter */
+    o.jitter_seed = 42;
+    cli_start(&c, base, "csip", ge_http_server_port(s.http), &o);
+    t0 = now_s();
+    do_req(base, &c, &r, "GET", "/flaky", NULL, NULL);
+    CU_ASSERT_EQUAL(r.err, 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_EQUAL(r.attempts, 3);
+    CU_ASSERT_STRING_EQUAL(r.body, DCAP); /* the 503 bodies were not handed on */
+    CU_ASSERT_EQUAL(ge_http_server_requests(s.http), 3);
+    CU_ASSERT_TRUE(r.t_done - t0 >= 0.29);
+    CU_ASSERT_TRUE(r.t_done - t0 < 2.0);
+    /* retries exhausted: the last 5xx is the answer */
+    s.flaky_left = 5;
+    do_req(base, &c, &r, "GET", "/flaky", NULL, NULL);
+    CU_ASSERT_EQUAL(r.err, 0);
+    CU_ASSERT_EQUAL(r.status, 503);
+    CU_ASSERT_EQUAL(r.attempts, 4);
+    CU_ASSERT_STRING_EQUAL(r.body, "busy");
+    cli_stop(&c);
+    srv_stop(&s);
+    event_base_free(base);
+}
+
+static void test_no_retry_4xx(void)
+{
+    struct event_base *base = event_base_new();
+    ge_http_client_opts_t o;
+    srv_t s;
+    cli_t c;
+    res_t r;
+
+    srv_start(&s, base, NULL, 0, 0);
+    memset(&o, 0, sizeof o);
+    o.max_retries = 3;
+    o.backoff_ms = 10;
+    cli_start(&c, base, NULL, ge_http_server_port(s.http), &o);
+    do_req(base, &c, &r, "GET", "/nothing-here", NULL, NULL);
+    CU_ASSERT_EQUAL(r.err, 0);
+    CU_ASSERT_EQUAL(r.status, 404);
+    CU_ASSERT_EQUAL(r.attempts, 1);
+    CU_ASSERT_EQUAL(ge_http_server_requests(s.http), 1);
+    cli_stop(&c);
+    srv_stop(&s);
+    event_base_free(base);
+}
+
+typedef struct late {
+    srv_t *s;
+    struct event_base *base;
+    unsigned short port;
+    int started;
+} late_t;
+
+static void late_start(evutil_socket_t fd, short what, void *arg)
+{
+    late_t *l = arg;
+
+    (void)fd;
+    (void)what;
+    srv_start(l->s, l->base, "csip", l->port, 0);
+    l->started = 1;
+}
+
+static void test_retry_connection_failure(void)
+{
+    struct event_base *base = event_base_new();
+    ge_http_client_opts_t o;
+    srv_t s;
+    cli_t c;
+    res_t r;
+    late_t l;
+    struct timeval tv = { 0, 250000 };
+    struct event *ev;
+
+    /* learn a free port, then leave it closed for a while */
+    srv_start(&s, base, NULL, 0, 0);
+    l.port = ge_http_server_port(s.http);
+    srv_stop(&s);
+    memset(&o, 0, sizeof o);
+    o.max_retries = 0;
+    cli_start(&c, base, "csip", l.port, &o);
+    do_req(base, &c, &r, "GET", "/dcap", NULL, NULL);
+    CU_ASSERT_EQUAL(r.err, GE_ERR_IO); /* refused, no retries allowed */
+    CU_ASSERT_EQUAL(r.attempts, 1);
+    cli_stop(&c);
+
+    l.s = &s;
+    l.base = base;
+    l.started = 0;
+    ev = evtimer_new(base, late_start, &l);
+    evtimer_add(ev, &tv);
+    o.max_retries = 6;
+    o.backoff_ms = 100;
+    cli_start(&c, base, "csip", l.port, &o);
+    do_req(base, &c, &r, "GET", "/dcap", NULL, NULL);
+    CU_ASSERT_TRUE(l.started);
+    CU_ASSERT_EQUAL(r.err, 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_TRUE(r.attempts >= 2);
+    cli_stop(&c);
+    event_free(ev);
+    if (l.started)
+        srv_stop(&s);
+    event_base_free(base);
+}
+
+static void test_free_with_pending(void)
+{
+    struct event_base *base = event_base_new();
+    ge_http_client_opts_t o;
+    srv_t s;
+    cli_t c;
+    res_t r1, r2;
+    int never = 0;
+
+    srv_start(&s, base, "csip", 0, 0);
+    s.slow_ms = 300;
+    memset(&o, 0, sizeof o);
+    cli_start(&c, base, "csip", ge_http_server_port(s.http), &o);
+    CU_ASSERT_EQUAL(send_req(&c, &r1, "GET", "/slow", NULL, NULL), 0);
+    CU_ASSERT_EQUAL(send_req(&c, &r2, "GET", "/dcap", NULL, NULL), 0);
+    tnet_loop(base, &never, 100); /* the first is on the wire */
+    cli_stop(&c);
+    CU_ASSERT_TRUE(r1.done && r2.done);
+    CU_ASSERT_EQUAL(r1.err, GE_ERR_CLOSED);
+    CU_ASSERT_EQUAL(r2.err, GE_ERR_CLOSED);
+    tnet_loop(base, &never, 500); /* the server answers into a closed connection */
+    srv_stop(&s);
+    event_base_free(base);
+}
+
+typedef struct freer {
+    cli_t *c;
+    int done, status;
+} freer_t;
+
+static void free_from_done(void *ud, const ge_http_response_t *p)
+{
+    freer_t *f = ud;
+
+    f->status = p->status;
+    f->done = 1;
+    cli_stop(f->c); /* the caller may free the client from its own callback */
+}
+
+static void test_free_from_callback(void)
+{
+    struct event_base *base = event_base_new();
+    ge_http_client_opts_t o;
+    ge_http_request_t rq;
+    srv_t s;
+    cli_t c;
+    freer_t f = { &c, 0, 0 };
+    res_t r2;
+
+    srv_start(&s, base, "csip", 0, 0);
+    memset(&o, 0, sizeof o);
+    cli_start(&c, base, "csip", ge_http_server_port(s.http), &o);
+    memset(&rq, 0, sizeof rq);
+    rq.path = "/dcap";
+    rq.on_done = free_from_done;
+    rq.ud = &f;
+    CU_ASSERT_EQUAL_FATAL(ge_http_client_request(c.http, &rq), 0);
+    CU_ASSERT_EQUAL_FATAL(send_req(&c, &r2, "GET", "/dcap", NULL, NULL), 0); /* queued behind */
+    tnet_loop(base, &f.done, 10000);
+    CU_ASSERT_EQUAL(f.status, 200);
+    CU_ASSERT_TRUE(r2.done); /* ended by the free, not lost */
+    CU_ASSERT_EQUAL(r2.err, GE_ERR_CLOSED);
+    srv_stop(&s);
+    event_base_free(base);
+}
+
+/* --- chunked bodies, streamed -------------------------------------------------------------- */
+
+typedef struct canned {
+    struct event_base *base;
+    const char *first, *second; /* written on the request, and 150 ms later */
+    struct bufferevent *bev;
+    struct event *later;
+} canned_t;
+
+static void canned_later(evutil_socket_t fd, short what, void *arg)
+{
+    canned_t *k = arg;
+
+    (void)fd;
+    (void)what;
+    if (k->bev && k->second)
+        bufferevent_write(k->bev, k->second, strlen(k->second));
+}
+
+static void canned_read(struct bufferevent *bev, void *arg)
+{
+    canned_t *k = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    struct evbuffer_ptr p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+    struct timeval tv = { 0, 150000 };
+
+    if (p.pos < 0)
+        return;
+    evbuffer_drain(in, evbuffer_get_length(in));
+    bufferevent_write(bev, k->first, strlen(k->first));
+    evtimer_add(k->later, &tv);
+}
+
+static void canned_event(struct bufferevent *bev, short what, void *arg)
+{
+    canned_t *k = arg;
+
+    (void)what;
+    if (k->bev == bev)
+        k->bev = NULL;
+    bufferevent_free(bev);
+}
+
+static void canned_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *a, int n, void *arg)
+{
+    canned_t *k = arg;
+
+    (void)l;
+    (void)a;
+    (void)n;
+    if (k->bev)
+        bufferevent_free(k->bev);
+    k->bev = bufferevent_socket_new(k->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    bufferevent_setcb(k->bev, canned_read, NULL, canned_event, k);
+    bufferevent_enable(k->bev, EV_READ | EV_WRITE);
+}
+
+typedef struct watch {
+    res_t *r;
+    size_t pieces_at_second;
+} watch_t;
+
+static void test_chunked_streamed(void)
+{
+    struct event_base *base = event_base_new();
+    ge_http_client_opts_t o;
+    canned_t k;
+    struct evconnlistener *l;
+    unsigned short port = 0;
+    cli_t c;
+    res_t r;
+
+    memset(&k, 0, sizeof k);
+    k.base = base;
+    k.first = "HTTP/1.1 200 OK\r\nContent-Type: application/sep+xml\r\nTransfer-Encoding: chunked\r\n\r\n"
+              "6\r\n<Time>\r\n";
+    k.second = "7\r\n</Time>\r\n0\r\n\r\n";
+    k.later = evtimer_new(base, canned_later, &k);
+    l = listen_any(base, canned_accept, &k, &port);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+    memset(&o, 0, sizeof o);
+    cli_start(&c, base, NULL, port, &o);
+    CU_ASSERT_EQUAL_FATAL(send_req(&c, &r, "GET", "/tm", NULL, NULL), 0);
+    {
+        int never = 0;
+        tnet_loop(base, &never, 100);
+    }
+    /* the first chunk reached the body callback before the rest was even sent */
+    CU_ASSERT_FALSE(r.done);
+    CU_ASSERT_EQUAL(r.body_len, 6);
+    tnet_loop(base, &r.done, 5000);
+    CU_ASSERT_EQUAL(r.err, 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(r.body, "<Time></Time>");
+    CU_ASSERT_TRUE(r.pieces >= 2);
+
+    /* a bad chunk size from the server: an error, not a crash, not retried */
+    k.first = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\nhello\r\n0\r\n\r\n";
+    k.second = NULL;
+    do_req(base, &c, &r, "GET", "/tm", NULL, NULL);
+    CU_ASSERT_NOT_EQUAL(r.err, 0);
+    CU_ASSERT_EQUAL(r.attempts, 1);
+    cli_stop(&c);
+    if (k.bev)
+        bufferevent_free(k.bev);
+    event_free(k.later);
+    evconnlistener_free(l);
+    event_base_free(base);
+}
+
+/* --- many connections ---------------------------------------------------------------------- */
+
+static void test_many_concurrent_tls(void)
+{
+    enum { N = 40 };
+    struct event_base *base = event_base_new();
+    ge_http_client_opts_t o;
+    ge_tls_opts_t t;
+    ge_tls_ctx_t *tls;
+    ge_http_client_t *cl[N];
+    res_t *r = calloc(N, sizeof *r);
+    char url[64];
+    srv_t s;
+    int all = 0, ok = 0;
+
+    srv_start(&s, base, "csip", 0, 0);
+    memset(&t, 0, sizeof t);
+    t.ca_file = tnet_path(g_dir, "ca.pem");
+    t.cert_file = tnet_path(g_dir, "client.pem");
+    t.key_file = tnet_path(g_dir, "client.key");
+    CU_ASSERT_EQUAL_FATAL(ge_tls_ctx_new(&tls, ge_tls_profile_find("csip"), GE_TLS_CLIENT, &t), 0);
+    snprintf(url, sizeof url, "https://127.0.0.1:%u", ge_http_server_port(s.http));
+    memset(&o, 0, sizeof o);
+    o.url = url;
+    o.tls = tls;
+    for (int i = 0; i < N; i++) {
+        ge_http_request_t rq;
+        CU_ASSERT_EQUAL_FATAL(ge_http_client_new(&cl[i], base, &o), 0);
+        memset(&rq, 0, sizeof rq);
+        rq.path = "/dcap";
+        rq.on_body = res_body;
+        rq.on_done = res_done;
+        rq.ud = &r[i];
+        CU_ASSERT_EQUAL(ge_http_client_request(cl[i], &rq), 0);
+    }
+    for (int round = 0; round < 200 && !all; round++) {
+        int never = 0;
+        tnet_loop(base, &never, 50);
+        all = 1;
+        for (int i = 0; i < N; i++)
+            all &= r[i].done;
+    }
+    for (int i = 0; i < N; i++) {
+        ok += r[i].err == 0 && r[i].status == 200;
+        ge_http_client_free(cl[i]);
+    }
+    CU_ASSERT_EQUAL(ok, N);
+    CU_ASSERT_EQUAL(ge_http_server_requests(s.http), N);
+    free(r);
+    ge_tls_ctx_free(tls);
+    srv_stop(&s);
+    event_base_free(base);
+}
+
+/* --- malformed requests against a server running in its own thread ------------------------ */
+
+typedef struct bg {
+    pthread_t th;
+    struct event_base *base;
+    srv_t s;
+    atomic_int stop;
+    struct event *tick;
+} bg_t;
+
+static void bg_tick(evutil_socket_t fd, short what, void *arg)
+{
+    bg_t *b = arg;
+
+    (void)fd;
+    (void)what;
+    if (atomic_load(&b->stop))
+        event_base_loopbreak(b->base);
+}
+
+static void *bg_run(void *arg)
+{
+    bg_t *b = arg;
+
+    event_base_dispatch(b->base);
+    return NULL;
+}
+
+static void bg_start(bg_t *b, const char *profile, unsigned idle_s)
+{
+    struct timeval tv = { 0, 20000 };
+
+    memset(b, 0, sizeof *b);
+    b->base = event_base_new();
+    srv_start(&b->s, b->base, profile, 0, idle_s);
+    b->tick = event_new(b->base, -1, EV_PERSIST, bg_tick, b);
+    event_add(b->tick, &tv);
+    pthread_create(&b->th, NULL, bg_run, b);
+}
+
+static void bg_stop(bg_t *b)
+{
+    atomic_store(&b->stop, 1);
+    pthread_join(b->th, NULL);
+    event_free(b->tick);
+    srv_stop(&b->s);
+    event_base_free(b->base);
+}
+
+static int raw_connect(unsigned short port)
+{
+    struct sockaddr_in sin;
+    struct timeval tv = { 3, 0 };
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sin.sin_port = htons(port);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Send DATA (in pieces of STEP bytes every GAP_MS when STEP > 0), then read until the server
+ * closes or 3 s pass; the reply's first line goes to LINE.  Returns bytes read, -1 on timeout. */
+static long raw_exchange(unsigned short port, const char *data, size_t len, size_t step, unsigned gap_ms,
+                         int close_early, char *line, size_t size)
+{
+    char buf[4096];
+    long total = 0;
+    ssize_t n;
+    int fd = raw_connect(port);
+
+    if (size)
+        line[0] = '\0';
+    if (fd < 0)
+        return -2;
+    for (size_t off = 0; off < len;) {
+        size_t k = step && step < len - off ? step : len - off;
+        if (send(fd, data + off, k, MSG_NOSIGNAL) < 0)
+            break;
+        off += k;
+        if (step && gap_ms)
+            usleep(gap_ms * 1000);
+    }
+    if (close_early) {
+        close(fd);
+        return 0;
+    }
+    while ((n = recv(fd, buf, sizeof buf - 1, 0)) > 0) {
+        if (total == 0 && size) {
+            buf[n] = '\0';
+            char *nl = strstr(buf, "\r\n");
+            if (nl)
+                *nl = '\0';
+            size_t m = strlen(buf) < size ? strlen(buf) : size - 1;
+            memcpy(line, buf, m);
+            line[m] = '\0';
+        }
+        total += n;
+        /* keep-alive: stop after one reply */
+        if (strstr(buf, "\r\n\r\n") && !strstr(buf, "Transfer-Encoding"))
+            break;
+    }
+    close(fd);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && total == 0 ? -1 : total;
+}
+
+static int good_request_works(unsigned short port)
+{
+    static const char req[] = "GET /dcap HTTP/1.1\r\nHost: x\r\n\r\n";
+    char line[128];
+
+    raw_exchange(port, req, sizeof req - 1, 0, 0, 0, line, sizeof line);
+    return strcmp(line, "HTTP/1.1 200 OK") == 0;
+}
+
+static void test_malformed_requests(void)
+{
+    static const struct {
+        const char *what;
+        const char *data;
+        const char *expect; /* first line of the reply, or "" = any error reply or a close */
+    } cases[] = {
+        { "bad chunk size",
+          "POST /things HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\nhello\r\n0\r\n\r\n", "" },
+        { "negative chunk size",
+          "POST /things HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n", "" },
+        { "huge chunk size",
+          "POST /things HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFF\r\nhi\r\n", "" },
+        { "negative content-length", "POST /things HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", "" },
+        { "garbage content-length", "POST /things HTTP/1.1\r\nHost: x\r\nContent-Length: 12abc\r\n\r\n", "" },
+        { "body over the cap", "POST /things HTTP/1.1\r\nHost: x\r\nContent-Length: 999999\r\n\r\n",
+          "HTTP/1.1 413 Request Entity Too Large" },
+        { "bad request line", "GARBAGE\r\n\r\n", "" },
+        { "unknown method", "BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 501 Not Implemented" },
+        { "binary noise", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\xff\xfe\r\n\r\n", "" },
+        { "header without colon", "GET /dcap HTTP/1.1\r\nHost x\r\n\r\n", "" },
+    };
+    bg_t b;
+    unsigned short port;
+    char line[256];
+
+    bg_start(&b, NULL, 1);
+    port = ge_http_server_port(b.s.http);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        long n = raw_exchange(port, cases[i].data, strlen(cases[i].data), 0, 0, 0, line, sizeof line);
+        if (n == -1)
+            printf("\n  %s: no reply and no close within 3 s\n", cases[i].what);
+        CU_ASSERT_NOT_EQUAL(n, -1); /* answered or closed, never left hanging */
+        if (cases[i].expect[0] && strcmp(line, cases[i].expect) != 0)
+            printf("\n  %s: got \"%s\"\n", cases[i].what, line);
+        if (cases[i].expect[0])
+            CU_ASSERT_STRING_EQUAL(line, cases[i].expect);
+        CU_ASSERT_TRUE(strncmp(line, "HTTP/1.1 2", 10) != 0);
+        CU_ASSERT_TRUE(good_request_works(port));
+    }
+    {
+        /* huge headers: 64 KiB of one header against an 8 KiB cap */
+        size_t big = 65536;
+        char *req = malloc(big + 64);
+        int k = snprintf(req, 64, "GET /dcap HTTP/1.1\r\nX-Big: ");
+        memset(req + k, 'a', big);
+        memcpy(req + k + big, "\r\n\r\n", 5);
+        long n = raw_exchange(port, req, strlen(req), 0, 0, 0, line, sizeof line);
+        CU_ASSERT_NOT_EQUAL(n, -1);
+        CU_ASSERT_TRUE(strncmp(line, "HTTP/1.1 2", 10) != 0);
+        free(req);
+        /* many small headers past the cap */
+        req = malloc(200000);
+        k = snprintf(req, 64, "GET /dcap HTTP/1.1\r\n");
+        for (int h = 0; h < 5000; h++)
+            k += snprintf(req + k, 40, "X-H%d: v\r\n", h);
+        snprintf(req + k, 8, "\r\n");
+        n = raw_exchange(port, req, strlen(req), 0, 0, 0, line, sizeof line);
+        CU_ASSERT_NOT_EQUAL(n, -1);
+        CU_ASSERT_TRUE(strncmp(line, "HTTP/1.1 2", 10) != 0);
+        free(req);
+        CU_ASSERT_TRUE(good_request_works(port));
+    }
+    {
+        /* a well-formed chunked request body is accepted and reassembled */
+        static const char req[] = "POST /things HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                  "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+        raw_exchange(port, req, sizeof req - 1, 0, 0, 0, line, sizeof line);
+        CU_ASSERT_STRING_EQUAL(line, "HTTP/1.1 201 Created");
+    }
+    {
+        /* a slow but honest sender: 3 bytes every 10 ms is served */
+        static const char req[] = "GET /dcap HTTP/1.1\r\nHost: slow\r\n\r\n";
+        raw_exchange(port, req, sizeof req - 1, 3, 10, 0, line, sizeof line);
+        CU_ASSERT_STRING_EQUAL(line, "HTTP/1.1 200 OK");
+    }
+    {
+        /* a stalled sender: half a request, then silence; the 1 s idle timeout closes it */
+        static const char req[] = "GET /dcap HTTP/1.1\r\nHo";
+        double t0 = now_s();
+        long n = raw_exchange(port, req, sizeof req - 1, 0, 0, 0, line, sizeof line);
+        CU_ASSERT_NOT_EQUAL(n, -1);
+        CU_ASSERT_TRUE(now_s() - t0 < 2.9);
+    }
+    {
+        /* early close: mid-headers, mid-body */
+        static const char a[] = "GET /dcap HTTP/1.1\r\nHost: x\r\nX-Cut: ";
+        static const char bb[] = "POST /things HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-a-bit";
+        raw_exchange(port, a, sizeof a - 1, 0, 0, 1, line, sizeof line);
+        raw_exchange(port, bb, sizeof bb - 1, 0, 0, 1, line, sizeof line);
+        usleep(100000);
+        CU_ASSERT_TRUE(good_request_works(port));
+    }
+    bg_stop(&b);
+}
+
+static void test_malformed_tls(void)
+{
+    bg_t b;
+    unsigned short port;
+    char line[128];
+    SSL_CTX *ctx;
+
+    bg_start(&b, "csip", 1);
+    port = ge_http_server_port(b.s.http);
+    /* plain HTTP into the TLS port */
+    {
+        static const char req[] = "GET /dcap HTTP/1.1\r\nHost: x\r\n\r\n";
+        long n = raw_exchange(port, req, sizeof req - 1, 0, 0, 0, line, sizeof line);
+        CU_ASSERT_NOT_EQUAL(n, -1);
+        CU_ASSERT_TRUE(strncmp(line, "HTTP/1.1 2", 10) != 0);
+    }
+    /* a truncated ClientHello and then close */
+    {
+        static const char hello[] = "\x16\x03\x01\x00\xff\x01\x00\x00\xfb\x03\x03";
+        raw_exchange(port, hello, sizeof hello - 1, 0, 0, 1, line, sizeof line);
+    }
+    /* a full csip handshake, then a bad chunk size, then an early close after the handshake */
+    ctx = SSL_CTX_new(TLS_client_method());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+    SSL_CTX_set_security_level(ctx, 1);
+    SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-CCM8");
+    SSL_CTX_set1_groups_list(ctx, "P-256");
+    SSL_CTX_use_certificate_file(ctx, tnet_path(g_dir, "client.pem"), SSL_FILETYPE_PEM);
+    SSL_CTX_use_PrivateKey_file(ctx, tnet_path(g_dir, "client.key"), SSL_FILETYPE_PEM);
+    for (int round = 0; round < 3; round++) {
+        int fd = raw_connect(port);
+        SSL *ssl = SSL_new(ctx);
+        char buf[512];
+        int n;
+
+        SSL_set_fd(ssl, fd);
+        CU_ASSERT_EQUAL(SSL_connect(ssl), 1);
+        if (round == 0) {
+            static const char bad[] =
+                "POST /things HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nQQ\r\nx\r\n0\r\n\r\n";
+            SSL_write(ssl, bad, sizeof bad - 1);
+            n = SSL_read(ssl, buf, sizeof buf - 1);
+            /* a 4xx or a close, never a 2xx */
+            CU_ASSERT_TRUE(n <= 0 || strncmp(buf, "HTTP/1.1 2", 10) != 0);
+        } else if (round == 1) {
+            static const char good[] = "GET /dcap HTTP/1.1\r\nHost: x\r\n\r\n";
+            SSL_write(ssl, good, sizeof good - 1);
+            n = SSL_read(ssl, buf, sizeof buf - 1);
+            CU_ASSERT_TRUE(n > 0 && strncmp(buf, "HTTP/1.1 200 OK", 15) == 0);
+        }
+        /* round 2: handshake done, nothing sent, close without close_notify */
+        SSL_free(ssl);
+        close(fd);
+    }
+    SSL_CTX_free(ctx);
+    usleep(100000);
+    bg_stop(&b);
+}
+
+static int suite_init(void)
+{
+    uint64_t sfdi;
+
+    /* A peer that closes while we write must give EPIPE, not kill the process: the program
+     * embedding the transport ignores SIGPIPE (see gridedge/http.h), and so do we. */
+    signal(SIGPIPE, SIG_IGN);
+    g_dir = tnet_tmpdir();
+    return !g_dir || ge_pki_init(g_dir, g_lfdi, &sfdi, NULL) != 0;
+}
+
+static int suite_clean(void)
+{
+    tnet_rmdir(g_dir);
+    return 0;
+}
+
+int test_register(void)
+{
+    static const test_case_t client[] = {
+        { "1000 keep-alive requests over one TLS connection", test_keepalive_1000_over_tls },
+        { "idle close by the server, then a new connection", test_idle_close_reconnects },
+        { "methods, bodies, Location, media types", test_methods_and_location },
+        { "conditional GET (ETag, Last-Modified)", test_conditional_get },
+        { "header and body caps", test_caps },
+        { "body callback stops the transfer", test_body_callback_can_stop },
+        { "read and total timeouts", test_timeouts },
+        { "connect timeout (TLS handshake never answered)", test_connect_timeout },
+        { "5xx retried with backoff", test_retry_5xx_with_backoff },
+        { "4xx never retried", test_no_retry_4xx },
+        { "connection failures retried", test_retry_connection_failure },
+        { "free with requests pending", test_free_with_pending },
+        { "free from the done callback", test_free_from_callback },
+        { "chunked body streamed as it arrives", test_chunked_streamed },
+        { NULL, NULL },
+    };
+    static const test_case_t server[] = {
+        { "many concurrent TLS connections", test_many_concurrent_tls },
+        { "malformed requests (plain)", test_malformed_requests },
+        { "malformed requests (TLS)", test_malformed_tls },
+        { NULL, NULL },
+    };
+    CU_pSuite s = CU_add_suite("http client", suite_init, NULL);
+
+    if (!s)
+        return CU_get_error();
+    for (const test_case_t *c = client; c->name; c++)
+        if (!CU_add_test(s, c->name, c->fn))
+            return CU_get_error();
+    s = CU_add_suite("http server", NULL, suite_clean);
+    if (!s)
+        return CU_get_error();
+    for (const test_case_t *c = server; c->name; c++)
+        if (!CU_add_test(s, c->name, c->fn))
+            return CU_get_error();
+    return 0;
+}

@@ -1,0 +1,669 @@
+/* test_sched.c - the event scheduler, table-driven: events in; the controls in force and the
+ * responses due out, at given times.  One row per 2030.5 rule and per CSIP test idea
+ * (BASIC-016..026, CORE-021 randomization, CORE-023 supersession). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gridedge/error.h>
+#include <gridedge/sched.h>
+
+#include "failmem.h"
+#include "runner.h"
+
+#define T INT64_C(1800000000)
+/* control modes, as an engine would number them */
+#define TGT 1u /* opModTargetW */
+#define EXP 2u /* opModExpLimW */
+#define CON 4u /* opModConnect */
+
+#define MAX_EV 6
+#define MAX_CHECK 6
+
+typedef struct ev_row {
+    const char *id;
+    uint32_t program;
+    uint8_t primacy;
+    int64_t created;
+    int64_t start;
+    uint32_t duration;
+    int32_t rs, rd;
+    uint8_t status;
+    int64_t status_time;
+    uint32_t modes;
+} ev_row_t;
+
+typedef struct check_row {
+    int64_t now;
+    const char *active;    /* "id=modes ..." sorted; a default control is "*id=modes" */
+    const char *responses; /* "id:status ..." in the order due */
+} check_row_t;
+
+typedef struct sched_case {
+    const char *name;
+    ev_row_t ev[MAX_EV];
+    uint32_t default_modes; /* program 0's DefaultDERControl "d0" (0: none) */
+    check_row_t checks[MAX_CHECK];
+} sched_case_t;
+
+#define SCHEDULED GE_EVENT_SCHEDULED
+#define CANCELLED GE_EVENT_CANCELLED
+#define CANCELLED_RANDOM GE_EVENT_CANCELLED_RANDOM
+#define SUPERSEDED GE_EVENT_SUPERSEDED
+
+static const sched_case_t cases[] = {
+    { "BASIC-016: one event is received, started and completed",
+      { { "e1", 0, 1, T - 60, T + 100, 300, 0, 0, SCHEDULED, T - 60, TGT } }, 0,
+      { { T, "", "e1:1" }, { T + 100, "e1=1", "e1:2" }, { T + 399, "e1=1", "" },
+        { T + 400, "", "e1:3" }, { T + 5000, "", "" } } },
+    { "BASIC-017: an event in progress when discovered runs at once for what is left",
+      { { "e1", 0, 1, T - 600, T - 100, 300, 0, 0, SCHEDULED, T - 600, TGT } }, 0,
+      { { T, "e1=1", "e1:1 e1:2" }, { T + 199, "e1=1", "" }, { T + 200, "", "e1:3" } } },
+    { "BASIC-018: an event that ended while offline is completed without being applied",
+      { { "e1", 0, 1, T - 900, T - 500, 300, 0, 0, SCHEDULED, T - 900, TGT } }, 0,
+      { { T, "", "e1:1 e1:3" }, { T + 10, "", "" } } },
+    { "BASIC-019: the DefaultDERControl applies outside events, per mode",
+      { { "e1", 0, 1, T - 60, T + 100, 300, 0, 0, SCHEDULED, T - 60, TGT } }, TGT | EXP,
+      { { T, "*d0=3", "e1:1" }, { T + 100, "*d0=2 e1=1", "e1:2" }, { T + 400, "*d0=3", "e1:3" } } },
+    { "BASIC-020: primacy across programs, the lower value wins while they overlap",
+      { { "e1", 0, 2, T - 60, T, 600, 0, 0, SCHEDULED, T - 60, TGT },
+        { "e2", 1, 1, T - 50, T + 100, 200, 0, 0, SCHEDULED, T - 50, TGT } }, 0,
+      { { T + 50, "e1=1", "e1:1 e2:1 e1:2" }, { T + 150, "e2=1", "e2:2" },
+        { T + 350, "e1=1", "e2:3" }, { T + 600, "", "e1:3" } } },
+    { "BASIC-021: primacy beats a newer creationTime",
+      { { "e1", 0, 1, T - 1000, T, 600, 0, 0, SCHEDULED, T - 1000, TGT },
+        { "e2", 1, 2, T - 10, T, 600, 0, 0, SCHEDULED, T - 10, TGT } }, 0,
+      { { T, "e1=1", "e1:1 e2:1 e1:2 e2:2" }, { T + 600, "", "e1:3 e2:3" } } },
+    { "BASIC-022: equal primacy across programs, the newer event wins, the older resumes",
+      { { "e1", 0, 1, T - 100, T, 600, 0, 0, SCHEDULED, T - 100, TGT },
+        { "e2", 1, 1, T - 50, T + 100, 100, 0, 0, SCHEDULED, T - 50, TGT } }, 0,
+      { { T + 10, "e1=1", "e1:1 e2:1 e1:2" }, { T + 100, "e2=1", "e2:2" },
+        { T + 200, "e1=1", "e2:3" }, { T + 600, "", "e1:3" } } },
+    { "CORE-023: a newer overlapping event of the same program supersedes the older",
+      { { "e1", 0, 1, T - 100, T, 600, 0, 0, SCHEDULED, T - 100, TGT },
+        { "e2", 0, 1, T - 50, T + 300, 600, 0, 0, SCHEDULED, T - 50, TGT } }, 0,
+      { { T + 10, "e1=1", "e1:1 e2:1 e1:2" }, { T + 300, "e2=1", "e1:7 e2:2" },
+        { T + 599, "e2=1", "" }, { T + 900, "", "e2:3" } } },
+    { "BASIC-023: superseded before it starts, an event never runs",
+      { { "e1", 0, 1, T - 100, T + 100, 300, 0, 0, SCHEDULED, T - 100, TGT },
+        { "e2", 0, 1, T - 50, T + 50, 600, 0, 0, SCHEDULED, T - 50, TGT } }, 0,
+      { { T, "", "e1:1 e2:1" }, { T + 50, "e2=1", "e1:7 e2:2" }, { T + 150, "e2=1", "" },
+        { T + 650, "", "e2:3" } } },
+    { "BASIC-024: events of one program setting different modes coexist",
+      { { "e1", 0, 1, T - 100, T, 600, 0, 0, SCHEDULED, T - 100, TGT },
+        { "e2", 0, 1, T - 50, T + 100, 200, 0, 0, SCHEDULED, T - 50, EXP } }, 0,
+      { { T + 150, "e1=1 e2=2", "e1:1 e2:1 e1:2 e2:2" }, { T + 300, "e1=1", "e2:3" },
+        { T + 600, "", "e1:3" } } },
+    { "BASIC-025: partly shared modes, the newer wins the shared one, the older keeps the rest",
+      { { "e1", 0, 1, T - 100, T, 600, 0, 0, SCHEDULED, T - 100, TGT | EXP },
+        { "e2", 0, 1, T - 50, T + 100, 200, 0, 0, SCHEDULED, T - 50, EXP } }, 0,
+      { { T + 150, "e1=1 e2=2", "e1:1 e2:1 e1:2 e2:2" }, { T + 300, "e1=3", "e2:3" },
+        { T + 600, "", "e1:3" } } },
+    { "BASIC-026: a newer event setting more modes supersedes an older one it covers",
+      { { "e1", 0, 1, T - 100, T, 600, 0, 0, SCHEDULED, T - 100, EXP },
+        { "e2", 0, 1, T - 50, T + 100, 200, 0, 0, SCHEDULED, T - 50, EXP | CON } }, 0,
+      { { T + 50, "e1=2", "e1:1 e2:1 e1:2" }, { T + 100, "e2=6", "e1:7 e2:2" },
+        { T + 300, "", "e2:3" }, { T + 700, "", "" } } },
+    { "cancelled while active: ends at Status.dateTime, response cancelled",
+      { { "e1", 0, 1, T - 100, T, 600, 0, 0, CANCELLED, T + 200, TGT } }, 0,
+      { { T + 100, "e1=1", "e1:1 e1:2" }, { T + 200, "", "e1:6" }, { T + 700, "", "" } } },
+    { "cancelled before its start: never runs",
+      { { "e1", 0, 1, T - 100, T + 100, 600, 0, 0, CANCELLED, T - 10, TGT } }, 0,
+      { { T, "", "e1:1 e1:6" }, { T + 150, "", "" } } },
+    { "cancelled with randomization: ends within the randomization window",
+      { { "e1", 0, 1, T - 100, T, 600, 0, 120, CANCELLED_RANDOM, T + 200, TGT } }, 0,
+      { { T + 100, "e1=1", "e1:1 e1:2" }, { T + 321, "", "e1:6" } } },
+    { "server-marked superseded: terminates at its Status.dateTime",
+      { { "e1", 0, 1, T - 100, T, 600, 0, 0, SUPERSEDED, T + 100, TGT } }, 0,
+      { { T + 50, "e1=1", "e1:1 e1:2" }, { T + 100, "", "e1:7" } } },
+    { "an older event of another program is not superseded (no response 7)",
+      { { "e1", 0, 1, T - 100, T, 300, 0, 0, SCHEDULED, T - 100, TGT },
+        { "e2", 1, 1, T - 50, T + 100, 100, 0, 0, SCHEDULED, T - 50, TGT } }, 0,
+      { { T + 150, "e2=1", "e1:1 e2:1 e1:2 e2:2" }, { T + 300, "", "e2:3 e1:3" } } },
+};
+
+/* --- the table runner --------------------------------------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void format_active(const ge_sched_result_t *r, char *out, size_t cap)
+{
+    char items[GE_SCHED_MAX_ACTIVE][80];
+    char *ptrs[GE_SCHED_MAX_ACTIVE];
+    for (size_t i = 0; i < r->n_active; i++) {
+        snprintf(items[i], sizeof(items[i]), "%s%s=%u", r->active[i].is_default ? "*" : "",
+                 r->active[i].id, (unsigned)r->active[i].modes);
+        ptrs[i] = items[i];
+    }
+    qsort(ptrs, r->n_active, sizeof(ptrs[0]), cmp_str);
+    out[0] = '\0';
+    size_t len = 0;
+    for (size_t i = 0; i < r->n_active; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? " " : "", ptrs[i]);
+}
+
+static void format_responses(const ge_sched_result_t *r, char *out, size_t cap)
+{
+    out[0] = '\0';
+    size_t len = 0;
+    for (size_t i = 0; i < r->n_responses; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%s:%d", i ? " " : "",
+                                r->responses[i].id, r->responses[i].status);
+}
+
+static void put_rows(ge_sched_t *s, const ev_row_t *rows)
+{
+    for (int i = 0; i < MAX_EV && rows[i].id; i++) {
+        ge_sched_event_t ev;
+        memset(&ev, 0, sizeof(ev));
+        snprintf(ev.id, sizeof(ev.id), "%s", rows[i].id);
+        ev.program = rows[i].program;
+        ev.primacy = rows[i].primacy;
+        ev.creation_time = rows[i].created;
+        ev.start = rows[i].start;
+        ev.duration = rows[i].duration;
+        ev.randomize_start = rows[i].rs;
+        ev.randomize_duration = rows[i].rd;
+        ev.status = rows[i].status;
+        ev.status_time = rows[i].status_time;
+        ev.modes = rows[i].modes;
+        ev.respond = 1;
+        CU_ASSERT_EQUAL_FATAL(ge_sched_put(s, &ev), 0);
+    }
+}
+
+static void test_rules_table(void)
+{
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        const sched_case_t *tc = &cases[c];
+        ge_sched_t *s;
+        CU_ASSERT_EQUAL_FATAL(ge_sched_new(&s, NULL, 42), 0);
+        put_rows(s, tc->ev);
+        if (tc->default_modes)
+            CU_ASSERT_EQUAL(ge_sched_set_default(s, 0, 1, tc->default_modes, "d0", NULL), 0);
+        for (int k = 0; k < MAX_CHECK && tc->checks[k].active; k++) {
+            const check_row_t *ck = &tc->checks[k];
+            ge_sched_response_t resp[16];
+            ge_sched_result_t r;
+            memset(&r, 0, sizeof(r));
+            r.responses = resp;
+            r.responses_cap = 16;
+            CU_ASSERT_EQUAL_FATAL(ge_sched_eval(s, ck->now, &r), 0);
+            char act[512], rs[512];
+            format_active(&r, act, sizeof(act));
+            format_responses(&r, rs, sizeof(rs));
+            int ok = strcmp(act, ck->active) == 0 && strcmp(rs, ck->responses) == 0;
+            if (!ok)
+                fprintf(stderr, "\n%s @T%+lld: active '%s' (want '%s'), responses '%s' (want '%s')\n",
+                        tc->name, (long long)(ck->now - T), act, ck->active, rs, ck->responses);
+            CU_ASSERT(ok);
+            /* the engine sends them: each is due exactly once */
+            for (size_t i = 0; i < r.n_responses; i++)
+                CU_ASSERT_EQUAL(ge_sched_mark_sent(s, r.responses[i].id, r.responses[i].status), 0);
+        }
+        ge_sched_free(s);
+    }
+}
+
+/* --- randomization (CORE-021) ----------------------------------------------------------------- */
+
+static void put_simple(ge_sched_t *s, const char *id, int64_t start, uint32_t dur, int32_t rs, int32_t rd)
+{
+    ge_sched_event_t ev;
+    memset(&ev, 0, sizeof(ev));
+    snprintf(ev.id, sizeof(ev.id), "%s", id);
+    ev.primacy = 1;
+    ev.creation_time = T - 1000;
+    ev.start = start;
+    ev.duration = dur;
+    ev.randomize_start = rs;
+    ev.randomize_duration = rd;
+    ev.modes = TGT;
+    ev.respond = 1;
+    CU_ASSERT_EQUAL(ge_sched_put(s, &ev), 0);
+}
+
+static void test_randomization_is_seeded_and_bounded(void)
+{
+    ge_sched_t *a, *b, *c;
+    CU_ASSERT_EQUAL_FATAL(ge_sched_new(&a, NULL, 7), 0);
+    CU_ASSERT_EQUAL_FATAL(ge_sched_new(&b, NULL, 7), 0);
+    CU_ASSERT_EQUAL_FATAL(ge_sched_new(&c, NULL, 8), 0);
+    int differ = 0, spread_lo = 0, spread_hi = 0;
+    for (int i = 0; i < 200; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "r%03d", i);
+        /* far apart, so they never overlap */
+        int32_t rs = (i % 2) ? 600 : -600;
+        put_simple(a, id, T + i * 10000, 1200, rs, 300);
+        put_simple(b, id, T + i * 10000, 1200, rs, 300);
+        put_simple(c, id, T + i * 10000, 1200, rs, 300);
+    }
+    for (int i = 0; i < 200; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "r%03d", i);
+        int64_t sa, ea, sb, eb, sc, ec;
+        int fa;
+        CU_ASSERT_EQUAL(ge_sched_effective(a, id, &sa, &ea, &fa), 0);
+        CU_ASSERT_EQUAL(ge_sched_effective(b, id, &sb, &eb, NULL), 0);
+        CU_ASSERT_EQUAL(ge_sched_effective(c, id, &sc, &ec, NULL), 0);
+        int64_t base = T + i * 10000;
+        /* the same seed gives the same times (a restart changes nothing) */
+        CU_ASSERT_EQUAL(sa, sb);
+        CU_ASSERT_EQUAL(ea, eb);
+        CU_ASSERT_EQUAL(fa, GE_RESP_COMPLETED);
+        if (sa != sc || ea != ec)
+            differ++;
+        if (i % 2) {
+            CU_ASSERT(sa >= base && sa <= base + 600);
+        } else {
+            CU_ASSERT(sa >= base - 600 && sa <= base);
+        }
+        CU_ASSERT(ea - sa >= 1200 && ea - sa <= 1500);
+        if (sa - base < -300 || (sa - base > 0 && sa - base < 300))
+            spread_lo++;
+        if (sa - base > 300 || (sa - base < 0 && sa - base > -300))
+            spread_hi++;
+    }
+    CU_ASSERT(differ > 150);
+    CU_ASSERT(spread_lo > 40 && spread_hi > 40); /* the draws spread over the window */
+    ge_sched_free(a);
+    ge_sched_free(b);
+    ge_sched_free(c);
+}
+
+static void test_randomized_start_is_obeyed(void)
+{
+    ge_sched_t *s;
+    CU_ASSERT_EQUAL_FATAL(ge_sched_new(&s, NULL, 99), 0);
+    put_simple(s, "rnd", T, 600, 900, 0);
+    int64_t es, ee;
+    CU_ASSERT_EQUAL(ge_sched_effective(s, "rnd", &es, &ee, NULL), 0);
+    ge_sched_result_t r;
+    ge_sched_response_t resp[4];
+    memset(&r, 0, sizeof(r));
+    r.responses = resp;
+    r.responses_cap = 4;
+    CU_ASSERT_EQUAL(ge_sched_eval(s, es - 1, &r), 0);
+    CU_ASSERT_EQUAL(r.n_active, 0);
+    CU_ASSERT_EQUAL(r.next_change, es);
+    CU_ASSERT_EQUAL(ge_sched_eval(s, es, &r), 0);
+    CU_ASSERT_EQUAL(r.n_active, 1);
+    CU_ASSERT_EQUAL(r.next_change, ee);
+    ge_sched_free(s);
+}
+
+/* --- responses: exactly once ------------------------------------------------------------------- */
+
+static void test_responses_exactly_once(void)
+{
+    ge_sched_t *s;
+    CU_ASSERT_EQUAL_FATAL(ge_sched_new(&s, NULL, 1), 0);
+    put_simple(s, "x", T, 600, 0, 0);
+    ge_sched_response_t resp[4];
+    ge_sched_result_t r;
+    memset(&r, 0, sizeof(r));
+    r.responses = resp;
+    r.responses_cap = 1;
+    /* due until sent; a small array gets them one at a time */
+    CU_ASSERT_EQUAL(ge_sched_eval(s, T + 10, &r), 0);
+    CU_ASSERT_EQUAL(r.n_responses, 1);
+    CU_ASSERT_EQUAL(r.responses[0].status, GE_RESP_RECEIVED);
+    CU_ASSERT_TRUE(r.more_responses);
+    CU_ASSERT_EQUAL(ge_sched_eval(s, T + 10, &r), 0);
+    CU_ASSERT_EQUAL(r.responses[0].status, GE_RESP_RECEIVED);
+    ge_sched_mark_sent(s, "x", GE_RESP_RECEIVED);
+    CU_ASSERT_EQUAL(ge_sched_eval(s, T + 10, &r), 0);
+    CU_ASSERT_EQUAL(r.n_responses, 1);
+    CU_ASSERT_EQUAL(r.responses[0].status, GE_RESP_STARTED);
+    CU_ASSERT_FALSE(r.more_responses);
+    ge_sched_mark_sent(s, "x", GE_RESP_STARTED);
+    CU_ASSERT_EQUAL(ge_sched_eval(s, T + 20, &r), 0);
+    CU_ASSERT_EQUAL(r.n_responses, 0);
+    /* the server refreshes the event: nothing is repeated */
+    put_simple(s, "x", T, 600, 0, 0);
+    CU_ASSERT_EQUAL(ge_sched_eval(s, T + 30, &r), 0);
+    CU_ASSERT_EQUAL(r.n_responses, 0);
+    ge_sched_free(s);
+
+    /* after a restart the engine restores the sent bits: nothing is repeated either */
+    CU_ASSERT_EQUAL_FATAL(ge_sched_new(&s, NULL, 1), 0);
+    ge_sched_event_t ev;
+    memset(&ev, 0, sizeof(ev));
+    snprintf(ev.id, sizeof(ev.id), "x");
+    ev.start = T;
+    ev.duration = 600;
+    ev.modes = TGT;
+    ev.respond = 1;
+    ev.sent = ge_sched_resp_bit(GE_RESP_RECEIVED) | ge_sched_resp_bit(GE_RESP_STARTED);
+    CU_ASSERT_EQUAL(ge_sched_put(s, &ev), 0);
+    r.responses_cap = 4;
+    CU_ASSERT_EQUAL(ge_sched_eval(s, T + 100, &r), 0);
+    CU_ASSERT_EQUAL(r.n_responses, 0);
+    CU_ASSERT_EQUAL(r.n_active, 1);
+    CU_ASSERT_EQUAL(ge_sched_eval(s, T + 600, &r), 0);
+    CU_ASSERT_EQUAL(r.n_responses, 1);
+    CU_ASSERT_EQUAL(r.responses[0].status, GE_RESP_COMPLETED);
+    /* an event without responseRequired gets none */
+    ev.respond = 0;
+    snprintf(ev.id, sizeof(ev.id), "quiet");
+    ev.sent = 0;
+    CU_ASSERT_EQUAL(ge_sched_put(s, &ev), 0);
+    ge_sched_mark_sent(s, "x", GE_RESP_COMPLETED);
+    CU_ASSERT_EQUAL(ge_sched_eval(s, T + 700, &r), 0);
+    CU_ASSERT_EQUAL(r.n_responses, 0);
+    ge_sched_free(s);
+}
+
+static void test_bits_and_arguments(void)
+{
+    CU_ASSERT_EQUAL(ge_sched_resp_bit(GE_RESP_RECEIVED), 2u);
+    CU_ASSERT_EQUAL(ge_sched_resp_bit(GE_RESP_EXPIRED), 1u << 31);
+    CU_ASSERT_EQUAL(ge_sched_resp_bit(0), 0u);
+    CU_ASSERT_EQUAL(ge_sched_resp_bit(100), 0u);
+    ge_sched_t *s;
+    CU_ASSERT_EQUAL_FATAL(ge_sched_new(&s, NULL, 1), 0);
+    ge_sched_event_t ev;
+    memset(&ev, 0, sizeof(ev));
+    CU_ASSERT_EQUAL(ge_sched_put(s, &ev), GE_ERR_INVALID); /* no id */
+    snprintf(ev.id, sizeof(ev.id), "a");
+    ev.randomize_start = 3601;
+    CU_ASSERT_EQUAL(ge_sched_put(s, &ev), GE_ERR_RANGE);
+    ev.randomize_start = 0;
+    ev.status = 9;
+    CU_ASSERT_EQUAL(ge_sched_put(s, &ev), GE_ERR_INVALID);
+    ev.status = 0;
+    CU_ASSERT_EQUAL(ge_sched_put(s, &ev), 0);
+    CU_ASSERT_EQUAL(ge_sched_count(s), 1);
+    CU_ASSERT_PTR_NOT_NULL(ge_sched_get(s, "a"));
+    CU_ASSERT_EQUAL(ge_sched_mark_sent(s, "zz", GE_RESP_RECEIVED), GE_ERR_NOTFOUND);
+    CU_ASSERT_EQUAL(ge_sched_mark_sent(s, "a", 0), GE_ERR_INVALID);
+    CU_ASSERT_EQUAL(ge_sched_remove(s, "a"), 0);
+    CU_ASSERT_EQUAL(ge_sched_remove(s, "a"), GE_ERR_NOTFOUND);
+    CU_ASSERT_EQUAL(ge_sched_count(s), 0);
+    CU_ASSERT_PTR_NULL(ge_sched_get(s, "a"));
+    CU_ASSERT_EQUAL(ge_sched_clear_default(s, 3), GE_ERR_NOTFOUND);
+    ge_sched_free(s);
+}
+
+/* --- many events: the indexes against a plain scan ----------------------------------------------- */
+
+static void test_many_events_match_a_scan(void)
+{
+    ge_sched_t *s;
+    CU_ASSERT_EQUAL_FATAL(ge_sched_new(&s, NULL, 5), 0);
+    enum { N = 3000 };
+    static ge_sched_event_t evs[N];
+    uint64_t x = 12345;
+    for (int i = 0; i < N; i++) {
+        ge_sched_event_t *ev = &evs[i];
+        memset(ev, 0, sizeof(*ev));
+        snprintf(ev->id, sizeof(ev->id), "ev%05d", i);
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        ev->program = (uint32_t)(x >> 60) % 10;
+        ev->primacy = (uint8_t)(ev->program % 4);
+        ev->creation_time = T + i;
+        ev->start = T + (int64_t)((x >> 20) % 200000);
+        ev->duration = 60 + (uint32_t)((x >> 40) % 3000);
+        ev->modes = 1u << ((x >> 8) % 3);
+        ev->program += 100 * (uint32_t)i; /* one program per event: no supersession to model */
+        CU_ASSERT_EQUAL(ge_sched_put(s, ev), 0);
+    }
+    /* and remove some, to exercise compaction */
+    for (int i = 0; i < N; i += 7)
+        CU_ASSERT_EQUAL(ge_sched_remove(s, evs[i].id), 0);
+    for (int64_t now = T - 100; now < T + 205000; now += 997) {
+        ge_sched_result_t r;
+        memset(&r, 0, sizeof(r));
+        CU_ASSERT_EQUAL_FATAL(ge_sched_eval(s, now, &r), 0);
+        for (uint32_t b = 0; b < 3; b++) {
+            int best = -1;
+            for (int i = 0; i < N; i++) {
+                const ge_sched_event_t *e = &evs[i];
+                if (i % 7 == 0 || !(e->modes & (1u << b)) || now < e->start ||
+                    now >= e->start + (int64_t)e->duration)
+                    continue;
+                if (best < 0 || e->primacy < evs[best].primacy ||
+                    (e->primacy == evs[best].primacy && e->creation_time > evs[best].creation_time))
+                    best = i;
+            }
+            const char *got = NULL;
+            for (size_t j = 0; j < r.n_active; j++)
+                if (r.active[j].modes & (1u << b))
+                    got = r.active[j].id;
+            if (best < 0) {
+                CU_ASSERT_PTR_NULL(got);
+            } else {
+                CU_ASSERT(got && strcmp(got, evs[best].id) == 0);
+            }
+        }
+    }
+    ge_sched_free(s);
+}
+
+/* Random event sets against a direct transcription of the rules (no randomization, so the
+ * expected times are plain arithmetic): cancellation, supersession, primacy, per mode. */
+typedef struct ref_ev {
+    ge_sched_event_t ev;
+    int64_t e_raw, end;
+    int final;
+} ref_ev_t;
+
+static void test_random_sets_match_the_rules(void)
+{
+    enum { N = 60, ROUNDS = 40 };
+    static ref_ev_t r[N];
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+#define RND(n) (x = x * 6364136223846793005ULL + 1442695040888963407ULL, (int64_t)((x >> 33) % (n)))
+    for (int round = 0; round < ROUNDS; round++) {
+        ge_sched_t *s;
+        CU_ASSERT_EQUAL_FATAL(ge_sched_new(&s, NULL, (uint64_t)round), 0);
+        for (int i = 0; i < N; i++) {
+            ge_sched_event_t *e = &r[i].ev;
+            memset(e, 0, sizeof(*e));
+            snprintf(e->id, sizeof(e->id), "m%02d", i);
+            e->program = (uint32_t)RND(3);
+            e->primacy = (uint8_t)(e->program == 2 ? 0 : 1); /* programs 0 and 1 tie */
+            e->creation_time = T - 10000 + RND(5000);
+            e->start = T + RND(20000);
+            e->duration = (uint32_t)(1 + RND(3000));
+            e->modes = (uint32_t)(1 + RND(7));
+            e->status = RND(6) == 0 ? GE_EVENT_CANCELLED : GE_EVENT_SCHEDULED;
+            e->status_time = e->status ? e->start + RND(4000) - 1000 : 0;
+            e->respond = 1;
+            CU_ASSERT_EQUAL(ge_sched_put(s, e), 0);
+        }
+        /* the rules, written out */
+        for (int i = 0; i < N; i++) {
+            const ge_sched_event_t *e = &r[i].ev;
+            int64_t ee = e->start + e->duration;
+            r[i].e_raw = ee;
+            r[i].final = GE_RESP_COMPLETED;
+            if (e->status == GE_EVENT_CANCELLED && e->status_time < ee) {
+                r[i].e_raw = e->status_time <= e->start ? e->start : e->status_time;
+                r[i].final = GE_RESP_CANCELLED;
+            }
+        }
+        for (int i = 0; i < N; i++) {
+            const ge_sched_event_t *e = &r[i].ev;
+            int64_t sup = INT64_MAX;
+            for (int j = 0; j < N && r[i].e_raw > e->start; j++) {
+                const ge_sched_event_t *f = &r[j].ev;
+                if (j == i || f->program != e->program || f->creation_time <= e->creation_time ||
+                    (e->modes & ~f->modes) || r[j].e_raw <= f->start)
+                    continue;
+                if (f->start < r[i].e_raw && e->start < r[j].e_raw && f->start < sup)
+                    sup = f->start;
+            }
+            r[i].end = r[i].e_raw;
+            if (sup < r[i].e_raw) {
+                r[i].end = sup > e->start ? sup : e->start;
+                r[i].final = GE_RESP_SUPERSEDED;
+            }
+            int64_t es, end;
+            int fin;
+            CU_ASSERT_EQUAL(ge_sched_effective(s, e->id, &es, &end, &fin), 0);
+            CU_ASSERT_EQUAL(es, e->start);
+            if (r[i].end > e->start)
+                CU_ASSERT_EQUAL(end, r[i].end);
+            CU_ASSERT_EQUAL(fin, r[i].final);
+        }
+        for (int64_t now = T - 10; now < T + 25000; now += 37) {
+            ge_sched_result_t res;
+            memset(&res, 0, sizeof(res));
+            CU_ASSERT_EQUAL_FATAL(ge_sched_eval(s, now, &res), 0);
+            for (int b = 0; b < 3; b++) {
+                int best = -1;
+                for (int i = 0; i < N; i++) {
+                    const ge_sched_event_t *e = &r[i].ev;
+                    if (!(e->modes & (1u << b)) || now < e->start || now >= r[i].end)
+                        continue;
+                    const ge_sched_event_t *w = best < 0 ? NULL : &r[best].ev;
+                    if (!w || e->primacy < w->primacy ||
+                        (e->primacy == w->primacy && (e->creation_time > w->creation_time ||
+                         (e->creation_time == w->creation_time && strcmp(e->id, w->id) < 0))))
+                        best = i;
+                }
+                const char *got = NULL;
+                for (size_t j = 0; j < res.n_active; j++)
+                    if (res.active[j].modes & (1u << b))
+                        got = res.active[j].id;
+                if (best < 0) {
+                    CU_ASSERT_PTR_NULL(got);
+                } else {
+                    CU_ASSERT(got && strcmp(got, r[best].ev.id) == 0);
+                }
+            }
+        }
+        ge_sched_free(s);
+    }
+#undef RND
+}
+
+static int sched_alloc_op(void *ud, const ge_mem_t *mem)
+{
+    (void)ud;
+    ge_sched_t *s;
+    int rc = ge_sched_new(&s, mem, 3);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < 40 && rc == 0; i++) {
+        ge_sched_event_t ev;
+        memset(&ev, 0, sizeof(ev));
+        snprintf(ev.id, sizeof(ev.id), "f%d", i);
+        ev.program = (uint32_t)(i % 3);
+        ev.start = T + i * 100;
+        ev.duration = 250;
+        ev.creation_time = i;
+        ev.modes = TGT;
+        ev.respond = 1;
+        rc = ge_sched_put(s, &ev);
+    }
+    if (rc == 0)
+        rc = ge_sched_set_default(s, 0, 1, TGT | EXP, "d", NULL);
+    if (rc == 0)
+        rc = ge_sched_remove(s, "f3");
+    ge_sched_result_t r;
+    memset(&r, 0, sizeof(r));
+    if (rc == 0)
+        rc = ge_sched_eval(s, T + 1000, &r);
+    ge_sched_free(s);
+    return rc;
+}
+
+static void test_allocation_failures(void)
+{
+    long bad = -1;
+    CU_ASSERT(failmem_sweep(sched_alloc_op, NULL, &bad) > 5);
+    CU_ASSERT_EQUAL(bad, -1);
+}
+
+/* DefaultDERControls of several programs: per mode, the lowest primacy; clearing falls back. */
+static void test_defaults_by_primacy(void)
+{
+    ge_sched_t *s;
+    CU_ASSERT_EQUAL_FATAL(ge_sched_new(&s, NULL, 1), 0);
+    int p1, p2;
+    CU_ASSERT_EQUAL(ge_sched_set_default(s, 1, 5, TGT | EXP, "dA", &p1), 0);
+    CU_ASSERT_EQUAL(ge_sched_set_default(s, 2, 2, EXP | CON, "dB", &p2), 0);
+    ge_sched_result_t r;
+    memset(&r, 0, sizeof(r));
+    char act[256];
+    CU_ASSERT_EQUAL(ge_sched_eval(s, T, &r), 0);
+    format_active(&r, act, sizeof(act));
+    CU_ASSERT_STRING_EQUAL(act, "*dA=1 *dB=6");
+    CU_ASSERT_EQUAL(r.next_change, INT64_MAX);
+    for (size_t i = 0; i < r.n_active; i++)
+        CU_ASSERT_PTR_EQUAL(r.active[i].payload, strcmp(r.active[i].id, "dA") == 0 ? (void *)&p1 : (void *)&p2);
+    /* replacing a program's default, then clearing the other */
+    CU_ASSERT_EQUAL(ge_sched_set_default(s, 1, 1, EXP, "dA2", NULL), 0);
+    CU_ASSERT_EQUAL(ge_sched_eval(s, T, &r), 0);
+    format_active(&r, act, sizeof(act));
+    CU_ASSERT_STRING_EQUAL(act, "*dA2=2 *dB=4");
+    CU_ASSERT_EQUAL(ge_sched_clear_default(s, 1), 0);
+    CU_ASSERT_EQUAL(ge_sched_eval(s, T, &r), 0);
+    format_active(&r, act, sizeof(act));
+    CU_ASSERT_STRING_EQUAL(act, "*dB=6");
+    ge_sched_free(s);
+}
+
+/* After an allocation fails, the scheduler is still usable: the next evaluation is right. */
+static void test_recovers_after_allocation_failure(void)
+{
+    for (long n = 0; n < 80; n++) {
+        failmem_t fm;
+        failmem_init(&fm, n);
+        ge_sched_t *s;
+        if (ge_sched_new(&s, &fm.mem, 3) < 0)
+            continue;
+        int ok = 1;
+        for (int i = 0; i < 20; i++) {
+            ge_sched_event_t ev;
+            memset(&ev, 0, sizeof(ev));
+            snprintf(ev.id, sizeof(ev.id), "g%d", i);
+            ev.program = (uint32_t)i;
+            ev.primacy = (uint8_t)i;
+            ev.start = T + i * 100;
+            ev.duration = 1000;
+            ev.modes = TGT;
+            ev.respond = 1;
+            if (ge_sched_put(s, &ev) < 0)
+                ok = 0;
+        }
+        ge_sched_result_t r;
+        memset(&r, 0, sizeof(r));
+        ge_sched_remove(s, "g0");
+        if (ge_sched_eval(s, T + 950, &r) < 0)
+            CU_ASSERT_EQUAL(ge_sched_eval(s, T + 950, &r), 0);
+        /* g1 (primacy 1) wins whenever it was stored */
+        if (ok) {
+            CU_ASSERT_EQUAL(r.n_active, 1);
+            CU_ASSERT(r.n_active == 1 && strcmp(r.active[0].id, "g1") == 0);
+        }
+        ge_sched_free(s);
+        CU_ASSERT_EQUAL(fm.live, 0);
+    }
+}
+
+int test_register(void)
+{
+    static const test_case_t tcs[] = {
+        { "2030.5 / CSIP rules (table)", test_rules_table },
+        { "CORE-021: randomization is seeded and bounded", test_randomization_is_seeded_and_bounded },
+        { "randomized start is obeyed", test_randomized_start_is_obeyed },
+        { "responses are due exactly once", test_responses_exactly_once },
+        { "status bits and argument checks", test_bits_and_arguments },
+        { "3000 events: indexes agree with a scan", test_many_events_match_a_scan },
+        { "random sets agree with the rules written out", test_random_sets_match_the_rules },
+        { "allocation failures are clean", test_allocation_failures },
+        { "usable after an allocation failure", test_recovers_after_allocation_failure },
+        { "default controls by primacy", test_defaults_by_primacy },
+        { NULL, NULL },
+    };
+    return test_add_suite("sched", tcs);
+}

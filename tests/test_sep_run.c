@@ -1,0 +1,113 @@
+/* test_sep_run.c - `gridedge sep run` end to end: the real program against our own conformance
+ * head-end on 127.0.0.1, over the CSIP TLS profile and over plain http, plus its command line. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "runner.h"
+
+static const char *srcdir(void)
+{
+    const char *s = getenv("GE_SRCDIR");
+    return s && *s ? s : GE_SRCDIR;
+}
+
+/* The built-in CSIP cases over TLS: discovery, a control executed, and its Responses. */
+static void test_csip_over_tls(void)
+{
+    char *argv[] = { (char *)proc_gridedge(), "conformance", "run", "--suite", "csip", "--case", "COMM-002",
+                     "--case", "CORE-012", "--case", "CORE-022", "--", (char *)proc_gridedge(), "sep", "run",
+                     "--server", "{url}", "--ca", "{ca}", "--cert", "{cert}", "--key", "{key}", "--state-dir",
+                     "{state_dir}", "--status-file", "{status_file}", "--duration", "{duration}", NULL };
+    proc_result_t r;
+    CU_ASSERT_EQUAL_FATAL(proc_run(argv, NULL, 180000, &r), 0);
+    if (r.status != 0)
+        fprintf(stderr, "%s%s", r.out, r.err);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "PASS COMM-002 "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "PASS CORE-012 "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "PASS CORE-022 "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "conformance: 3 passed, 0 failed, 0 skipped\n"));
+    proc_result_free(&r);
+}
+
+/* Plain http for test servers: the identity comes from --lfdi. */
+static void test_plain_http(void)
+{
+    char dir[1024];
+    snprintf(dir, sizeof(dir), "%s/tests/data/conformance", srcdir());
+    char *argv[] = { (char *)proc_gridedge(), "conformance", "run", "--suite", "csip", "--case-dir", dir, "--case",
+                     "CORE-005", "--", (char *)proc_gridedge(), "sep", "run", "--server", "{url}", "--lfdi", "{lfdi}",
+                     "--status-file", "{status_file}", "--duration", "{duration}", NULL };
+    proc_result_t r;
+    CU_ASSERT_EQUAL_FATAL(proc_run(argv, NULL, 60000, &r), 0);
+    if (r.status != 0)
+        fprintf(stderr, "%s%s", r.out, r.err);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "PASS CORE-005 "));
+    proc_result_free(&r);
+}
+
+/* A server whose certificate does not verify against --ca: no request is sent, exit != 0. */
+static void test_wrong_ca_refused(void)
+{
+    char other[] = "/tmp/ge-sep-ca-XXXXXX", ca[1100];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(other));
+    char *pki[] = { (char *)proc_gridedge(), "pki", "init", other, NULL };
+    proc_result_t r;
+    CU_ASSERT_EQUAL_FATAL(proc_run(pki, NULL, 30000, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 0);
+    proc_result_free(&r);
+    snprintf(ca, sizeof(ca), "%s/ca.pem", other);
+    char *argv[] = { (char *)proc_gridedge(), "conformance", "run", "--suite", "csip", "--case", "COMM-002", "--",
+                     (char *)proc_gridedge(), "sep", "run", "--server", "{url}", "--ca", ca, "--cert", "{cert}",
+                     "--key", "{key}", "--duration", "{duration}", NULL };
+    CU_ASSERT_EQUAL_FATAL(proc_run(argv, NULL, 60000, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "FAIL COMM-002 "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "saw 0"));
+    /* the client gave up by itself, with a failure status, well before the case's 15 s */
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "the client exited with status 1 without a request"));
+    proc_result_free(&r);
+    char *rm[] = { "/bin/rm", "-rf", other, NULL };
+    proc_run(rm, NULL, 10000, &r);
+    proc_result_free(&r);
+}
+
+static void test_usage(void)
+{
+    static const char *bad[][8] = {
+        { "sep", "run", NULL },
+        { "sep", "run", "--server", "https://127.0.0.1:1/dcap", NULL },
+        { "sep", "run", "--server", "http://127.0.0.1:1/dcap", NULL },
+        { "sep", "run", "--server", "ftp://x/dcap", "--lfdi", "3E4F45AB31EDFE5B67E343E5E4562E31984E23E5", NULL },
+        { "sep", "run", "--server", "http://127.0.0.1:1/dcap", "--duration", "soon", NULL },
+        { "sep", "walk", NULL },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *argv[10] = { (char *)proc_gridedge() };
+        for (int k = 0; bad[i][k]; k++)
+            argv[k + 1] = (char *)bad[i][k];
+        proc_result_t r;
+        CU_ASSERT_EQUAL_FATAL(proc_run(argv, NULL, 10000, &r), 0);
+        CU_ASSERT_EQUAL(r.status, 2);
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "usage:"));
+        proc_result_free(&r);
+    }
+}
+
+int test_register(void)
+{
+    static const test_case_t cases[] = {
+        { "usage", test_usage },
+        { "wrong CA refused", test_wrong_ca_refused },
+        { "plain http", test_plain_http },
+        { "CSIP cases over TLS", test_csip_over_tls },
+        { NULL, NULL },
+    };
+    return test_add_suite("sep run", cases);
+}

@@ -1,0 +1,494 @@
+/* test_sim.c - the driver interface and the simulated home: the contract's numbers, how controls
+ * drive the site, physical consistency, and energy that balances over a simulated year. */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <gridedge/adapter.h>
+#include <gridedge/error.h>
+
+#include "failmem.h"
+#include "runner.h"
+
+#define SUMMER_MIDNIGHT 1782000000.0 /* 2026-06-21 00:00 UTC */
+#define WINTER_MIDNIGHT 1797811200.0 /* 2026-12-21 00:00 UTC */
+#define YEAR_START 1767225600.0      /* 2026-01-01 00:00 UTC */
+/* solar noon at the default longitude -122.3: 12:00 + 8 h 9 min 12 s UTC */
+#define SOLAR_NOON_OFFSET (20 * 3600.0 + 9 * 60.0 + 12.0)
+#define SUMMER_NOON (SUMMER_MIDNIGHT + SOLAR_NOON_OFFSET)
+#define TOL 1e-6
+
+static ge_sim_t *new_sim(uint64_t seed)
+{
+    ge_sim_config_t c;
+    ge_sim_config_default(&c);
+    c.seed = seed;
+    ge_sim_t *s = NULL;
+    CU_ASSERT_EQUAL(ge_sim_new(&s, NULL, &c), 0);
+    return s;
+}
+
+static ge_setpoint_t battery_sp(double w)
+{
+    ge_setpoint_t sp;
+    ge_setpoint_init(&sp);
+    sp.set = GE_SP_BATTERY_W;
+    sp.battery_w = w;
+    return sp;
+}
+
+static void check_consistent(const ge_telemetry_t *t)
+{
+    CU_ASSERT_DOUBLE_EQUAL(t->site_w, t->house_w + t->ev_w - t->pv_w - t->battery_w, TOL);
+    CU_ASSERT(t->pv_w >= 0 && t->pv_w <= 5000 + TOL);
+    CU_ASSERT(t->ev_w >= 0 && t->ev_w <= 7200 + TOL);
+    CU_ASSERT(fabs(t->battery_w) <= 5000 + TOL);
+    CU_ASSERT(t->soc_pct >= 0 && t->soc_pct <= 100);
+    CU_ASSERT(t->house_w > 0);
+}
+
+/* --- the contract's numbers ----------------------------------------------------------------- */
+
+static void test_defaults_match_contract(void)
+{
+    ge_sim_t *s = new_sim(1);
+    ge_der_caps_t caps;
+    ge_telemetry_t t;
+    CU_ASSERT_EQUAL(ge_sim_capabilities(s, &caps), 0);
+    CU_ASSERT_DOUBLE_EQUAL(caps.pv_peak_w, 5000, TOL);
+    CU_ASSERT_DOUBLE_EQUAL(caps.rtg_max_wh, 13500, TOL);
+    CU_ASSERT_DOUBLE_EQUAL(caps.rtg_max_charge_rate_w, 5000, TOL);
+    CU_ASSERT_DOUBLE_EQUAL(caps.rtg_max_discharge_rate_w, 5000, TOL);
+    CU_ASSERT_DOUBLE_EQUAL(caps.ev_max_w, 7200, TOL);
+    CU_ASSERT_EQUAL(ge_sim_step(s, SUMMER_NOON), 0);
+    CU_ASSERT_EQUAL(ge_sim_read(s, &t), 0);
+    CU_ASSERT_DOUBLE_EQUAL(t.soc_pct, 50, TOL);
+    CU_ASSERT_DOUBLE_EQUAL(t.stored_wh, 6750, TOL);
+    CU_ASSERT_DOUBLE_EQUAL(t.time, SUMMER_NOON, TOL);
+    /* house load "around 1 kW": the mean over a week */
+    double sum = 0;
+    int n = 0;
+    for (double now = SUMMER_NOON; now < SUMMER_NOON + 7 * 86400; now += 300, n++) {
+        ge_sim_step(s, now);
+        ge_sim_read(s, &t);
+        sum += t.house_w;
+    }
+    CU_ASSERT(sum / n > 800 && sum / n < 1250);
+    ge_sim_free(s);
+}
+
+static void test_pv_follows_sun_and_season(void)
+{
+    ge_sim_t *s = new_sim(7);
+    /* night is dark, summer noon is bright on most days, winter days give less energy */
+    CU_ASSERT_DOUBLE_EQUAL(ge_sim_pv_available(s, SUMMER_NOON + 12 * 3600), 0, TOL);
+    CU_ASSERT_DOUBLE_EQUAL(ge_sim_pv_available(s, WINTER_MIDNIGHT + SOLAR_NOON_OFFSET + 12 * 3600), 0, TOL);
+    double best = 0, summer_wh = 0, winter_wh = 0;
+    for (int d = 0; d < 10; d++) {
+        best = fmax(best, ge_sim_pv_available(s, SUMMER_NOON + d * 86400));
+        for (double x = 0; x < 86400; x += 300) {
+            summer_wh += ge_sim_pv_available(s, SUMMER_MIDNIGHT + d * 86400 + x) * 300 / 3600;
+            winter_wh += ge_sim_pv_available(s, WINTER_MIDNIGHT + d * 86400 + x) * 300 / 3600;
+        }
+    }
+    CU_ASSERT(best > 4000 && best <= 5000);
+    CU_ASSERT(summer_wh > 1.5 * winter_wh);
+    /* the morning ramps up: 2 h after sunrise < noon */
+    CU_ASSERT(ge_sim_pv_available(s, SUMMER_NOON - 5 * 3600) < best);
+    ge_sim_free(s);
+}
+
+static void test_clouds_are_seeded(void)
+{
+    ge_sim_t *a = new_sim(11), *b = new_sim(11), *c = new_sim(12);
+    int differ = 0;
+    for (int i = 0; i < 30 * 48; i++) {
+        double now = SUMMER_MIDNIGHT + i * 1800.0;
+        CU_ASSERT_DOUBLE_EQUAL(ge_sim_pv_available(a, now), ge_sim_pv_available(b, now), 0);
+        if (fabs(ge_sim_pv_available(a, now) - ge_sim_pv_available(c, now)) > 1)
+            differ++;
+    }
+    CU_ASSERT(differ > 10);
+    /* coarse and fine stepping see the same weather and the same house at the same time */
+    ge_telemetry_t ta, tb;
+    for (double now = SUMMER_NOON; now <= SUMMER_NOON + 3600; now += 10)
+        ge_sim_step(a, now);
+    ge_sim_step(b, SUMMER_NOON);
+    ge_sim_step(b, SUMMER_NOON + 3600);
+    ge_sim_read(a, &ta);
+    ge_sim_read(b, &tb);
+    CU_ASSERT_DOUBLE_EQUAL(ta.pv_w, tb.pv_w, TOL);
+    CU_ASSERT_DOUBLE_EQUAL(ta.house_w, tb.house_w, TOL);
+    ge_sim_free(a);
+    ge_sim_free(b);
+    ge_sim_free(c);
+}
+
+/* --- controls --------------------------------------------------------------------------------- */
+
+static void test_setpoint_reached_within_one_second(void)
+{
+    ge_sim_t *s = new_sim(3);
+    ge_telemetry_t t;
+    ge_sim_step(s, SUMMER_NOON);
+    ge_setpoint_t sp = battery_sp(3000);
+    CU_ASSERT_EQUAL(ge_sim_apply(s, &sp, NULL), 0);
+    ge_sim_step(s, SUMMER_NOON + 1);
+    ge_sim_read(s, &t);
+    CU_ASSERT_DOUBLE_EQUAL(t.battery_w, 3000, TOL);
+    check_consistent(&t);
+    /* a charge setpoint beyond the rating is held at the rating */
+    sp = battery_sp(-9000);
+    ge_sim_apply(s, &sp, NULL);
+    ge_sim_step(s, SUMMER_NOON + 2);
+    ge_sim_read(s, &t);
+    CU_ASSERT_DOUBLE_EQUAL(t.battery_w, -5000, TOL);
+    ge_sim_free(s);
+}
+
+static void test_slow_ramp(void)
+{
+    ge_sim_t *s = new_sim(3);
+    ge_telemetry_t t;
+    ge_sim_step(s, SUMMER_NOON);
+    ge_setpoint_t sp = battery_sp(4000);
+    sp.set |= GE_SP_RAMP;
+    sp.ramp_s = 10;
+    ge_sim_apply(s, &sp, NULL);
+    /* the gateway re-applies the same decision every second: the ramp goes on, linear */
+    for (int k = 1; k <= 5; k++) {
+        ge_sim_step(s, SUMMER_NOON + k);
+        CU_ASSERT_EQUAL(ge_sim_apply(s, &sp, NULL), 0);
+    }
+    ge_sim_read(s, &t);
+    CU_ASSERT_DOUBLE_EQUAL(t.battery_w, 2000, TOL);
+    ge_sim_step(s, SUMMER_NOON + 10);
+    ge_sim_read(s, &t);
+    CU_ASSERT_DOUBLE_EQUAL(t.battery_w, 4000, TOL);
+    ge_sim_free(s);
+}
+
+typedef struct control_row {
+    const char *name;
+    double when;          /* offset from summer solar noon */
+    ge_setpoint_t sp;     /* set, battery_w, max_lim_pct, connect, energize, export, import, gen, load */
+    double site_min, site_max; /* expected site power range */
+    double gen_max;       /* pv + battery discharge at most */
+    int pv_zero, batt_zero;
+} control_row_t;
+
+static void test_controls_table(void)
+{
+    static const control_row_t rows[] = {
+        { "discharge at noon exports", 0,
+          { GE_SP_BATTERY_W, 5000, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0} },
+          -1e9, -2000, 1e9, 0, 0 },
+        { "export limit 0 holds the site at >= 0", 0,
+          { GE_SP_BATTERY_W | GE_SP_EXPORT_LIM, 5000, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0} },
+          -TOL, 1e9, 1e9, 0, 0 },
+        { "export limit 1500", 0,
+          { GE_SP_EXPORT_LIM, 0, 0, 1, 1, 1500, 0, 0, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0} },
+          -1500 - TOL, 1e9, 1e9, 0, 0 },
+        { "opModMaxLimW 20 % caps PV + discharge", 0,
+          { GE_SP_BATTERY_W | GE_SP_MAX_LIM, 5000, 20, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0} },
+          -1e9, 1e9, 2000 + TOL, 0, 0 },
+        { "opModGenLimW 1000", 0,
+          { GE_SP_GEN_LIM, 0, 0, 1, 1, 0, 0, 1000, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0} },
+          -1e9, 1e9, 1000 + TOL, 0, 0 },
+        { "connect false: PV and battery at 0", 0,
+          { GE_SP_BATTERY_W | GE_SP_CONNECT, 5000, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0} },
+          0, 1e9, 1e9, 1, 1 },
+        { "energize false: PV and battery at 0", 0,
+          { GE_SP_BATTERY_W | GE_SP_ENERGIZE, -5000, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0} },
+          0, 1e9, 1e9, 1, 1 },
+        { "import limit 2000 trims night charging", 12 * 3600,
+          { GE_SP_BATTERY_W | GE_SP_IMPORT_LIM, -5000, 0, 1, 1, 0, 2000, 0, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0} },
+          -1e9, 2000 + TOL, 1e9, 1, 0 },
+        { "PV cap 500 W", 0,
+          { GE_SP_PV_CAP, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 500, 0, 0, {0}, {0}, {0}, {0} },
+          -1e9, 1e9, 500 + TOL, 0, 1 },
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        const control_row_t *r = &rows[i];
+        ge_sim_t *s = new_sim(5);
+        ge_telemetry_t t;
+        /* a clear day: pick seed 5 and check the sun is up and strong */
+        CU_ASSERT_EQUAL(ge_sim_step(s, SUMMER_NOON + r->when), 0);
+        CU_ASSERT_EQUAL(ge_sim_apply(s, &r->sp, NULL), 0);
+        for (int k = 1; k <= 5; k++)
+            ge_sim_step(s, SUMMER_NOON + r->when + k);
+        ge_sim_read(s, &t);
+        check_consistent(&t);
+        int ok = t.site_w >= r->site_min && t.site_w <= r->site_max &&
+                 t.pv_w + fmax(t.battery_w, 0) <= r->gen_max && (!r->pv_zero || t.pv_w == 0) &&
+                 (!r->batt_zero || t.battery_w == 0);
+        if (!ok)
+            fprintf(stderr, "row '%s': site %.1f pv %.1f batt %.1f\n", r->name, t.site_w, t.pv_w,
+                    t.battery_w);
+        CU_ASSERT(ok);
+        ge_sim_free(s);
+    }
+}
+
+static void test_unsupported_modes_reported(void)
+{
+    ge_sim_t *s = new_sim(1);
+    ge_setpoint_t sp = battery_sp(100);
+    uint32_t unsup = 0;
+    sp.set |= GE_SP_VOLT_VAR | GE_SP_FREQ_WATT;
+    sp.volt_var.n = 2;
+    CU_ASSERT_EQUAL(ge_sim_apply(s, &sp, &unsup), 0);
+    CU_ASSERT_EQUAL(unsup, GE_SP_VOLT_VAR | GE_SP_FREQ_WATT);
+    sp.battery_w = NAN;
+    CU_ASSERT_EQUAL(ge_sim_apply(s, &sp, &unsup), GE_ERR_RANGE);
+    ge_sim_free(s);
+}
+
+static void test_soc_stays_in_bounds(void)
+{
+    ge_sim_t *s = new_sim(2);
+    ge_telemetry_t t;
+    double now = SUMMER_MIDNIGHT;
+    ge_sim_step(s, now);
+    ge_setpoint_t sp = battery_sp(5000);
+    ge_sim_apply(s, &sp, NULL);
+    /* 50 % of 13.5 kWh at 5 kW with losses: empty well within 2 h */
+    for (int i = 0; i < 3 * 3600; i += 30) {
+        now += 30;
+        ge_sim_step(s, now);
+        ge_sim_read(s, &t);
+        check_consistent(&t);
+    }
+    CU_ASSERT_DOUBLE_EQUAL(t.soc_pct, 0, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(t.battery_w, 0, 1e-6);
+    CU_ASSERT(t.alarms & GE_ALARM_SOC_EMPTY);
+    double out_wh = t.battery_discharge_wh;
+    /* 0.5 * 13500 Wh stored gives sqrt(0.9) of it at the AC side */
+    CU_ASSERT_DOUBLE_EQUAL(out_wh, 6750 * sqrt(0.9), 1e-3);
+    sp = battery_sp(-5000);
+    ge_sim_apply(s, &sp, NULL);
+    for (int i = 0; i < 4 * 3600; i += 30) {
+        now += 30;
+        ge_sim_step(s, now);
+        ge_sim_read(s, &t);
+        check_consistent(&t);
+    }
+    CU_ASSERT_DOUBLE_EQUAL(t.soc_pct, 100, 1e-9);
+    CU_ASSERT(t.alarms & GE_ALARM_SOC_FULL);
+    /* a full cycle 0 -> 100 -> 0 returns 90 % (round-trip efficiency) */
+    double in_wh = t.battery_charge_wh;
+    double out0 = t.battery_discharge_wh;
+    sp = battery_sp(5000);
+    ge_sim_apply(s, &sp, NULL);
+    for (int i = 0; i < 4 * 3600; i += 30) {
+        now += 30;
+        ge_sim_step(s, now);
+    }
+    ge_sim_read(s, &t);
+    CU_ASSERT_DOUBLE_EQUAL((t.battery_discharge_wh - out0) / in_wh, 0.90, 1e-6);
+    ge_sim_free(s);
+}
+
+static void test_ev_comes_and_goes(void)
+{
+    ge_sim_t *s = new_sim(9);
+    ge_telemetry_t t;
+    int sessions = 0, was = 0;
+    double charged = 0, need_at_arrival = 0, needs = 0;
+    for (double now = SUMMER_MIDNIGHT; now < SUMMER_MIDNIGHT + 20 * 86400; now += 60) {
+        ge_sim_step(s, now);
+        ge_sim_read(s, &t);
+        check_consistent(&t);
+        if (t.ev_connected && !was) {
+            sessions++;
+            /* the step that saw it arrive already charged for its last minute */
+            need_at_arrival = t.ev_need_wh + t.ev_w * 60 / 3600;
+            needs += need_at_arrival;
+            CU_ASSERT(t.ev_departure > now);
+            CU_ASSERT(need_at_arrival >= 4000 && need_at_arrival <= 24000);
+        }
+        if (!t.ev_connected)
+            CU_ASSERT_DOUBLE_EQUAL(t.ev_w, 0, 0);
+        was = t.ev_connected;
+    }
+    charged = t.ev_wh;
+    CU_ASSERT(sessions >= 10 && sessions <= 20);
+    /* 7.2 kW overnight meets every need; the last visit may still be charging */
+    CU_ASSERT(charged <= needs + TOL);
+    CU_ASSERT(charged >= needs - need_at_arrival - TOL);
+    ge_sim_free(s);
+}
+
+/* --- energy over a year ----------------------------------------------------------------------- */
+
+static void test_energy_balances_over_a_year(void)
+{
+    ge_sim_t *s = new_sim(2026);
+    ge_telemetry_t t, t0;
+    const double step = 900;
+    ge_sim_step(s, YEAR_START);
+    ge_sim_read(s, &t0);
+    long steps = 0;
+    for (double now = YEAR_START + step; now <= YEAR_START + 365 * 86400.0; now += step, steps++) {
+        /* a daily pattern that uses the whole battery: charge midday, discharge evening */
+        double h = fmod((now - 8 * 3600) / 3600.0, 24.0);
+        ge_setpoint_t sp = battery_sp(h >= 10 && h < 15 ? -4000 : h >= 17 && h < 22 ? 4500 : 0);
+        if (steps % 97 == 0) {
+            sp.set |= GE_SP_EXPORT_LIM;
+            sp.export_limit_w = 1000;
+        }
+        ge_sim_apply(s, &sp, NULL);
+        CU_ASSERT_EQUAL_FATAL(ge_sim_step(s, now), 0);
+        ge_sim_read(s, &t);
+        check_consistent(&t);
+    }
+    /* site meter: import - export = house + ev - pv - battery (discharge - charge) */
+    double lhs = t.import_wh - t.export_wh;
+    double rhs = t.house_wh + t.ev_wh - t.pv_wh - (t.battery_discharge_wh - t.battery_charge_wh);
+    CU_ASSERT_DOUBLE_EQUAL(lhs, rhs, 1e-6 * (t.import_wh + t.export_wh));
+    /* battery: stored change = charge * eta - discharge / eta */
+    double eta = sqrt(0.9);
+    CU_ASSERT_DOUBLE_EQUAL(t.stored_wh - t0.stored_wh,
+                           t.battery_charge_wh * eta - t.battery_discharge_wh / eta, 1e-3);
+    /* plausible yearly totals for 5 kWp at 37.8 N and a 1 kW house */
+    CU_ASSERT(t.pv_wh > 5.0e6 && t.pv_wh < 10.0e6);
+    CU_ASSERT(t.house_wh > 7.5e6 && t.house_wh < 10.5e6);
+    CU_ASSERT(t.ev_wh > 1.0e6);
+    CU_ASSERT(t.battery_discharge_wh > 200 * 13500 * 0.5);
+    printf("\n  year: pv %.0f kWh, house %.0f kWh, ev %.0f kWh, import %.0f kWh, export %.0f kWh, "
+           "battery out %.0f kWh\n", t.pv_wh / 1000, t.house_wh / 1000, t.ev_wh / 1000,
+           t.import_wh / 1000, t.export_wh / 1000, t.battery_discharge_wh / 1000);
+    ge_sim_free(s);
+}
+
+/* --- the driver interface --------------------------------------------------------------------- */
+
+static void test_adapter_vtable_sim(void)
+{
+    const ge_adapter_ops_t *ops = ge_adapter_find("sim");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ops);
+    CU_ASSERT_PTR_NULL(ge_adapter_find("nope"));
+    ge_adapter_t ad;
+    CU_ASSERT_EQUAL_FATAL(ge_adapter_open(&ad, ops, NULL, NULL, "seed=4, soc=80 latitude=-33.9"), 0);
+    ge_der_caps_t caps;
+    ge_telemetry_t t;
+    CU_ASSERT_EQUAL(ge_adapter_capabilities(&ad, &caps), 0);
+    CU_ASSERT(caps.modes & GE_SP_EXPORT_LIM);
+    CU_ASSERT_EQUAL(ge_adapter_step(&ad, SUMMER_NOON), 0);
+    CU_ASSERT_EQUAL(ge_adapter_read(&ad, &t), 0);
+    CU_ASSERT_DOUBLE_EQUAL(t.soc_pct, 80, TOL);
+    ge_setpoint_t sp = battery_sp(-2000);
+    uint32_t unsup = 1;
+    CU_ASSERT_EQUAL(ge_adapter_apply(&ad, &sp, &unsup), 0);
+    CU_ASSERT_EQUAL(unsup, 0);
+    CU_ASSERT_EQUAL(ge_adapter_step(&ad, SUMMER_NOON + 1), 0);
+    CU_ASSERT_EQUAL(ge_adapter_read(&ad, &t), 0);
+    CU_ASSERT_DOUBLE_EQUAL(t.battery_w, -2000, TOL);
+    ge_adapter_close(&ad);
+    /* bad configuration */
+    CU_ASSERT_EQUAL(ge_adapter_open(&ad, ops, NULL, NULL, "soc=150"), GE_ERR_CONFIG);
+    CU_ASSERT_EQUAL(ge_adapter_open(&ad, ops, NULL, NULL, "colour=blue"), GE_ERR_CONFIG);
+    CU_ASSERT_EQUAL(ge_adapter_open(&ad, ops, NULL, NULL, "seed"), GE_ERR_CONFIG);
+    CU_ASSERT_EQUAL(ge_adapter_open(&ad, ops, NULL, NULL, "seed=-1"), GE_ERR_CONFIG);
+    CU_ASSERT_EQUAL(ge_adapter_open(&ad, NULL, NULL, NULL, NULL), GE_ERR_INVALID);
+}
+
+/* A driver whose device answers with garbage: the wrapper must refuse the reading. */
+static int garbage_open(void **st, const ge_mem_t *m, const ge_log_t *l, const char *c)
+{
+    (void)m, (void)l, (void)c;
+    *st = NULL;
+    return 0;
+}
+static void garbage_close(void *st) { (void)st; }
+static int garbage_caps(void *st, ge_der_caps_t *o) { (void)st; o->rtg_max_w = NAN; return 0; }
+static int garbage_read(void *st, ge_telemetry_t *o) { (void)st; o->soc_pct = 140; return 0; }
+static int garbage_apply(void *st, const ge_setpoint_t *sp, uint32_t *u)
+{
+    (void)st, (void)sp, (void)u;
+    return GE_ERR_TIMEOUT;
+}
+
+static void test_adapter_rejects_garbage(void)
+{
+    static const ge_adapter_ops_t ops = { "garbage", garbage_open, garbage_close, garbage_caps,
+                                          garbage_read, garbage_apply, NULL };
+    ge_adapter_t ad;
+    ge_der_caps_t caps;
+    ge_telemetry_t t;
+    ge_setpoint_t sp;
+    ge_setpoint_init(&sp);
+    CU_ASSERT_EQUAL_FATAL(ge_adapter_open(&ad, &ops, NULL, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(ge_adapter_capabilities(&ad, &caps), GE_ERR_DEVICE);
+    CU_ASSERT_EQUAL(ge_adapter_read(&ad, &t), GE_ERR_DEVICE);
+    CU_ASSERT_EQUAL(ge_adapter_apply(&ad, &sp, NULL), GE_ERR_TIMEOUT);
+    CU_ASSERT_EQUAL(ge_adapter_step(&ad, 1.0), 0); /* no step function: nothing to do */
+    ge_adapter_close(&ad);
+}
+
+static void test_setpoint_merge(void)
+{
+    ge_setpoint_t a, b, dst;
+    ge_setpoint_init(&a);
+    ge_setpoint_init(&b);
+    ge_setpoint_init(&dst);
+    a.set = GE_SP_BATTERY_W | GE_SP_EXPORT_LIM;
+    a.battery_w = 1500;
+    a.export_limit_w = 300;
+    b.set = GE_SP_EXPORT_LIM | GE_SP_CONNECT | GE_SP_VOLT_VAR;
+    b.export_limit_w = 0;
+    b.connect = 0;
+    b.volt_var.n = 4;
+    /* a won the battery mode, b the export limit and connect (and volt-var) */
+    ge_setpoint_merge(&dst, &a, GE_SP_BATTERY_W);
+    ge_setpoint_merge(&dst, &b, GE_SP_EXPORT_LIM | GE_SP_CONNECT | GE_SP_VOLT_VAR | GE_SP_RAMP);
+    CU_ASSERT_EQUAL(dst.set, GE_SP_BATTERY_W | GE_SP_EXPORT_LIM | GE_SP_CONNECT | GE_SP_VOLT_VAR);
+    CU_ASSERT_DOUBLE_EQUAL(dst.battery_w, 1500, 0);
+    CU_ASSERT_DOUBLE_EQUAL(dst.export_limit_w, 0, 0);
+    CU_ASSERT_EQUAL(dst.connect, 0);
+    CU_ASSERT_EQUAL(dst.volt_var.n, 4);
+    CU_ASSERT_DOUBLE_EQUAL(dst.ramp_s, 1.0, 0); /* b did not set a ramp: the default stays */
+}
+
+static int sim_alloc_op(void *ud, const ge_mem_t *mem)
+{
+    (void)ud;
+    ge_sim_t *s;
+    int rc = ge_sim_new(&s, mem, NULL);
+    if (rc < 0)
+        return rc;
+    rc = ge_sim_step(s, SUMMER_NOON);
+    ge_sim_free(s);
+    return rc;
+}
+
+static void test_sim_allocation_failure(void)
+{
+    long bad = -1;
+    CU_ASSERT(failmem_sweep(sim_alloc_op, NULL, &bad) >= 1);
+    CU_ASSERT_EQUAL(bad, -1);
+}
+
+int test_register(void)
+{
+    static const test_case_t cases[] = {
+        { "defaults match the CLI contract", test_defaults_match_contract },
+        { "PV follows the sun and the season", test_pv_follows_sun_and_season },
+        { "clouds are seeded and step-independent", test_clouds_are_seeded },
+        { "battery setpoint reached within 1 s", test_setpoint_reached_within_one_second },
+        { "rampTms slows the battery", test_slow_ramp },
+        { "controls drive the site (table)", test_controls_table },
+        { "unsupported modes are reported", test_unsupported_modes_reported },
+        { "SoC stays within 0..100, 90 % round trip", test_soc_stays_in_bounds },
+        { "EV arrives and leaves with a need", test_ev_comes_and_goes },
+        { "energy balances over a year", test_energy_balances_over_a_year },
+        { "adapter vtable drives the sim", test_adapter_vtable_sim },
+        { "adapter refuses garbage from a driver", test_adapter_rejects_garbage },
+        { "allocation failures are clean", test_sim_allocation_failure },
+        { "setpoints merge per mode", test_setpoint_merge },
+        { NULL, NULL },
+    };
+    return test_add_suite("sim", cases);
+}
