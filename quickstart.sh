@@ -15,6 +15,10 @@ esac
 packages="build-essential autoconf automake libtool pkg-config python3 openssl
     libexpat1-dev libxml2-dev libxml2-utils libssl-dev libevent-dev libcoap3-dev libjansson-dev
     libsqlite3-dev libinih-dev libmodbus-dev libsystemd-dev libcunit1-dev"
+# The test suite also renders the status page in headless Chromium.
+if [ "$mode" = test ]; then
+    packages="$packages chromium"
+fi
 
 missing=""
 for p in $packages; do

@@ -20,10 +20,11 @@ def main():
     base = re.match(r"(https?://[^/]+)", url).group(1)
     dcap = get(url)
     tm = get(base + re.search(r'<TimeLink href="([^"]+)"', dcap).group(1))
-    offset = int(re.search(r"<currentTime>(\d+)</currentTime>", tm).group(1)) - time.time()
+    # currentTime is whole seconds, truncated: half a second is the unbiased guess
+    offset = int(re.search(r"<currentTime>(\d+)</currentTime>", tm).group(1)) + 0.5 - time.time()
     end = time.time() + duration
     while time.time() < end:
-        status = {"time": int(time.time() + offset), "site": {"power_w": 0}, "pv": {"power_w": 0},
+        status = {"time": round(time.time() + offset), "site": {"power_w": 0}, "pv": {"power_w": 0},
                   "battery": {"power_w": 0, "soc_pct": 50}, "ev": {"power_w": 0},
                   "active_controls": [], "price": None}
         tmp = status_file + ".tmp"
