@@ -70,6 +70,19 @@ void ge_setpoint_merge(ge_setpoint_t *dst, const ge_setpoint_t *src, uint32_t mo
         dst->freq_watt = src->freq_watt;
     if (m & GE_SP_WATT_PF)
         dst->watt_pf = src->watt_pf;
+    if (m & GE_SP_FIXED_VAR) {
+        dst->fixed_var_pct = src->fixed_var_pct;
+        dst->fixed_var_ref = src->fixed_var_ref;
+    }
+    if (m & GE_SP_TARGET_VAR)
+        dst->target_var = src->target_var;
+    if (m & GE_SP_WATT_VAR)
+        dst->watt_var = src->watt_var;
+    if (m & GE_SP_FREQ_DROOP)
+        dst->freq_droop = src->freq_droop;
+    for (int ct = GE_CURVE_HFRT_MAY_TRIP; ct <= GE_CURVE_LVRT_MUST_TRIP; ct++)
+        if (m & GE_SP_RIDE_THROUGH(ct))
+            dst->ride_through[ct - 1] = src->ride_through[ct - 1];
     dst->set |= m;
 }
 

@@ -14,6 +14,14 @@ EXTRA_DIST += $(GE_CF_CATALOGUES) gateway/embed_files.py
 
 # The scripted cases (and the fragments they include), compiled into the program.
 GE_CF_CASES += \
+	conformance/cases/csip/BASIC-004.case \
+	conformance/cases/csip/BASIC-005.case \
+	conformance/cases/csip/BASIC-006.case \
+	conformance/cases/csip/BASIC-007.case \
+	conformance/cases/csip/BASIC-008.case \
+	conformance/cases/csip/BASIC-011.case \
+	conformance/cases/csip/BASIC-012.case \
+	conformance/cases/csip/BASIC-015.case \
 	conformance/cases/csip/BASIC-009.case \
 	conformance/cases/csip/BASIC-010.case \
 	conformance/cases/csip/BASIC-013.case \

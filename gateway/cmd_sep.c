@@ -78,7 +78,8 @@ int gw_cmd_sep(int argc, char **argv)
         { "state-dir", required_argument, NULL, 'S' },  { "duration", required_argument, NULL, 'd' },
         { "status-file", required_argument, NULL, 'f' }, { "verbose", no_argument, NULL, 'v' },
         { "pin", required_argument, NULL, 'p' },        { "seed", required_argument, NULL, 'r' },
-        { "adapter-config", required_argument, NULL, 'C' }, { NULL, 0, NULL, 0 }
+        { "adapter-config", required_argument, NULL, 'C' }, { "nmi", required_argument, NULL, 'n' },
+        { "profile", required_argument, NULL, 'P' },     { NULL, 0, NULL, 0 }
     };
     const gw_command_t *cmd = gw_command_find("sep");
     gw_sep_opts_t so;
@@ -111,6 +112,21 @@ int gw_cmd_sep(int argc, char **argv)
         case 'k': so.key = optarg; break;
         case 'l': so.lfdi = optarg; break;
         case 'A': adapter = optarg; break;
+        case 'n':
+            if (!*optarg || strlen(optarg) > 32)
+                return gw_usage_error(cmd, "--nmi needs a connection point id of 1 to 32 characters");
+            so.nmi = optarg;
+            break;
+        case 'P':
+            if (strcmp(optarg, "auto") == 0)
+                so.profile = SEP_PROFILE_AUTO;
+            else if (strcmp(optarg, "csip") == 0)
+                so.profile = SEP_PROFILE_CSIP;
+            else if (strcmp(optarg, "csip-aus") == 0)
+                so.profile = SEP_PROFILE_CSIP_AUS;
+            else
+                return gw_usage_error(cmd, "--profile must be auto, csip or csip-aus, not '%s'", optarg);
+            break;
         case 'C': site_opts.adapter_config = optarg; break;
         case 'S': state_dir = optarg; break;
         case 'f': site_opts.status_file = optarg; break;

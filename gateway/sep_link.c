@@ -244,6 +244,8 @@ int gw_sep_link_new(gw_sep_link_t **out, struct event_base *base, const gw_sep_o
     cfg.lfdi = l->lfdi;
     cfg.sfdi = l->sfdi;
     cfg.pin = o->pin;
+    cfg.connection_point_id = o->nmi;
+    cfg.profile = o->profile;
     cfg.seed = o->seed;
     cfg.log = o->log;
     rc = sep_client_new(&l->eng, &cfg);
@@ -362,32 +364,12 @@ void gw_sep_link_set_device(gw_sep_link_t *l, const ge_der_caps_t *caps, const g
 /* The first mode a control decides, for the status file. */
 static void describe(const sep_active_control_t *a, const ge_setpoint_t *sp, gw_status_control_t *o)
 {
-    static const struct { uint32_t bit; const char *name; } modes[] = {
-        { GE_SP_CONNECT, "opModConnect" }, { GE_SP_ENERGIZE, "opModEnergize" }, { GE_SP_BATTERY_W, "opModTargetW" },
-        { GE_SP_MAX_LIM, "opModMaxLimW" }, { GE_SP_EXPORT_LIM, "opModExpLimW" }, { GE_SP_IMPORT_LIM, "opModImpLimW" },
-        { GE_SP_GEN_LIM, "opModGenLimW" }, { GE_SP_LOAD_LIM, "opModLoadLimW" }, { GE_SP_PF_INJECT, "opModFixedPFInjectW" },
-        { GE_SP_PF_ABSORB, "opModFixedPFAbsorbW" }, { GE_SP_RAMP, "rampTms" },
-    };
-    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-        if (!(a->modes & modes[i].bit))
-            continue;
-        snprintf(o->kind, sizeof(o->kind), "%s", modes[i].name);
-        o->has_value = 1;
-        switch (modes[i].bit) {
-        case GE_SP_CONNECT: o->value = sp->connect; break;
-        case GE_SP_ENERGIZE: o->value = sp->energize; break;
-        case GE_SP_BATTERY_W: o->value = sp->battery_w; break;
-        case GE_SP_MAX_LIM: o->value = sp->max_lim_pct; break;
-        case GE_SP_EXPORT_LIM: o->value = sp->export_limit_w; break;
-        case GE_SP_IMPORT_LIM: o->value = sp->import_limit_w; break;
-        case GE_SP_GEN_LIM: o->value = sp->gen_limit_w; break;
-        case GE_SP_LOAD_LIM: o->value = sp->load_limit_w; break;
-        case GE_SP_PF_INJECT: o->value = sp->pf_inject; break;
-        case GE_SP_PF_ABSORB: o->value = sp->pf_absorb; break;
-        default: o->value = sp->ramp_s; break;
-        }
-        return;
-    }
+    const char *kind;
+    double value;
+
+    o->has_value = sep_describe_control(a->modes, sp, &kind, &value);
+    o->value = value;
+    snprintf(o->kind, sizeof(o->kind), "%s", kind);
 }
 
 int gw_sep_link_control(gw_sep_link_t *l, double now, ge_setpoint_t *sp, gw_status_control_t *controls, size_t max,

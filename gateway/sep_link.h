@@ -19,6 +19,8 @@ typedef struct gw_sep_opts {
     const char *ca, *cert, *key; /* required for https */
     const char *lfdi;      /* identity over http (40 hex); over https it comes from the certificate */
     uint32_t pin;          /* Registration PIN to check (0: none) */
+    const char *nmi;       /* CSIP-AUS connection point id to register (NULL: none) */
+    int profile;           /* SEP_PROFILE_AUTO / _CSIP / _CSIP_AUS */
     uint64_t seed;
     gw_store_t *store;     /* may be NULL: then nothing survives a restart */
     const ge_log_t *log;

@@ -21,19 +21,21 @@
 #define MAX_PROGRAMS 16
 #define MAX_CONTROLS 256
 #define MAX_INFLIGHT 4
+#define MAX_CURVES 32       /* DERCurves followed at once */
+#define MAX_LOGEVENTS 16    /* DER LogEvents waiting to be posted */
 #define PAGE_LIMIT 25       /* list items asked for per GET (the l query parameter) */
 #define DEFAULT_POLL 900    /* 2030.5 default pollRate, seconds */
 #define RETRY_MIN 2.0       /* first retry after a failed GET, doubling up to the poll rate */
 
 typedef enum rkind {
     R_DCAP, R_TIME, R_EDEV_LIST, R_EDEV, R_REG, R_FSA_LIST, R_DERP_LIST, R_DERC_LIST, R_DDERC, R_DER_LIST,
-    R_MUP_LIST, R_PUT_DERCAP, R_PUT_DERG, R_PUT_DERS, R_PUT_DERA
+    R_MUP_LIST, R_CURVE, R_PUT_DERCAP, R_PUT_DERG, R_PUT_DERS, R_PUT_DERA, R_PUT_CP
 } rkind;
 
 static const char *const kind_root[] = {
     "DeviceCapability", "Time", "EndDeviceList", "EndDevice", "Registration", "FunctionSetAssignmentsList",
-    "DERProgramList", "DERControlList", "DefaultDERControl", "DERList", "MirrorUsagePointList",
-    "DERCapability", "DERSettings", "DERStatus", "DERAvailability"
+    "DERProgramList", "DERControlList", "DefaultDERControl", "DERList", "MirrorUsagePointList", "DERCurve",
+    "DERCapability", "DERSettings", "DERStatus", "DERAvailability", "ConnectionPoint"
 };
 
 typedef struct watch {
@@ -63,7 +65,8 @@ typedef struct program {
 typedef struct inflight {
     int used;
     uint32_t id;
-    int watch;            /* index, or -1 for a Response POST, or -2 for a metering mirror POST */
+    int watch;            /* index, or -1 for a Response POST, -2 for a metering mirror POST, -3 for a LogEvent,
+                           * -4 for our EndDevice (in-band registration) */
     int mirror;           /* the mirror of a -2 */
     char method[8];
     char path[SEP_PATH_MAX + 32];
@@ -72,12 +75,22 @@ typedef struct inflight {
     int status;
 } inflight_t;
 
+/* A DERCurve that a control's curve mode names (2030.5 §10.10: opModVoltVar etc. link to DERCurves). */
+typedef struct curve {
+    int used;
+    char href[SEP_PATH_MAX];
+    int known;            /* read and valid */
+    int type;             /* its curveType */
+    ge_curve_t c;
+} curve_t;
+
 /* A MirrorUsagePoint we keep on the server (2030.5 §10.10 metering mirror): the site meter and the DER. */
 typedef struct mirror {
     int which;            /* SEP_MIRROR_SITE or SEP_MIRROR_DER */
     char mrid[SEP_MRID_HEX + 1];
     char href[SEP_PATH_MAX]; /* the server's MirrorUsagePoint, once created */
     int creating;         /* the create POST is out */
+    int posting;          /* a POST (create or readings) is out: one at a time */
     double next_post;
     double backoff;
 } mirror_t;
@@ -94,6 +107,7 @@ struct sep_client {
     program_t programs[MAX_PROGRAMS];
     uint32_t next_program_no;
     sep_ctl_t controls[MAX_CONTROLS];
+    curve_t curves[MAX_CURVES];
     inflight_t inflight[MAX_INFLIGHT];
     uint32_t next_id;
     double offset;        /* server clock - local clock */
@@ -107,6 +121,20 @@ struct sep_client {
     char mup_list[SEP_PATH_MAX]; /* the MirrorUsagePointList, once DeviceCapability names it */
     mirror_t mirrors[2];
     uint32_t post_rate;   /* readings every this many seconds (EndDevice postRate, default 300) */
+    char lel_href[SEP_PATH_MAX]; /* our EndDevice's LogEventList */
+    struct { int bit; int64_t when; } logq[MAX_LOGEVENTS]; /* faults raised, oldest first */
+    size_t n_logq;
+    int log_posting;      /* the head of logq is out */
+    double log_next;      /* when to try again after a failure */
+    double log_backoff;
+    uint16_t log_id;
+    uint32_t last_alarms;
+    int csip_aus;         /* CSIP-AUS mode (configured, or detected from the server's resources) */
+    int edev_seen;        /* our EndDevice was in the EndDeviceList pages read this round */
+    char edev_list[SEP_PATH_MAX]; /* the list to POST our EndDevice to when it is not there */
+    int edev_posting;
+    double edev_next;
+    double edev_backoff;
     unsigned long sig_caps, sig_status; /* what the last PUTs described, to PUT again on change */
     sep_client_stats_t stats;
 };
@@ -249,6 +277,7 @@ int sep_client_new(sep_client_t **out, const sep_client_config_t *cfg)
         c->cfg.min_poll_s = 1;
     c->next_id = 1;
     c->next_program_no = 1;
+    c->csip_aus = cfg->profile == SEP_PROFILE_CSIP_AUS;
     if ((rc = ge_sched_new(&c->sched, mem, cfg->seed)) < 0 ||
         (rc = ge_xml_decoder_new(&c->dec, mem, NULL, cfg->log)) < 0 ||
         (rc = ge_arena_new(&c->arena, mem, 16384, 8u << 20)) < 0) {
@@ -348,7 +377,125 @@ static void drop_program(sep_client_t *c, program_t *p)
     c->stats.programs--;
 }
 
-static void take_control(sep_client_t *c, const sep_DERControl_t *dc, program_t *p, unsigned gen)
+/* The server speaks CSIP-AUS (WHY): describe the DER with the CSIP-AUS extensions from now on. */
+static void use_csip_aus(sep_client_t *c, const char *why)
+{
+    if (c->csip_aus || c->cfg.profile == SEP_PROFILE_CSIP)
+        return;
+    c->csip_aus = 1;
+    ge_log(c->cfg.log, GE_LOG_INFO, "sep", "CSIP-AUS server (%s): DERCapability and DERSettings carry the "
+           "csipaus DOE modes", why);
+    for (int i = 0; i < MAX_WATCH; i++)
+        if (c->watch[i].used && (c->watch[i].kind == R_PUT_DERCAP || c->watch[i].kind == R_PUT_DERG))
+            c->watch[i].next = 0;
+}
+
+/* Is curve slot K named by a known control or default? */
+static int curve_in_use(const sep_client_t *c, int k)
+{
+    for (int i = 0; i < MAX_CONTROLS; i++)
+        for (int ct = 0; c->controls[i].used && ct < GE_CURVE_TYPES; ct++)
+            if (c->controls[i].curve[ct] == k + 1)
+                return 1;
+    for (int i = 0; i < MAX_PROGRAMS; i++)
+        for (int ct = 0; c->programs[i].used && c->programs[i].dflt.used && ct < GE_CURVE_TYPES; ct++)
+            if (c->programs[i].dflt.curve[ct] == k + 1)
+                return 1;
+    return 0;
+}
+
+/* The curve slot (index + 1) for HREF, followed at POLL_S; 0 if there is no room. */
+static int curve_ref(sep_client_t *c, const char *href, uint32_t poll_s, double now)
+{
+    int free_slot = -1;
+
+    if (strlen(href) >= SEP_PATH_MAX)
+        return 0;
+    for (int k = 0; k < MAX_CURVES; k++) {
+        if (c->curves[k].used && strcmp(c->curves[k].href, href) == 0) {
+            follow(c, R_CURVE, href, poll_s, -1, now);
+            return k + 1;
+        }
+        if (!c->curves[k].used && free_slot < 0)
+            free_slot = k;
+    }
+    if (free_slot < 0) /* full: let go of the curves no control names any more */
+        for (int k = 0; k < MAX_CURVES; k++)
+            if (!curve_in_use(c, k)) {
+                watch_t *w = watch_find(c, R_CURVE, c->curves[k].href);
+                if (w)
+                    unfollow(c, w);
+                c->curves[k].used = 0;
+                if (free_slot < 0)
+                    free_slot = k;
+            }
+    if (free_slot < 0 || !follow(c, R_CURVE, href, poll_s, -1, now)) {
+        ge_log(c->cfg.log, GE_LOG_WARN, "sep", "more than %d DERCurves in use; ignoring %s", MAX_CURVES, href);
+        return 0;
+    }
+    memset(&c->curves[free_slot], 0, sizeof(c->curves[free_slot]));
+    c->curves[free_slot].used = 1;
+    copy_str(c->curves[free_slot].href, sizeof(c->curves[free_slot].href), href);
+    return free_slot + 1;
+}
+
+/* Follow the DERCurves that B's curve modes name, and remember them in CTL. */
+static void take_curves(sep_client_t *c, const sep_DERControlBase_t *b, sep_ctl_t *ctl, uint32_t poll_s, double now)
+{
+    const sep_DERCurveLink_t *links[GE_CURVE_TYPES];
+
+    sep__curve_links(b, links);
+    for (int ct = 0; ct < GE_CURVE_TYPES; ct++)
+        ctl->curve[ct] = (int16_t)(links[ct] ? curve_ref(c, links[ct]->href, poll_s, now) : 0);
+}
+
+/* The curves of CTL that are known, into SP (a curve mode whose curve is not read yet, or is not of
+ * the kind the mode needs, decides nothing on the device yet). */
+static void put_curves(const sep_client_t *c, const sep_ctl_t *ctl, ge_setpoint_t *sp)
+{
+    for (int ct = 0; ct < GE_CURVE_TYPES; ct++) {
+        const curve_t *cv = ctl->curve[ct] ? &c->curves[ctl->curve[ct] - 1] : NULL;
+        if (!cv)
+            continue;
+        if (cv->used && cv->known && cv->type == ct) {
+            *sep__curve_slot(sp, ct) = cv->c;
+            sp->set |= sep__curve_mode(ct);
+        } else {
+            sp->set &= ~sep__curve_mode(ct);
+        }
+    }
+}
+
+static void on_curve(sep_client_t *c, watch_t *w, const sep_DERCurve_t *d)
+{
+    char why[128];
+    ge_curve_t cv;
+    int type;
+
+    for (int k = 0; k < MAX_CURVES; k++) {
+        curve_t *slot = &c->curves[k];
+        if (!slot->used || strcmp(slot->href, w->href) != 0)
+            continue;
+        type = sep__curve_read(d, &cv, why, sizeof(why));
+        if (type < 0) {
+            c->stats.bad_documents++;
+            ge_log(c->cfg.log, GE_LOG_WARN, "sep", "DERCurve %s: %s; keeping the last good curve", w->href, why);
+            return;
+        }
+        for (int i = 0; i < MAX_CONTROLS; i++) /* a curve linked from the wrong mode is not applied */
+            if (c->controls[i].used && c->controls[i].curve[type] != k + 1)
+                for (int ct = 0; ct < GE_CURVE_TYPES; ct++)
+                    if (c->controls[i].curve[ct] == k + 1)
+                        ge_log(c->cfg.log, GE_LOG_WARN, "sep", "DERCurve %s has curveType %d but DERControl %s "
+                               "links it for curve type %d; not applied", w->href, type, c->controls[i].mrid, ct);
+        slot->c = cv;
+        slot->type = type;
+        slot->known = 1;
+        return;
+    }
+}
+
+static void take_control(sep_client_t *c, const sep_DERControl_t *dc, program_t *p, unsigned gen, double now)
 {
     char mrid[SEP_MRID_HEX + 1];
     ge_sched_event_t ev;
@@ -363,6 +510,9 @@ static void take_control(sep_client_t *c, const sep_DERControl_t *dc, program_t 
     ctl->program_no = p->no;
     ctl->gen = gen;
     sep__control_base(dc->DERControlBase, ctl);
+    take_curves(c, dc->DERControlBase, ctl, p->poll_s, now);
+    if (ctl->csip_aus)
+        use_csip_aus(c, "a DERControl with a csipaus mode");
     snprintf(ctl->reply_to, sizeof(ctl->reply_to), "%s", dc->replyTo ? dc->replyTo : "");
     ctl->response_required = dc->responseRequired.data && dc->responseRequired.len ? dc->responseRequired.data[0] : 0;
     memset(&ev, 0, sizeof(ev));
@@ -460,6 +610,13 @@ static void on_edev(sep_client_t *c, const sep_EndDevice_t *e, double now, uint3
         follow(c, R_DER_LIST, e->DERListLink->href, poll, -1, now);
     if (e->href && !c->edev_href[0])
         copy_str(c->edev_href, sizeof(c->edev_href), e->href);
+    if (e->LogEventListLink && e->LogEventListLink->href)
+        copy_str(c->lel_href, sizeof(c->lel_href), e->LogEventListLink->href);
+    if (e->ConnectionPointLink && e->ConnectionPointLink->href) {
+        use_csip_aus(c, "the EndDevice has a ConnectionPointLink");
+        if (c->cfg.connection_point_id && c->cfg.connection_point_id[0])
+            follow(c, R_PUT_CP, e->ConnectionPointLink->href, poll, -1, now);
+    }
 }
 
 /* Is this EndDevice ours?  By LFDI when it has one, else by SFDI (2030.5 §6.3). */
@@ -477,12 +634,22 @@ static int edev_is_ours(const sep_client_t *c, const sep_EndDevice_t *e)
 static void on_edev_list(sep_client_t *c, watch_t *w, const sep_EndDeviceList_t *l, double now)
 {
     w->poll_s = poll_of(l->pollRate, l->has_pollRate);
+    if (w->page_start == 0)
+        c->edev_seen = 0;
     for (size_t i = 0; i < l->EndDevice_count; i++)
         if (edev_is_ours(c, l->EndDevice[i])) {
             on_edev(c, l->EndDevice[i], now, w->poll_s);
+            c->edev_seen = 1;
             break;
         }
     list_paging(w, l->all, l->results, now);
+    /* Not in the list and not registered in band yet: register ourselves (2030.5 §6.3 EndDevice
+     * POST; CSIP-AUS in-band registration) */
+    if (list_done(w) && !c->edev_seen && !c->edev_href[0] && !c->edev_list[0]) {
+        ge_log(c->cfg.log, GE_LOG_INFO, "sep", "our EndDevice is not in %s; registering it there", w->href);
+        copy_str(c->edev_list, sizeof(c->edev_list), w->href);
+        c->edev_next = now;
+    }
 }
 
 static void on_reg(sep_client_t *c, watch_t *w, const sep_Registration_t *r)
@@ -558,7 +725,7 @@ static void on_derc_list(sep_client_t *c, watch_t *w, const sep_DERControlList_t
     if (w->page_start == 0)
         w->gen++;
     for (size_t i = 0; i < l->DERControl_count; i++)
-        take_control(c, l->DERControl[i], p, w->gen);
+        take_control(c, l->DERControl[i], p, w->gen, now);
     list_paging(w, l->all, l->results, now);
     if (list_done(w))
         for (int i = 0; i < MAX_CONTROLS; i++) {
@@ -572,7 +739,7 @@ static void on_derc_list(sep_client_t *c, watch_t *w, const sep_DERControlList_t
         }
 }
 
-static void on_dderc(sep_client_t *c, watch_t *w, const sep_DefaultDERControl_t *d)
+static void on_dderc(sep_client_t *c, watch_t *w, const sep_DefaultDERControl_t *d, double now)
 {
     program_t *p = w->program >= 0 ? &c->programs[w->program] : NULL;
 
@@ -583,6 +750,16 @@ static void on_dderc(sep_client_t *c, watch_t *w, const sep_DefaultDERControl_t 
     hex_upper(&d->mRID, p->dflt.mrid, sizeof(p->dflt.mrid));
     p->dflt.program_no = p->no;
     sep__control_base(d->DERControlBase, &p->dflt);
+    take_curves(c, d->DERControlBase, &p->dflt, p->poll_s, now);
+    if (p->dflt.csip_aus)
+        use_csip_aus(c, "a DefaultDERControl with a csipaus mode");
+    /* setGradW (hundredths of a percent of setMaxW per second) is the default ramp when no rampTms
+     * says otherwise (CSIP: the ramp rate is set only in DefaultDERControl) */
+    if (d->has_setGradW && d->setGradW > 0 && !(p->dflt.sp.set & GE_SP_RAMP)) {
+        p->dflt.sp.ramp_s = 10000.0 / d->setGradW;
+        p->dflt.sp.set |= GE_SP_RAMP;
+        p->dflt.modes |= GE_SP_RAMP;
+    }
     ge_sched_set_default(c->sched, p->no, p->primacy, p->dflt.modes, p->dflt.mrid, &p->dflt);
 }
 
@@ -625,7 +802,8 @@ static void handle_document(sep_client_t *c, watch_t *w, const ge_xml_msg_t *m, 
     case R_FSA_LIST: on_fsa_list(c, w, m->value, now); break;
     case R_DERP_LIST: on_derp_list(c, w, m->value, now); break;
     case R_DERC_LIST: on_derc_list(c, w, m->value, now); break;
-    case R_DDERC: on_dderc(c, w, m->value); break;
+    case R_DDERC: on_dderc(c, w, m->value, now); break;
+    case R_CURVE: on_curve(c, w, m->value); break;
     case R_DER_LIST: on_der_list(c, w, m->value, now); break;
     case R_MUP_LIST: on_mup_list(c, w, m->value, now); break;
     default: break;
@@ -717,8 +895,9 @@ static int build_put(sep_client_t *c, watch_t *w, ge_buf_t *body, double now)
     int64_t snow = (int64_t)floor(now + c->offset);
 
     switch (w->kind) {
-    case R_PUT_DERCAP: return sep__dercap_xml(body, &c->caps);
-    case R_PUT_DERG: return sep__derg_xml(body, &c->caps, snow);
+    case R_PUT_DERCAP: return sep__dercap_xml(body, &c->caps, c->csip_aus);
+    case R_PUT_DERG: return sep__derg_xml(body, &c->caps, snow, c->csip_aus);
+    case R_PUT_CP: return sep__connection_point_xml(body, c->cfg.connection_point_id);
     case R_PUT_DERS: return sep__ders_xml(body, &c->tel, snow);
     case R_PUT_DERA: return sep__dera_xml(body, &c->caps, &c->tel, snow);
     default: return GE_ERR_INTERNAL;
@@ -749,7 +928,7 @@ static int next_mirror(sep_client_t *c, double now, sep_request_t *req)
         mirror_t *m = &c->mirrors[k];
         inflight_t *f;
         int rc;
-        if (m->creating || m->next_post > now)
+        if (m->posting || m->next_post > now)
             continue;
         if (!(f = inflight_slot(c)))
             return 0;
@@ -770,6 +949,7 @@ static int next_mirror(sep_client_t *c, double now, sep_request_t *req)
         }
         f->watch = -2;
         f->mirror = k;
+        m->posting = 1;
         f->subject[0] = '\0';
         f->status = 0;
         snprintf(f->method, sizeof(f->method), "POST");
@@ -785,6 +965,7 @@ static void mirror_answer(sep_client_t *c, inflight_t *f, int status, const char
     int was_create = m->creating;
 
     m->creating = 0;
+    m->posting = 0;
     if (status >= 200 && status < 300) {
         m->backoff = 0;
         if (was_create) {
@@ -809,6 +990,93 @@ static void mirror_answer(sep_client_t *c, inflight_t *f, int status, const char
     m->next_post = now + m->backoff;
 }
 
+/* DER LogEvents (2030.5 §10.10.4.1 alarms): each raised fault POSTed once to our LogEventList, in
+ * order, retried with backoff until the server takes it. */
+static int next_logevent(sep_client_t *c, double now, sep_request_t *req)
+{
+    inflight_t *f;
+
+    if (!c->n_logq || c->log_posting || !c->lel_href[0] || !c->time_known || !c->registered || c->log_next > now)
+        return 0;
+    if (!(f = inflight_slot(c)))
+        return 0;
+    ge_buf_clear(&f->body);
+    if (sep__logevent_xml(&f->body, c->logq[0].bit, c->log_id, c->logq[0].when) < 0) {
+        ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "cannot encode a LogEvent; dropped");
+        memmove(&c->logq[0], &c->logq[1], --c->n_logq * sizeof(c->logq[0]));
+        return 0;
+    }
+    f->watch = -3;
+    f->subject[0] = '\0';
+    f->status = 0;
+    snprintf(f->method, sizeof(f->method), "POST");
+    copy_str(f->path, sizeof(f->path), c->lel_href);
+    c->log_posting = 1;
+    fill_request(c, f, req);
+    return 1;
+}
+
+/* In-band registration: POST our EndDevice to the EndDeviceList that lacks it. */
+static int next_register(sep_client_t *c, double now, sep_request_t *req)
+{
+    inflight_t *f;
+
+    if (!c->edev_list[0] || c->edev_href[0] || c->edev_posting || c->edev_next > now || !c->time_known)
+        return 0;
+    if (!(f = inflight_slot(c)))
+        return 0;
+    ge_buf_clear(&f->body);
+    if (sep__end_device_xml(&f->body, c->lfdi, c->cfg.sfdi, (int64_t)floor(now + c->offset)) < 0) {
+        ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "cannot encode our EndDevice");
+        c->edev_next = now + 60;
+        return 0;
+    }
+    f->watch = -4;
+    f->subject[0] = '\0';
+    f->status = 0;
+    snprintf(f->method, sizeof(f->method), "POST");
+    copy_str(f->path, sizeof(f->path), c->edev_list);
+    c->edev_posting = 1;
+    fill_request(c, f, req);
+    return 1;
+}
+
+static void register_answer(sep_client_t *c, int status, const char *location, double now)
+{
+    const char *p;
+
+    c->edev_posting = 0;
+    if (status >= 200 && status < 300 && location && location[0]) {
+        p = strstr(location, "://");
+        p = p ? strchr(p + 3, '/') : location;
+        if (p && *p == '/' && follow(c, R_EDEV, p, DEFAULT_POLL, -1, now)) {
+            copy_str(c->edev_href, sizeof(c->edev_href), p);
+            c->edev_backoff = 0;
+            ge_log(c->cfg.log, GE_LOG_INFO, "sep", "registered in band as %s", p);
+            return;
+        }
+    }
+    c->stats.errors++;
+    c->edev_backoff = c->edev_backoff ? fmin(c->edev_backoff * 2, 300) : RETRY_MIN;
+    c->edev_next = now + c->edev_backoff;
+    ge_log(c->cfg.log, GE_LOG_WARN, "sep", "EndDevice registration at %s: HTTP %d%s; retry in %.0f s", c->edev_list,
+           status, status >= 200 && status < 300 ? " without a Location" : "", c->edev_backoff);
+}
+
+static void logevent_answer(sep_client_t *c, int status, double now)
+{
+    c->log_posting = 0;
+    if (status >= 200 && status < 300) {
+        c->log_id++;
+        c->log_backoff = 0;
+        memmove(&c->logq[0], &c->logq[1], --c->n_logq * sizeof(c->logq[0]));
+        return;
+    }
+    c->stats.errors++;
+    c->log_backoff = c->log_backoff ? fmin(c->log_backoff * 2, 300) : RETRY_MIN;
+    c->log_next = now + c->log_backoff;
+}
+
 int sep_client_next_request(sep_client_t *c, double now, sep_request_t *req)
 {
     inflight_t *f;
@@ -816,6 +1084,10 @@ int sep_client_next_request(sep_client_t *c, double now, sep_request_t *req)
     if (!c || !req)
         return GE_ERR_INVALID;
     if (next_response(c, now, req))
+        return 1;
+    if (next_register(c, now, req))
+        return 1;
+    if (next_logevent(c, now, req))
         return 1;
     if (next_mirror(c, now, req))
         return 1;
@@ -876,6 +1148,14 @@ int sep_client_response(sep_client_t *c, uint32_t id, int status, const char *lo
     c->stats.responses++;
     if (f->watch == -2) {
         mirror_answer(c, f, status, location, now);
+        return 0;
+    }
+    if (f->watch == -3) {
+        logevent_answer(c, status, now);
+        return 0;
+    }
+    if (f->watch == -4) {
+        register_answer(c, status, location, now);
         return 0;
     }
     if (f->watch < 0) {
@@ -939,6 +1219,21 @@ int sep_client_set_device(sep_client_t *c, const ge_der_caps_t *caps, const ge_t
     c->caps = *caps;
     c->tel = *tel;
     c->have_device = 1;
+    /* DER faults that were just raised become LogEvents (stamped in server time) */
+    for (int b = 0; b < GE_ALARM_SEP_BITS; b++) {
+        uint32_t bit = GE_ALARM_SEP(b);
+        if (!(tel->alarms & bit) || (c->last_alarms & bit))
+            continue;
+        if (c->n_logq == MAX_LOGEVENTS) { /* DERStatus.alarmStatus still shows it */
+            ge_log(c->cfg.log, GE_LOG_WARN, "sep", "%d LogEvents wait for the server; alarm bit %d not logged",
+                   MAX_LOGEVENTS, b);
+            continue;
+        }
+        c->logq[c->n_logq].bit = b;
+        c->logq[c->n_logq].when = (int64_t)floor(tel->time + c->offset);
+        c->n_logq++;
+    }
+    c->last_alarms = tel->alarms;
     /* PUT again when what the resources say changes (whole percent of SoC, mode, connection,
      * alarms), not for every watt */
     n = snprintf(sig, sizeof(sig), "%u %.0f %.0f %.0f %.0f %.0f", (unsigned)caps->modes, caps->rtg_max_w,
@@ -1002,6 +1297,7 @@ int sep_client_control(sep_client_t *c, double now, sep_control_t *out)
         if (!ctl)
             continue;
         sep__control_setpoint(ctl, &c->caps, &sp);
+        put_curves(c, ctl, &sp);
         ge_setpoint_merge(&out->setpoint, &sp, a->modes);
         copy_str(o->mrid, sizeof(o->mrid), ctl->mrid);
         o->is_default = a->is_default;
@@ -1029,6 +1325,7 @@ void sep_client_stats(const sep_client_t *c, sep_client_stats_t *out)
 {
     *out = c->stats;
     out->registered = c->registered;
+    out->csip_aus = c->csip_aus;
     out->time_known = c->time_known;
 }
 

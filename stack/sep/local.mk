@@ -3,7 +3,7 @@ libgecore_la_SOURCES += stack/sep/client.c stack/sep/messages.c stack/sep/sep_in
 gridedgeinclude_HEADERS += stack/include/gridedge/sep.h
 
 check_PROGRAMS += tests/test_sep
-tests_test_sep_SOURCES = tests/test_sep.c $(GE_CF_SOURCES)
+tests_test_sep_SOURCES = tests/test_sep.c tests/sep_play.c tests/sep_play.h $(GE_CF_SOURCES)
 nodist_tests_test_sep_SOURCES = conformance/cases_data.c conformance/catalogue_data.c
 tests_test_sep_CFLAGS = $(GE_TEST_CFLAGS)
 tests_test_sep_LDADD = $(GE_TEST_LIBS)

@@ -48,6 +48,7 @@ void sep__control_base(const sep_DERControlBase_t *b, sep_ctl_t *ctl)
         sp->max_lim_pct = b->opModMaxLimW / 100.0;
         sp->set |= GE_SP_MAX_LIM;
     }
+    ctl->csip_aus = b->opModExpLimW || b->opModImpLimW || b->opModGenLimW || b->opModLoadLimW;
     if (b->opModExpLimW) {
         sp->export_limit_w = sep__power_w(b->opModExpLimW);
         sp->set |= GE_SP_EXPORT_LIM;
@@ -76,9 +77,114 @@ void sep__control_base(const sep_DERControlBase_t *b, sep_ctl_t *ctl)
         sp->pf_absorb = pf_value(b->opModFixedPFAbsorbW);
         sp->set |= GE_SP_PF_ABSORB;
     }
-    /* The curve modes (opModVoltVar, opModVoltWatt, opModFreqWatt, opModWattPF) and ride-through
-     * curves name DERCurve resources; they take effect once their curves are fetched. */
+    if (b->opModFixedVar) { /* SignedPerCent: hundredths of a percent of what refType names */
+        sp->fixed_var_pct = b->opModFixedVar->value / 100.0;
+        sp->fixed_var_ref = b->opModFixedVar->refType;
+        sp->set |= GE_SP_FIXED_VAR;
+    }
+    if (b->opModTargetVar) {
+        sp->target_var = (double)b->opModTargetVar->value * pow(10.0, b->opModTargetVar->multiplier);
+        sp->set |= GE_SP_TARGET_VAR;
+    }
+    if (b->opModFreqDroop) { /* dead bands in mHz, k in thousandths, open loop in hundredths of s */
+        sp->freq_droop.db_of_hz = b->opModFreqDroop->dBOF / 1000.0;
+        sp->freq_droop.db_uf_hz = b->opModFreqDroop->dBUF / 1000.0;
+        sp->freq_droop.k_of = b->opModFreqDroop->kOF / 1000.0;
+        sp->freq_droop.k_uf = b->opModFreqDroop->kUF / 1000.0;
+        sp->freq_droop.open_loop_s = b->opModFreqDroop->openLoopTms / 100.0;
+        sp->set |= GE_SP_FREQ_DROOP;
+    }
+    /* The curve modes (opModVoltVar, opModVoltWatt, opModFreqWatt, opModWattPF, opModWattVar) and
+     * the ride-through curves name DERCurve resources: the client follows them (sep__curve_links)
+     * and the mode decides from the start, while its curve takes effect once fetched. */
     ctl->modes = sp->set;
+    {
+        const sep_DERCurveLink_t *links[GE_CURVE_TYPES];
+        sep__curve_links(b, links);
+        for (int ct = 0; ct < GE_CURVE_TYPES; ct++)
+            if (links[ct])
+                ctl->modes |= sep__curve_mode(ct);
+    }
+}
+
+void sep__curve_links(const sep_DERControlBase_t *b, const sep_DERCurveLink_t *out[GE_CURVE_TYPES])
+{
+    out[GE_CURVE_FREQ_WATT] = b->opModFreqWatt;
+    out[GE_CURVE_HFRT_MAY_TRIP] = b->opModHFRTMayTrip;
+    out[GE_CURVE_HFRT_MUST_TRIP] = b->opModHFRTMustTrip;
+    out[GE_CURVE_HVRT_MAY_TRIP] = b->opModHVRTMayTrip;
+    out[GE_CURVE_HVRT_MOMENTARY_CESSATION] = b->opModHVRTMomentaryCessation;
+    out[GE_CURVE_HVRT_MUST_TRIP] = b->opModHVRTMustTrip;
+    out[GE_CURVE_LFRT_MAY_TRIP] = b->opModLFRTMayTrip;
+    out[GE_CURVE_LFRT_MUST_TRIP] = b->opModLFRTMustTrip;
+    out[GE_CURVE_LVRT_MAY_TRIP] = b->opModLVRTMayTrip;
+    out[GE_CURVE_LVRT_MOMENTARY_CESSATION] = b->opModLVRTMomentaryCessation;
+    out[GE_CURVE_LVRT_MUST_TRIP] = b->opModLVRTMustTrip;
+    out[GE_CURVE_VOLT_VAR] = b->opModVoltVar;
+    out[GE_CURVE_VOLT_WATT] = b->opModVoltWatt;
+    out[GE_CURVE_WATT_PF] = b->opModWattPF;
+    out[GE_CURVE_WATT_VAR] = b->opModWattVar;
+    for (int ct = 0; ct < GE_CURVE_TYPES; ct++)
+        if (out[ct] && (!out[ct]->href || !out[ct]->href[0]))
+            out[ct] = NULL;
+}
+
+uint32_t sep__curve_mode(int ct)
+{
+    switch (ct) {
+    case GE_CURVE_FREQ_WATT: return GE_SP_FREQ_WATT;
+    case GE_CURVE_VOLT_VAR: return GE_SP_VOLT_VAR;
+    case GE_CURVE_VOLT_WATT: return GE_SP_VOLT_WATT;
+    case GE_CURVE_WATT_PF: return GE_SP_WATT_PF;
+    case GE_CURVE_WATT_VAR: return GE_SP_WATT_VAR;
+    default: return ct >= GE_CURVE_HFRT_MAY_TRIP && ct <= GE_CURVE_LVRT_MUST_TRIP ? GE_SP_RIDE_THROUGH(ct) : 0;
+    }
+}
+
+ge_curve_t *sep__curve_slot(ge_setpoint_t *sp, int ct)
+{
+    switch (ct) {
+    case GE_CURVE_FREQ_WATT: return &sp->freq_watt;
+    case GE_CURVE_VOLT_VAR: return &sp->volt_var;
+    case GE_CURVE_VOLT_WATT: return &sp->volt_watt;
+    case GE_CURVE_WATT_PF: return &sp->watt_pf;
+    case GE_CURVE_WATT_VAR: return &sp->watt_var;
+    default:
+        return ct >= GE_CURVE_HFRT_MAY_TRIP && ct <= GE_CURVE_LVRT_MUST_TRIP ? &sp->ride_through[ct - 1] : NULL;
+    }
+}
+
+int sep__curve_read(const sep_DERCurve_t *d, ge_curve_t *out, char *why, size_t why_size)
+{
+    double xm = pow(10.0, d->xMultiplier), ym = pow(10.0, d->yMultiplier);
+
+    memset(out, 0, sizeof(*out));
+    if (d->curveType >= GE_CURVE_TYPES) {
+        snprintf(why, why_size, "curveType %u is reserved", (unsigned)d->curveType);
+        return GE_ERR_INVALID;
+    }
+    if (d->CurveData_count == 0 || d->CurveData_count > GE_CURVE_MAX_POINTS) {
+        snprintf(why, why_size, "%zu CurveData points (1..%d allowed)", d->CurveData_count, GE_CURVE_MAX_POINTS);
+        return GE_ERR_INVALID;
+    }
+    for (size_t i = 0; i < d->CurveData_count; i++) {
+        out->pt[i].x = d->CurveData[i]->xvalue * xm;
+        out->pt[i].y = d->CurveData[i]->yvalue * ym;
+        /* volt-var and watt-PF points mark absorbing (under-excited) var with excitation=true */
+        if (d->CurveData[i]->has_excitation && d->CurveData[i]->excitation && d->curveType == GE_CURVE_WATT_PF)
+            out->pt[i].y = -out->pt[i].y;
+        if (i > 0 && out->pt[i].x < out->pt[i - 1].x) {
+            snprintf(why, why_size, "CurveData %zu: x %g is below the previous point's %g", i + 1, out->pt[i].x,
+                     out->pt[i - 1].x);
+            memset(out, 0, sizeof(*out));
+            return GE_ERR_INVALID;
+        }
+    }
+    out->n = (unsigned)d->CurveData_count;
+    out->y_ref = d->yRefType;
+    out->v_ref_pct = d->has_vRef ? d->vRef / 100.0 : 0;
+    out->open_loop_s = d->has_openLoopTms ? d->openLoopTms / 100.0 : 0;
+    return d->curveType;
 }
 
 void sep__control_setpoint(const sep_ctl_t *ctl, const ge_der_caps_t *caps, ge_setpoint_t *out)
@@ -185,17 +291,28 @@ static void bits32(uint8_t b[4], uint32_t v)
     b[3] = (uint8_t)v;
 }
 
-int sep__dercap_xml(ge_buf_t *out, const ge_der_caps_t *caps)
+/* CSIP-AUS DOEControlType bits (doeModesSupported / doeModesEnabled). */
+static uint8_t doe_bits(uint32_t modes)
+{
+    return (uint8_t)((modes & GE_SP_EXPORT_LIM ? 1u << 0 : 0) | (modes & GE_SP_IMPORT_LIM ? 1u << 1 : 0) |
+                     (modes & GE_SP_GEN_LIM ? 1u << 2 : 0) | (modes & GE_SP_LOAD_LIM ? 1u << 3 : 0));
+}
+
+int sep__dercap_xml(ge_buf_t *out, const ge_der_caps_t *caps, int csip_aus)
 {
     sep_DERCapability_t d;
     sep_ActivePower_t max_w, chg, dis;
     sep_WattHour_t wh;
-    uint8_t modes[4];
+    uint8_t modes[4], doe = doe_bits(caps->modes);
 
     memset(&d, 0, sizeof(d));
     bits32(modes, control_type_bits(caps->modes));
     d.modesSupported.data = modes;
     d.modesSupported.len = 4;
+    if (csip_aus) { /* required by CSIP-AUS (csipaus-core.xsd) */
+        d.doeModesSupported.data = &doe;
+        d.doeModesSupported.len = 1;
+    }
     active_power(&max_w, caps->rtg_max_w);
     d.rtgMaxW = &max_w;
     if (caps->rtg_max_charge_rate_w > 0) {
@@ -216,17 +333,21 @@ int sep__dercap_xml(ge_buf_t *out, const ge_der_caps_t *caps)
     return encode(out, "DERCapability", &d);
 }
 
-int sep__derg_xml(ge_buf_t *out, const ge_der_caps_t *caps, int64_t now)
+int sep__derg_xml(ge_buf_t *out, const ge_der_caps_t *caps, int64_t now, int csip_aus)
 {
     sep_DERSettings_t d;
     sep_ActivePower_t max_w, chg, dis;
     sep_WattHour_t wh;
-    uint8_t modes[4];
+    uint8_t modes[4], doe = doe_bits(caps->modes);
 
     memset(&d, 0, sizeof(d));
     bits32(modes, control_type_bits(caps->modes));
     d.modesEnabled.data = modes;
     d.modesEnabled.len = 4;
+    if (csip_aus) {
+        d.doeModesEnabled.data = &doe;
+        d.doeModesEnabled.len = 1;
+    }
     d.setGradW = 10000; /* hundredths of a percent of setMaxW per second: full power within 1 s */
     active_power(&max_w, caps->rtg_max_w);
     d.setMaxW = &max_w;
@@ -274,8 +395,8 @@ int sep__ders_xml(ge_buf_t *out, const ge_telemetry_t *tel, int64_t now)
     stor.dateTime = now;
     stor.value = tel->battery_w < -1 ? 0 : tel->battery_w > 1 ? 1 : 2; /* charging, discharging, holding */
     d.storageModeStatus = &stor;
-    if (tel->alarms) {
-        bits32(alarm, tel->alarms);
+    if (tel->alarms & SEP_FAULT_ALARMS) { /* alarmStatus bit b is GE_ALARM_SEP(b) */
+        bits32(alarm, (tel->alarms & SEP_FAULT_ALARMS) >> 5);
         d.alarmStatus.data = alarm;
         d.alarmStatus.len = 4;
     }
@@ -414,4 +535,115 @@ int sep__mirror_xml(ge_buf_t *out, int which, const char *lfdi, const char *mrid
     m.MirrorMeterReading = ptrs;
     m.MirrorMeterReading_count = n;
     return encode(out, "MirrorUsagePoint", &m);
+}
+
+int sep__connection_point_xml(ge_buf_t *out, const char *id)
+{
+    sep_csipaus_ConnectionPoint_t cp;
+
+    memset(&cp, 0, sizeof(cp));
+    cp.connectionPointId = (char *)id;
+    return encode(out, "ConnectionPoint", &cp);
+}
+
+int sep__end_device_xml(ge_buf_t *out, const char *lfdi, uint64_t sfdi, int64_t now)
+{
+    sep_EndDevice_t e;
+    uint8_t lf[20];
+
+    if (sep__hex_bytes(lfdi, lf, sizeof(lf)) != 20)
+        return GE_ERR_INVALID;
+    memset(&e, 0, sizeof(e));
+    e.lFDI.data = lf;
+    e.lFDI.len = 20;
+    e.sFDI = sfdi;
+    e.changedTime = now;
+    return encode(out, "EndDevice", &e);
+}
+
+int sep__logevent_xml(ge_buf_t *out, int bit, uint16_t id, int64_t created)
+{
+    static const char *const what[GE_ALARM_SEP_BITS] = {
+        "over current", "over voltage", "under voltage", "over frequency", "under frequency",
+        "voltage imbalance", "current imbalance", "local emergency", "remote emergency", "low input power",
+        "phase rotation",
+    };
+    sep_LogEvent_t e;
+
+    if (bit < 0 || bit >= GE_ALARM_SEP_BITS)
+        return GE_ERR_INVALID;
+    memset(&e, 0, sizeof(e));
+    e.createdDateTime = created;
+    e.details = (char *)what[bit];
+    e.functionSet = 11;      /* Distributed Energy Resources */
+    e.logEventCode = (uint8_t)bit; /* the DER LogEvent codes follow the alarmStatus bits */
+    e.logEventID = id;
+    e.logEventPEN = SEP_IEEE_PEN;
+    e.profileID = 2;         /* IEEE 2030.5 */
+    return encode(out, "LogEvent", &e);
+}
+
+/* ---- describing controls ------------------------------------------------------------------------------ */
+
+int sep_describe_control(uint32_t modes, const ge_setpoint_t *sp, const char **kind, double *value)
+{
+    static const char *const rt_names[GE_RIDE_THROUGH_CURVES] = {
+        "opModHFRTMayTrip", "opModHFRTMustTrip", "opModHVRTMayTrip", "opModHVRTMomentaryCessation",
+        "opModHVRTMustTrip", "opModLFRTMayTrip", "opModLFRTMustTrip", "opModLVRTMayTrip",
+        "opModLVRTMomentaryCessation", "opModLVRTMustTrip",
+    };
+    static const struct { uint32_t bit; const char *name; } names[] = {
+        { GE_SP_CONNECT, "opModConnect" }, { GE_SP_ENERGIZE, "opModEnergize" }, { GE_SP_BATTERY_W, "opModTargetW" },
+        { GE_SP_MAX_LIM, "opModMaxLimW" }, { GE_SP_EXPORT_LIM, "opModExpLimW" }, { GE_SP_IMPORT_LIM, "opModImpLimW" },
+        { GE_SP_GEN_LIM, "opModGenLimW" }, { GE_SP_LOAD_LIM, "opModLoadLimW" },
+        { GE_SP_PF_INJECT, "opModFixedPFInjectW" }, { GE_SP_PF_ABSORB, "opModFixedPFAbsorbW" },
+        { GE_SP_FIXED_VAR, "opModFixedVar" }, { GE_SP_TARGET_VAR, "opModTargetVar" },
+        { GE_SP_FREQ_DROOP, "opModFreqDroop" }, { GE_SP_VOLT_VAR, "opModVoltVar" },
+        { GE_SP_VOLT_WATT, "opModVoltWatt" }, { GE_SP_FREQ_WATT, "opModFreqWatt" }, { GE_SP_WATT_PF, "opModWattPF" },
+        { GE_SP_WATT_VAR, "opModWattVar" }, { GE_SP_RAMP, "rampTms" },
+    };
+    const ge_curve_t *cv = NULL;
+
+    *kind = "";
+    *value = 0;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (!(modes & names[i].bit))
+            continue;
+        *kind = names[i].name;
+        if (!(sp->set & names[i].bit))
+            return 0; /* decided, but not in effect yet (a curve not read yet) */
+        switch (names[i].bit) {
+        case GE_SP_CONNECT: *value = sp->connect; break;
+        case GE_SP_ENERGIZE: *value = sp->energize; break;
+        case GE_SP_BATTERY_W: *value = sp->battery_w; break;
+        case GE_SP_MAX_LIM: *value = sp->max_lim_pct; break;
+        case GE_SP_EXPORT_LIM: *value = sp->export_limit_w; break;
+        case GE_SP_IMPORT_LIM: *value = sp->import_limit_w; break;
+        case GE_SP_GEN_LIM: *value = sp->gen_limit_w; break;
+        case GE_SP_LOAD_LIM: *value = sp->load_limit_w; break;
+        case GE_SP_PF_INJECT: *value = sp->pf_inject; break;
+        case GE_SP_PF_ABSORB: *value = sp->pf_absorb; break;
+        case GE_SP_FIXED_VAR: *value = sp->fixed_var_pct; break;
+        case GE_SP_TARGET_VAR: *value = sp->target_var; break;
+        case GE_SP_FREQ_DROOP: *value = sp->freq_droop.k_of; break;
+        case GE_SP_VOLT_VAR: cv = &sp->volt_var; break;
+        case GE_SP_VOLT_WATT: cv = &sp->volt_watt; break;
+        case GE_SP_FREQ_WATT: cv = &sp->freq_watt; break;
+        case GE_SP_WATT_PF: cv = &sp->watt_pf; break;
+        case GE_SP_WATT_VAR: cv = &sp->watt_var; break;
+        default: *value = sp->ramp_s; break;
+        }
+        if (cv)
+            *value = cv->n; /* a curve: how many points it has */
+        return 1;
+    }
+    for (int ct = GE_CURVE_HFRT_MAY_TRIP; ct <= GE_CURVE_LVRT_MUST_TRIP; ct++)
+        if (modes & GE_SP_RIDE_THROUGH(ct)) {
+            *kind = rt_names[ct - 1];
+            if (!(sp->set & GE_SP_RIDE_THROUGH(ct)))
+                return 0;
+            *value = sp->ride_through[ct - 1].n;
+            return 1;
+        }
+    return 0;
 }

@@ -22,6 +22,8 @@ typedef struct sep_ctl {
     double fixed_pct;
     char reply_to[SEP_PATH_MAX];
     uint8_t response_required;    /* 2030.5 responseRequired bits */
+    int16_t curve[GE_CURVE_TYPES]; /* the client's curve slot + 1 per DERCurveType (0: none) */
+    int csip_aus;                 /* it uses a CSIP-AUS (csipaus namespace) mode */
 } sep_ctl_t;
 
 /* W of a 2030.5 ActivePower (value x 10^multiplier). */
@@ -30,13 +32,24 @@ double sep__power_w(const sep_ActivePower_t *p);
 /* Read a DERControlBase into CTL's modes and setpoint. */
 void sep__control_base(const sep_DERControlBase_t *b, sep_ctl_t *ctl);
 
+/* The DERCurve links of B by 2030.5 DERCurveType (NULL where none). */
+void sep__curve_links(const sep_DERControlBase_t *b, const sep_DERCurveLink_t *out[GE_CURVE_TYPES]);
+/* The GE_SP_* bit of curve type CT, and where a setpoint keeps that curve. */
+uint32_t sep__curve_mode(int ct);
+ge_curve_t *sep__curve_slot(ge_setpoint_t *sp, int ct);
+/* A DERCurve as device values; its curveType, or GE_ERR_INVALID with WHY filled. */
+int sep__curve_read(const sep_DERCurve_t *d, ge_curve_t *out, char *why, size_t why_size);
+
 /* CTL's setpoint with what depends on the device's ratings resolved. */
 void sep__control_setpoint(const sep_ctl_t *ctl, const ge_der_caps_t *caps, ge_setpoint_t *out);
 
 /* The XML bodies the client sends (appended to OUT). */
 int sep__response_xml(ge_buf_t *out, const char *lfdi, const char *mrid, int status, int64_t created);
-int sep__dercap_xml(ge_buf_t *out, const ge_der_caps_t *caps);
-int sep__derg_xml(ge_buf_t *out, const ge_der_caps_t *caps, int64_t now);
+int sep__dercap_xml(ge_buf_t *out, const ge_der_caps_t *caps, int csip_aus);
+int sep__derg_xml(ge_buf_t *out, const ge_der_caps_t *caps, int64_t now, int csip_aus);
+/* CSIP-AUS ConnectionPoint with connectionPointId ID; our EndDevice for in-band registration. */
+int sep__connection_point_xml(ge_buf_t *out, const char *id);
+int sep__end_device_xml(ge_buf_t *out, const char *lfdi, uint64_t sfdi, int64_t now);
 int sep__ders_xml(ge_buf_t *out, const ge_telemetry_t *tel, int64_t now);
 int sep__dera_xml(ge_buf_t *out, const ge_der_caps_t *caps, const ge_telemetry_t *tel, int64_t now);
 
@@ -49,5 +62,13 @@ int sep__mirror_xml(ge_buf_t *out, int which, const char *lfdi, const char *mrid
                     int64_t now, int create);
 
 int sep__hex_bytes(const char *s, uint8_t *out, size_t max);
+
+/* The adapter alarms that are 2030.5 DER faults (DERStatus alarmStatus, DER LogEvents). */
+#define SEP_FAULT_ALARMS (((1u << GE_ALARM_SEP_BITS) - 1) << 5)
+/* The IEEE 2030.5 Private Enterprise Number (logEventPEN of the 2030.5-defined LogEvents). */
+#define SEP_IEEE_PEN 40732u
+
+/* A DER LogEvent for alarmStatus bit BIT (a fault that was raised), with logEventID ID. */
+int sep__logevent_xml(ge_buf_t *out, int bit, uint16_t id, int64_t created);
 
 #endif

@@ -49,8 +49,28 @@ enum ge_sp_field {
     GE_SP_VOLT_VAR = 1u << 13,    /* volt_var curve: opModVoltVar */
     GE_SP_VOLT_WATT = 1u << 14,   /* volt_watt curve: opModVoltWatt */
     GE_SP_FREQ_WATT = 1u << 15,   /* freq_watt curve: opModFreqWatt */
-    GE_SP_WATT_PF = 1u << 16      /* watt_pf curve: opModWattPF */
+    GE_SP_WATT_PF = 1u << 16,     /* watt_pf curve: opModWattPF */
+    GE_SP_FIXED_VAR = 1u << 17,   /* fixed_var_pct, fixed_var_ref: opModFixedVar */
+    GE_SP_TARGET_VAR = 1u << 18,  /* target_var: opModTargetVar */
+    GE_SP_WATT_VAR = 1u << 19,    /* watt_var curve: opModWattVar */
+    GE_SP_FREQ_DROOP = 1u << 20,  /* freq_droop: opModFreqDroop */
+    /* bits 21..30: the ride-through curves, one bit each, in 2030.5 DERCurveType order
+     * (GE_SP_RIDE_THROUGH(ct) for curveType ct = 1 HFRTMayTrip .. 10 LVRTMustTrip) */
+    GE_SP_RIDE_THROUGH_ALL = 0x3ffu << 21
 };
+
+/* 2030.5 DERCurveType values (sep.xsd): the curve kinds a DERCurve can hold. */
+enum ge_curve_type {
+    GE_CURVE_FREQ_WATT = 0, GE_CURVE_HFRT_MAY_TRIP = 1, GE_CURVE_HFRT_MUST_TRIP = 2,
+    GE_CURVE_HVRT_MAY_TRIP = 3, GE_CURVE_HVRT_MOMENTARY_CESSATION = 4, GE_CURVE_HVRT_MUST_TRIP = 5,
+    GE_CURVE_LFRT_MAY_TRIP = 6, GE_CURVE_LFRT_MUST_TRIP = 7, GE_CURVE_LVRT_MAY_TRIP = 8,
+    GE_CURVE_LVRT_MOMENTARY_CESSATION = 9, GE_CURVE_LVRT_MUST_TRIP = 10, GE_CURVE_VOLT_VAR = 11,
+    GE_CURVE_VOLT_WATT = 12, GE_CURVE_WATT_PF = 13, GE_CURVE_WATT_VAR = 14, GE_CURVE_TYPES = 15
+};
+
+/* The setpoint bit of ride-through curve type CT (GE_CURVE_HFRT_MAY_TRIP .. GE_CURVE_LVRT_MUST_TRIP). */
+#define GE_SP_RIDE_THROUGH(ct) (1u << (20 + (ct)))
+#define GE_RIDE_THROUGH_CURVES 10
 
 /* 2030.5 DERCurve carries at most 10 CurveData points (sep.xsd, DERCurve.CurveData maxOccurs 10). */
 #define GE_CURVE_MAX_POINTS 10
@@ -63,7 +83,17 @@ typedef struct ge_curve_point {
 typedef struct ge_curve {
     unsigned n; /* points used, 0..GE_CURVE_MAX_POINTS, x ascending */
     ge_curve_point_t pt[GE_CURVE_MAX_POINTS];
+    int y_ref;  /* what y is a percentage of: 2030.5 DERUnitRefType (1 %setMaxW, 2 %setMaxVar, ...), 0 n/a */
+    double v_ref_pct;     /* volt-var reference voltage, % of nominal (0: nominal) */
+    double open_loop_s;   /* open-loop response time (0: the device's default) */
 } ge_curve_t;
+
+/* opModFreqDroop (2030.5 FreqDroopType): frequency-watt as parameters instead of a curve. */
+typedef struct ge_freq_droop {
+    double db_of_hz, db_uf_hz; /* dead bands above and below nominal frequency */
+    double k_of, k_uf;         /* per-unit frequency change per per-unit power change */
+    double open_loop_s;
+} ge_freq_droop_t;
 
 /* What the utility control and the local policy decided, in device terms.  A field counts only
  * when its GE_SP_* bit is set in `set`; an absent field means "no such limit / no command"
@@ -85,6 +115,14 @@ typedef struct ge_setpoint {
     double pf_inject;      /* displacement power factor while injecting, 0..1 */
     double pf_absorb;      /* displacement power factor while absorbing, 0..1 */
     ge_curve_t volt_var, volt_watt, freq_watt, watt_pf;
+    double fixed_var_pct;  /* opModFixedVar: reactive power, % of what fixed_var_ref names */
+    int fixed_var_ref;     /* 2030.5 DERUnitRefType of fixed_var_pct */
+    double target_var;     /* opModTargetVar: reactive power in var, injected positive */
+    ge_curve_t watt_var;
+    ge_freq_droop_t freq_droop;
+    /* ride_through[ct - 1] for DERCurveType ct = 1..10, when GE_SP_RIDE_THROUGH(ct) is set: x is
+     * the duration in seconds, y the voltage (% of nominal) or frequency (Hz) limit */
+    ge_curve_t ride_through[GE_RIDE_THROUGH_CURVES];
 } ge_setpoint_t;
 
 /* --- ratings and telemetry ------------------------------------------------------------------ */
@@ -110,8 +148,23 @@ enum ge_alarm {
     GE_ALARM_SOC_FULL = 1u << 1,      /* battery at 100 % while charge was asked */
     GE_ALARM_LIMITED = 1u << 2,       /* a limit cut the battery or PV below the target */
     GE_ALARM_DISCONNECTED = 1u << 3,  /* disconnected / de-energized by control */
-    GE_ALARM_COMMS = 1u << 4          /* the driver lost its device */
+    GE_ALARM_COMMS = 1u << 4,         /* the driver lost its device */
+    /* the DER faults of 2030.5 DERStatus.alarmStatus / DER LogEvents */
+    GE_ALARM_OVER_CURRENT = 1u << 5,
+    GE_ALARM_OVER_VOLTAGE = 1u << 6,
+    GE_ALARM_UNDER_VOLTAGE = 1u << 7,
+    GE_ALARM_OVER_FREQUENCY = 1u << 8,
+    GE_ALARM_UNDER_FREQUENCY = 1u << 9,
+    GE_ALARM_VOLTAGE_IMBALANCE = 1u << 10,
+    GE_ALARM_CURRENT_IMBALANCE = 1u << 11,
+    GE_ALARM_EMERGENCY_LOCAL = 1u << 12,
+    GE_ALARM_EMERGENCY_REMOTE = 1u << 13,
+    GE_ALARM_LOW_POWER_INPUT = 1u << 14,
+    GE_ALARM_PHASE_ROTATION = 1u << 15
 };
+/* GE_ALARM_OVER_CURRENT.. in 2030.5 alarmStatus bit order: bit b of alarmStatus is GE_ALARM_SEP(b). */
+#define GE_ALARM_SEP(b) (1u << (5 + (b)))
+#define GE_ALARM_SEP_BITS 11
 
 typedef struct ge_telemetry {
     double time;            /* the `now` of the last step */

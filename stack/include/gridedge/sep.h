@@ -49,7 +49,15 @@ typedef struct sep_client_config {
     unsigned min_poll_s;    /* never poll faster than this (default 1 s) */
     const ge_mem_t *mem;    /* NULL: malloc */
     const ge_log_t *log;    /* NULL: silent */
+    /* CSIP-AUS: the connection point (NMI) PUT to the EndDevice's csipaus:ConnectionPointLink
+     * (NULL: none).  CSIP-AUS mode itself is detected: a ConnectionPointLink, or a control using a
+     * csipaus mode, switches the client to it (doeModesSupported/doeModesEnabled in DERCapability and
+     * DERSettings); profile SEP_PROFILE_CSIP_AUS starts in it. */
+    const char *connection_point_id;
+    int profile;
 } sep_client_config_t;
+
+enum { SEP_PROFILE_AUTO = 0, SEP_PROFILE_CSIP = 1, SEP_PROFILE_CSIP_AUS = 2 };
 
 /* One HTTP request the engine wants sent.  Strings and the body belong to the engine and stay
  * valid until sep_client_response() for the same id (or sep_client_free()). */
@@ -88,6 +96,7 @@ typedef struct sep_client_stats {
     unsigned long requests, responses, errors, bad_documents;
     unsigned long controls_known, programs;
     int registered;           /* EndDevice found (and PIN matched, when checked) */
+    int csip_aus;             /* speaking CSIP-AUS (configured or detected) */
     int time_known;           /* the server's clock has been read */
 } sep_client_stats_t;
 
@@ -125,6 +134,12 @@ int sep_client_control(sep_client_t *c, double now, sep_control_t *out);
 double sep_client_next_wakeup(const sep_client_t *c, double now);
 
 void sep_client_stats(const sep_client_t *c, sep_client_stats_t *out);
+
+/* For status reports: the first 2030.5 mode (DERControlBase element name, e.g. "opModExpLimW",
+ * "opModVoltVar", "rampTms") of MODES into *KIND, and its value in SP into *VALUE (W, %, power
+ * factor, var; for a curve mode the number of curve points).  1 if the value is in effect, 0 if
+ * not (no mode, or a curve mode whose DERCurve is not read yet). */
+int sep_describe_control(uint32_t modes, const ge_setpoint_t *sp, const char **kind, double *value);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,240 @@
+/* sep_play.c - plays a conformance case to the 2030.5 engine in simulated time (see sep_play.h). */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gridedge/arena.h>
+#include <gridedge/error.h>
+
+#include "conformance/serve.h"
+#include "conformance/verdict.h"
+#include "runner.h"
+#include "sep_play.h"
+#include "xsd.h"
+
+#define STEP 0.25
+
+static void ideal_device(sep_play_device_t *d, double t, const sep_control_t *ctl, ge_der_caps_t *caps, ge_telemetry_t *tel)
+{
+    const ge_setpoint_t *sp = &ctl->setpoint;
+    double bat = sp->set & GE_SP_BATTERY_W ? sp->battery_w : 0, pv = 3000;
+
+    if (bat != d->target_w) {
+        d->from_w = d->battery_w;
+        d->target_w = bat;
+        d->t_change = t;
+        d->ramp_s = sp->set & GE_SP_RAMP ? sp->ramp_s : 0;
+    }
+    if (d->ramp_s > 0 && t - d->t_change < d->ramp_s)
+        bat = d->from_w + (d->target_w - d->from_w) * (t - d->t_change) / d->ramp_s;
+    d->battery_w = bat;
+
+    memset(caps, 0, sizeof(*caps));
+    caps->modes = GE_SP_BATTERY_W | GE_SP_MAX_LIM | GE_SP_CONNECT | GE_SP_ENERGIZE | GE_SP_EXPORT_LIM;
+    caps->rtg_max_w = 5000;
+    caps->rtg_max_charge_rate_w = 5000;
+    caps->rtg_max_discharge_rate_w = 5000;
+    caps->rtg_max_wh = 13500;
+    caps->pv_peak_w = 5000;
+    bat = fmax(-5000, fmin(5000, bat));
+    if (((sp->set & GE_SP_CONNECT) && !sp->connect) || ((sp->set & GE_SP_ENERGIZE) && !sp->energize))
+        bat = pv = 0;
+    if (sp->set & GE_SP_MAX_LIM) {
+        double cap = sp->max_lim_pct / 100.0 * caps->rtg_max_w;
+        pv = fmin(pv, cap);
+        if (bat > cap - pv)
+            bat = cap - pv;
+    }
+    memset(tel, 0, sizeof(*tel));
+    tel->battery_w = bat;
+    tel->pv_w = pv;
+    tel->soc_pct = 50;
+    tel->stored_wh = 6750;
+    tel->house_w = 1000;
+    tel->site_w = tel->house_w - pv - bat;
+    tel->time = t;
+    if (d->alarm && t >= d->alarm_at)
+        tel->alarms |= d->alarm;
+}
+
+
+
+void sep_play_run_free(sep_play_run_t *r)
+{
+    for (size_t i = 0; i < r->n_ex; i++) {
+        free(r->bodies[i]);
+        free((char *)r->ex[i].path);
+    }
+    for (size_t i = 0; i < r->n_samples; i++)
+        free((char *)r->samples[i].json);
+}
+
+static char *status_json(double server_time, const sep_control_t *ctl, const ge_telemetry_t *tel)
+{
+    char buf[4096];
+    size_t n = (size_t)snprintf(buf, sizeof(buf),
+                                "{\"time\":%.0f,\"site\":{\"power_w\":%.1f},\"pv\":{\"power_w\":%.1f},"
+                                "\"battery\":{\"power_w\":%.1f,\"soc_pct\":50},\"ev\":{\"power_w\":0},"
+                                "\"active_controls\":[",
+                                floor(server_time), tel->site_w, tel->pv_w, tel->battery_w);
+    for (size_t i = 0; i < ctl->n_active && n < sizeof(buf) - 200; i++) {
+        const char *kind;
+        double value;
+        int has = sep_describe_control(ctl->active[i].modes, &ctl->setpoint, &kind, &value);
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s{\"id\":\"%s\",\"source\":\"sep\",\"kind\":\"%s\"",
+                              i ? "," : "", ctl->active[i].mrid, kind);
+        n += (size_t)(has ? snprintf(buf + n, sizeof(buf) - n, ",\"value\":%g}", value)
+                          : snprintf(buf + n, sizeof(buf) - n, "}"));
+    }
+    snprintf(buf + n, sizeof(buf) - n, "],\"price\":null}");
+    return strdup(buf);
+}
+
+/* Play case C to a fresh engine and DEV (NULL: an ideal device without alarms); fill R.  Returns the
+ * engine's stats. */
+sep_client_stats_t sep_play(const cf_case_t *c, sep_play_run_t *r, const ge_mem_t *mem, const sep_play_device_t *dev)
+{
+    sep_play_device_t d = { 0 };
+    sep_client_config_t cfg = { "/dcap", SEP_PLAY_LFDI, SEP_PLAY_SFDI, 111115, 7, 1, mem, NULL, NULL, 0 };
+    sep_client_t *eng = NULL;
+    sep_client_stats_t st;
+    unsigned fired[CF_CASE_MAX_ACTIONS] = { 0 };
+    cf_serve_state_t ss = { fired, 0 };
+    char sfdi[32];
+    cf_vars_t vars = { 0 };
+
+    memset(&st, 0, sizeof(st));
+    snprintf(sfdi, sizeof(sfdi), "%llu", SEP_PLAY_SFDI);
+    vars.start = SEP_PLAY_T0 + c->time_offset;
+    vars.lfdi = SEP_PLAY_LFDI;
+    vars.sfdi = sfdi;
+    vars.base = "http://127.0.0.1:1";
+    if (sep_client_new(&eng, &cfg) < 0)
+        return st;
+    if (dev)
+        d = *dev;
+    for (double t = 0; t <= c->duration + 1e-9; t += STEP) {
+        double now = SEP_PLAY_T0 + t;
+        sep_request_t req;
+        sep_control_t ctl;
+        ge_der_caps_t caps;
+        ge_telemetry_t tel;
+        int guard = 0;
+
+        vars.now = now + c->time_offset;
+        while (sep_client_next_request(eng, now, &req) == 1 && guard++ < 64) {
+            cf_answer_t ans;
+            ge_buf_t out;
+            ge_buf_init(&out, NULL, 1 << 20);
+            cf_serve(c, &ss, &vars, t, req.method, req.path, req.body ? req.body : "", "application/sep+xml", &ans,
+                     &out);
+            if (r->n_ex < SEP_PLAY_MAX_EX) {
+                cf_exchange_t *x = &r->ex[r->n_ex];
+                r->bodies[r->n_ex] = strndup(req.body ? req.body : "", req.body_len);
+                x->t = t;
+                x->method = req.method[0] == 'G' ? "GET" : req.method[1] == 'U' ? "PUT" : "POST";
+                x->path = strdup(req.path);
+                x->body = r->bodies[r->n_ex];
+                x->status = ans.kind == CF_ANSWER_CLOSE ? 0 : ans.status;
+                r->n_ex++;
+            }
+            if (ans.kind == CF_ANSWER_CLOSE)
+                sep_client_response(eng, req.id, 0, NULL, NULL, 0, now);
+            else
+                sep_client_response(eng, req.id, ans.status, ans.location[0] ? ans.location : NULL, out.data, out.len,
+                                    now);
+            ge_buf_free(&out);
+        }
+        CU_ASSERT(guard < 64); /* the engine never floods the server */
+        sep_client_control(eng, now, &ctl);
+        ideal_device(&d, now, &ctl, &caps, &tel);
+        sep_client_set_device(eng, &caps, &tel);
+        if (r->n_samples < SEP_PLAY_MAX_SAMPLES) {
+            r->samples[r->n_samples].t = t;
+            r->samples[r->n_samples].json = status_json(sep_client_server_time(eng, now), &ctl, &tel);
+            r->n_samples++;
+        }
+    }
+    sep_client_stats(eng, &st);
+    sep_client_free(eng);
+    return st;
+}
+
+/* Judge every expectation; print the failures.  Returns the number failed. */
+int sep_play_judge(const char *id, const cf_case_t *c, const sep_play_run_t *r)
+{
+    cf_observed_t obs = { r->ex, r->n_ex, r->samples, r->n_samples, c->duration, SEP_PLAY_T0 + c->time_offset };
+    cf_vars_t vars = { 0 };
+    char sfdi[32];
+    int failed = 0;
+
+    snprintf(sfdi, sizeof(sfdi), "%llu", SEP_PLAY_SFDI);
+    vars.lfdi = SEP_PLAY_LFDI;
+    vars.sfdi = sfdi;
+    for (size_t i = 0; i < c->n_expects; i++) {
+        cf_expect_t e = c->expects[i];
+        ge_buf_t has[CF_MAX_HAS];
+        char detail[400];
+        for (unsigned k = 0; k < e.n_has; k++) {
+            ge_buf_init(&has[k], NULL, 0);
+            cf_substitute(e.has[k], strlen(e.has[k]), &vars, &has[k]);
+            e.has[k] = ge_buf_str(&has[k]);
+        }
+        if (!cf_expect_check(&e, &obs, detail, sizeof(detail))) {
+            fprintf(stderr, "  %s line %u: %s\n", id, e.line, detail);
+            failed++;
+        }
+        for (unsigned k = 0; k < e.n_has; k++)
+            ge_buf_free(&has[k]);
+    }
+    return failed;
+}
+
+size_t sep_play_suite(const char *suite, const char *const *ids, size_t n, const char *xsd_file)
+{
+    xsd_t *xsd = xsd_dir() ? xsd_load(xsd_file) : NULL;
+    size_t validated = 0;
+    if (xsd_dir())
+        CU_ASSERT_PTR_NOT_NULL_FATAL(xsd);
+    for (size_t i = 0; i < n; i++) {
+        ge_arena_t *a;
+        cf_case_t c;
+        char err[512];
+        static sep_play_run_t r;
+        CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 0, 4 << 20), 0);
+        int rc = cf_case_load(suite, ids[i], NULL, a, &c, err, sizeof(err));
+        if (rc)
+            fprintf(stderr, "%s: %s\n", ids[i], err);
+        CU_ASSERT_EQUAL_FATAL(rc, 0);
+        memset(&r, 0, sizeof(r));
+        sep_client_stats_t st = sep_play(&c, &r, NULL, NULL);
+        CU_ASSERT_TRUE(st.time_known);
+        int failed = sep_play_judge(ids[i], &c, &r);
+        if (failed) {
+            fprintf(stderr, "%s: %d expectation(s) failed; the client sent:\n", ids[i], failed);
+            for (size_t k = 0; k < r.n_ex; k++)
+                if (strcmp(r.ex[k].method, "GET") != 0)
+                    fprintf(stderr, "    %.2f %s %s -> %d %.300s\n", r.ex[k].t, r.ex[k].method, r.ex[k].path,
+                            r.ex[k].status, r.ex[k].body);
+        }
+        CU_ASSERT_EQUAL(failed, 0);
+        for (size_t k = 0; xsd && k < r.n_ex; k++) {
+            char why[600];
+            if (!r.ex[k].body[0])
+                continue;
+            int ok = xsd_valid(xsd, r.ex[k].body, strlen(r.ex[k].body), why, sizeof(why));
+            if (!ok)
+                fprintf(stderr, "%s: %s %s sent an invalid body: %s\n%s\n", ids[i], r.ex[k].method,
+                        r.ex[k].path, why, r.ex[k].body);
+            CU_ASSERT_TRUE(ok);
+            validated += ok;
+        }
+        sep_play_run_free(&r);
+        ge_arena_free(a);
+    }
+    xsd_free(xsd);
+    return validated;
+}

@@ -1,0 +1,56 @@
+/* sep_play.h - the 2030.5 engine plays a conformance case in simulated time: the case's resources
+ * are served by the head-end's own serve logic (conformance/serve.c), the engine's setpoint drives an
+ * ideal device, and the case's expectations are judged by conformance/verdict.c on the exchanges and
+ * the device's status - the same cases `gridedge conformance run` plays over the network, in
+ * milliseconds.  Shared by the engine's tests (tests/test_sep*.c). */
+#ifndef TESTS_SEP_PLAY_H
+#define TESTS_SEP_PLAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gridedge/mem.h>
+#include <gridedge/sep.h>
+
+#include "conformance/case.h"
+#include "conformance/verdict.h"
+
+#define SEP_PLAY_T0 1800000000.0
+#define SEP_PLAY_LFDI "3E4F45AB31EDFE5B67E343E5E4562E31984E23E5"
+#define SEP_PLAY_SFDI 167261211391ULL
+#define SEP_PLAY_MAX_EX 4000
+#define SEP_PLAY_MAX_SAMPLES 1000
+
+/* An ideal device: the battery moves to its setpoint at once, or over the ramp time a control asks
+ * for (as the simulated site does); PV gives 3 kW unless limited.  From ALARM_AT (absolute local
+ * time) on, it reports the alarms ALARM. */
+typedef struct sep_play_device {
+    double battery_w, from_w, target_w, t_change, ramp_s;
+    double alarm_at;
+    uint32_t alarm;
+} sep_play_device_t;
+
+/* What one play saw: the exchanges and the status samples. */
+typedef struct sep_play_run {
+    cf_exchange_t ex[SEP_PLAY_MAX_EX];
+    char *bodies[SEP_PLAY_MAX_EX];
+    size_t n_ex;
+    cf_sample_t samples[SEP_PLAY_MAX_SAMPLES];
+    size_t n_samples;
+    char lfdi_buf[48];
+} sep_play_run_t;
+
+/* Play case C to a fresh engine and DEV (NULL: an ideal device without alarms); fill R (zeroed by
+ * the caller).  Returns the engine's stats. */
+sep_client_stats_t sep_play(const cf_case_t *c, sep_play_run_t *r, const ge_mem_t *mem, const sep_play_device_t *dev);
+void sep_play_run_free(sep_play_run_t *r);
+
+/* Judge every expectation of C on R; print the failures.  Returns the number failed. */
+int sep_play_judge(const char *id, const cf_case_t *c, const sep_play_run_t *r);
+
+/* Play the cases IDS of SUITE; each must pass, and every body the client sent must validate
+ * against XSD_FILE (a path under the official schema dir, when the tests have it).  CUnit
+ * assertions.  Returns the number of bodies validated. */
+size_t sep_play_suite(const char *suite, const char *const *ids, size_t n, const char *xsd_file);
+
+#endif
