@@ -14,6 +14,13 @@ EXTRA_DIST += $(GE_CF_CATALOGUES) gateway/embed_files.py
 
 # The scripted cases (and the fragments they include), compiled into the program.
 GE_CF_CASES += \
+	conformance/cases/csip/BASIC-001.case \
+	conformance/cases/csip/BASIC-019.case \
+	conformance/cases/csip/BASIC-021.case \
+	conformance/cases/csip/BASIC-023.case \
+	conformance/cases/csip/BASIC-025.case \
+	conformance/cases/csip/BASIC-026.case \
+	conformance/cases/csip/GE-SEP-001.case \
 	conformance/cases/csip/BASIC-004.case \
 	conformance/cases/csip/BASIC-005.case \
 	conformance/cases/csip/BASIC-006.case \

@@ -14,6 +14,7 @@
 
 #include "gateway/cli.h"
 #include "gateway/daemon.h"
+#include "gateway/dnssd_probe.h"
 #include "gateway/sep_link.h"
 #include "gateway/site.h"
 #include "gateway/store.h"
@@ -69,6 +70,53 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     gw_sep_link_set_device(r->link, &caps, &tel);
 }
 
+/* `gridedge sep discover [--dnssd ADDR:PORT] [--timeout S]`: list the 2030.5 servers DNS-SD finds. */
+static int sep_discover(const gw_command_t *cmd, int argc, char **argv)
+{
+    static const struct option opts[] = { { "dnssd", required_argument, NULL, 'D' },
+                                          { "timeout", required_argument, NULL, 't' },
+                                          { "verbose", no_argument, NULL, 'v' },
+                                          { NULL, 0, NULL, 0 } };
+    ge_log_t log = { gw_log_stderr, NULL, GE_LOG_WARN };
+    const char *dest = NULL;
+    double timeout = 3;
+    sep_dnssd_result_t res;
+    size_t shown = 0;
+    char *end;
+    int c;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        switch (c) {
+        case 'D': dest = optarg; break;
+        case 'v': log.level = GE_LOG_INFO; break;
+        case 't':
+            errno = 0;
+            timeout = strtod(optarg, &end);
+            if (errno || *end || !(timeout > 0) || timeout > 600)
+                return gw_usage_error(cmd, "--timeout needs a number of seconds, not '%s'", optarg);
+            break;
+        default: return gw_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return gw_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (gw_dnssd_discover(dest, timeout, &res, &log) < 0)
+        return gw_usage_error(cmd, "--dnssd needs IPV4:PORT, not '%s'", dest ? dest : "");
+    for (size_t i = 0; i < res.n; i++)
+        if (res.servers[i].url[0]) {
+            printf("%s\t%s\n", res.servers[i].url, res.servers[i].instance);
+            shown++;
+        }
+    if (!shown) {
+        fprintf(stderr, "gridedge sep: no IEEE 2030.5 server answered for %s within %.0f s\n", SEP_DNSSD_SERVICE,
+                timeout);
+        return GW_EXIT_FAIL;
+    }
+    return GW_EXIT_OK;
+}
+
 int gw_cmd_sep(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -79,12 +127,14 @@ int gw_cmd_sep(int argc, char **argv)
         { "status-file", required_argument, NULL, 'f' }, { "verbose", no_argument, NULL, 'v' },
         { "pin", required_argument, NULL, 'p' },        { "seed", required_argument, NULL, 'r' },
         { "adapter-config", required_argument, NULL, 'C' }, { "nmi", required_argument, NULL, 'n' },
-        { "profile", required_argument, NULL, 'P' },     { NULL, 0, NULL, 0 }
+        { "profile", required_argument, NULL, 'P' },     { "dnssd", required_argument, NULL, 'D' },
+        { NULL, 0, NULL, 0 }
     };
     const gw_command_t *cmd = gw_command_find("sep");
     gw_sep_opts_t so;
     gw_site_opts_t site_opts;
-    const char *state_dir = NULL, *adapter = "sim";
+    const char *state_dir = NULL, *adapter = "sim", *dnssd = NULL;
+    sep_dnssd_result_t found;
     double duration = 0;
     int verbose = 0, c;
     ge_log_t log = { gw_log_stderr, NULL, GE_LOG_WARN };
@@ -95,6 +145,8 @@ int gw_cmd_sep(int argc, char **argv)
     char err[512];
     char *end;
 
+    if (argc >= 2 && strcmp(argv[1], "discover") == 0)
+        return sep_discover(cmd, argc - 1, argv + 1);
     if (argc < 2 || strcmp(argv[1], "run") != 0)
         return gw_usage_error(cmd, argc < 2 ? "missing action: run" : "unknown action '%s'", argv[argc < 2 ? 0 : 1]);
     argc--;
@@ -112,6 +164,7 @@ int gw_cmd_sep(int argc, char **argv)
         case 'k': so.key = optarg; break;
         case 'l': so.lfdi = optarg; break;
         case 'A': adapter = optarg; break;
+        case 'D': dnssd = optarg; break;
         case 'n':
             if (!*optarg || strlen(optarg) > 32)
                 return gw_usage_error(cmd, "--nmi needs a connection point id of 1 to 32 characters");
@@ -154,16 +207,26 @@ int gw_cmd_sep(int argc, char **argv)
     }
     if (optind < argc)
         return gw_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    if (!so.url)
-        return gw_usage_error(cmd, "--server URL is required");
+    if (verbose)
+        log.level = GE_LOG_INFO;
+    if (!so.url) { /* 2030.5 §6.5: find the server with DNS-SD */
+        const sep_dnssd_server_t *best;
+        if (gw_dnssd_discover(dnssd, 5, &found, &log) < 0)
+            return gw_usage_error(cmd, "--dnssd needs IPV4:PORT, not '%s'", dnssd ? dnssd : "");
+        if (!(best = sep_dnssd_best(&found))) {
+            fprintf(stderr, "gridedge sep: no --server given and no IEEE 2030.5 server answered DNS-SD (%s) on %s\n",
+                    SEP_DNSSD_SERVICE, dnssd ? dnssd : GW_DNSSD_MDNS);
+            return GW_EXIT_FAIL;
+        }
+        so.url = best->url;
+        ge_log(&log, GE_LOG_INFO, "sep", "DNS-SD: %s at %s", best->instance, best->url);
+    }
     if (strncmp(so.url, "https://", 8) == 0 && (!so.ca || !so.cert || !so.key))
         return gw_usage_error(cmd, "https:// needs --ca, --cert and --key");
     if (strncmp(so.url, "http://", 7) == 0 && !so.lfdi && !so.cert)
         return gw_usage_error(cmd, "http:// needs --lfdi (the identity is not in a certificate)");
     if (strncmp(so.url, "http://", 7) != 0 && strncmp(so.url, "https://", 8) != 0)
         return gw_usage_error(cmd, "--server must be an http:// or https:// URL");
-    if (verbose)
-        log.level = GE_LOG_INFO;
 
     memset(&run, 0, sizeof(run));
     run.log = &log;

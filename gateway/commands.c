@@ -36,15 +36,18 @@ const gw_command_t gw_commands[] = {
       "    DIR instead of the built-in ones; --work-dir keeps the PKI, state and client logs there.\n",
       gw_cmd_conformance },
     { "sep", "run the IEEE 2030.5 (CSIP) client against a server",
-      "gridedge sep run --server URL [--ca FILE --cert FILE --key FILE] [--lfdi HEX40] [--adapter sim]\n"
+      "gridedge sep run [--server URL] [--ca FILE --cert FILE --key FILE] [--lfdi HEX40] [--adapter sim]\n"
       "                 [--state-dir DIR] [--duration SECONDS] [--status-file FILE] [--verbose]\n"
       "                 [--pin PIN] [--seed N] [--adapter-config \"key=value ...\"]\n"
-      "                 [--profile auto|csip|csip-aus] [--nmi ID]\n"
+      "                 [--profile auto|csip|csip-aus] [--nmi ID] [--dnssd IPV4:PORT]\n"
       "    URL is the DeviceCapability URL, e.g. https://host:port/dcap.  https:// uses the CSIP TLS\n"
       "    profile with the client certificate (identity from it); http:// takes the identity from\n"
       "    --lfdi.  --duration: stop after that many seconds (else at SIGTERM/SIGINT).  CSIP-AUS is\n"
       "    detected from the server's resources (--profile fixes it); --nmi registers the site's\n"
-      "    connection point (CSIP-AUS ConnectionPoint).\n",
+      "    connection point (CSIP-AUS ConnectionPoint).  Without --server the server is found with\n"
+      "    DNS-SD (_smartenergy._tcp over multicast DNS, or ask --dnssd IPV4:PORT).\n"
+      "gridedge sep discover [--dnssd IPV4:PORT] [--timeout SECONDS]\n"
+      "    List the IEEE 2030.5 servers DNS-SD finds: \"URL<TAB>instance\" per line.\n",
       gw_cmd_sep },
     { "demo", "a day in the life of a home in a virtual power plant, in about a minute",
       "gridedge demo [--duration SECONDS] [--speed N] [--port P] [--verbose]\n"

@@ -1,6 +1,6 @@
 # stack/sep: the IEEE 2030.5 (CSIP) client engine, sans I/O (issue 5).
-libgecore_la_SOURCES += stack/sep/client.c stack/sep/messages.c stack/sep/sep_internal.h
-gridedgeinclude_HEADERS += stack/include/gridedge/sep.h
+libgecore_la_SOURCES += stack/sep/client.c stack/sep/messages.c stack/sep/sep_internal.h stack/sep/dnssd.c
+gridedgeinclude_HEADERS += stack/include/gridedge/sep.h stack/include/gridedge/sep_dnssd.h
 
 check_PROGRAMS += tests/test_sep
 tests_test_sep_SOURCES = tests/test_sep.c tests/sep_play.c tests/sep_play.h $(GE_CF_SOURCES)
@@ -8,6 +8,13 @@ nodist_tests_test_sep_SOURCES = conformance/cases_data.c conformance/catalogue_d
 tests_test_sep_CFLAGS = $(GE_TEST_CFLAGS)
 tests_test_sep_LDADD = $(GE_TEST_LIBS)
 TESTS += tests/test_sep
+
+# DNS-SD discovery: the parser, and `sep discover` / `sep run` without --server on 127.0.0.1.
+check_PROGRAMS += tests/test_dnssd
+tests_test_dnssd_SOURCES = tests/test_dnssd.c
+tests_test_dnssd_CFLAGS = $(GE_TEST_CFLAGS)
+tests_test_dnssd_LDADD = $(GE_TEST_LIBS) -lpthread
+TESTS += tests/test_dnssd
 
 # `gridedge sep run` end to end against the conformance head-end (runs the real program).
 check_PROGRAMS += tests/test_sep_run
@@ -24,4 +31,13 @@ tests_fuzz_fuzz_sep_CFLAGS = $(AM_CFLAGS)
 tests_fuzz_fuzz_sep_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_sep_LDADD = libgecore.la
 endif
-EXTRA_DIST += tests/fuzz/fuzz_sep.c tests/fuzz/corpus/fuzz_sep/base.seed
+if GE_FUZZ
+GE_FUZZERS += tests/fuzz/fuzz_dnssd
+EXTRA_PROGRAMS += tests/fuzz/fuzz_dnssd
+tests_fuzz_fuzz_dnssd_SOURCES = tests/fuzz/fuzz_dnssd.c
+tests_fuzz_fuzz_dnssd_CFLAGS = $(AM_CFLAGS)
+tests_fuzz_fuzz_dnssd_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_dnssd_LDADD = libgecore.la
+endif
+EXTRA_DIST += tests/fuzz/fuzz_sep.c tests/fuzz/corpus/fuzz_sep/base.seed tests/fuzz/fuzz_dnssd.c \
+	tests/fuzz/corpus/fuzz_dnssd/answer.seed

@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     sep_client_config_t cfg = { "/dcap", "3E4F45AB31EDFE5B67E343E5E4562E31984E23E5", 167261211391ULL, 0, 1, 1,
-                                NULL, NULL };
+                                NULL, NULL, NULL, 0 };
     sep_client_t *c;
     const uint8_t *p = data, *end = data + size;
     double now = 1800000000;
