@@ -163,9 +163,11 @@ static void take_txt(sep_dnssd_server_t *s, const uint8_t *p, size_t n)
         memcpy(kv, p + i, l);
         kv[l] = '\0';
         i += l;
-        if (strncasecmp(kv, "dcap=", 5) == 0 && kv[5] == '/' && strlen(kv + 5) < sizeof(s->dcap) &&
-            !strpbrk(kv + 5, " \t\r\n"))
-            snprintf(s->dcap, sizeof(s->dcap), "%s", kv + 5);
+        if (strncasecmp(kv, "dcap=", 5) == 0 && kv[5] == '/' && l - 5 < sizeof(s->dcap) &&
+            !strpbrk(kv + 5, " \t\r\n")) {
+            memcpy(s->dcap, kv + 5, l - 5);
+            s->dcap[l - 5] = '\0';
+        }
         else if (strncasecmp(kv, "https=", 6) == 0) {
             unsigned long port = 0;
             const char *q = kv + 6;
