@@ -21,6 +21,8 @@ GE_CF_CASES += \
 	conformance/cases/csip/BASIC-025.case \
 	conformance/cases/csip/BASIC-026.case \
 	conformance/cases/csip/GE-SEP-001.case \
+	conformance/cases/csip/BASIC-002.case \
+	conformance/cases/csip/BASIC-003.case \
 	conformance/cases/csip/BASIC-004.case \
 	conformance/cases/csip/BASIC-005.case \
 	conformance/cases/csip/BASIC-006.case \

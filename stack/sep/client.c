@@ -49,6 +49,8 @@ typedef struct watch {
     uint32_t page_start;  /* lists: the s of the page being read */
     unsigned gen;         /* lists: refresh generation, to find items that disappeared */
     int program;          /* R_DERC_LIST, R_DDERC: index into programs */
+    int parent;           /* R_DERP_LIST: the FunctionSetAssignmentsList that names it (-1: none) */
+    unsigned parent_gen;  /* ... in its refresh generation parent_gen */
 } watch_t;
 
 typedef struct program {
@@ -58,6 +60,7 @@ typedef struct program {
     uint8_t primacy;
     uint32_t no;          /* the scheduler's program number */
     unsigned gen;         /* DERProgramList generation that last listed it */
+    int list;             /* that DERProgramList (watch index) */
     uint32_t poll_s;      /* from the DERProgramList */
     sep_ctl_t dflt;       /* its DefaultDERControl, when dflt.used */
 } program_t;
@@ -228,6 +231,7 @@ static watch_t *follow(sep_client_t *c, rkind kind, const char *href, uint32_t p
         w->poll_s = poll_s;
         w->next = now;
         w->program = program;
+        w->parent = -1;
         return w;
     }
     ge_log(c->cfg.log, GE_LOG_WARN, "sep", "more than %d resources to follow; ignoring %s", MAX_WATCH, href);
@@ -669,15 +673,37 @@ static void on_reg(sep_client_t *c, watch_t *w, const sep_Registration_t *r)
 
 static void on_fsa_list(sep_client_t *c, watch_t *w, const sep_FunctionSetAssignmentsList_t *l, double now)
 {
+    int wi = (int)(w - c->watch);
+
     w->poll_s = poll_of(l->pollRate, l->has_pollRate);
+    if (w->page_start == 0)
+        w->gen++;
     for (size_t i = 0; i < l->FunctionSetAssignments_count; i++) {
         const sep_FunctionSetAssignments_t *f = l->FunctionSetAssignments[i];
-        if (f->DERProgramListLink)
-            follow(c, R_DERP_LIST, f->DERProgramListLink->href, w->poll_s, -1, now);
+        if (f->DERProgramListLink) {
+            watch_t *pl = follow(c, R_DERP_LIST, f->DERProgramListLink->href, w->poll_s, -1, now);
+            if (pl) {
+                pl->parent = wi;
+                pl->parent_gen = w->gen;
+            }
+        }
         if (f->TimeLink)
             follow(c, R_TIME, f->TimeLink->href, DEFAULT_POLL, -1, now);
     }
     list_paging(w, l->all, l->results, now);
+    if (!list_done(w))
+        return;
+    /* A group that is gone takes its DERPrograms (and their controls) with it (2030.5 §10.10.3). */
+    for (int k = 0; k < MAX_WATCH; k++) {
+        watch_t *pl = &c->watch[k];
+        if (!pl->used || pl->kind != R_DERP_LIST || pl->parent != wi || pl->parent_gen == w->gen)
+            continue;
+        ge_log(c->cfg.log, GE_LOG_INFO, "sep", "FunctionSetAssignments with %s is gone", pl->href);
+        for (int i = 0; i < MAX_PROGRAMS; i++)
+            if (c->programs[i].used && c->programs[i].list == k)
+                drop_program(c, &c->programs[i]);
+        unfollow(c, pl);
+    }
 }
 
 static void on_derp_list(sep_client_t *c, watch_t *w, const sep_DERProgramList_t *l, double now)
@@ -701,6 +727,7 @@ static void on_derp_list(sep_client_t *c, watch_t *w, const sep_DERProgramList_t
                     c->watch[k].next = now;
         }
         p->gen = w->gen;
+        p->list = (int)(w - c->watch);
         p->poll_s = w->poll_s;
         if (d->DERControlListLink)
             follow(c, R_DERC_LIST, d->DERControlListLink->href, w->poll_s, pi, now);
@@ -710,7 +737,7 @@ static void on_derp_list(sep_client_t *c, watch_t *w, const sep_DERProgramList_t
     list_paging(w, l->all, l->results, now);
     if (list_done(w))
         for (int i = 0; i < MAX_PROGRAMS; i++)
-            if (c->programs[i].used && c->programs[i].gen != w->gen) {
+            if (c->programs[i].used && c->programs[i].list == (int)(w - c->watch) && c->programs[i].gen != w->gen) {
                 ge_log(c->cfg.log, GE_LOG_INFO, "sep", "DERProgram %s is gone", c->programs[i].href);
                 drop_program(c, &c->programs[i]);
             }
