@@ -109,7 +109,7 @@ struct sep_client {
     watch_t watch[MAX_WATCH];
     program_t programs[MAX_PROGRAMS];
     uint32_t next_program_no;
-    sep_ctl_t controls[MAX_CONTROLS];
+    sep_ctl_t *controls[MAX_CONTROLS]; /* allocated as the server's lists name them */
     curve_t curves[MAX_CURVES];
     inflight_t inflight[MAX_INFLIGHT];
     uint32_t next_id;
@@ -309,6 +309,9 @@ void sep_client_free(sep_client_t *c)
         return;
     for (int i = 0; i < MAX_INFLIGHT; i++)
         ge_buf_free(&c->inflight[i].body);
+    for (int i = 0; i < MAX_CONTROLS; i++)
+        if (c->controls[i])
+            c->mem->free(c->controls[i], c->mem->ud);
     ge_sched_free(c->sched);
     ge_xml_decoder_free(c->dec);
     ge_arena_free(c->arena);
@@ -341,37 +344,46 @@ static program_t *program_get(sep_client_t *c, const char *href)
 
 static sep_ctl_t *control_get(sep_client_t *c, const char *mrid)
 {
-    sep_ctl_t *free_slot = NULL;
+    int free_slot = -1;
+    sep_ctl_t *ctl;
 
     for (int i = 0; i < MAX_CONTROLS; i++) {
-        if (c->controls[i].used && strcmp(c->controls[i].mrid, mrid) == 0)
-            return &c->controls[i];
-        if (!c->controls[i].used && !free_slot)
-            free_slot = &c->controls[i];
+        if (c->controls[i] && strcmp(c->controls[i]->mrid, mrid) == 0)
+            return c->controls[i];
+        if (!c->controls[i] && free_slot < 0)
+            free_slot = i;
     }
-    if (!free_slot) {
+    if (free_slot < 0) {
         ge_log(c->cfg.log, GE_LOG_WARN, "sep", "more than %d DERControls known; ignoring %s", MAX_CONTROLS, mrid);
         return NULL;
     }
-    memset(free_slot, 0, sizeof(*free_slot));
-    free_slot->used = 1;
-    snprintf(free_slot->mrid, sizeof(free_slot->mrid), "%s", mrid);
+    ctl = c->mem->malloc(sizeof(*ctl), c->mem->ud);
+    if (!ctl) {
+        ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "out of memory for DERControl %s; ignored", mrid);
+        return NULL;
+    }
+    memset(ctl, 0, sizeof(*ctl));
+    ctl->used = 1;
+    snprintf(ctl->mrid, sizeof(ctl->mrid), "%s", mrid);
+    c->controls[free_slot] = ctl;
     c->stats.controls_known++;
-    return free_slot;
+    return ctl;
 }
 
-static void control_drop(sep_client_t *c, sep_ctl_t *ctl)
+/* Forget control I (the scheduler forgets it first: it hands out no pointer to it after that). */
+static void control_drop(sep_client_t *c, int i)
 {
-    ge_sched_remove(c->sched, ctl->mrid);
-    ctl->used = 0;
+    ge_sched_remove(c->sched, c->controls[i]->mrid);
+    c->mem->free(c->controls[i], c->mem->ud);
+    c->controls[i] = NULL;
     c->stats.controls_known--;
 }
 
 static void drop_program(sep_client_t *c, program_t *p)
 {
     for (int i = 0; i < MAX_CONTROLS; i++)
-        if (c->controls[i].used && c->controls[i].program_no == p->no)
-            control_drop(c, &c->controls[i]);
+        if (c->controls[i] && c->controls[i]->program_no == p->no)
+            control_drop(c, i);
     ge_sched_clear_default(c->sched, p->no);
     for (int i = 0; i < MAX_WATCH; i++)
         if (c->watch[i].used && c->watch[i].program == (int)(p - c->programs) &&
@@ -398,8 +410,8 @@ static void use_csip_aus(sep_client_t *c, const char *why)
 static int curve_in_use(const sep_client_t *c, int k)
 {
     for (int i = 0; i < MAX_CONTROLS; i++)
-        for (int ct = 0; c->controls[i].used && ct < GE_CURVE_TYPES; ct++)
-            if (c->controls[i].curve[ct] == k + 1)
+        for (int ct = 0; c->controls[i] && ct < GE_CURVE_TYPES; ct++)
+            if (c->controls[i]->curve[ct] == k + 1)
                 return 1;
     for (int i = 0; i < MAX_PROGRAMS; i++)
         for (int ct = 0; c->programs[i].used && c->programs[i].dflt.used && ct < GE_CURVE_TYPES; ct++)
@@ -487,11 +499,11 @@ static void on_curve(sep_client_t *c, watch_t *w, const sep_DERCurve_t *d)
             return;
         }
         for (int i = 0; i < MAX_CONTROLS; i++) /* a curve linked from the wrong mode is not applied */
-            if (c->controls[i].used && c->controls[i].curve[type] != k + 1)
+            if (c->controls[i] && c->controls[i]->curve[type] != k + 1)
                 for (int ct = 0; ct < GE_CURVE_TYPES; ct++)
-                    if (c->controls[i].curve[ct] == k + 1)
+                    if (c->controls[i]->curve[ct] == k + 1)
                         ge_log(c->cfg.log, GE_LOG_WARN, "sep", "DERCurve %s has curveType %d but DERControl %s "
-                               "links it for curve type %d; not applied", w->href, type, c->controls[i].mrid, ct);
+                               "links it for curve type %d; not applied", w->href, type, c->controls[i]->mrid, ct);
         slot->c = cv;
         slot->type = type;
         slot->known = 1;
@@ -756,12 +768,12 @@ static void on_derc_list(sep_client_t *c, watch_t *w, const sep_DERControlList_t
     list_paging(w, l->all, l->results, now);
     if (list_done(w))
         for (int i = 0; i < MAX_CONTROLS; i++) {
-            sep_ctl_t *ctl = &c->controls[i];
-            if (ctl->used && ctl->program_no == p->no && ctl->gen != w->gen) {
+            sep_ctl_t *ctl = c->controls[i];
+            if (ctl && ctl->program_no == p->no && ctl->gen != w->gen) {
                 /* Gone from the server's list: it no longer applies (a server cancels by status,
                  * but a removed event must not stay in force either). */
                 ge_log(c->cfg.log, GE_LOG_INFO, "sep", "DERControl %s removed from %s", ctl->mrid, w->href);
-                control_drop(c, ctl);
+                control_drop(c, i);
             }
         }
 }
