@@ -883,6 +883,31 @@ static void fill_request(sep_client_t *c, inflight_t *f, sep_request_t *req)
     c->stats.requests++;
 }
 
+/* Send F as a POST of its body to PATH, answered to the handler for KIND (an inflight watch code);
+ * for a Response, SUBJECT and STATUS say which ("" and 0 otherwise). */
+static void post(sep_client_t *c, inflight_t *f, int kind, const char *path, const char *subject, int status,
+                 sep_request_t *req)
+{
+    f->watch = kind;
+    copy_str(f->subject, sizeof(f->subject), subject);
+    f->status = status;
+    snprintf(f->method, sizeof(f->method), "POST");
+    copy_str(f->path, sizeof(f->path), path);
+    fill_request(c, f, req);
+}
+
+/* The path of a Location header (it may be an absolute URL); NULL if it has none. */
+static const char *location_path(const char *location)
+{
+    const char *p;
+
+    if (!location || !location[0])
+        return NULL;
+    p = strstr(location, "://");
+    p = p ? strchr(p + 3, '/') : location;
+    return p && *p == '/' ? p : NULL;
+}
+
 /* A Response POST that is due, if any slot is free. */
 static int next_response(sep_client_t *c, double now, sep_request_t *req)
 {
@@ -916,14 +941,9 @@ static int next_response(sep_client_t *c, double now, sep_request_t *req)
             ge_sched_mark_sent(c->sched, due[i].id, due[i].status);
             continue;
         }
-        f->watch = -1;
-        snprintf(f->method, sizeof(f->method), "POST");
-        copy_str(f->path, sizeof(f->path), ctl->reply_to);
-        copy_str(f->subject, sizeof(f->subject), ctl->mrid);
-        f->status = due[i].status;
         ge_sched_mark_sent(c->sched, due[i].id, due[i].status);
         ge_log(c->cfg.log, GE_LOG_INFO, "sep", "Response %d for %s to %s", due[i].status, ctl->mrid, ctl->reply_to);
-        fill_request(c, f, req);
+        post(c, f, -1, ctl->reply_to, ctl->mrid, due[i].status, req);
         return 1;
     }
     return 0;
@@ -974,11 +994,9 @@ static int next_mirror(sep_client_t *c, double now, sep_request_t *req)
         ge_buf_clear(&f->body);
         if (!m->href[0]) {
             rc = sep__mirror_xml(&f->body, m->which, c->lfdi, m->mrid, &c->tel, snow, 1);
-            copy_str(f->path, sizeof(f->path), c->mup_list);
             m->creating = 1;
         } else {
             rc = sep__mirror_xml(&f->body, m->which, c->lfdi, m->mrid, &c->tel, snow, 0);
-            copy_str(f->path, sizeof(f->path), m->href);
         }
         if (rc < 0) {
             ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "cannot encode the MirrorUsagePoint: %s", ge_strerror(rc));
@@ -986,13 +1004,9 @@ static int next_mirror(sep_client_t *c, double now, sep_request_t *req)
             m->next_post = now + 60;
             continue;
         }
-        f->watch = -2;
         f->mirror = k;
         m->posting = 1;
-        f->subject[0] = '\0';
-        f->status = 0;
-        snprintf(f->method, sizeof(f->method), "POST");
-        fill_request(c, f, req);
+        post(c, f, -2, m->href[0] ? m->href : c->mup_list, "", 0, req);
         return 1;
     }
     return 0;
@@ -1013,9 +1027,7 @@ static void mirror_answer(sep_client_t *c, inflight_t *f, int status, const char
                 m->next_post = now + 60;
                 return;
             }
-            /* Location may be absolute: keep the path */
-            const char *p = strstr(location, "://");
-            p = p ? strchr(p + 3, '/') : location;
+            const char *p = location_path(location);
             copy_str(m->href, sizeof(m->href), p ? p : location);
             m->next_post = now; /* first readings at once */
             return;
@@ -1045,13 +1057,8 @@ static int next_logevent(sep_client_t *c, double now, sep_request_t *req)
         memmove(&c->logq[0], &c->logq[1], --c->n_logq * sizeof(c->logq[0]));
         return 0;
     }
-    f->watch = -3;
-    f->subject[0] = '\0';
-    f->status = 0;
-    snprintf(f->method, sizeof(f->method), "POST");
-    copy_str(f->path, sizeof(f->path), c->lel_href);
     c->log_posting = 1;
-    fill_request(c, f, req);
+    post(c, f, -3, c->lel_href, "", 0, req);
     return 1;
 }
 
@@ -1070,25 +1077,18 @@ static int next_register(sep_client_t *c, double now, sep_request_t *req)
         c->edev_next = now + 60;
         return 0;
     }
-    f->watch = -4;
-    f->subject[0] = '\0';
-    f->status = 0;
-    snprintf(f->method, sizeof(f->method), "POST");
-    copy_str(f->path, sizeof(f->path), c->edev_list);
     c->edev_posting = 1;
-    fill_request(c, f, req);
+    post(c, f, -4, c->edev_list, "", 0, req);
     return 1;
 }
 
 static void register_answer(sep_client_t *c, int status, const char *location, double now)
 {
-    const char *p;
+    const char *p = location_path(location);
 
     c->edev_posting = 0;
-    if (status >= 200 && status < 300 && location && location[0]) {
-        p = strstr(location, "://");
-        p = p ? strchr(p + 3, '/') : location;
-        if (p && *p == '/' && follow(c, R_EDEV, p, DEFAULT_POLL, -1, now)) {
+    if (status >= 200 && status < 300 && p) {
+        if (follow(c, R_EDEV, p, DEFAULT_POLL, -1, now)) {
             copy_str(c->edev_href, sizeof(c->edev_href), p);
             c->edev_backoff = 0;
             ge_log(c->cfg.log, GE_LOG_INFO, "sep", "registered in band as %s", p);
