@@ -377,6 +377,13 @@ static void test_discover_nobody(void)
     CU_ASSERT_EQUAL(r.status, 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "no IEEE 2030.5 server answered"));
     proc_result_free(&r);
+    /* sep run without --server and nobody answering: a clear error, exit 1 */
+    char *run[] = { (char *)proc_gridedge(), "sep", "run", "--dnssd", dest, "--lfdi",
+                    "3E4F45AB31EDFE5B67E343E5E4562E31984E23E5", NULL };
+    CU_ASSERT_EQUAL_FATAL(proc_run(run, NULL, 30000, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "no --server given and no IEEE 2030.5 server answered DNS-SD"));
+    proc_result_free(&r);
     char *bad[] = { (char *)proc_gridedge(), "sep", "discover", "--dnssd", "nowhere", NULL };
     CU_ASSERT_EQUAL_FATAL(proc_run(bad, NULL, 20000, &r), 0);
     CU_ASSERT_EQUAL(r.status, 2);

@@ -16,11 +16,12 @@ static const char *srcdir(void)
     return s && *s ? s : GE_SRCDIR;
 }
 
-/* The built-in CSIP cases over TLS: discovery, a control executed, and its Responses. */
+/* The built-in CSIP cases over TLS: discovery, a control executed, its Responses, a curve control. */
 static void test_csip_over_tls(void)
 {
     char *argv[] = { (char *)proc_gridedge(), "conformance", "run", "--suite", "csip", "--case", "COMM-002",
-                     "--case", "CORE-012", "--case", "CORE-022", "--", (char *)proc_gridedge(), "sep", "run",
+                     "--case", "CORE-012", "--case", "CORE-022", "--case", "BASIC-006", "--", (char *)proc_gridedge(),
+                     "sep", "run",
                      "--server", "{url}", "--ca", "{ca}", "--cert", "{cert}", "--key", "{key}", "--state-dir",
                      "{state_dir}", "--status-file", "{status_file}", "--duration", "{duration}", NULL };
     proc_result_t r;
@@ -30,8 +31,9 @@ static void test_csip_over_tls(void)
     CU_ASSERT_EQUAL(r.status, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "PASS COMM-002 "));
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "PASS CORE-012 "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "PASS BASIC-006 ")); /* a curve mode: the DERCurve read and applied */
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "PASS CORE-022 "));
-    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "conformance: 3 passed, 0 failed, 0 skipped\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "conformance: 4 passed, 0 failed, 0 skipped\n"));
     proc_result_free(&r);
 }
 
@@ -81,7 +83,8 @@ static void test_wrong_ca_refused(void)
 static void test_usage(void)
 {
     static const char *bad[][8] = {
-        { "sep", "run", NULL },
+        { "sep", "run", "--profile", "csip-us", NULL },
+        { "sep", "run", "--nmi", "", NULL },
         { "sep", "run", "--server", "https://127.0.0.1:1/dcap", NULL },
         { "sep", "run", "--server", "http://127.0.0.1:1/dcap", NULL },
         { "sep", "run", "--server", "ftp://x/dcap", "--lfdi", "3E4F45AB31EDFE5B67E343E5E4562E31984E23E5", NULL },
