@@ -14,6 +14,7 @@ EXTRA_DIST += $(GE_CF_CATALOGUES) gateway/embed_files.py
 
 # The scripted cases (and the fragments they include), compiled into the program.
 GE_CF_CASES += \
+	conformance/cases/csip/COMM-003.case \
 	conformance/cases/csip/BASIC-001.case \
 	conformance/cases/csip/BASIC-019.case \
 	conformance/cases/csip/BASIC-021.case \

@@ -31,7 +31,7 @@ static const char *const supported[] = {
     "BASIC-018", "BASIC-020", "BASIC-022", "BASIC-024", "BASIC-028", "BASIC-029", "ERR-001", "GE-SEP-002", "GE-SEP-004",
     "GE-SEP-005", "GE-SEP-006", "BASIC-004", "BASIC-005", "BASIC-006", "BASIC-007", "BASIC-008", "BASIC-011",
     "BASIC-012", "BASIC-015", "BASIC-001", "BASIC-019", "BASIC-021", "BASIC-023", "BASIC-025", "BASIC-026",
-    "GE-SEP-001", "BASIC-002", "BASIC-003",
+    "GE-SEP-001", "BASIC-002", "BASIC-003", "COMM-003",
 };
 
 static void test_cases_in_simulated_time(void)
