@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <poll.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -37,9 +39,12 @@ char *tnet_tmpdir(void);
 void tnet_rmdir(char *dir);
 const char *tnet_path(const char *dir, const char *file);
 void tnet_loop(struct event_base *base, int *done, int timeout_ms);
+int tnet_connect(unsigned short port, int timeout_s);
+SSL_CTX *tnet_csip_client_ctx(const char *dir);
 
 static char *g_dir;
 static char g_lfdi[GE_LFDI_BUF];
+static unsigned g_header_s; /* header deadline for servers started next; 0 = the default */
 
 static const char DCAP[] = "<DeviceCapability xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/dcap\"/>";
 
@@ -61,6 +66,8 @@ typedef struct srv {
     int flaky_left;        /* /flaky answers 503 this many times */
     unsigned slow_ms;      /* /slow answers after this long */
     char peer_lfdi[GE_LFDI_BUF];
+    ge_log_t log;
+    char warnings[1024]; /* what the server logged at WARN and above */
     int reused; /* the last request came over a resumed TLS session */
     struct pending {
         struct event *ev;
@@ -142,6 +149,16 @@ static void route(void *ud, ge_http_exchange_t *ex)
     }
 }
 
+static void srv_log(void *ud, ge_log_level level, const char *module, const char *msg)
+{
+    srv_t *s = ud;
+    size_t n = strlen(s->warnings);
+
+    (void)module;
+    if (level <= GE_LOG_WARN && n < sizeof s->warnings - 1)
+        snprintf(s->warnings + n, sizeof s->warnings - n, "%s\n", msg);
+}
+
 /* TLS = a csip profile name or NULL (plain HTTP). */
 static void srv_start(srv_t *s, struct event_base *base, const char *profile, unsigned short port,
                       unsigned idle_s)
@@ -166,6 +183,11 @@ static void srv_start(srv_t *s, struct event_base *base, const char *profile, un
     o.idle_timeout_s = idle_s ? idle_s : 10;
     o.max_body_bytes = 64 * 1024;
     o.max_header_bytes = 8192;
+    o.header_timeout_s = g_header_s;
+    s->log.fn = srv_log;
+    s->log.ud = s;
+    s->log.level = GE_LOG_WARN;
+    o.log = &s->log;
     CU_ASSERT_EQUAL_FATAL(ge_http_server_new(&s->http, base, &o), 0);
 }
 
@@ -1029,24 +1051,6 @@ static void bg_stop(bg_t *b)
     event_base_free(b->base);
 }
 
-static int raw_connect(unsigned short port)
-{
-    struct sockaddr_in sin;
-    struct timeval tv = { 3, 0 };
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    memset(&sin, 0, sizeof sin);
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sin.sin_port = htons(port);
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    if (connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /* Send DATA (in pieces of STEP bytes every GAP_MS when STEP > 0), then read until the server
  * closes or 3 s pass; the reply's first line goes to LINE.  Returns bytes read, -1 on timeout. */
 static long raw_exchange(unsigned short port, const char *data, size_t len, size_t step, unsigned gap_ms,
@@ -1055,7 +1059,7 @@ static long raw_exchange(unsigned short port, const char *data, size_t len, size
     char buf[4096];
     long total = 0;
     ssize_t n;
-    int fd = raw_connect(port);
+    int fd = tnet_connect(port, 3);
 
     if (size)
         line[0] = '\0';
@@ -1219,16 +1223,10 @@ static void test_malformed_tls(void)
         raw_exchange(port, hello, sizeof hello - 1, 0, 0, 1, line, sizeof line);
     }
     /* a full csip handshake, then a bad chunk size, then an early close after the handshake */
-    ctx = SSL_CTX_new(TLS_client_method());
+    ctx = tnet_csip_client_ctx(g_dir);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
-    SSL_CTX_set_security_level(ctx, 1);
-    SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-CCM8");
-    SSL_CTX_set1_groups_list(ctx, "P-256");
-    SSL_CTX_use_certificate_file(ctx, tnet_path(g_dir, "client.pem"), SSL_FILETYPE_PEM);
-    SSL_CTX_use_PrivateKey_file(ctx, tnet_path(g_dir, "client.key"), SSL_FILETYPE_PEM);
     for (int round = 0; round < 3; round++) {
-        int fd = raw_connect(port);
+        int fd = tnet_connect(port, 3);
         SSL *ssl = SSL_new(ctx);
         char buf[512];
         int n;
@@ -1255,6 +1253,182 @@ static void test_malformed_tls(void)
     SSL_CTX_free(ctx);
     usleep(100000);
     bg_stop(&b);
+}
+
+
+/* --- slow senders against the header deadline ---------------------------------------------- */
+
+/* Read one /dcap reply (headers and body may come in separate records) and put its first line
+ * in LINE; 0 = the server closed first. */
+static int tls_read_reply(SSL *ssl, char *line, size_t size)
+{
+    char buf[1024];
+    int n, got = 0;
+    char *nl;
+
+    line[0] = '\0';
+    while (got < (int)sizeof buf - 1 && (n = SSL_read(ssl, buf + got, (int)sizeof buf - 1 - got)) > 0) {
+        got += n;
+        buf[got] = '\0';
+        if (strstr(buf, "/>") || (strstr(buf, "\r\n\r\n") && strncmp(buf, "HTTP/1.1 200", 12) != 0))
+            break;
+    }
+    if (got == 0)
+        return 0;
+    buf[got] = '\0';
+    if ((nl = strstr(buf, "\r\n")) != NULL)
+        *nl = '\0';
+    n = (int)strlen(buf) < (int)size ? (int)strlen(buf) : (int)size - 1;
+    memcpy(line, buf, (size_t)n);
+    line[n] = '\0';
+    return 1;
+}
+
+typedef struct drip {
+    unsigned short port;
+    SSL_CTX *ctx;
+    const char *first;  /* a whole request sent at once first (keep-alive), or NULL */
+    const char *data;   /* then this, one byte every GAP_MS */
+    unsigned gap_ms;
+    double t_connect, t_cut; /* when the server closed (0 = it did not) */
+    size_t sent;
+    char reply[128];    /* the first line of the answer to DATA, if any */
+} drip_t;
+
+/* Send D->data a byte at a time; stop when the server answers or closes. */
+static void drip_run(drip_t *d)
+{
+    int fd = tnet_connect(d->port, 3);
+    SSL *ssl = SSL_new(d->ctx);
+    char line[128];
+
+    d->t_connect = now_s();
+    SSL_set_fd(ssl, fd);
+    CU_ASSERT_EQUAL_FATAL(SSL_connect(ssl), 1);
+    if (d->first) {
+        SSL_write(ssl, d->first, (int)strlen(d->first));
+        CU_ASSERT(tls_read_reply(ssl, line, sizeof line));
+        CU_ASSERT_STRING_EQUAL(line, "HTTP/1.1 200 OK");
+    }
+    for (d->sent = 0; d->data[d->sent]; d->sent++) {
+        struct pollfd p = { fd, POLLIN, 0 };
+
+        if (poll(&p, 1, (int)d->gap_ms) > 0) {
+            if (!tls_read_reply(ssl, d->reply, sizeof d->reply))
+                d->t_cut = now_s();
+            break;
+        }
+        if (SSL_write(ssl, d->data + d->sent, 1) != 1) {
+            d->t_cut = now_s();
+            break;
+        }
+    }
+    if (!d->data[d->sent] && !d->t_cut && !tls_read_reply(ssl, d->reply, sizeof d->reply))
+        d->t_cut = now_s();
+    SSL_free(ssl);
+    close(fd);
+}
+
+static void *drip_thread(void *arg)
+{
+    drip_run(arg);
+    return NULL;
+}
+
+static void test_slow_sender_cut_at_header_deadline(void)
+{
+    static const char honest[] = "GET /dcap HTTP/1.1\r\nHost: x\r\n\r\n";
+    static const char good[] = "GET /dcap HTTP/1.1\r\nHost: x\r\n\r\n";
+    char slow[512];
+    bg_t b;
+    SSL_CTX *ctx = tnet_csip_client_ctx(g_dir);
+    drip_t d[3];
+    pthread_t th[3];
+    int served = 0, tries = 0;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+    /* a header that would take 30 s at one byte per 100 ms */
+    snprintf(slow, sizeof slow, "GET /dcap HTTP/1.1\r\nHost: x\r\nX-Pad: %0*d\r\n\r\n", 260, 0);
+    g_header_s = 2;
+    bg_start(&b, "csip", 10); /* the idle timeout (10 s) alone would never cut a dripping client */
+    g_header_s = 0;
+    memset(d, 0, sizeof d);
+    for (int i = 0; i < 3; i++) {
+        d[i].port = ge_http_server_port(b.s.http);
+        d[i].ctx = ctx;
+        d[i].data = slow;
+        d[i].gap_ms = 100;
+    }
+    d[1].first = good;         /* the deadline is re-armed for each request on a connection */
+    d[2].data = honest;        /* slow but within the deadline: 31 bytes * 30 ms < 1 s */
+    d[2].gap_ms = 30;
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, drip_thread, &d[i]), 0);
+    /* meanwhile other clients are served, each on a fresh TLS connection */
+    for (double t0 = now_s(); now_s() - t0 < 2.5; usleep(200000)) {
+        int fd = tnet_connect(ge_http_server_port(b.s.http), 3);
+        SSL *ssl = SSL_new(ctx);
+        char line[128];
+
+        tries++;
+        SSL_set_fd(ssl, fd);
+        if (SSL_connect(ssl) == 1 && SSL_write(ssl, good, sizeof good - 1) == (int)sizeof good - 1 &&
+            tls_read_reply(ssl, line, sizeof line) && strcmp(line, "HTTP/1.1 200 OK") == 0)
+            served++;
+        SSL_free(ssl);
+        close(fd);
+    }
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    CU_ASSERT_EQUAL(served, tries);
+    CU_ASSERT(tries >= 5);
+    for (int i = 0; i < 2; i++) {
+        double after = d[i].t_cut - d[i].t_connect;
+        if (!d[i].t_cut || after < 1.9 || after > 3.5)
+            printf("\n  dripping client %d: cut %s after %.2f s, %zu bytes sent\n", i,
+                   d[i].t_cut ? "" : "never", after, d[i].sent);
+        CU_ASSERT(d[i].t_cut > 0);
+        CU_ASSERT(after >= 1.9);  /* not before the deadline ... */
+        CU_ASSERT(after <= 3.5);  /* ... and at it, not at the idle timeout */
+        CU_ASSERT(d[i].sent < strlen(slow));
+        CU_ASSERT_STRING_EQUAL(d[i].reply, "");
+    }
+    CU_ASSERT_EQUAL(d[2].t_cut, 0);
+    CU_ASSERT_STRING_EQUAL(d[2].reply, "HTTP/1.1 200 OK");
+    /* the server still serves */
+    CU_ASSERT_EQUAL(ge_http_server_requests(b.s.http), (unsigned long)served + 2);
+    {
+        /* two pipelined requests in one record, then a pause longer than the deadline: a
+         * connection idle between requests is the idle timeout's, not cut */
+        int fd = tnet_connect(ge_http_server_port(b.s.http), 3);
+        SSL *ssl = SSL_new(ctx);
+        char two[2 * sizeof good], buf[2048], line[128];
+        int got = 0, n;
+
+        snprintf(two, sizeof two, "%s%s", good, good);
+        SSL_set_fd(ssl, fd);
+        CU_ASSERT_EQUAL_FATAL(SSL_connect(ssl), 1);
+        CU_ASSERT_EQUAL(SSL_write(ssl, two, (int)strlen(two)), (int)strlen(two));
+        while (got < (int)sizeof buf - 1 && (n = SSL_read(ssl, buf + got, (int)sizeof buf - 1 - got)) > 0) {
+            got += n;
+            buf[got] = '\0';
+            if (strstr(buf, "/>") && strstr(strstr(buf, "/>") + 2, "/>"))
+                break;
+        }
+        buf[got > 0 ? got : 0] = '\0';
+        CU_ASSERT_PTR_NOT_NULL(strstr(buf, "/>") ? strstr(strstr(buf, "/>") + 2, "/>") : NULL);
+        usleep(2500000);
+        CU_ASSERT_EQUAL(SSL_write(ssl, good, sizeof good - 1), (int)sizeof good - 1);
+        CU_ASSERT(tls_read_reply(ssl, line, sizeof line));
+        CU_ASSERT_STRING_EQUAL(line, "HTTP/1.1 200 OK");
+        SSL_free(ssl);
+        close(fd);
+    }
+    SSL_CTX_free(ctx);
+    bg_stop(&b);
+    /* read once the server thread has stopped */
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.s.warnings, "closing the connection from 127.0.0.1: request header "
+                                                "not complete within 2 s (slow sender)"));
 }
 
 static int suite_init(void)
@@ -1297,6 +1471,7 @@ int test_register(void)
         { "many concurrent TLS connections", test_many_concurrent_tls },
         { "malformed requests (plain)", test_malformed_requests },
         { "malformed requests (TLS)", test_malformed_tls },
+        { "slow sender cut at the header deadline", test_slow_sender_cut_at_header_deadline },
         { NULL, NULL },
     };
     CU_pSuite s = CU_add_suite("http client", suite_init, NULL);

@@ -468,6 +468,23 @@ static void test_refuse_client_from_other_ca(void)
     fx_free(&f);
 }
 
+static void test_refuse_expired_device(void)
+{
+    fx_t f;
+
+    /* an expired device certificate is refused by the server, before any request byte */
+    fx_init(&f);
+    CU_ASSERT_EQUAL_FATAL(serve(&f, "csip", "server", "ca"), 0);
+    CU_ASSERT_EQUAL(fetch(&f, "csip", "ca", "expiredcli", NULL), 0);
+    CU_ASSERT_NOT_EQUAL(f.err, 0);
+    expect_refused(&f, f.err, "refused our certificate");
+    if (!strstr(f.slog, "expired"))
+        printf("  server log:\n%s", f.slog);
+    CU_ASSERT_PTR_NOT_NULL(strstr(f.slog, "chain: the client's certificate does not verify against our "
+                                          "CA: certificate has expired"));
+    fx_free(&f);
+}
+
 static void test_refuse_missing_client_cert(void)
 {
     fx_t f;
@@ -522,6 +539,7 @@ static int suite_init(void)
     if (tnet_issue(g_dir, "otherca", GE_PKI_ROLE_CA, GE_PKI_KEY_P256, 0, 0, NULL) ||
         tnet_issue(g_dir, "roguecli", GE_PKI_ROLE_CLIENT, GE_PKI_KEY_P256, 0, 0, "otherca") ||
         tnet_issue(g_dir, "expired", GE_PKI_ROLE_SERVER, GE_PKI_KEY_P256, 1, 0, "ca") ||
+        tnet_issue(g_dir, "expiredcli", GE_PKI_ROLE_CLIENT, GE_PKI_KEY_P256, 1, 0, "ca") ||
         tnet_issue(g_dir, "p384srv", GE_PKI_ROLE_SERVER, GE_PKI_KEY_P384, 0, 0, "ca") ||
         tnet_issue(g_dir, "p384cli", GE_PKI_ROLE_CLIENT, GE_PKI_KEY_P384, 0, 0, "ca") ||
         tnet_issue(g_dir, "rsasrv", GE_PKI_ROLE_SERVER, GE_PKI_KEY_RSA2048, 0, 0, "ca") ||
@@ -579,6 +597,7 @@ int test_register(void)
         { "name mismatch", test_refuse_name_mismatch },
         { "device certificate without 2030.5 policy", test_refuse_device_without_policy },
         { "client certificate from another CA", test_refuse_client_from_other_ca },
+        { "expired device certificate", test_refuse_expired_device },
         { "no client certificate under csip", test_refuse_missing_client_cert },
         { "own certificate outside the profile", test_refuse_own_cert_outside_profile },
         { NULL, NULL },

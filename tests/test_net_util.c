@@ -1,5 +1,6 @@
-/* test_net_util.c - helpers shared by the transport tests (test_pki, test_net_tls, test_http):
- * a scratch directory with a test PKI in it, the openssl CLI, and a bounded event loop.
+/* test_net_util.c - helpers shared by the transport tests (test_pki, test_net_tls, test_http,
+ * test_net_loop): a scratch directory with a test PKI in it, the openssl CLI, a bounded event
+ * loop, and bare TCP and csip TLS clients.
  * The prototypes are repeated in each test file under "test_net_util.c:" (no header of our own). */
 #include "config.h"
 
@@ -10,7 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
 #include <gridedge/pki.h>
 
@@ -23,6 +30,8 @@ const char *tnet_path(const char *dir, const char *file);
 int tnet_issue(const char *dir, const char *name, ge_pki_role role, ge_pki_key key, int expired,
                int no_policy, const char *issuer);
 void tnet_loop(struct event_base *base, int *done, int timeout_ms);
+int tnet_connect(unsigned short port, int timeout_s);
+SSL_CTX *tnet_csip_client_ctx(const char *dir);
 
 const char *tnet_openssl(void)
 {
@@ -123,4 +132,45 @@ void tnet_loop(struct event_base *base, int *done, int timeout_ms)
             break;
     }
     event_free(t);
+}
+
+/* A TCP connection to 127.0.0.1:PORT whose reads give up after TIMEOUT_S; -1 on failure. */
+int tnet_connect(unsigned short port, int timeout_s)
+{
+    struct sockaddr_in sin;
+    struct timeval tv = { timeout_s, 0 };
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    if (fd < 0)
+        return -1;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sin.sin_port = htons(port);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* A bare OpenSSL client context speaking exactly csip (TLS 1.2, CCM_8, P-256) with DIR/client.pem,
+ * for tests that talk TLS to our server without our client (no verification of the server). */
+SSL_CTX *tnet_csip_client_ctx(const char *dir)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+    if (!ctx)
+        return NULL;
+    SSL_CTX_set_security_level(ctx, 1); /* CCM_8 needs level 1 under OpenSSL 3.0 */
+    if (SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-CCM8") != 1 ||
+        SSL_CTX_set1_groups_list(ctx, "P-256") != 1 ||
+        SSL_CTX_use_certificate_file(ctx, tnet_path(dir, "client.pem"), SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, tnet_path(dir, "client.key"), SSL_FILETYPE_PEM) != 1) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
 }

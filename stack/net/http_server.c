@@ -1,8 +1,10 @@
 /* http_server.c - the HTTP/1.1 server (see gridedge/http.h): libevent's evhttp for framing, our
- * TLS profiles for the connections, the peer's certificate identity for the handler.
+ * TLS profiles for the connections, the peer's certificate identity for the handler, and a
+ * deadline on each request header of a TLS connection (slow senders).
  * Why evhttp and not a parser of our own: docs/transport.md. */
 #include "config.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,8 @@
 
 #define MOD "http"
 
+struct guard;
+
 struct ge_http_server {
     struct event_base *base;
     struct evhttp *http;
@@ -37,7 +41,209 @@ struct ge_http_server {
     ge_log_t log;
     unsigned short port;
     unsigned long requests;
+    unsigned header_timeout_s;
+    struct guard *guards; /* one per live TLS connection */
 };
+
+/* --- the header deadline ----------------------------------------------------------------------
+ * evhttp 2.1 bounds a request's header size and the silence between reads, not the time a
+ * header takes: a client sending a byte every few seconds holds a connection as long as it likes.
+ * Each TLS connection gets a guard with a timer: armed at accept (handshake and first header)
+ * and again at the first byte of each later request, disarmed when the header block ends (an
+ * empty line in the decrypted input), re-opened when the server starts its answer.  When it fires,
+ * the socket is shut down and evhttp frees the connection the usual way.
+ * The guard lives exactly as long as the connection's SSL: OpenSSL frees it through ex_data
+ * when the bufferevent frees the SSL, so it never outlives, or is outlived by, the connection. */
+
+enum { G_IDLE, G_HEADER, G_BODY, G_CUT };
+
+struct guard {
+    struct ge_http_server *srv; /* NULL once the server is gone */
+    struct guard *next, *prev;
+    struct bufferevent *bev;
+    struct evbuffer_cb_entry *in_cb, *out_cb;
+    struct event *timer;
+    struct timeval limit;
+    ge_log_t log;
+    int phase;
+    int line; /* 0 inside a line, 1 at the start of one, 2 after a CR there */
+};
+
+static void guard_unlink(struct guard *g)
+{
+    if (!g->srv)
+        return;
+    if (g->prev)
+        g->prev->next = g->next;
+    else
+        g->srv->guards = g->next;
+    if (g->next)
+        g->next->prev = g->prev;
+    g->srv = NULL;
+}
+
+static void guard_free(struct guard *g)
+{
+    if (!g)
+        return;
+    guard_unlink(g);
+    if (g->bev) {
+        if (g->in_cb)
+            evbuffer_remove_cb_entry(bufferevent_get_input(g->bev), g->in_cb);
+        if (g->out_cb)
+            evbuffer_remove_cb_entry(bufferevent_get_output(g->bev), g->out_cb);
+    }
+    if (g->timer)
+        event_free(g->timer);
+    free(g);
+}
+
+static void guard_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    (void)parent;
+    (void)ad;
+    (void)idx;
+    (void)argl;
+    (void)argp;
+    guard_free(ptr);
+}
+
+/* One ex_data slot for the whole process (OpenSSL's registry is process-wide).  Two threads that
+ * race here each register one; the loser's slot is simply never used. */
+static int guard_index(void)
+{
+    static atomic_int idx = -1;
+    int cur = atomic_load(&idx);
+
+    if (cur < 0) {
+        int mine = SSL_get_ex_new_index(0, NULL, NULL, NULL, guard_ex_free);
+        if (mine < 0)
+            return -1;
+        if (!atomic_compare_exchange_strong(&idx, &cur, mine))
+            return cur;
+        cur = mine;
+    }
+    return cur;
+}
+
+static void on_header_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct guard *g = arg;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char peer[INET6_ADDRSTRLEN] = "?";
+    evutil_socket_t sock = bufferevent_getfd(g->bev);
+
+    (void)fd;
+    (void)what;
+    if (sock >= 0 && getpeername(sock, (struct sockaddr *)&ss, &sl) == 0)
+        inet_ntop(ss.ss_family,
+                  ss.ss_family == AF_INET6 ? (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                                           : (void *)&((struct sockaddr_in *)&ss)->sin_addr,
+                  peer, sizeof peer);
+    ge_log(&g->log, GE_LOG_WARN, MOD,
+           "closing the connection from %s: request header not complete within %ld s (slow sender)",
+           peer, (long)g->limit.tv_sec);
+    g->phase = G_CUT;
+    /* evhttp then reads end-of-file and frees the connection, its SSL and this guard. */
+    if (sock >= 0)
+        shutdown(sock, SHUT_RDWR);
+}
+
+static void guard_in(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct guard *g = arg;
+    struct evbuffer_ptr p;
+    struct evbuffer_iovec v[4];
+    size_t len, left;
+    int n;
+
+    if (info->n_added == 0 || g->phase == G_BODY || g->phase == G_CUT)
+        return;
+    if (g->phase == G_IDLE) {
+        g->phase = G_HEADER;
+        g->line = 0;
+        evtimer_add(g->timer, &g->limit);
+    }
+    /* scan the bytes just added for the empty line that ends the header block */
+    len = evbuffer_get_length(buf);
+    left = info->n_added <= len ? info->n_added : len;
+    if (evbuffer_ptr_set(buf, &p, len - left, EVBUFFER_PTR_SET) != 0)
+        return;
+    while (left > 0) {
+        n = evbuffer_peek(buf, (ev_ssize_t)left, &p, v, 4);
+        if (n <= 0)
+            return;
+        for (int i = 0; i < n && i < 4 && left > 0; i++) {
+            const unsigned char *b = v[i].iov_base;
+            size_t k = v[i].iov_len < left ? v[i].iov_len : left;
+
+            for (size_t j = 0; j < k; j++) {
+                if (b[j] == '\n') {
+                    if (g->line) {
+                        g->phase = G_BODY;
+                        evtimer_del(g->timer);
+                        return;
+                    }
+                    g->line = 1;
+                } else {
+                    g->line = b[j] == '\r' && g->line == 1 ? 2 : 0;
+                }
+            }
+            left -= k;
+            if (evbuffer_ptr_set(buf, &p, k, EVBUFFER_PTR_ADD) != 0)
+                return;
+        }
+    }
+}
+
+static void guard_out(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct guard *g = arg;
+
+    (void)buf;
+    /* The server is answering, so a request was complete: the next byte from the client starts
+     * a new one.  (Also when we lost track of a pipelined header's end: each reset needs a
+     * complete request, so a slow sender gains nothing from it.) */
+    if (info->n_added > 0 && (g->phase == G_BODY || g->phase == G_HEADER)) {
+        g->phase = G_IDLE;
+        evtimer_del(g->timer);
+    }
+}
+
+/* Give BEV (whose SSL is SSL) a guard, armed now.  When memory runs out the connection has only
+ * the idle timeout, and a warning says so. */
+static void guard_attach(struct ge_http_server *srv, struct bufferevent *bev, SSL *ssl)
+{
+    struct guard *g = calloc(1, sizeof *g);
+    int idx = guard_index();
+
+    if (!g || idx < 0 || SSL_set_ex_data(ssl, idx, g) != 1) {
+        free(g);
+        ERR_clear_error();
+        ge_log(&srv->log, GE_LOG_WARN, MOD, "no header deadline for a connection (out of memory)");
+        return;
+    }
+    /* From here on SSL_free frees G. */
+    g->bev = bev;
+    g->log = srv->log;
+    g->limit.tv_sec = (time_t)srv->header_timeout_s;
+    g->timer = evtimer_new(srv->base, on_header_deadline, g);
+    g->in_cb = evbuffer_add_cb(bufferevent_get_input(bev), guard_in, g);
+    g->out_cb = evbuffer_add_cb(bufferevent_get_output(bev), guard_out, g);
+    g->srv = srv;
+    g->next = srv->guards;
+    if (srv->guards)
+        srv->guards->prev = g;
+    srv->guards = g;
+    if (!g->timer || !g->in_cb || !g->out_cb) {
+        ge_log(&srv->log, GE_LOG_WARN, MOD, "no header deadline for a connection (out of memory)");
+        g->phase = G_CUT;
+        return;
+    }
+    g->phase = G_HEADER;
+    evtimer_add(g->timer, &g->limit);
+}
 
 /* An exchange is the evhttp request itself: no allocation per request of our own. */
 static struct evhttp_request *req_of(const ge_http_exchange_t *ex)
@@ -64,6 +270,7 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
     }
     /* A peer that drops TCP without close_notify is common and harmless for HTTP with framing. */
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    guard_attach(srv, bev, ssl);
     return bev;
 }
 
@@ -99,6 +306,7 @@ int ge_http_server_new(ge_http_server_t **out, struct event_base *base, const ge
     srv->tls = opts->tls;
     srv->handler = opts->handler;
     srv->ud = opts->ud;
+    srv->header_timeout_s = opts->header_timeout_s ? opts->header_timeout_s : 10;
     if (opts->log)
         srv->log = *opts->log;
     srv->http = evhttp_new(base);
@@ -142,6 +350,16 @@ void ge_http_server_free(ge_http_server_t *srv)
 {
     if (!srv)
         return;
+    /* Connections may outlive us by a loop turn (libevent finalizes bufferevents late): their
+     * guards stop here and forget the server. */
+    while (srv->guards) {
+        struct guard *g = srv->guards;
+
+        if (g->timer)
+            evtimer_del(g->timer);
+        g->phase = G_CUT;
+        guard_unlink(g);
+    }
     evhttp_free(srv->http);
     free(srv);
 }

@@ -1,8 +1,10 @@
 /* gridedge/http.h - HTTP/1.1 client and server over TLS profiles, on the caller's libevent loop.
  *
- * Both sides take a `struct event_base *` the caller owns and runs: nothing here creates a
- * thread or a loop, so a device maker embeds the transport in their own loop.  Everything is
- * bounded: header and body sizes, connect/read/total time, retries.
+ * Both sides take a `struct event_base *` the caller runs: nothing here creates a thread or
+ * blocks.  A program with a libevent loop passes its own base; a program with another loop
+ * (poll, select, an RTOS) passes ge_net_loop_base() of a ge_net_loop_t and drives it with
+ * ge_net_loop_fds() / ge_net_loop_process() (gridedge/net.h).  Everything is bounded: header and
+ * body sizes, connect/read/total time, retries, and (server, TLS) the time a request header may take.
  *
  * Client: one persistent (keep-alive) connection per server, reopened when it closes; requests
  * on it are queued in order.  Response bodies (Content-Length or chunked) are handed to a
@@ -116,6 +118,10 @@ typedef struct ge_http_server_opts {
     ge_http_handler_fn handler;
     void *ud;
     const ge_log_t *log;
+    /* TLS: a request's header block must be complete within this many seconds of its first byte
+     * (of the accept, for the first request: the handshake counts), or the connection is closed,
+     * however steadily the client dribbles bytes (a "slowloris").  0 = 10 s. */
+    unsigned header_timeout_s;
 } ge_http_server_opts_t;
 
 int ge_http_server_new(ge_http_server_t **out, struct event_base *base, const ge_http_server_opts_t *opts);
