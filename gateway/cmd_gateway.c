@@ -123,6 +123,9 @@ static int start_parts(gateway_t *g, char *err, size_t errlen)
         lo.cert = c->sep_cert[0] ? c->sep_cert : NULL;
         lo.key = c->sep_key[0] ? c->sep_key : NULL;
         lo.lfdi = c->sep_lfdi[0] ? c->sep_lfdi : NULL;
+        lo.pin = (uint32_t)c->sep_pin;
+        lo.profile = c->sep_profile;
+        lo.nmi = c->sep_nmi[0] ? c->sep_nmi : NULL;
         lo.store = g->store;
         lo.log = &g->log;
         if (gw_sep_link_new(&g->sep, g->base, &lo, err, errlen) < 0)

@@ -13,10 +13,12 @@
 
 #include <ini.h>
 
+#include <gridedge/sep.h>
+
 #include "gateway/gwconfig.h"
 
 typedef enum kind {
-    K_STR, K_BOOL, K_INT, K_U64, K_DOUBLE, K_ADAPTER, K_LOG_LEVEL, K_OADR_VERSION, K_HHMM,
+    K_STR, K_BOOL, K_INT, K_U64, K_DOUBLE, K_ADAPTER, K_LOG_LEVEL, K_OADR_VERSION, K_SEP_PROFILE, K_HHMM,
     K_OPT_OUT, K_URL, K_HEX40, K_TZ
 } kind_t;
 
@@ -49,6 +51,9 @@ static const key_spec_t keys[] = {
     /* 2030.5 servers set pollRate themselves; this is only the fallback (CSIP 5.2.1: 900 s). */
     { "sep", "poll_interval", K_INT, N(sep_poll_s), 1, 86400 },
     { "sep", "timeout", K_INT, N(sep_timeout_s), 1, 300 },
+    { "sep", "pin", K_INT, N(sep_pin), 0, 999999 },
+    { "sep", "profile", K_SEP_PROFILE, N(sep_profile), 0, 0 },
+    { "sep", "nmi", K_STR, F(sep_nmi), 0, 0 },
 
     { "oadr", "enabled", K_BOOL, N(oadr_enabled), 0, 0 },
     { "oadr", "version", K_OADR_VERSION, N(oadr_version), 0, 0 },
@@ -370,6 +375,16 @@ static void set_value(parse_t *p, const key_spec_t *k, const char *v)
             p->cfg.oadr_version = GW_OADR_30;
         else
             add_error(p->errs, p->line, "version must be 2.0b or 3.0, not '%.64s'", v);
+        return;
+    case K_SEP_PROFILE:
+        if (strcmp(v, "auto") == 0)
+            p->cfg.sep_profile = SEP_PROFILE_AUTO;
+        else if (strcmp(v, "csip") == 0)
+            p->cfg.sep_profile = SEP_PROFILE_CSIP;
+        else if (strcmp(v, "csip-aus") == 0)
+            p->cfg.sep_profile = SEP_PROFILE_CSIP_AUS;
+        else
+            add_error(p->errs, p->line, "profile must be auto, csip or csip-aus, not '%.64s'", v);
         return;
     case K_HHMM: {
         int h, m;

@@ -43,6 +43,9 @@ typedef struct gw_config {
     char sep_lfdi[41];                      /* 40 hex digits or "" */
     int sep_poll_s;                         /* default poll period when the server names none */
     int sep_timeout_s;                      /* HTTP request timeout */
+    int sep_pin;                            /* Registration PIN to check (0: none) */
+    int sep_profile;                        /* SEP_PROFILE_AUTO / _CSIP / _CSIP_AUS */
+    char sep_nmi[33];                       /* CSIP-AUS connection point id, "" = none */
 
     /* [oadr] OpenADR VEN */
     int oadr_enabled;

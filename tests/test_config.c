@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gridedge/sep.h>
+
 #include "gateway/gwconfig.h"
 #include "runner.h"
 
@@ -55,6 +57,9 @@ static const char full_ini[] =
     "key = /etc/gridedge/client.key   ; inline comment\n"
     "lfdi = 3E4F45AB31EDFE5B67E343E5E4562E31984E23E5\n"
     "poll_interval = 300\n"
+    "pin = 111115\n"
+    "profile = csip-aus\n"
+    "nmi = 4102345678\n"
     "\n"
     "[oadr]\n"
     "enabled = true\n"
@@ -103,6 +108,9 @@ static void test_full_config(void)
     CU_ASSERT_STRING_EQUAL(c.sep_key, "/etc/gridedge/client.key");
     CU_ASSERT_STRING_EQUAL(c.sep_lfdi, "3E4F45AB31EDFE5B67E343E5E4562E31984E23E5");
     CU_ASSERT_EQUAL(c.sep_poll_s, 300);
+    CU_ASSERT_EQUAL(c.sep_pin, 111115);
+    CU_ASSERT_EQUAL(c.sep_profile, SEP_PROFILE_CSIP_AUS);
+    CU_ASSERT_STRING_EQUAL(c.sep_nmi, "4102345678");
     CU_ASSERT_EQUAL(c.oadr_enabled, 1);
     CU_ASSERT_EQUAL(c.oadr_version, GW_OADR_30);
     CU_ASSERT_STRING_EQUAL(c.oadr_ven_name, "home-42");
@@ -186,6 +194,8 @@ static const struct {
       "bad.ini:2: error: time_zone is not a time zone name like Europe/Berlin: 'Europe/Berlin;rm'" },
     { "[sep]\nenabled = maybe\n",
       "bad.ini:2: error: enabled must be true or false, not 'maybe'" },
+    { "[sep]\nprofile = csip-us\n",
+      "bad.ini:2: error: profile must be auto, csip or csip-aus, not 'csip-us'" },
     { "# comment\n[sep]\nenabled = true\n",
       "bad.ini:2: error: [sep] is enabled but server (the DeviceCapability URL) is not set" },
     { "[sep]\nenabled = true\nserver = ftp://x/dcap\n",
