@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <gridedge/error.h>
+#include <gridedge/pki.h>
 
 #include "conformance/case.h"
 
@@ -133,6 +134,31 @@ static int valid_path(parser_t *ps, const char *s)
     return 0;
 }
 
+/* What `expect request ... json NAME` checks: the required properties (and their JSON types) of the
+ * OpenAPI component NAME of the OpenADR 3.0.1 API, as "path:type" rules; "a[]" steps into every
+ * element of array a; types: s string, i integer, n number, a array, o object. */
+static const struct {
+    const char *name;
+    const char *rules[12];
+} json_schemas[] = {
+    { "any", { NULL } },
+    { "ven", { ":o", "venName:s", NULL } },
+    { "resource", { ":o", "resourceName:s", NULL } },
+    { "report", { ":o", "programID:s", "eventID:s", "clientName:s", "resources:a", "resources[]:o",
+                  "resources[].resourceName:s", "resources[].intervals:a", "resources[].intervals[].id:i",
+                  "resources[].intervals[].payloads[].type:s", "resources[].intervals[].payloads[].values:a", NULL } },
+    { "subscription", { ":o", "clientName:s", "programID:s", "objectOperations:a", "objectOperations[].objects:a",
+                        "objectOperations[].operations:a", "objectOperations[].callbackUrl:s", NULL } },
+};
+
+const char *const *cf_json_schema_rules(const char *name)
+{
+    for (size_t i = 0; i < sizeof(json_schemas) / sizeof(json_schemas[0]); i++)
+        if (strcmp(json_schemas[i].name, name) == 0)
+            return json_schemas[i].rules;
+    return NULL;
+}
+
 static int valid_method(parser_t *ps, const char *s)
 {
     static const char *const methods[] = { "GET", "POST", "PUT", "DELETE", "HEAD", NULL };
@@ -199,11 +225,12 @@ static cf_expect_t *new_expect(parser_t *ps, cf_expect_kind kind, const char *te
     e->line = ps->line;
     e->text = text;
     e->to = -1;
-    e->count_min = kind == CF_EXP_REQUEST ? 1 : 0;
+    e->count_min = kind == CF_EXP_REQUEST || kind == CF_EXP_ANSWER || kind == CF_EXP_HANDSHAKE ? 1 : 0;
     return e;
 }
 
-/* Options after "resource PATH" / "reply METHOD PATH": status N, type T, if-has S, times N, location P. */
+/* Options after "resource PATH" / "reply METHOD PATH": status N, type T, if-has S, times N, location P,
+ * from T, until T (a reply only in that window). */
 static int block_options(parser_t *ps, cf_action_t *a, const token_t *t, int i, int n)
 {
     int rc = 0;
@@ -221,6 +248,14 @@ static int block_options(parser_t *ps, cf_action_t *a, const token_t *t, int i, 
         } else if (strcmp(k, "location") == 0 && a->kind == CF_ACT_REPLY) {
             rc = valid_path(ps, t[i + 1].s);
             a->location = t[i + 1].s;
+        } else if (strcmp(k, "from") == 0 && a->kind == CF_ACT_REPLY) {
+            rc = number(ps, "from", t[i + 1].s, 0, 86400, &a->from);
+        } else if (strcmp(k, "until") == 0 && a->kind == CF_ACT_REPLY) {
+            rc = number(ps, "until", t[i + 1].s, 0, 86400, &a->until);
+        } else if (strcmp(k, "if-header") == 0 && a->kind == CF_ACT_REPLY) {
+            a->if_header = t[i + 1].s;
+        } else if (strcmp(k, "unless-header") == 0 && a->kind == CF_ACT_REPLY) {
+            a->unless_header = t[i + 1].s;
         } else if (strcmp(k, "times") == 0 && a->kind == CF_ACT_REPLY) {
             int v;
             rc = integer(ps, "times", t[i + 1].s, 1, 1000000, &v);
@@ -278,6 +313,10 @@ static int parse_fault(parser_t *ps, const token_t *t, int n)
         } else if (strcmp(t[i].s, "until") == 0) {
             if ((rc = number(ps, "until", t[i + 1].s, 0, 86400, &a->until)))
                 return rc;
+        } else if (strcmp(t[i].s, "if-header") == 0) {
+            a->if_header = t[i + 1].s;
+        } else if (strcmp(t[i].s, "unless-header") == 0) {
+            a->unless_header = t[i + 1].s;
         } else {
             return perr(ps, GE_ERR_PARSE, "unknown option '%s'", t[i].s);
         }
@@ -301,15 +340,29 @@ static int parse_window(parser_t *ps, const token_t *t, int i, int n, double *fr
 
 static int parse_expect_request(parser_t *ps, cf_expect_t *e, const token_t *t, int n)
 {
-    int rc, i;
+    int rc, i = 4;
 
-    if (n < 4)
+    if (e->kind == CF_EXP_HANDSHAKE || e->kind == CF_EXP_NO_HANDSHAKE) {
+        /* expect [no-]handshake OUTCOME ...: the outcome stands where a request has its path */
+        static const char *const outcomes[] = { "completed", "refused", "failed", "any" };
+        size_t k = 0;
+        while (n >= 3 && k < sizeof(outcomes) / sizeof(outcomes[0]) && strcmp(t[2].s, outcomes[k]) != 0)
+            k++;
+        if (n < 3 || k == sizeof(outcomes) / sizeof(outcomes[0]))
+            return perr(ps, GE_ERR_PARSE, "expect %s completed|refused|failed|any [within T1 T2] [has \"TEXT\"]%s",
+                        t[1].s, e->kind == CF_EXP_HANDSHAKE ? " [count MIN [MAX]]" : "");
+        e->method = "TLS";
+        e->path = outcomes[k];
+        i = 3;
+    } else if (n < 4) {
         return perr(ps, GE_ERR_PARSE, "expect %s METHOD PATH ...", t[1].s);
-    if ((rc = valid_method(ps, t[2].s)) || (rc = valid_path(ps, t[3].s)))
-        return rc;
-    e->method = t[2].s;
-    e->path = t[3].s;
-    for (i = 4; i < n;) {
+    } else {
+        if ((rc = valid_method(ps, t[2].s)) || (rc = valid_path(ps, t[3].s)))
+            return rc;
+        e->method = t[2].s;
+        e->path = t[3].s;
+    }
+    for (; i < n;) {
         const char *k = t[i].s;
         if (strcmp(k, "within") == 0) {
             if ((rc = parse_window(ps, t, i, n, &e->from, &e->to)))
@@ -322,7 +375,20 @@ static int parse_expect_request(parser_t *ps, cf_expect_t *e, const token_t *t, 
                 return perr(ps, GE_ERR_PARSE, "at most %d 'has' per expectation", CF_MAX_HAS);
             e->has[e->n_has++] = t[i + 1].s;
             i += 2;
-        } else if (strcmp(k, "count") == 0 && e->kind == CF_EXP_REQUEST) {
+        } else if (strcmp(k, "has-header") == 0 && e->kind != CF_EXP_HANDSHAKE && e->kind != CF_EXP_NO_HANDSHAKE) {
+            if (i + 1 >= n)
+                return perr(ps, GE_ERR_PARSE, "'has-header' needs a string");
+            if (e->n_has_header == CF_MAX_HAS)
+                return perr(ps, GE_ERR_PARSE, "at most %d 'has-header' per expectation", CF_MAX_HAS);
+            e->has_header[e->n_has_header++] = t[i + 1].s;
+            i += 2;
+        } else if (strcmp(k, "json") == 0 && e->kind == CF_EXP_REQUEST) {
+            if (i + 1 >= n || !cf_json_schema_rules(t[i + 1].s))
+                return perr(ps, GE_ERR_PARSE, "'json' needs a schema name (any, ven, resource, report, subscription)%s%s",
+                            i + 1 < n ? ", not " : "", i + 1 < n ? t[i + 1].s : "");
+            e->json = t[i + 1].s;
+            i += 2;
+        } else if (strcmp(k, "count") == 0 && e->kind != CF_EXP_NO_REQUEST && e->kind != CF_EXP_NO_HANDSHAKE) {
             int lo, hi = 0;
             if (i + 1 >= n)
                 return perr(ps, GE_ERR_PARSE, "'count' needs MIN [MAX]");
@@ -401,15 +467,23 @@ static int parse_expect(parser_t *ps, const token_t *t, int n, const char *text)
     cf_expect_t *e;
 
     if (n < 2)
-        return perr(ps, GE_ERR_PARSE, "expect request|no-request|status ...");
+        return perr(ps, GE_ERR_PARSE, "expect request|no-request|status|answer|handshake|no-handshake ...");
     if (strcmp(t[1].s, "request") == 0)
         e = new_expect(ps, CF_EXP_REQUEST, text);
+    else if (strcmp(t[1].s, "answer") == 0)
+        e = new_expect(ps, CF_EXP_ANSWER, text);
     else if (strcmp(t[1].s, "no-request") == 0)
         e = new_expect(ps, CF_EXP_NO_REQUEST, text);
     else if (strcmp(t[1].s, "status") == 0)
         e = new_expect(ps, CF_EXP_STATUS, text);
+    else if (strcmp(t[1].s, "handshake") == 0)
+        e = new_expect(ps, CF_EXP_HANDSHAKE, text);
+    else if (strcmp(t[1].s, "no-handshake") == 0)
+        e = new_expect(ps, CF_EXP_NO_HANDSHAKE, text);
     else
-        return perr(ps, GE_ERR_PARSE, "unknown expectation '%s' (request, no-request, status)", t[1].s);
+        return perr(ps, GE_ERR_PARSE, "unknown expectation '%s' (request, no-request, status, answer, handshake, "
+                    "no-handshake)",
+                    t[1].s);
     if (!e)
         return ps->rc;
     return e->kind == CF_EXP_STATUS ? parse_expect_status(ps, e, t, n) : parse_expect_request(ps, e, t, n);
@@ -442,6 +516,66 @@ static int parse_include(parser_t *ps, const token_t *t, int n)
         ps->line = saved_line;
     }
     return rc;
+}
+
+/* capture NAME METHOD PATH after "TEXT" before "TEXT" */
+static int parse_capture(parser_t *ps, const token_t *t, int n)
+{
+    cf_action_t *a;
+    size_t count = 0;
+    int rc;
+
+    if (n != 8 || strcmp(t[4].s, "after") != 0 || strcmp(t[6].s, "before") != 0 || !t[5].s[0] || !t[7].s[0])
+        return perr(ps, GE_ERR_PARSE, "capture NAME METHOD PATH after \"TEXT\" before \"TEXT\"");
+    for (const char *p = t[1].s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return perr(ps, GE_ERR_PARSE, "a capture's NAME is lower-case letters, digits and '_', not '%s'", t[1].s);
+    if (strlen(t[1].s) > 32)
+        return perr(ps, GE_ERR_PARSE, "capture NAME '%s' is longer than 32 characters", t[1].s);
+    for (size_t i = 0; i < ps->c->n_actions; i++)
+        if (ps->c->actions[i].kind == CF_ACT_CAPTURE) {
+            count++;
+            if (strcmp(ps->c->actions[i].name, t[1].s) == 0)
+                return perr(ps, GE_ERR_PARSE, "capture '%s' is defined twice", t[1].s);
+        }
+    if (count == CF_MAX_CAPTURES)
+        return perr(ps, GE_ERR_LIMIT, "at most %d captures", CF_MAX_CAPTURES);
+    if ((rc = valid_method(ps, t[2].s)) || (rc = valid_path(ps, t[3].s)))
+        return rc;
+    if (!(a = new_action(ps, CF_ACT_CAPTURE)))
+        return ps->rc;
+    a->name = t[1].s;
+    a->method = t[2].s;
+    a->path = t[3].s;
+    a->after = t[5].s;
+    a->before = t[7].s;
+    return 0;
+}
+
+/* at T send METHOD URL [type MEDIA] ... end */
+static int parse_send(parser_t *ps, const token_t *t, int n, double at, cf_action_t **block)
+{
+    cf_action_t *a;
+    int rc;
+
+    if (n < 3 || (n - 3) % 2)
+        return perr(ps, GE_ERR_PARSE, "at T send METHOD URL [type MEDIA]");
+    if ((rc = valid_method(ps, t[1].s)))
+        return rc;
+    if (t[2].s[0] != '{' && strncmp(t[2].s, "http://", 7) != 0 && strncmp(t[2].s, "https://", 8) != 0)
+        return perr(ps, GE_ERR_PARSE, "send needs an http:// URL or a {placeholder} one, not '%s'", t[2].s);
+    if (!(a = new_action(ps, CF_ACT_SEND)))
+        return ps->rc;
+    a->at = at;
+    a->method = t[1].s;
+    a->path = t[2].s;
+    for (int i = 3; i < n; i += 2) {
+        if (strcmp(t[i].s, "type") != 0)
+            return perr(ps, GE_ERR_PARSE, "unknown option '%s' (send takes type MEDIA)", t[i].s);
+        a->type = t[i + 1].s;
+    }
+    *block = a;
+    return 0;
 }
 
 /* One directive line.  *BLOCK is set when a body follows (up to a line "end"). */
@@ -482,6 +616,14 @@ static int parse_line(parser_t *ps, const char *p, const char *end, cf_action_t 
         ps->c->scheme = t[1].s[4] == 's' ? CF_SCHEME_HTTPS : CF_SCHEME_HTTP;
         return 0;
     }
+    if (strcmp(t[0].s, "server-chain") == 0) {
+        ge_pki_chain shape;
+        if (n != 2 || ge_pki_chain_parse(t[1].s, &shape) < 0)
+            return perr(ps, GE_ERR_PARSE, "server-chain depth2|depth3|depth4|bad-eku-critical|bad-name-ext|"
+                        "bad-policy-mapping|self-signed");
+        ps->c->server_chain = t[1].s;
+        return 0;
+    }
     if (strcmp(t[0].s, "expect") == 0)
         return parse_expect(ps, t, n, text);
     if (strcmp(t[0].s, "fault") == 0)
@@ -505,9 +647,13 @@ static int parse_line(parser_t *ps, const char *p, const char *end, cf_action_t 
             a->path = t[1].s;
             return 0;
         }
+        if (strcmp(t[0].s, "send") == 0)
+            return parse_send(ps, t, n, at, block);
         if (strcmp(t[0].s, "resource") != 0)
-            return perr(ps, GE_ERR_PARSE, "after 'at T' comes resource or delete, not '%s'", t[0].s);
+            return perr(ps, GE_ERR_PARSE, "after 'at T' comes resource or delete (or send), not '%s'", t[0].s);
     }
+    if (strcmp(t[0].s, "capture") == 0)
+        return parse_capture(ps, t, n);
     if (strcmp(t[0].s, "resource") == 0) {
         cf_action_t *a;
         if (n < 2)
@@ -525,7 +671,8 @@ static int parse_line(parser_t *ps, const char *p, const char *end, cf_action_t 
     if (strcmp(t[0].s, "reply") == 0) {
         cf_action_t *a;
         if (n < 3)
-            return perr(ps, GE_ERR_PARSE, "reply METHOD PATH [status N] [if-has S] [times N] [location P]");
+            return perr(ps, GE_ERR_PARSE,
+                        "reply METHOD PATH [status N] [if-has S] [times N] [location P] [from T] [until T]");
         if ((rc = valid_method(ps, t[1].s)) || (rc = valid_path(ps, t[2].s)))
             return rc;
         if (!(a = new_action(ps, CF_ACT_REPLY)))

@@ -13,13 +13,22 @@
  *   at 10 resource PATH ... end         replace (or add) a resource at t = 10 s
  *   at 12 delete PATH                   remove a resource (GET then gives 404)
  *   fault PATH status 503|close|garbage|delay MS [times N] [from T] [until T]
- *   reply POST /rsp [status 201] [if-has "TEXT"] [times N] [location PATH] [type MEDIA]
+ *   reply POST /rsp [status 201] [if-has "TEXT"] [times N] [location PATH] [type MEDIA] [from T] [until T]
  *   ...optional body... end
  *   expect request POST /rsp [within T1 T2] [has "TEXT"]... [count MIN [MAX]]
+ *          [has-header "Authorization: Bearer t"]... [json any|ven|resource|report|subscription]
+ *   fault/reply ... [if-header "TEXT"] [unless-header "TEXT"]   only for requests whose headers do / don't hold TEXT
  *   expect no-request PUT /edev/1 [within T1 T2] [has "TEXT"]...
+ *   capture NAME POST /reg after "<addr>" before "</addr>"   {NAME} := that text of the request's body
+ *   at 8 send POST {NAME}/EiEvent [type MEDIA] ... end      the head-end POSTs the body to a client
+ *   expect answer POST /EiEvent [within T1 T2] [has "TEXT"]... [count MIN [MAX]]   the client's answers
  *   expect status battery.power_w = 2000 +- 250 during 12 20
  *   expect status price = null eventually 0 10
  *   expect status time = {server-time} +- 2 during 5 15
+ *   expect handshake refused|completed|failed|any [within T1 T2] [has "TEXT"]... [count MIN [MAX]]
+ *   expect no-handshake completed|refused|failed|any [within T1 T2] [has "TEXT"]...
+ *   server-chain depth2|depth3|depth4|bad-eku-critical|bad-name-ext|bad-policy-mapping|self-signed
+ *                                       https: the server certificate chain the head-end presents
  *
  * Times are seconds after the client under test was started.  Bodies keep {placeholders}; the
  * head-end substitutes them when it serves.  Everything a case holds lives in one arena. */
@@ -36,8 +45,12 @@ typedef enum cf_action_kind {
     CF_ACT_RESOURCE, /* serve BODY at PATH from time AT on */
     CF_ACT_DELETE,   /* PATH is gone from time AT on */
     CF_ACT_FAULT,    /* requests to PATH get FAULT between FROM and UNTIL, at most TIMES times */
-    CF_ACT_REPLY     /* a METHOD to PATH (whose body has MATCH) is answered with STATUS and BODY */
+    CF_ACT_REPLY,    /* a METHOD to PATH (whose body has MATCH) is answered with STATUS and BODY */
+    CF_ACT_CAPTURE,  /* NAME := the text between AFTER and BEFORE in the body of a METHOD to PATH */
+    CF_ACT_SEND      /* at AT the head-end sends BODY with METHOD to the URL PATH (placeholders filled) */
 } cf_action_kind;
+
+#define CF_MAX_CAPTURES 8
 
 typedef enum cf_fault_kind {
     CF_FAULT_STATUS,  /* answer with HTTP status STATUS and no body */
@@ -61,13 +74,21 @@ typedef struct cf_action {
     cf_fault_kind fault;
     int delay_ms;
     unsigned times;         /* fault/reply: at most this many times (0 = no limit) */
-    double from, until;     /* fault: active window (until < 0: no end) */
+    double from, until;     /* fault, reply: active window (until < 0: no end) */
+    const char *name;       /* capture: the placeholder it defines ({NAME}) */
+    const char *after, *before; /* capture: the text around the value */
+    const char *if_header;  /* fault/reply: only when the request's headers hold this ("Name: value") */
+    const char *unless_header; /* fault/reply: only when they do not */
 } cf_action_t;
 
 typedef enum cf_expect_kind {
     CF_EXP_REQUEST,    /* the client sends such a request, COUNT_MIN..COUNT_MAX times */
     CF_EXP_NO_REQUEST, /* the client never sends such a request */
-    CF_EXP_STATUS      /* the client's status file satisfies a condition */
+    CF_EXP_STATUS,     /* the client's status file satisfies a condition */
+    CF_EXP_ANSWER,     /* the client answered the head-end's sends to PATH (HAS: in its answer) */
+    CF_EXP_HANDSHAKE,  /* the client began TLS handshakes ending as PATH says: "completed", "refused"
+                        * (it aborted: refused our chain), "failed" (we aborted) or "any"; COUNT_MIN..MAX */
+    CF_EXP_NO_HANDSHAKE /* no TLS handshake of the client ended as PATH says */
 } cf_expect_kind;
 
 typedef enum cf_op { CF_OP_EQ, CF_OP_LE, CF_OP_GE } cf_op;
@@ -91,6 +112,9 @@ typedef struct cf_expect {
     const char *string;
     int boolean;
     int eventually;         /* status: 1 = some sample in the window, 0 = every sample (and at least one) */
+    const char *has_header[CF_MAX_HAS]; /* request: its headers ("Name: value" lines) hold each */
+    unsigned n_has_header;
+    const char *json;       /* request: the body is JSON of this OpenAPI component ("any": any JSON) */
 } cf_expect_t;
 
 enum { CF_SCHEME_DEFAULT = 0, CF_SCHEME_HTTP = 1, CF_SCHEME_HTTPS = 2 };
@@ -104,6 +128,7 @@ typedef struct cf_case {
     size_t n_actions;
     cf_expect_t *expects;
     size_t n_expects;
+    const char *server_chain; /* `server-chain SHAPE` (a ge_pki_chain name), or NULL: the PKI's server.pem */
 } cf_case_t;
 
 /* Caps on what a case file may hold. */
@@ -124,6 +149,9 @@ typedef int (*cf_include_fn)(void *ud, const char *name, const char **text, size
  * writes "FILE:LINE: error: MESSAGE" into ERR, FILE being the case or the fragment at fault. */
 int cf_case_parse(const char *name, const char *text, size_t len, ge_arena_t *arena, cf_include_fn include,
                   void *include_ud, cf_case_t *out, char *err, size_t errlen);
+
+/* The rules `json NAME` checks ("path:type", NULL-terminated), or NULL for an unknown NAME. */
+const char *const *cf_json_schema_rules(const char *name);
 
 /* Load and parse case ID of SUITE (with its includes): from CASE_DIR/ID.case when CASE_DIR is not
  * NULL, else the built-in case ID of SUITE (conformance/cases).  GE_ERR_NOTFOUND when there is no such

@@ -112,7 +112,15 @@ static void stop_child(headend_t *he)
             he->child_status = st;
             return;
         }
-        usleep(100000);
+        if (he->base && he->srv) {
+            /* keep serving while it stops: a client's goodbyes (e.g. deleting its subscriptions) are
+             * part of what it does */
+            struct timeval tv = { 0, 100000 };
+            event_base_loopexit(he->base, &tv);
+            event_base_dispatch(he->base);
+        } else {
+            usleep(100000);
+        }
     }
     kill(-he->child, SIGKILL);
     waitpid(he->child, &he->child_status, 0);
@@ -187,6 +195,23 @@ static int ensure_pki(const char *dir, char lfdi[GE_LFDI_BUF], uint64_t *sfdi, c
     return ge_pki_init(dir, lfdi, sfdi, log);
 }
 
+/* A case's `server-chain SHAPE`: a chain of that shape under the PKI's root, in PKI/chain-SHAPE/ (new
+ * keys every run); its server.pem and server.key paths into CERT and KEY. */
+static int server_chain(const char *pki, const char *shape_name, char cert[700], char key[700], const ge_log_t *log)
+{
+    char dir[600], root[600], root_key[600];
+    ge_pki_chain shape;
+
+    if (ge_pki_chain_parse(shape_name, &shape) < 0)
+        return GE_ERR_INVALID;
+    snprintf(dir, sizeof(dir), "%s/chain-%s", pki, shape_name);
+    snprintf(root, sizeof(root), "%s/ca.pem", pki);
+    snprintf(root_key, sizeof(root_key), "%s/ca.key", pki);
+    snprintf(cert, 700, "%s/server.pem", dir);
+    snprintf(key, 700, "%s/server.key", dir);
+    return ge_pki_issue_chain(shape, root, root_key, dir, NULL, log);
+}
+
 static int suite_https(const char *suite, int scheme)
 {
     if (scheme != CF_SCHEME_DEFAULT)
@@ -212,6 +237,16 @@ static char *evidence(const headend_t *he)
         if (o)
             json_array_append_new(arr, o);
     }
+    {
+        /* then the TLS handshakes the client began: the trace of the certificate-path cases */
+        const cf_handshake_t *hs = cf_server_handshakes(he->srv, &n);
+        for (size_t i = 0; i < n; i++) {
+            json_t *o = json_pack("{s:f, s:s, s:s, s:s, s:s}", "t", hs[i].t, "method", "TLS", "path", "handshake",
+                                  "outcome", cf_tls_outcome_name(hs[i].outcome), "detail", hs[i].detail);
+            if (o)
+                json_array_append_new(arr, o);
+        }
+    }
     s = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);
     return s;
@@ -236,7 +271,13 @@ static void judge(headend_t *he, cf_outcome_t *out)
             if (cf_substitute(e.has[k], strlen(e.has[k]), cf_server_vars(he->srv), &has[k]) == 0 && has[k].data)
                 e.has[k] = has[k].data;
         }
-        ok = cf_expect_check(&e, &obs, d, sizeof(d));
+        {
+            size_t n_headers;
+            const char *const *headers = cf_server_headers(he->srv, &n_headers);
+            size_t n_hs;
+            const cf_handshake_t *hs = cf_server_handshakes(he->srv, &n_hs);
+            ok = cf_expect_check_tls(&e, &obs, headers, n_headers, hs, n_hs, d, sizeof(d));
+        }
         for (unsigned k = 0; k < e.n_has; k++)
             ge_buf_free(&has[k]);
         if (ok)
@@ -269,7 +310,7 @@ int cf_run_case(const cf_run_opts_t *opts, const cf_case_info_t *info, const cf_
 {
     headend_t he;
     char pki[512], ca[600], cert[600], key[600], state_dir[512], log_path[600];
-    char lfdi[GE_LFDI_BUF], sfdi_s[32], duration_s[32];
+    char lfdi[GE_LFDI_BUF], sfdi_s[32], duration_s[32], chain_cert[700], chain_key[700];
     uint64_t sfdi = 0;
     int rc;
     size_t argc = 0, dropped = 0;
@@ -319,6 +360,15 @@ int cf_run_case(const cf_run_opts_t *opts, const cf_case_info_t *info, const cf_
     so.https = suite_https(opts->suite, c->scheme);
     so.pki_dir = pki;
     so.log = opts->log;
+    if (c->server_chain && (rc = server_chain(pki, c->server_chain, chain_cert, chain_key, opts->log)) < 0) {
+        snprintf(out->detail, sizeof(out->detail), "cannot issue the %s server chain in %.300s: %s", c->server_chain,
+                 pki, ge_strerror(rc));
+        goto fail;
+    }
+    if (c->server_chain) {
+        so.cert_file = chain_cert;
+        so.key_file = chain_key;
+    }
     if ((rc = cf_server_new(&he.srv, he.base, &so, out->detail, sizeof(out->detail))) < 0)
         goto fail;
     vars = cf_server_vars(he.srv);
@@ -327,11 +377,13 @@ int cf_run_case(const cf_run_opts_t *opts, const cf_case_info_t *info, const cf_
     vars->ven_name = "gridedge-ven";
     vars->ven_id = "VEN-1";
     vars->registration_id = "REG-1";
+    vars->client_id = "ven-client";
+    vars->client_secret = "ven-secret";
     {
         static const char *const names[] = { "url", "ca", "cert", "key", "lfdi", "sfdi", "ven_name", "client_id",
                                              "client_secret", "state_dir", "status_file", "duration" };
-        const char *values[] = { cf_server_url(he.srv), ca, cert, key, lfdi, sfdi_s, "gridedge-ven", "ven-client",
-                                 "ven-secret", state_dir, he.status_file, duration_s };
+        const char *values[] = { cf_server_url(he.srv), ca, cert, key, lfdi, sfdi_s, "gridedge-ven", vars->client_id,
+                                 vars->client_secret, state_dir, he.status_file, duration_s };
         while (opts->client_argv[argc])
             argc++;
         argv = calloc(argc + 1, sizeof(*argv));

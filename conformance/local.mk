@@ -15,6 +15,14 @@ EXTRA_DIST += $(GE_CF_CATALOGUES) gateway/embed_files.py
 # The scripted cases (and the fragments they include), compiled into the program.
 GE_CF_CASES += \
 	conformance/cases/csip/COMM-003.case \
+	conformance/cases/csip/COMM-004.case \
+	conformance/cases/csip/COMM-004A.case \
+	conformance/cases/csip/COMM-004B.case \
+	conformance/cases/csip/COMM-004C.case \
+	conformance/cases/csip/COMM-004D.case \
+	conformance/cases/csip/COMM-004E.case \
+	conformance/cases/csip/COMM-004F.case \
+	conformance/cases/csip/COMM-004G.case \
 	conformance/cases/csip/BASIC-001.case \
 	conformance/cases/csip/BASIC-019.case \
 	conformance/cases/csip/BASIC-021.case \
@@ -62,6 +70,7 @@ GE_CF_CASES += \
 	conformance/cases/csip/GE-SEP-006.case \
 	conformance/cases/csip/csip-base.inc \
 	conformance/cases/csip/csip-idle.inc
+include $(srcdir)/conformance/cases/csip-aus/local.mk
 conformance/cases_data.c: $(GE_CF_CASES) $(srcdir)/gateway/embed_files.py
 	$(AM_V_GEN)$(MKDIR_P) conformance && \
 	files=; for f in $(GE_CF_CASES); do files="$$files $(srcdir)/$$f"; done; \
@@ -69,6 +78,7 @@ conformance/cases_data.c: $(GE_CF_CASES) $(srcdir)/gateway/embed_files.py
 BUILT_SOURCES += conformance/cases_data.c
 CLEANFILES += conformance/cases_data.c
 EXTRA_DIST += tests/fuzz/corpus/fuzz_catalogue/oadr3.tsv tests/fuzz/corpus/fuzz_case/sample.case
+EXTRA_DIST += tests/fuzz/corpus/fuzz_case/handshake.case
 EXTRA_DIST += $(GE_CF_CASES) tests/data/conformance/test_client.py tests/data/conformance/CORE-005.case \
 	tests/data/conformance/COMM-002.case
 
@@ -82,6 +92,14 @@ nodist_tests_test_conformance_SOURCES = conformance/catalogue_data.c conformance
 tests_test_conformance_CFLAGS = $(GE_TEST_CFLAGS)
 tests_test_conformance_LDADD = $(GE_TEST_LIBS)
 TESTS += tests/test_conformance
+
+# The CSIP certificate-path cases COMM-004, 004A..G end to end (our client, an idle one, a lax one).
+check_PROGRAMS += tests/test_comm004
+tests_test_comm004_SOURCES = tests/test_comm004.c $(GE_CF_SOURCES)
+nodist_tests_test_comm004_SOURCES = conformance/catalogue_data.c conformance/cases_data.c
+tests_test_comm004_CFLAGS = $(GE_TEST_CFLAGS)
+tests_test_comm004_LDADD = $(GE_TEST_LIBS)
+TESTS += tests/test_comm004
 
 if GE_FUZZ
 GE_FUZZERS += tests/fuzz/fuzz_catalogue tests/fuzz/fuzz_case

@@ -13,8 +13,10 @@
 
 static int put_var(const char *name, size_t n, const cf_vars_t *v, ge_buf_t *out)
 {
-    static const char *const names[] = { "lfdi", "sfdi", "base", "ven_name", "ven_id", "registration_id" };
-    const char *vals[] = { v->lfdi, v->sfdi, v->base, v->ven_name, v->ven_id, v->registration_id };
+    static const char *const names[] = { "lfdi", "sfdi", "base", "ven_name", "ven_id", "registration_id",
+                                         "client_id", "client_secret" };
+    const char *vals[] = { v->lfdi, v->sfdi, v->base, v->ven_name, v->ven_id, v->registration_id, v->client_id,
+                           v->client_secret };
     int iso = 0;
     char *end;
     long delta = 0;
@@ -22,6 +24,10 @@ static int put_var(const char *name, size_t n, const cf_vars_t *v, ge_buf_t *out
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strlen(names[i]) == n && memcmp(names[i], name, n) == 0 && vals[i])
             return ge_buf_puts(out, vals[i]) < 0 ? GE_ERR_LIMIT : 1;
+    for (size_t i = 0; v->captures && i < CF_MAX_CAPTURES; i++)
+        if (v->captures->name[i] && v->captures->value[i] && strlen(v->captures->name[i]) == n &&
+            memcmp(v->captures->name[i], name, n) == 0)
+            return ge_buf_puts(out, v->captures->value[i]) < 0 ? GE_ERR_LIMIT : 1;
     double base;
 
     if (n >= 6 && memcmp(name, "isonow", 6) == 0) {
@@ -89,31 +95,104 @@ int cf_substitute(const char *text, size_t len, const cf_vars_t *vars, ge_buf_t 
         r = put_var(open + 1, (size_t)(close - open - 1), vars, out);
         if (r < 0)
             return r;
-        if (r == 0 && ge_buf_append(out, open, (size_t)(close - open + 1)) < 0)
-            return GE_ERR_LIMIT;
+        if (r == 0) {
+            /* not a placeholder (e.g. a JSON object): keep the brace and look inside it */
+            if (ge_buf_putc(out, '{') < 0)
+                return GE_ERR_LIMIT;
+            p = open + 1;
+            continue;
+        }
         p = close + 1;
     }
     return 0;
 }
 
-static int fault_applies(const cf_action_t *a, unsigned fired, double t, const char *path)
+/* The action's if-header / unless-header conditions against the request's HEADERS. */
+static int headers_allow(const cf_action_t *a, const char *headers)
+{
+    int has_if = a->if_header && headers && strstr(headers, a->if_header);
+    int has_unless = a->unless_header && headers && strstr(headers, a->unless_header);
+
+    return (!a->if_header || has_if) && (!a->unless_header || !has_unless);
+}
+
+static int fault_applies(const cf_action_t *a, unsigned fired, double t, const char *path, const char *headers)
 {
     return a->kind == CF_ACT_FAULT && cf_path_matches(a->path, path) && t >= a->from &&
-           (a->until < 0 || t < a->until) && (a->times == 0 || fired < a->times);
+           (a->until < 0 || t < a->until) && (a->times == 0 || fired < a->times) && headers_allow(a, headers);
 }
 
 int cf_serve(const cf_case_t *c, cf_serve_state_t *st, const cf_vars_t *vars, double t, const char *method,
              const char *path, const char *body, const char *default_type, cf_answer_t *ans, ge_buf_t *body_out)
+{
+    return cf_serve_req(c, st, vars, t, method, path, NULL, body, default_type, ans, body_out);
+}
+
+void cf_captures_clear(cf_captures_t *caps)
+{
+    for (size_t i = 0; i < CF_MAX_CAPTURES; i++) {
+        free(caps->value[i]);
+        caps->value[i] = NULL;
+        caps->name[i] = NULL;
+    }
+}
+
+/* The case's capture lines that match this request take their value from its body. */
+static void take_captures(const cf_case_t *c, cf_captures_t *caps, const char *method, const char *path,
+                          const char *body)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < c->n_actions && k < CF_MAX_CAPTURES; i++) {
+        const cf_action_t *a = &c->actions[i];
+        const char *from, *to;
+        char *val;
+        if (a->kind != CF_ACT_CAPTURE)
+            continue;
+        k++;
+        if (strcmp(a->method, method) != 0 || !cf_path_matches(a->path, path) || !body ||
+            !(from = strstr(body, a->after)))
+            continue;
+        from += strlen(a->after);
+        if (!(to = strstr(from, a->before)) || to - from > 2048)
+            continue;
+        if (!(val = malloc((size_t)(to - from) + 1)))
+            continue;
+        memcpy(val, from, (size_t)(to - from));
+        val[to - from] = '\0';
+        free(caps->value[k - 1]);
+        caps->value[k - 1] = val;
+        caps->name[k - 1] = a->name;
+    }
+}
+
+int cf_send_render(const cf_action_t *a, const cf_vars_t *vars, ge_buf_t *url, ge_buf_t *body)
+{
+    int rc;
+
+    if ((rc = cf_substitute(a->path, strlen(a->path), vars, url)) < 0 ||
+        (rc = cf_substitute(a->body, a->body_len, vars, body)) < 0)
+        return rc;
+    if (!url->data || strchr(url->data, '{'))
+        return GE_ERR_NOTFOUND;
+    return 0;
+}
+
+int cf_serve_req(const cf_case_t *c, cf_serve_state_t *st, const cf_vars_t *vars, double t, const char *method,
+                 const char *path, const char *headers, const char *body, const char *default_type, cf_answer_t *ans,
+                 ge_buf_t *body_out)
 {
     const cf_action_t *best = NULL;
     int is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 
     memset(ans, 0, sizeof(*ans));
     ans->kind = CF_ANSWER_HTTP;
+    if (vars->captures && !is_get)
+        take_captures(c, vars->captures, method, path, body);
 
     for (size_t i = 0; i < c->n_actions; i++) {
         const cf_action_t *a = &c->actions[i];
-        if (!fault_applies(a, st->fired[i], t, path))
+        if (!fault_applies(a, st->fired[i], t, path, headers))
             continue;
         st->fired[i]++;
         ans->by = a;
@@ -160,7 +239,8 @@ int cf_serve(const cf_case_t *c, cf_serve_state_t *st, const cf_vars_t *vars, do
     for (size_t i = 0; i < c->n_actions; i++) {
         const cf_action_t *a = &c->actions[i];
         if (a->kind != CF_ACT_REPLY || strcmp(a->method, method) != 0 || !cf_path_matches(a->path, path) ||
-            (a->match && (!body || !strstr(body, a->match))) || (a->times && st->fired[i] >= a->times))
+            (a->match && (!body || !strstr(body, a->match))) || (a->times && st->fired[i] >= a->times) ||
+            t < a->from || (a->until >= 0 && t >= a->until) || !headers_allow(a, headers))
             continue;
         st->fired[i]++;
         ans->by = a;

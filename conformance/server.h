@@ -24,6 +24,8 @@ typedef struct cf_server_opts {
     double (*clock)(void *ud);  /* unix seconds of the (real or simulated) world; NULL = wall clock */
     void *clock_ud;
     const ge_log_t *log;
+    const char *cert_file;      /* https: the chain to present (leaf first) and its key; NULL: */
+    const char *key_file;       /* pki_dir's server.pem and server.key */
 } cf_server_opts_t;
 
 int cf_server_new(cf_server_t **out, struct event_base *base, const cf_server_opts_t *opts, char *err,
@@ -48,6 +50,14 @@ const char *cf_server_url(const cf_server_t *s);
 
 /* The exchanges so far (valid until the next exchange or free), and how many did not fit. */
 const cf_exchange_t *cf_server_exchanges(const cf_server_t *s, size_t *n, size_t *dropped);
+
+/* The request headers of the exchanges ("Name: value\n" lines of Authorization, Content-Type and
+ * Accept; an entry may be NULL), parallel to cf_server_exchanges(); *N of them. */
+const char *const *cf_server_headers(const cf_server_t *s, size_t *n);
+
+/* The TLS handshakes clients began (https), in order, *N of them (valid until the next or free):
+ * each from its ClientHello to Finished or a fatal alert - what `expect handshake` judges. */
+const cf_handshake_t *cf_server_handshakes(const cf_server_t *s, size_t *n);
 
 /* What the server answered to exchange I (cut to 4 KiB). */
 const char *cf_server_reply(const cf_server_t *s, size_t i);

@@ -28,15 +28,88 @@ static double window_end(const cf_expect_t *e, const cf_observed_t *obs)
     return e->to < 0 ? obs->end : e->to;
 }
 
-static int request_matches(const cf_expect_t *e, const cf_exchange_t *x, double to)
+/* Does V (and, through "a[]" steps, every element) have the JSON TYPE at PATH? */
+static int json_rule(json_t *v, const char *path, char type)
 {
+    char part[64];
+    size_t n;
+    int each;
+
+    if (!*path) {
+        switch (type) {
+        case 's': return json_is_string(v);
+        case 'i': return json_is_integer(v);
+        case 'n': return json_is_number(v);
+        case 'a': return json_is_array(v);
+        case 'o': return json_is_object(v);
+        }
+        return 0;
+    }
+    n = strcspn(path, ".");
+    if (n >= sizeof(part))
+        return 0;
+    memcpy(part, path, n);
+    part[n] = '\0';
+    path += n + (path[n] == '.');
+    each = n > 2 && strcmp(part + n - 2, "[]") == 0;
+    if (each)
+        part[n - 2] = '\0';
+    v = json_object_get(v, part);
+    if (!each)
+        return v && json_rule(v, path, type);
+    if (!json_is_array(v))
+        return 0;
+    for (size_t i = 0; i < json_array_size(v); i++)
+        if (!json_rule(json_array_get(v, i), path, type))
+            return 0;
+    return 1;
+}
+
+int cf_json_conforms(const char *name, const char *body)
+{
+    const char *const *rules = cf_json_schema_rules(name);
+    json_error_t jerr;
+    json_t *root;
+    int ok = 1;
+
+    if (!rules || !body || !(root = json_loads(body, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr)))
+        return 0;
+    for (; *rules && ok; rules++) {
+        const char *colon = strrchr(*rules, ':');
+        char path[128];
+        size_t n = colon ? (size_t)(colon - *rules) : 0;
+        if (!colon || n >= sizeof(path))
+            break;
+        memcpy(path, *rules, n);
+        path[n] = '\0';
+        ok = json_rule(root, path, colon[1]);
+    }
+    json_decref(root);
+    return ok;
+}
+
+static int request_matches(const cf_expect_t *e, const cf_exchange_t *x, const char *headers, double to)
+{
+    const char *method = x->method;
+
     if (x->t < e->from || x->t > to)
         return 0;
-    if (strcmp(e->method, x->method) != 0 || !cf_path_matches(e->path, x->path))
+    /* the head-end's own sends are recorded as "SEND METHOD", with the client's answer as body */
+    if (e->kind == CF_EXP_ANSWER) {
+        if (strncmp(method, "SEND ", 5) != 0)
+            return 0;
+        method += 5;
+    }
+    if (strcmp(e->method, method) != 0 || !cf_path_matches(e->path, x->path))
         return 0;
     for (unsigned i = 0; i < e->n_has; i++)
         if (!x->body || !strstr(x->body, e->has[i]))
             return 0;
+    for (unsigned i = 0; i < e->n_has_header; i++)
+        if (!headers || !strstr(headers, e->has_header[i]))
+            return 0;
+    if (e->json && !cf_json_conforms(e->json, x->body))
+        return 0;
     return 1;
 }
 
@@ -151,7 +224,72 @@ static int check_status(const cf_expect_t *e, const cf_observed_t *obs, char *de
     return 0;
 }
 
+const char *cf_tls_outcome_name(cf_tls_outcome o)
+{
+    return o == CF_TLS_COMPLETED ? "completed" : o == CF_TLS_FAILED ? "failed" : "refused";
+}
+
+/* expect handshake OUTCOME: count the client's TLS handshakes that ended so (PATH holds OUTCOME). */
+static int check_handshake(const cf_expect_t *e, const cf_observed_t *obs, const cf_handshake_t *hs, size_t n_hs,
+                           char *detail, size_t dlen)
+{
+    double to = window_end(e, obs), first = -1;
+    size_t count = 0;
+    const char *any_detail = "";
+
+    for (size_t i = 0; i < n_hs; i++) {
+        const cf_handshake_t *h = &hs[i];
+        int ok = h->t >= e->from && h->t <= to &&
+                 (strcmp(e->path, "any") == 0 || strcmp(e->path, cf_tls_outcome_name(h->outcome)) == 0);
+        for (unsigned k = 0; ok && k < e->n_has; k++)
+            ok = strstr(h->detail, e->has[k]) != NULL;
+        if (!ok)
+            continue;
+        if (first < 0) {
+            first = h->t;
+            any_detail = h->detail;
+        }
+        count++;
+    }
+    if (e->kind == CF_EXP_NO_HANDSHAKE) {
+        if (count == 0)
+            snprintf(detail, dlen, "no TLS handshake %s, as required (%zu begun)", e->path, n_hs);
+        else
+            snprintf(detail, dlen, "TLS handshake %s %zu time(s), first at %.1f s, but must not be", e->path, count,
+                     first);
+        return count == 0;
+    }
+    if (count < e->count_min) {
+        snprintf(detail, dlen, "expected a TLS handshake %s%s between %g s and %g s at least %u time(s), saw %zu "
+                 "(of %zu handshake(s) begun)", strcmp(e->path, "any") == 0 ? "begun" : e->path,
+                 e->n_has ? " (with the required detail)" : "", e->from, to, e->count_min, count, n_hs);
+        return 0;
+    }
+    if (e->count_max && count > e->count_max) {
+        snprintf(detail, dlen, "TLS handshake %s %zu times between %g s and %g s, at most %u allowed", e->path, count,
+                 e->from, to, e->count_max);
+        return 0;
+    }
+    snprintf(detail, dlen, "TLS handshake %s %zu time(s), first at %.1f s%s%s", e->path, count, first,
+             any_detail[0] ? ": " : "", any_detail);
+    return 1;
+}
+
+int cf_expect_check_tls(const cf_expect_t *e, const cf_observed_t *obs, const char *const *headers, size_t n_headers,
+                        const cf_handshake_t *hs, size_t n_hs, char *detail, size_t dlen)
+{
+    if (e->kind == CF_EXP_HANDSHAKE || e->kind == CF_EXP_NO_HANDSHAKE)
+        return check_handshake(e, obs, hs, n_hs, detail, dlen);
+    return cf_expect_check_headers(e, obs, headers, n_headers, detail, dlen);
+}
+
 int cf_expect_check(const cf_expect_t *e, const cf_observed_t *obs, char *detail, size_t dlen)
+{
+    return cf_expect_check_headers(e, obs, NULL, 0, detail, dlen);
+}
+
+int cf_expect_check_headers(const cf_expect_t *e, const cf_observed_t *obs, const char *const *headers,
+                            size_t n_headers, char *detail, size_t dlen)
 {
     double to;
     size_t count = 0;
@@ -159,9 +297,11 @@ int cf_expect_check(const cf_expect_t *e, const cf_observed_t *obs, char *detail
 
     if (e->kind == CF_EXP_STATUS)
         return check_status(e, obs, detail, dlen);
+    if (e->kind == CF_EXP_HANDSHAKE || e->kind == CF_EXP_NO_HANDSHAKE)
+        return check_handshake(e, obs, NULL, 0, detail, dlen);
     to = window_end(e, obs);
     for (size_t i = 0; i < obs->n_ex; i++)
-        if (request_matches(e, &obs->ex[i], to)) {
+        if (request_matches(e, &obs->ex[i], headers && i < n_headers ? headers[i] : NULL, to)) {
             if (first < 0)
                 first = obs->ex[i].t;
             count++;
@@ -177,7 +317,7 @@ int cf_expect_check(const cf_expect_t *e, const cf_observed_t *obs, char *detail
     }
     if (count < e->count_min) {
         snprintf(detail, dlen, "expected %s %s%s between %g s and %g s at least %u time(s), saw %zu", e->method,
-                 e->path, e->n_has ? " (with the required content)" : "", e->from, to, e->count_min, count);
+                 e->path, e->n_has || e->n_has_header || e->json ? " (with the required content)" : "", e->from, to, e->count_min, count);
         return 0;
     }
     if (e->count_max && count > e->count_max) {

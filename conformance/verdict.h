@@ -15,6 +15,20 @@ typedef struct cf_exchange {
     int status;             /* the head-end's answer */
 } cf_exchange_t;
 
+/* One TLS handshake a client began with the head-end (its ClientHello arrived). */
+typedef enum cf_tls_outcome {
+    CF_TLS_UNFINISHED = 0, /* no Finished and no alert (yet): the client closed or stalled */
+    CF_TLS_COMPLETED,      /* the handshake finished */
+    CF_TLS_REFUSED,        /* the client aborted it with a fatal alert (e.g. it refused our chain) */
+    CF_TLS_FAILED          /* the head-end aborted it (e.g. it refused the client's certificate) */
+} cf_tls_outcome;
+
+typedef struct cf_handshake {
+    double t;               /* seconds after the client started, when its ClientHello arrived */
+    cf_tls_outcome outcome;
+    char detail[96];        /* the alert, e.g. "the client sent a fatal alert: bad certificate" */
+} cf_handshake_t;
+
 typedef struct cf_sample {
     double t;
     const char *json;       /* the status file's content at T */
@@ -29,13 +43,29 @@ typedef struct cf_observed {
     double start;           /* the server's clock when the client started ({server-time} at t = 0) */
 } cf_observed_t;
 
+/* "completed", "refused" (an unfinished handshake counts: the client gave up on it), "failed". */
+const char *cf_tls_outcome_name(cf_tls_outcome o);
+
+/* cf_expect_check_headers() for `expect handshake` too: HS[0..N_HS) are the TLS handshakes the client
+ * began (cf_expect_check and cf_expect_check_headers judge those expectations as if there were none). */
+int cf_expect_check_tls(const cf_expect_t *e, const cf_observed_t *obs, const char *const *headers, size_t n_headers,
+                        const cf_handshake_t *hs, size_t n_hs, char *detail, size_t detail_len);
+
 /* Non-zero when PATH (a request target) matches PATTERN: equal without the query string, or, for a
  * pattern ending in '*', starting with the pattern's prefix; a pattern holding '?' compares the
  * query too. */
 int cf_path_matches(const char *pattern, const char *path);
 
+/* 1 if BODY is JSON satisfying the rules of schema NAME (cf_json_schema_rules), else 0. */
+int cf_json_conforms(const char *name, const char *body);
+
 /* 1 if E holds for OBS, 0 if not; DETAIL gets one line saying why, either way. */
 int cf_expect_check(const cf_expect_t *e, const cf_observed_t *obs, char *detail, size_t detail_len);
+
+/* cf_expect_check() with the request headers of the exchanges: HEADERS[i] ("Name: value\n" lines, or
+ * NULL) belongs to OBS->ex[i] for i < N_HEADERS; `has-header` needs them. */
+int cf_expect_check_headers(const cf_expect_t *e, const cf_observed_t *obs, const char *const *headers,
+                            size_t n_headers, char *detail, size_t detail_len);
 
 /* Look up KEY (dotted: battery.power_w, active_controls.0.id, active_controls.# for a length) in
  * JSON text and compare it as E says; SERVER_TIME is what {server-time} stands for in this sample.

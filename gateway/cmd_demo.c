@@ -1,8 +1,11 @@
 /* cmd_demo.c - `gridedge demo`: a day in the life of a home in a virtual power plant, in about a
- * minute.  The built-in head-end plays the utility's day (conformance/cases/csip/DEMO-DAY.case) over
- * the CSIP TLS profile on 127.0.0.1 to the real 2030.5 client, which drives the simulated home
- * together with the local price policy; the clock runs N times faster than real time.  A second,
- * identical home without a battery or gateway runs alongside, to tell what the day saved.
+ * minute.  The built-in head-end plays the utility's day on 127.0.0.1: the distribution utility's
+ * IEEE 2030.5 DER controls (conformance/cases/csip/DEMO-DAY.case) over the CSIP TLS profile to the
+ * real 2030.5 client, and the retailer's OpenADR 2.0b price events (conformance/cases/oadr20b/
+ * DEMO-DAY.case: a morning price dip, an evening peak) from a VTN to the real OpenADR VEN.  They
+ * drive the simulated home together with the local price policy; the clock runs N times faster
+ * than real time.  Two more copies of the home run alongside to tell what the day saved: one
+ * without a battery, one whose battery runs on its own (self-consumption) without the gateway.
  * The status page is served while it runs. */
 #include "config.h"
 
@@ -25,6 +28,7 @@
 #include "conformance/server.h"
 #include "gateway/cli.h"
 #include "gateway/daemon.h"
+#include "gateway/oadr_link.h"
 #include "gateway/sep_link.h"
 #include "gateway/site.h"
 #include "gateway/store.h"
@@ -33,8 +37,9 @@
 #define TICK_S 0.05            /* real seconds between steps */
 #define FEED_IN 0.05           /* per kWh paid for export */
 
-/* The price signal of the demo's day (per kWh, local time of the home): a midday dip when PV is
- * plentiful, an evening peak. */
+/* The household's tariff on the demo's day (per kWh, local time of the home), what the bill is
+ * computed with: the retailer announces its dip and its peak as OpenADR price events (the oadr20b
+ * DEMO-DAY case has the same numbers); the gateway hears nothing else about prices. */
 static double tariff(double local_hour)
 {
     if (local_hour >= 10 && local_hour < 14)
@@ -72,16 +77,22 @@ typedef struct demo {
     double v0;                 /* the simulated clock at the start: local midnight */
     double v_end;
     double utc_offset;
-    cf_server_t *headend;
+    cf_server_t *headend;      /* the 2030.5 server */
+    cf_server_t *vtn;          /* the OpenADR 2.0b VTN */
     gw_sep_link_t *link;
+    gw_oadr_link_t *oadr;
     gw_site_t *site;
-    ge_sim_t *baseline;        /* the same home without battery or gateway */
+    ge_sim_t *baseline;        /* the same home without a battery */
+    ge_sim_t *alone;           /* the same home, its battery on its own controller, no gateway */
     gw_store_t *store;
     ge_http_server_t *page;
     gw_signals_t sig;
-    ledger_t with, without;
+    ledger_t with, without, no_gateway;
     double discharge_wh0;
-    char seen[8][SEP_MRID_HEX + 1];
+    struct {
+        char id[sizeof(((gw_status_control_t *)0)->id)];
+        gw_source_t source;
+    } seen[16];                /* the utility's controls and events the home followed */
     size_t n_seen;
     int tty;
     double last_line;
@@ -108,13 +119,51 @@ static void advance(demo_t *d)
         d->v += dt * d->speed;
 }
 
-static void remember_event(demo_t *d, const char *mrid)
+static void remember_event(demo_t *d, const gw_status_control_t *c)
 {
     for (size_t i = 0; i < d->n_seen; i++)
-        if (strcmp(d->seen[i], mrid) == 0)
+        if (d->seen[i].source == c->source && strcmp(d->seen[i].id, c->id) == 0)
             return;
-    if (d->n_seen < sizeof(d->seen) / sizeof(d->seen[0]) && strlen(mrid) < sizeof(d->seen[0]))
-        memcpy(d->seen[d->n_seen++], mrid, strlen(mrid) + 1);
+    if (d->n_seen < sizeof(d->seen) / sizeof(d->seen[0])) {
+        memcpy(d->seen[d->n_seen].id, c->id, sizeof(d->seen[0].id)); /* same size, NUL-terminated */
+        d->seen[d->n_seen++].source = c->source;
+    }
+}
+
+static size_t events_from(const demo_t *d, gw_source_t source)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < d->n_seen; i++)
+        n += d->seen[i].source == source;
+    return n;
+}
+
+/* The same home without the gateway: the battery (if any) follows its own self-consumption
+ * controller, nobody hears the utility. */
+static void step_without_gateway(ge_sim_t *sim, double v, const ge_policy_config_t *self, ledger_t *l, double price)
+{
+    ge_setpoint_t idle;
+    ge_telemetry_t tel;
+
+    ge_sim_step(sim, v);
+    if (self) {
+        ge_policy_input_t pin;
+        ge_policy_output_t pout;
+        memset(&pin, 0, sizeof(pin));
+        pin.now = v;
+        pin.simple_level = -1;
+        ge_sim_read(sim, &pin.tel);
+        ge_sim_capabilities(sim, &pin.caps);
+        if (ge_policy_decide(self, &pin, &pout) == 0)
+            ge_sim_apply(sim, &pout.sp, NULL);
+    } else {
+        ge_setpoint_init(&idle);
+        idle.set = GE_SP_BATTERY_W;
+        idle.battery_w = 0;
+        ge_sim_apply(sim, &idle, NULL);
+    }
+    ge_sim_read(sim, &tel);
+    ledger_add(l, &tel, price);
 }
 
 static void progress(demo_t *d, double v, const gw_status_t *st, double price)
@@ -146,9 +195,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     double v;
     gw_status_control_t controls[GW_STATUS_MAX_CONTROLS];
     gw_site_input_t in;
-    ge_setpoint_t sp, idle;
+    ge_setpoint_t sp;
     ge_der_caps_t caps;
-    ge_telemetry_t tel, btel;
+    ge_telemetry_t tel;
+    ge_policy_config_t self;
     size_t n = 0;
     double price;
     (void)fd;
@@ -163,32 +213,32 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     }
     price = tariff(fmod(v + d->utc_offset, DAY_S) / 3600.0);
     gw_sep_link_pump(d->link, v);
+    gw_oadr_link_pump(d->oadr, v);
     memset(&in, 0, sizeof(in));
-    ge_setpoint_init(&sp);
-    if (gw_sep_link_control(d->link, v, &sp, controls, GW_STATUS_MAX_CONTROLS, &n) == 0) {
-        in.utility = &sp;
-        in.controls = controls;
-        in.n_controls = n;
-        for (size_t i = 0; i < n; i++)
-            remember_event(d, controls[i].id);
-    }
-    in.has_price = 1;
-    in.price = price;
     in.simple_level = -1;
+    ge_setpoint_init(&sp);
+    if (gw_sep_link_control(d->link, v, &sp, controls, GW_STATUS_MAX_CONTROLS, &n) == 0)
+        in.utility = &sp;
+    {
+        size_t m = 0;
+        if (gw_oadr_link_control(d->oadr, v, &in.simple_level, &in.has_price, &in.price, controls + n,
+                                 GW_STATUS_MAX_CONTROLS - n, &m) == 0)
+            n += m;
+    }
+    in.controls = controls;
+    in.n_controls = n;
+    for (size_t i = 0; i < n; i++)
+        remember_event(d, &controls[i]);
     in.server_time = gw_sep_link_server_time(d->link, v);
     gw_site_tick(d->site, v, &in);
     gw_site_device(d->site, &caps, &tel);
     gw_sep_link_set_device(d->link, &caps, &tel);
     ledger_add(&d->with, &tel, price);
 
-    /* the same home, no battery action, no utility control */
-    ge_setpoint_init(&idle);
-    idle.set = GE_SP_BATTERY_W;
-    idle.battery_w = 0;
-    ge_sim_step(d->baseline, v);
-    ge_sim_apply(d->baseline, &idle, NULL);
-    ge_sim_read(d->baseline, &btel);
-    ledger_add(&d->without, &btel, price);
+    /* the same home without a battery, and with a battery but no gateway */
+    step_without_gateway(d->baseline, v, NULL, &d->without, price);
+    ge_policy_config_default(&self);
+    step_without_gateway(d->alone, v, &self, &d->no_gateway, price);
 
     if (d->store) {
         const gw_status_t *st = gw_site_status(d->site);
@@ -203,7 +253,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         h.soc_pct = st->soc_pct;
         gw_store_history_add(d->store, &h);
     }
-    progress(d, v, gw_site_status(d->site), price);
+    progress(d, v, gw_site_status(d->site), in.has_price ? in.price : price);
 }
 
 static void on_page(void *ud, ge_http_exchange_t *ex)
@@ -232,15 +282,21 @@ static void summary(demo_t *d)
         printf("\n");
     printf("\n%s of the simulated home (PV 5 kW, battery 13.5 kWh, EV charger 7.2 kW):\n",
            d->stopped_early ? "Part of a day" : "A day");
-    printf("                            with gridedge   without battery/gateway\n");
-    printf("  energy imported (kWh)     %13.1f   %13.1f\n", d->with.import_wh / 1000, d->without.import_wh / 1000);
-    printf("  energy exported (kWh)     %13.1f   %13.1f\n", d->with.export_wh / 1000, d->without.export_wh / 1000);
-    printf("  electricity cost          %13.2f   %13.2f\n", d->with.cost, d->without.cost);
+    printf("                            with gridedge      no battery   battery, no gateway\n");
+    printf("  energy imported (kWh)     %13.1f   %13.1f   %13.1f\n", d->with.import_wh / 1000,
+           d->without.import_wh / 1000, d->no_gateway.import_wh / 1000);
+    printf("  energy exported (kWh)     %13.1f   %13.1f   %13.1f\n", d->with.export_wh / 1000,
+           d->without.export_wh / 1000, d->no_gateway.export_wh / 1000);
+    printf("  electricity cost          %13.2f   %13.2f   %13.2f\n", d->with.cost, d->without.cost, d->no_gateway.cost);
     printf("  battery cycles            %13.2f\n", cycles);
-    printf("  events honoured           %13zu\n", d->n_seen);
-    printf("  money saved               %13.2f\n", d->without.cost - d->with.cost);
-    printf("(prices per kWh: 0.08 from 10:00 to 14:00, 0.45 from 17:00 to 21:00, 0.22 otherwise; export earns %.2f)\n",
-           FEED_IN);
+    printf("  events honoured           %13zu   (%zu IEEE 2030.5 DER controls, %zu OpenADR events)\n", d->n_seen,
+           events_from(d, GW_SOURCE_SEP), events_from(d, GW_SOURCE_OADR));
+    printf("  money saved               %13.2f   (vs the same home without a battery)\n",
+           d->without.cost - d->with.cost);
+    printf("  saved vs no gateway       %13.2f   (vs the battery on its own, self-consumption only)\n",
+           d->no_gateway.cost - d->with.cost);
+    printf("(prices per kWh: 0.08 from 10:00 to 14:00 and 0.45 from 17:00 to 21:00 as OpenADR events, 0.22 otherwise;\n"
+           " export earns %.2f)\n", FEED_IN);
 }
 
 int gw_cmd_demo(int argc, char **argv)
@@ -260,7 +316,7 @@ int gw_cmd_demo(int argc, char **argv)
     ge_log_t log = { gw_log_stderr, NULL, GE_LOG_ERROR };
     demo_t d;
     ge_arena_t *arena = NULL;
-    cf_case_t day;
+    cf_case_t day, oadr_day;
     struct event *tick = NULL;
     struct timeval period = { 0, (long)(TICK_S * 1e6) };
 
@@ -318,7 +374,8 @@ int gw_cmd_demo(int argc, char **argv)
         goto out;
     }
     if (ge_arena_new(&arena, NULL, 0, 4u << 20) < 0 ||
-        cf_case_load("csip", "DEMO-DAY", NULL, arena, &day, err, sizeof(err)) < 0) {
+        cf_case_load("csip", "DEMO-DAY", NULL, arena, &day, err, sizeof(err)) < 0 ||
+        cf_case_load("oadr20b", "DEMO-DAY", NULL, arena, &oadr_day, err, sizeof(err)) < 0) {
         fprintf(stderr, "gridedge demo: the built-in day: %s\n", err);
         goto out;
     }
@@ -332,13 +389,15 @@ int gw_cmd_demo(int argc, char **argv)
         ge_sim_config_default(&sc);
         d.utc_offset = sc.utc_offset_s;
         d.t_real0 = gw_now();
-        /* start at the home's local midnight of today */
-        d.v0 = floor((d.t_real0 + d.utc_offset) / DAY_S) * DAY_S - d.utc_offset;
+        /* start at the home's next local midnight: the simulated clock then stays ahead of the
+         * wall clock all day, so what a link times by the wall clock (its HTTP answers) is never
+         * in the simulated future */
+        d.v0 = (floor((d.t_real0 + d.utc_offset) / DAY_S) + 1) * DAY_S - d.utc_offset;
         d.v = d.v0;
         d.last_real = d.t_real0;
         d.v_end = d.v0 + duration * speed;
-        if (ge_sim_new(&d.baseline, NULL, &sc) < 0) {
-            fprintf(stderr, "gridedge demo: cannot create the baseline home\n");
+        if (ge_sim_new(&d.baseline, NULL, &sc) < 0 || ge_sim_new(&d.alone, NULL, &sc) < 0) {
+            fprintf(stderr, "gridedge demo: cannot create the homes to compare with\n");
             goto out;
         }
     }
@@ -359,6 +418,17 @@ int gw_cmd_demo(int argc, char **argv)
         snprintf(sfdi_s, sizeof(sfdi_s), "%llu", (unsigned long long)sfdi);
         cf_server_vars(d.headend)->lfdi = lfdi;
         cf_server_vars(d.headend)->sfdi = sfdi_s;
+        /* the retailer's VTN: simple HTTP on 127.0.0.1 */
+        so.suite = "oadr20b";
+        so.c = &oadr_day;
+        so.https = 0;
+        if (cf_server_new(&d.vtn, d.base, &so, err, sizeof(err)) < 0) {
+            fprintf(stderr, "gridedge demo: VTN: %s\n", err);
+            goto out;
+        }
+        cf_server_vars(d.vtn)->ven_name = "gridedge-demo";
+        cf_server_vars(d.vtn)->ven_id = "VEN-DEMO";
+        cf_server_vars(d.vtn)->registration_id = "REG-DEMO";
     }
     {
         char ca[700], cert[700], key[700];
@@ -392,6 +462,16 @@ int gw_cmd_demo(int argc, char **argv)
             fprintf(stderr, "gridedge demo: %s\n", err);
             goto out;
         }
+        gw_oadr_opts_t oo;
+        memset(&oo, 0, sizeof(oo));
+        oo.url = cf_server_url(d.vtn);
+        oo.ven_name = "gridedge-demo";
+        oo.store = d.store;
+        oo.log = &log;
+        if (gw_oadr_link_new(&d.oadr, d.base, &oo, err, sizeof(err)) < 0) {
+            fprintf(stderr, "gridedge demo: %s\n", err);
+            goto out;
+        }
     }
     {
         ge_http_server_opts_t po;
@@ -415,6 +495,7 @@ int gw_cmd_demo(int argc, char **argv)
     printf("gridedge demo: one %s of a home in a virtual power plant, %.0fx faster than real time (%.0f s)\n",
            duration * speed >= DAY_S ? "day" : "part of a day", speed, duration);
     printf("utility head-end (IEEE 2030.5, CSIP TLS): %s\n", cf_server_url(d.headend));
+    printf("retailer's VTN (OpenADR 2.0b): %s\n", cf_server_url(d.vtn));
     printf("status page: http://127.0.0.1:%u/\n\n", (unsigned)ge_http_server_port(d.page));
     fflush(stdout);
     if (!(tick = event_new(d.base, -1, EV_PERSIST, on_tick, &d))) {
@@ -422,6 +503,7 @@ int gw_cmd_demo(int argc, char **argv)
         goto out;
     }
     cf_server_start(d.headend);
+    cf_server_start(d.vtn);
     d.last_real = gw_now();
     event_add(tick, &period);
     event_base_dispatch(d.base);
@@ -432,12 +514,15 @@ out:
         event_free(tick);
     ge_http_server_free(d.page);
     gw_sep_link_free(d.link);
+    gw_oadr_link_free(d.oadr);
     gw_site_free(d.site);
     cf_server_free(d.headend);
+    cf_server_free(d.vtn);
     gw_signals_free(&d.sig);
     if (d.base)
         event_base_free(d.base);
     ge_sim_free(d.baseline);
+    ge_sim_free(d.alone);
     gw_store_close(d.store);
     ge_arena_free(arena);
     gw_rm_tree(work);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <event2/event.h>
 
@@ -29,6 +30,7 @@
 
 #define TICK_S 0.25
 #define HISTORY_PERIOD_S 60
+#define STATE_RETRY_S 5     /* a state dir that refused a write or an open (a full disk) is tried again this soon */
 
 typedef struct gateway {
     const char *config_path;
@@ -42,6 +44,8 @@ typedef struct gateway {
     gw_signals_t sig;
     ge_log_t log;
     double last_history;
+    int history_failed;
+    double store_retry;   /* the state could not be opened: try again at this time */
     int exit_code;
 } gateway_t;
 
@@ -140,6 +144,11 @@ static int start_parts(gateway_t *g, char *err, size_t errlen)
         memset(&oo, 0, sizeof(oo));
         oo.url = c->oadr_vtn;
         oo.ven_name = c->oadr_ven_name;
+        oo.ca_file = c->oadr_ca[0] ? c->oadr_ca : NULL;
+        oo.cert_file = c->oadr_cert[0] ? c->oadr_cert : NULL;
+        oo.key_file = c->oadr_key[0] ? c->oadr_key : NULL;
+        for (size_t i = 0; i < c->oadr_n_opt_out && oo.n_opt_out < GW_OADR_MAX_OPT_OUTS; i++)
+            oo.opt_out[oo.n_opt_out++] = c->oadr_opt_out[i];
         oo.store = g->store;
         oo.log = &g->log;
         if (gw_oadr_link_new(&g->oadr, g->base, &oo, err, errlen) < 0)
@@ -215,9 +224,15 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     }
     if (g->sig.reload) {
         g->sig.reload = 0;
+#ifdef GE_HAVE_SYSTEMD
+        sd_notify(0, "RELOADING=1");
+#endif
         reload(g);
         if (!g->site)
             return;
+#ifdef GE_HAVE_SYSTEMD
+        sd_notify(0, "READY=1"); /* on the new configuration, or still on the old one */
+#endif
     }
     memset(&in, 0, sizeof(in));
     in.simple_level = -1;
@@ -239,7 +254,17 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     }
     if (g->oadr) {
         size_t m = 0;
+        ge_setpoint_t osp;
         gw_oadr_link_pump(g->oadr, now);
+        /* LOAD_DISPATCH / CHARGE_STATE: what the 2030.5 controls do not decide already */
+        if (gw_oadr_link_setpoint(g->oadr, now, &osp)) {
+            if (!in.utility) {
+                sp = osp;
+                in.utility = &sp;
+            } else {
+                ge_setpoint_merge(&sp, &osp, osp.set & ~sp.set);
+            }
+        }
         if (gw_oadr_link_control(g->oadr, now, &in.simple_level, &in.has_price, &in.price, controls + n,
                                  GW_STATUS_MAX_CONTROLS - n, &m) == 0) {
             n += m;
@@ -250,9 +275,27 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
             in.server_time = gw_oadr_link_server_time(g->oadr, now);
     }
     gw_site_tick(g->site, now, &in);
+    if (!g->store && now >= g->store_retry) {
+        char err[512];
+        if (gw_store_open(&g->store, g->cfg.state_dir, NULL, &g->log) < 0) {
+            g->store_retry = now + STATE_RETRY_S;
+        } else {
+            /* the links start again on the store, so that nothing from now on is lost */
+            ge_log(&g->log, GE_LOG_INFO, "gateway", "the state in %s is open now", g->cfg.state_dir);
+            stop_parts(g);
+            if (start_parts(g, err, sizeof(err)) < 0) {
+                fprintf(stderr, "gridedge gateway: %s\n", err);
+                g->exit_code = GW_EXIT_FAIL;
+                event_base_loopbreak(g->base);
+            }
+            return;
+        }
+    }
     gw_site_device(g->site, &caps, &tel);
     if (g->sep)
         gw_sep_link_set_device(g->sep, &caps, &tel);
+    if (g->oadr)
+        gw_oadr_link_sample(g->oadr, now, &caps, &tel);
     if (g->store && now - g->last_history >= HISTORY_PERIOD_S) {
         const gw_status_t *st = gw_site_status(g->site);
         gw_history_sample_t h;
@@ -264,8 +307,20 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         h.ev_w = st->ev_w;
         h.house_w = st->house_w;
         h.soc_pct = st->soc_pct;
-        if (gw_store_history_add(g->store, &h) == 0)
+        if (gw_store_history_add(g->store, &h) == 0) {
+            if (g->history_failed)
+                ge_log(&g->log, GE_LOG_INFO, "gateway", "the state dir takes writes again; history stored");
+            g->history_failed = 0;
             g->last_history = now;
+        } else {
+            /* the store said why; the devices are controlled all the same */
+            if (!g->history_failed)
+                ge_log(&g->log, GE_LOG_ERROR, "gateway",
+                       "cannot write to the state dir %s; still controlling the devices, retrying every %d s",
+                       g->cfg.state_dir, STATE_RETRY_S);
+            g->history_failed = 1;
+            g->last_history = now - HISTORY_PERIOD_S + STATE_RETRY_S;
+        }
     }
 }
 
@@ -301,8 +356,18 @@ int gw_cmd_gateway(int argc, char **argv)
     g.log.level = g.cfg.log_level;
     g.exit_code = GW_EXIT_OK;
     if (gw_store_open(&g.store, g.cfg.state_dir, NULL, &g.log) < 0) {
-        fprintf(stderr, "gridedge gateway: cannot open the state in %s (see the log above)\n", g.cfg.state_dir);
-        return GW_EXIT_FAIL;
+        struct stat sb;
+        /* a state dir that is not there or not a directory is a set-up mistake: stop.  One whose
+         * database cannot be opened (a full disk, an I/O error) must not leave the devices
+         * without control: run without the state and keep trying. */
+        if (stat(g.cfg.state_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            fprintf(stderr, "gridedge gateway: cannot open the state in %s (see the log above)\n", g.cfg.state_dir);
+            return GW_EXIT_FAIL;
+        }
+        ge_log(&g.log, GE_LOG_ERROR, "gateway",
+               "cannot open the state in %s; controlling the devices without it (nothing is kept across a "
+               "restart) and retrying every %d s", g.cfg.state_dir, STATE_RETRY_S);
+        g.store_retry = gw_now() + STATE_RETRY_S;
     }
     g.base = event_base_new();
     if (!g.base || gw_signals_init(&g.sig, g.base) < 0 ||

@@ -1,5 +1,6 @@
 /* cmd_oadr.c - `gridedge oadr run`: the OpenADR VEN driving a site (CLI-CONTRACT.md).  2.0b is the
- * simple HTTP pull VEN of stack/oadr; 3.0 is not built yet. */
+ * simple HTTP VEN of stack/oadr (pull, or push with --push-port; TLS with --ca/--cert/--key);
+ * 3.0 is gateway/cmd_oadr3.c. */
 #include "config.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 
 #include "gateway/cli.h"
 #include "gateway/daemon.h"
+#include "gateway/oadr3_link.h"
 #include "gateway/oadr_link.h"
 #include "gateway/site.h"
 #include "gateway/store.h"
@@ -36,6 +38,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     double now = gw_now();
     gw_status_control_t controls[GW_STATUS_MAX_CONTROLS];
     gw_site_input_t in;
+    ge_setpoint_t sp;
     size_t n = 0;
     (void)fd;
     (void)what;
@@ -44,8 +47,16 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         event_base_loopbreak(r->base);
         return;
     }
+    {
+        ge_der_caps_t caps;
+        ge_telemetry_t tel;
+        gw_site_device(r->site, &caps, &tel);
+        gw_oadr_link_sample(r->link, now, &caps, &tel);
+    }
     gw_oadr_link_pump(r->link, now);
     memset(&in, 0, sizeof(in));
+    if (gw_oadr_link_setpoint(r->link, now, &sp))
+        in.utility = &sp;
     in.simple_level = -1;
     if (gw_oadr_link_control(r->link, now, &in.simple_level, &in.has_price, &in.price, controls,
                              GW_STATUS_MAX_CONTROLS, &n) == 0) {
@@ -67,6 +78,8 @@ int gw_cmd_oadr(int argc, char **argv)
         { "state-dir", required_argument, NULL, 'S' },   { "duration", required_argument, NULL, 'd' },
         { "status-file", required_argument, NULL, 'f' }, { "verbose", no_argument, NULL, 'v' },
         { "seed", required_argument, NULL, 'r' },        { "adapter-config", required_argument, NULL, 'C' },
+        { "opt-out", required_argument, NULL, 'O' },    { "push-port", required_argument, NULL, 'P' },
+        { "push-bind", required_argument, NULL, 'B' },
         { NULL, 0, NULL, 0 }
     };
     const gw_command_t *cmd = gw_command_find("oadr");
@@ -106,6 +119,26 @@ int gw_cmd_oadr(int argc, char **argv)
         case 'k': key = optarg; break;
         case 'A': adapter = optarg; break;
         case 'C': site_opts.adapter_config = optarg; break;
+        case 'P': {
+            /* 2.0b push mode: the VTN POSTs to our server on this port (0: any free one) */
+            unsigned long port;
+            errno = 0;
+            port = strtoul(optarg, &end, 10);
+            if (errno || *end || !*optarg || port > 65535)
+                return gw_usage_error(cmd, "--push-port needs a port number, not '%s'", optarg);
+            oo.push = 1;
+            oo.push_port = (unsigned short)port;
+            break;
+        }
+        case 'B': oo.push_bind = optarg; break;
+        case 'O':
+            /* 2.0b extension: the home owner opts out of this event (answered optOut, not acted on) */
+            if (oo.n_opt_out == GW_OADR_MAX_OPT_OUTS)
+                return gw_usage_error(cmd, "at most %d --opt-out", GW_OADR_MAX_OPT_OUTS);
+            if (!*optarg || strlen(optarg) >= OADR_ID_MAX)
+                return gw_usage_error(cmd, "--opt-out needs an eventID (1 to %d characters)", OADR_ID_MAX - 1);
+            oo.opt_out[oo.n_opt_out++] = optarg;
+            break;
         case 'S': state_dir = optarg; break;
         case 'f': site_opts.status_file = optarg; break;
         case 'v': verbose = 1; break;
@@ -143,15 +176,20 @@ int gw_cmd_oadr(int argc, char **argv)
     if (token && client_id)
         return gw_usage_error(cmd, "--token or --client-id/--client-secret, not both");
     if (strcmp(version, "3.0") == 0) {
-        fprintf(stderr, "gridedge oadr: OpenADR 3.0 is not built yet; only --version 2.0b runs\n");
-        return GW_EXIT_FAIL;
+        gw_oadr3_run_opts_t o3 = { oo.url, oo.ven_name, token, client_id, client_secret, ca, cert, key, adapter,
+                                   site_opts.adapter_config, state_dir, site_opts.status_file, duration, verbose,
+                                   oo.seed };
+        return gw_cmd_oadr3_run(&o3);
     }
     if (token || client_id)
         fprintf(stderr, "gridedge oadr: --token/--client-id are OpenADR 3.0 options; ignored for 2.0b\n");
-    if (strncmp(oo.url, "https://", 8) == 0) {
-        fprintf(stderr, "gridedge oadr: TLS for OpenADR 2.0b is not built yet; use an http:// VTN URL\n");
-        return GW_EXIT_FAIL;
-    }
+    if (strncmp(oo.url, "https://", 8) == 0 && !ca)
+        return gw_usage_error(cmd, "an https:// VTN needs --ca, --cert and --key");
+    if (oo.push_bind && !oo.push)
+        return gw_usage_error(cmd, "--push-bind goes with --push-port");
+    oo.ca_file = ca;
+    oo.cert_file = cert;
+    oo.key_file = key;
     if (verbose)
         log.level = GE_LOG_INFO;
 

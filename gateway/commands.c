@@ -74,8 +74,13 @@ const gw_command_t gw_commands[] = {
       "gridedge oadr run --vtn URL --ven-name NAME [--version 2.0b|3.0] [--token TOKEN | --client-id ID\n"
       "                  --client-secret S] [--ca FILE --cert FILE --key FILE] [--adapter sim]\n"
       "                  [--state-dir DIR] [--duration SECONDS] [--status-file FILE] [--verbose] [--seed N]\n"
+      "                  [--opt-out EVENTID]... [--push-port P [--push-bind ADDR]]\n"
       "    OpenADR VEN.  2.0b: URL is the VTN's base, e.g. http://host:port/OpenADR2/Simple/2.0b (simple\n"
-      "    HTTP pull, oadrPoll); SIMPLE levels and ELECTRICITY_PRICE drive the site.  3.0 is not built yet.\n",
+      "    HTTP pull with oadrPoll, or push: the VEN serves on --push-port and the VTN posts to it;\n"
+      "    https:// uses the 2.0b TLS profile with --ca/--cert/--key); SIMPLE levels, prices,\n"
+      "    LOAD_DISPATCH and CHARGE_STATE drive the site; --opt-out answers that event optOut.\n"
+      "    3.0: URL is the VTN's REST base, e.g. http://host:port/openadr3; the VEN gets a token\n"
+      "    with --client-id/--client-secret (or uses --token) and follows programs and events.\n",
       gw_cmd_oadr },
     { NULL, NULL, NULL, NULL }
 };

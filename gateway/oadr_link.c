@@ -1,5 +1,6 @@
-/* oadr_link.c - the OpenADR 2.0b VEN engine on the event loop: simple HTTP pull to the VTN, the
- * outbox for oadrCreatedEvent, the registration kept in the store (see oadr_link.h). */
+/* oadr_link.c - the OpenADR 2.0b VEN engine on the event loop: simple HTTP (pull, or push to our
+ * own server) to the VTN over TLS or not, the outbox for oadrCreatedEvent, the registration kept in
+ * the store, the site's telemetry and setpoints (see oadr_link.h). */
 #include "config.h"
 
 #include <math.h>
@@ -8,10 +9,14 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <gridedge/buf.h>
 #include <gridedge/error.h>
 #include <gridedge/http.h>
+#include <gridedge/tls.h>
 
 #include "gateway/daemon.h"
 #include "gateway/oadr_link.h"
@@ -30,29 +35,61 @@ struct gw_oadr_link {
     struct event_base *base;
     struct event *kick;    /* pump again as soon as an answer came */
     ge_http_client_t *http;
+    ge_tls_ctx_t *tls;
+    ge_http_server_t *push;  /* push mode: where the VTN POSTs */
     oadr_ven_t *eng;
     gw_store_t *store;
     const ge_log_t *log;
     double now;
     int outbox_busy;
+    ge_der_caps_t caps;    /* the latest ratings and telemetry (gw_oadr_link_sample) */
+    ge_telemetry_t tel;
+    int have_tel;
     char stored_ven_id[OADR_ID_MAX], stored_reg_id[OADR_ID_MAX];
 };
 
-/* Split URL into "http://host:port" and the path. */
+/* Split URL into "http[s]://host:port" and the path. */
 static int split_url(const char *url, char *base, size_t base_len, char *path, size_t path_len)
 {
     const char *p;
-    size_t n;
+    size_t n, skip;
 
-    if (strncmp(url, "http://", 7) != 0)
+    if (strncmp(url, "http://", 7) == 0)
+        skip = 7;
+    else if (strncmp(url, "https://", 8) == 0)
+        skip = 8;
+    else
         return GE_ERR_INVALID;
-    p = strchr(url + 7, '/');
+    p = strchr(url + skip, '/');
     n = p ? (size_t)(p - url) : strlen(url);
-    if (n >= base_len || n <= 7 || (p && strlen(p) >= path_len))
+    if (n >= base_len || n <= skip || (p && strlen(p) >= path_len))
         return GE_ERR_INVALID;
     memcpy(base, url, n);
     base[n] = '\0';
     snprintf(path, path_len, "%s", p && p[1] ? p : "/OpenADR2/Simple/2.0b");
+    return 0;
+}
+
+int gw_oadr_cert_fingerprint(const char *path, char out[32])
+{
+    FILE *f = fopen(path, "r");
+    X509 *x;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    int ok;
+
+    if (!f)
+        return GE_ERR_IO;
+    x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    if (!x)
+        return GE_ERR_CERT;
+    ok = X509_digest(x, EVP_sha256(), md, &n) == 1 && n >= 10;
+    X509_free(x);
+    if (!ok)
+        return GE_ERR_CERT;
+    for (unsigned i = 0; i < 10; i++)
+        snprintf(out + i * 3, 4, "%02X%s", md[n - 10 + i], i < 9 ? ":" : "");
     return 0;
 }
 
@@ -138,18 +175,45 @@ static int send_http(gw_oadr_link_t *l, const char *path, const void *body, size
     return rc;
 }
 
+/* Push mode: the VTN POSTs a payload; the engine's answer goes back in the exchange. */
+static void on_push(void *ud, ge_http_exchange_t *ex)
+{
+    gw_oadr_link_t *l = ud;
+    size_t len = 0;
+    const void *body = ge_http_body(ex, &len);
+    ge_buf_t ans;
+    int status;
+
+    if (strcmp(ge_http_method(ex), "POST") != 0) {
+        ge_http_reply(ex, 405, NULL, NULL, 0);
+        return;
+    }
+    ge_buf_init(&ans, NULL, BODY_CAP);
+    status = oadr_ven_push(l->eng, body, len, gw_now(), &ans);
+    if (status < 0)
+        status = 500;
+    ge_http_reply(ex, status, ans.len ? MEDIA_XML : NULL, ans.data, ans.len);
+    ge_buf_free(&ans);
+    if (l->kick)
+        event_active(l->kick, 0, 0); /* what follows (an oadrCreatedEvent, reports) goes out now */
+}
+
 int gw_oadr_link_new(gw_oadr_link_t **out, struct event_base *base, const gw_oadr_opts_t *o, char *err,
                      size_t errlen)
 {
     gw_oadr_link_t *l;
-    char server[256], path[OADR_PATH_MAX];
+    char server[256], path[OADR_PATH_MAX], fingerprint[32] = "", transport[OADR_PATH_MAX] = "";
     ge_http_client_opts_t hopts;
     oadr_ven_config_t cfg;
     int rc;
 
     *out = NULL;
     if (!o->url || split_url(o->url, server, sizeof(server), path, sizeof(path)) < 0) {
-        snprintf(err, errlen, "--vtn must be an http:// URL of the VTN's OpenADR 2.0b base (TLS comes later)");
+        snprintf(err, errlen, "--vtn must be an http:// or https:// URL of the VTN's OpenADR 2.0b base");
+        return GE_ERR_INVALID;
+    }
+    if (strncmp(o->url, "https://", 8) == 0 && !(o->ca_file && o->cert_file && o->key_file)) {
+        snprintf(err, errlen, "an https:// VTN needs --ca, --cert and --key (OpenADR 2.0b uses client certificates)");
         return GE_ERR_INVALID;
     }
     l = calloc(1, sizeof(*l));
@@ -166,8 +230,27 @@ int gw_oadr_link_new(gw_oadr_link_t **out, struct event_base *base, const gw_oad
         rc = GE_ERR_NOMEM;
         goto fail;
     }
+    if (strncmp(o->url, "https://", 8) == 0) {
+        ge_tls_opts_t to;
+        memset(&to, 0, sizeof(to));
+        to.ca_file = o->ca_file;
+        to.cert_file = o->cert_file;
+        to.key_file = o->key_file;
+        to.log = o->log;
+        rc = ge_tls_ctx_new(&l->tls, ge_tls_profile_find("oadr20b"), GE_TLS_CLIENT, &to);
+        if (rc < 0) {
+            snprintf(err, errlen, "TLS (OpenADR 2.0b profile) with %s / %s: %s", o->cert_file, o->key_file,
+                     ge_strerror(rc));
+            goto fail;
+        }
+    }
+    if (o->cert_file && (rc = gw_oadr_cert_fingerprint(o->cert_file, fingerprint)) < 0) {
+        snprintf(err, errlen, "cannot read the certificate %s: %s", o->cert_file, ge_strerror(rc));
+        goto fail;
+    }
     memset(&hopts, 0, sizeof(hopts));
     hopts.url = server;
+    hopts.tls = l->tls;
     hopts.connect_timeout_ms = 5000;
     hopts.read_timeout_ms = 15000;
     hopts.total_timeout_ms = 30000;
@@ -178,7 +261,25 @@ int gw_oadr_link_new(gw_oadr_link_t **out, struct event_base *base, const gw_oad
         snprintf(err, errlen, "HTTP client for %s: %s", server, ge_strerror(rc));
         goto fail;
     }
+    if (o->push) {
+        ge_http_server_opts_t so;
+        memset(&so, 0, sizeof(so));
+        so.address = o->push_bind;
+        so.port = o->push_port;
+        so.handler = on_push;
+        so.ud = l;
+        so.log = o->log;
+        so.idle_timeout_s = 30;
+        if ((rc = ge_http_server_new(&l->push, base, &so)) < 0) {
+            snprintf(err, errlen, "cannot listen for the VTN's pushes on %s:%u: %s",
+                     o->push_bind ? o->push_bind : "127.0.0.1", (unsigned)o->push_port, ge_strerror(rc));
+            goto fail;
+        }
+        snprintf(transport, sizeof(transport), "http://%s:%u/OpenADR2/Simple/2.0b",
+                 o->push_bind ? o->push_bind : "127.0.0.1", (unsigned)ge_http_server_port(l->push));
+    }
     memset(&cfg, 0, sizeof(cfg));
+    cfg.transport_address = transport[0] ? transport : NULL;
     cfg.base_path = path;
     cfg.ven_name = o->ven_name;
     cfg.seed = o->seed;
@@ -191,13 +292,24 @@ int gw_oadr_link_new(gw_oadr_link_t **out, struct event_base *base, const gw_oad
         cfg.registration_id = l->stored_reg_id;
     } else {
         l->stored_ven_id[0] = l->stored_reg_id[0] = '\0';
+        /* §8.2 / the 2.0b security profile: a VEN with a certificate is known by its fingerprint */
+        if (fingerprint[0])
+            cfg.ven_id = fingerprint;
     }
     rc = oadr_ven_new(&l->eng, &cfg);
     if (rc < 0) {
         snprintf(err, errlen, "OpenADR 2.0b engine: %s", ge_strerror(rc));
         goto fail;
     }
-    ge_log(o->log, GE_LOG_INFO, "oadr", "VEN %s, VTN %s%s", o->ven_name, server, path);
+    for (size_t i = 0; i < o->n_opt_out; i++)
+        if ((rc = oadr_ven_opt_out(l->eng, o->opt_out[i])) < 0) {
+            snprintf(err, errlen, "cannot opt out of event '%.80s': %s", o->opt_out[i], ge_strerror(rc));
+            goto fail;
+        }
+    if (fingerprint[0])
+        ge_log(o->log, GE_LOG_INFO, "oadr", "certificate fingerprint (venID) %s", fingerprint);
+    ge_log(o->log, GE_LOG_INFO, "oadr", "VEN %s, VTN %s%s%s%s", o->ven_name, server, path,
+           transport[0] ? ", push to " : "", transport);
     *out = l;
     return 0;
 fail:
@@ -213,7 +325,9 @@ void gw_oadr_link_free(gw_oadr_link_t *l)
     if (l->kick)
         event_free(l->kick);
     l->kick = NULL;
+    ge_http_server_free(l->push);
     ge_http_client_free(l->http);
+    ge_tls_ctx_free(l->tls);
     oadr_ven_free(l->eng);
     free(l);
 }
@@ -223,17 +337,17 @@ static void queue_created_event(gw_oadr_link_t *l, const oadr_request_t *r)
 {
     gw_outbox_msg_t m;
     char subject[OADR_ID_MAX + 16], key[OADR_ID_MAX + 32];
-    int sent = 0;
+    int sent = 0, rc;
 
     if (!l->store) {
         send_http(l, r->path, r->body, r->body_len, 0, 0);
         return;
     }
     snprintf(subject, sizeof(subject), "%s#%u", r->event_id, (unsigned)r->modification);
-    /* status 1: optIn, by the store's numbering */
-    if (gw_store_response_sent(l->store, GW_SOURCE_OADR, subject, 1, &sent) == 0 && sent)
+    /* status 1: optIn, 2: optOut, by the store's numbering */
+    if (gw_store_response_sent(l->store, GW_SOURCE_OADR, subject, r->opt_out ? 2 : 1, &sent) == 0 && sent)
         return;
-    snprintf(key, sizeof(key), "oadr:%s", subject);
+    snprintf(key, sizeof(key), "oadr:%s%s", subject, r->opt_out ? ":optOut" : "");
     memset(&m, 0, sizeof(m));
     m.url = r->path;
     m.method = r->method;
@@ -241,9 +355,16 @@ static void queue_created_event(gw_oadr_link_t *l, const oadr_request_t *r)
     m.body = r->body;
     m.body_len = r->body_len;
     m.dedupe_key = key;
-    if (gw_store_outbox_enqueue(l->store, &m, (int64_t)l->now, NULL) < 0)
-        ge_log(l->log, GE_LOG_ERROR, "oadr", "cannot queue the oadrCreatedEvent for %s", subject);
-    gw_store_response_record(l->store, GW_SOURCE_OADR, subject, 1, (int64_t)l->now);
+    rc = gw_store_outbox_enqueue(l->store, &m, (int64_t)l->now, NULL);
+    if (rc < 0 && rc != GE_ERR_EXISTS) {
+        /* the state dir is full or broken: send it now, unrecorded (a repeat after a restart is
+         * better than a loss) */
+        ge_log(l->log, GE_LOG_ERROR, "oadr", "cannot queue the oadrCreatedEvent for %s (%s); sending it unqueued",
+               subject, ge_strerror(rc));
+        send_http(l, r->path, r->body, r->body_len, 0, 0);
+        return;
+    }
+    gw_store_response_record(l->store, GW_SOURCE_OADR, subject, r->opt_out ? 2 : 1, (int64_t)l->now);
 }
 
 static void pump_outbox(gw_oadr_link_t *l)
@@ -253,7 +374,8 @@ static void pump_outbox(gw_oadr_link_t *l)
     if (!l->store || l->outbox_busy)
         return;
     memset(&it, 0, sizeof(it));
-    if (gw_store_outbox_peek(l->store, (int64_t)l->now, &it) == 0 && strncmp(it.dedupe_key, "oadr:", 5) == 0) {
+    /* the outbox is shared with the 2030.5 link: our own queue, in order */
+    if (gw_store_outbox_peek_queue(l->store, "oadr:", (int64_t)l->now, &it) == 0) {
         if (send_http(l, it.url, it.body, it.body_len, 0, it.id) == 0)
             l->outbox_busy = 1;
     }
@@ -335,9 +457,64 @@ int gw_oadr_link_control(gw_oadr_link_t *l, double now, int *simple_level, int *
             snprintf(o->kind, sizeof(o->kind), "ELECTRICITY_PRICE");
             o->has_value = 1;
             o->value = a->price;
+        } else if (a->has_dispatch) {
+            snprintf(o->kind, sizeof(o->kind), "LOAD_DISPATCH");
+            o->has_value = 1;
+            o->value = a->dispatch_w;
+        } else if (a->has_charge) {
+            snprintf(o->kind, sizeof(o->kind), "CHARGE_STATE");
+            o->has_value = 1;
+            o->value = a->charge_pct;
         }
     }
     return 0;
+}
+
+void gw_oadr_link_sample(gw_oadr_link_t *l, double now, const ge_der_caps_t *caps, const ge_telemetry_t *tel)
+{
+    oadr_sample_t s;
+
+    l->caps = *caps;
+    l->tel = *tel;
+    l->have_tel = 1;
+
+    memset(&s, 0, sizeof(s));
+    s.power_w = tel->site_w;
+    s.energy_wh = tel->import_wh;
+    s.online = !(tel->alarms & GE_ALARM_COMMS);
+    s.has_soc = 1;
+    s.soc_pct = tel->soc_pct;
+    s.hz = tel->frequency_hz;
+    s.volts = tel->voltage_v;
+    if (oadr_ven_sample(l->eng, now, &s) < 0)
+        ge_log(l->log, GE_LOG_WARN, "oadr", "telemetry not usable for reports (not a number)");
+}
+
+int gw_oadr_link_setpoint(gw_oadr_link_t *l, double now, ge_setpoint_t *sp)
+{
+    oadr_control_t ctl;
+
+    memset(sp, 0, sizeof(*sp));
+    if (oadr_ven_control(l->eng, now, &ctl) < 0 || (!ctl.has_dispatch && !ctl.has_charge))
+        return 0;
+    if (ctl.has_dispatch && !ctl.dispatch_delta) {
+        sp->set |= GE_SP_IMPORT_LIM;
+        sp->import_limit_w = ctl.dispatch_w > 0 ? ctl.dispatch_w : 0;
+    } else if (ctl.has_dispatch) {
+        sp->set |= GE_SP_BATTERY_W;
+        sp->battery_w = -ctl.dispatch_w;
+    }
+    if (ctl.has_charge && !(sp->set & GE_SP_BATTERY_W)) {
+        double rate = l->caps.rtg_max_charge_rate_w > 0 ? l->caps.rtg_max_charge_rate_w : 0;
+        sp->set |= GE_SP_BATTERY_W;
+        sp->battery_w = l->have_tel && l->tel.soc_pct < ctl.charge_pct ? -rate : 0;
+    }
+    return 1;
+}
+
+int gw_oadr_link_opt_out(gw_oadr_link_t *l, const char *event_id)
+{
+    return oadr_ven_opt_out(l->eng, event_id);
 }
 
 int64_t gw_oadr_link_server_time(const gw_oadr_link_t *l, double now)

@@ -1,5 +1,6 @@
 /* oadr_link.h - the OpenADR 2.0b VEN as the program runs it: the sans-I/O engine (stack/oadr)
- * wired to the HTTP client on the daemon's event loop (simple HTTP pull), with its
+ * wired to the HTTP client on the daemon's event loop (simple HTTP pull, or push with its own HTTP
+ * server; TLS per the 2.0b profile), fed the site's telemetry for its reports, with its
  * oadrCreatedEvent answers in the persistent outbox (exactly once per event modification, across
  * restarts) and its registration (venID, registrationID) in the store. */
 #ifndef GATEWAY_OADR_LINK_H
@@ -8,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <gridedge/adapter.h>
 #include <gridedge/log.h>
 #include <gridedge/oadr.h>
 
@@ -18,9 +20,22 @@ struct event_base;
 
 typedef struct gw_oadr_link gw_oadr_link_t;
 
+#define GW_OADR_MAX_OPT_OUTS 16
+
 typedef struct gw_oadr_opts {
-    const char *url;       /* the VTN's 2.0b base, e.g. http://host:port/OpenADR2/Simple/2.0b */
+    const char *url;       /* the VTN's 2.0b base, e.g. http://host:port/OpenADR2/Simple/2.0b or https:// */
     const char *ven_name;
+    /* https: TLS per the OpenADR 2.0b profile (TLS 1.2, client certificate); without a stored
+     * registration the venID offered is the certificate's fingerprint */
+    const char *ca_file, *cert_file, *key_file;
+    const char *opt_out[GW_OADR_MAX_OPT_OUTS]; /* eventIDs the home owner opted out of */
+    size_t n_opt_out;
+    /* push mode: the VEN's HTTP server on PUSH_BIND (NULL: 127.0.0.1) port PUSH_PORT (0: any free
+     * one); it registers with oadrHttpPullModel false and http://BIND:PORT/OpenADR2/Simple/2.0b as
+     * oadrTransportAddress, and never polls */
+    int push;
+    const char *push_bind;
+    unsigned short push_port;
     uint64_t seed;
     gw_store_t *store;     /* may be NULL: then nothing survives a restart */
     const ge_log_t *log;
@@ -37,6 +52,23 @@ void gw_oadr_link_pump(gw_oadr_link_t *l, double now);
  * and status entries for the events in force (up to MAX). */
 int gw_oadr_link_control(gw_oadr_link_t *l, double now, int *simple_level, int *has_price, double *price,
                          gw_status_control_t *controls, size_t max, size_t *n);
+
+/* The site's ratings and telemetry at NOW: for the VEN's reports (site power and import register,
+ * status) and for turning LOAD_DISPATCH / CHARGE_STATE into setpoints. */
+void gw_oadr_link_sample(gw_oadr_link_t *l, double now, const ge_der_caps_t *caps, const ge_telemetry_t *tel);
+
+/* What LOAD_DISPATCH and CHARGE_STATE signals in force at NOW ask of the devices: 1 and *SP filled,
+ * or 0 when none is in force.  LOAD_DISPATCH setpoint X W: the site imports at most X (X >= 0);
+ * delta D W: the battery makes up the change (D < 0: discharges |D|, D > 0: charges D);
+ * CHARGE_STATE setpoint P %: the battery charges at its maximum until its SoC reaches P, then holds. */
+int gw_oadr_link_setpoint(gw_oadr_link_t *l, double now, ge_setpoint_t *sp);
+
+/* The home owner opts out of event EVENT_ID (from the config or the status page). */
+int gw_oadr_link_opt_out(gw_oadr_link_t *l, const char *event_id);
+
+/* The OpenADR fingerprint of the PEM certificate at PATH: the last 10 bytes of its SHA-256, as
+ * upper-case hex pairs joined by ':' (what 2.0b VTNs take as the venID).  0 or a negative ge_err. */
+int gw_oadr_cert_fingerprint(const char *path, char out[32]);
 
 /* The VTN's clock at local time NOW. */
 int64_t gw_oadr_link_server_time(const gw_oadr_link_t *l, double now);

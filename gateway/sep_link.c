@@ -289,7 +289,7 @@ static void queue_response(gw_sep_link_t *l, const sep_request_t *r)
 {
     gw_outbox_msg_t m;
     char key[96];
-    int sent = 0;
+    int sent = 0, rc;
 
     if (!l->store) {
         send_http(l, r->method, r->path, r->content_type, r->body, r->body_len, 0, 0);
@@ -305,8 +305,15 @@ static void queue_response(gw_sep_link_t *l, const sep_request_t *r)
     m.body = r->body;
     m.body_len = r->body_len;
     m.dedupe_key = key;
-    if (gw_store_outbox_enqueue(l->store, &m, (int64_t)l->now, NULL) < 0 && l->log)
-        ge_log(l->log, GE_LOG_ERROR, "sep", "cannot queue the Response for %s", r->response_subject);
+    rc = gw_store_outbox_enqueue(l->store, &m, (int64_t)l->now, NULL);
+    if (rc < 0 && rc != GE_ERR_EXISTS) {
+        /* the state dir is full or broken: send it now, unrecorded (after a restart the engine may
+         * send it again: a repeat is better than a loss) */
+        ge_log(l->log, GE_LOG_ERROR, "sep", "cannot queue the Response for %s (%s); sending it unqueued",
+               r->response_subject, ge_strerror(rc));
+        send_http(l, r->method, r->path, r->content_type, r->body, r->body_len, 0, 0);
+        return;
+    }
     gw_store_response_record(l->store, GW_SOURCE_SEP, r->response_subject, r->response_status, (int64_t)l->now);
 }
 
@@ -317,8 +324,8 @@ static void pump_outbox(gw_sep_link_t *l)
     if (!l->store || l->outbox_busy)
         return;
     memset(&it, 0, sizeof(it));
-    /* the outbox may be shared with the OpenADR link: send only our own messages */
-    if (gw_store_outbox_peek(l->store, (int64_t)l->now, &it) == 0 && strncmp(it.dedupe_key, "sep:", 4) == 0) {
+    /* the outbox is shared with the OpenADR link: our own queue, in order */
+    if (gw_store_outbox_peek_queue(l->store, "sep:", (int64_t)l->now, &it) == 0) {
         if (send_http(l, it.method, it.url, it.content_type[0] ? it.content_type : NULL, it.body, it.body_len, 0,
                       it.id) == 0)
             l->outbox_busy = 1;

@@ -11,6 +11,7 @@
 #include "gateway/site.h"
 
 #define STATUS_PERIOD_S 0.5
+#define FAULT_LOG_PERIOD_S 60.0  /* a device that keeps failing is reported again this often */
 
 struct gw_site {
     gw_site_opts_t opts;
@@ -18,6 +19,14 @@ struct gw_site {
     ge_der_caps_t caps;
     ge_telemetry_t tel;
     gw_status_t status;
+    ge_setpoint_t last_sp;     /* the last setpoint decided on valid telemetry */
+    int has_last_sp;
+    int device_fault;          /* the last read failed: holding LAST_SP */
+    double fault_logged;       /* when the fault was last reported */
+    char fault[64];            /* why, for the status */
+    double now;                /* the last tick */
+    int status_failed;         /* the last status file write failed (e.g. a full disk) */
+    double status_fail_logged;
     double last_status_write;
     char status_file[1024];
 };
@@ -88,6 +97,23 @@ static const char *mode_name(ge_policy_action a)
     return "idle";
 }
 
+/* A device that does not answer, or answers garbage (the adapter layer refuses out-of-range or
+ * non-finite readings): decide nothing on a reading we do not have.  The device keeps the last
+ * setpoint decided on valid telemetry, which is sent again every tick (a device that restarted, or
+ * whose link came back, gets it at once); the fault is logged when it starts, every minute while
+ * it lasts, and when it ends. */
+static void device_failed(gw_site_t *s, double now, int rc, const char *what)
+{
+    if (!s->device_fault || now - s->fault_logged >= FAULT_LOG_PERIOD_S) {
+        ge_log(s->opts.log, GE_LOG_ERROR, "site", "device: %s %s; holding the last valid setpoint, retrying", what,
+               ge_strerror(rc));
+        s->fault_logged = now;
+    }
+    if (!s->device_fault)
+        snprintf(s->fault, sizeof(s->fault), "%s %s", what, ge_strerror(rc));
+    s->device_fault = 1;
+}
+
 int gw_site_tick(gw_site_t *s, double now, const gw_site_input_t *in)
 {
     ge_policy_input_t pin;
@@ -95,25 +121,36 @@ int gw_site_tick(gw_site_t *s, double now, const gw_site_input_t *in)
     uint32_t unsupported = 0;
     int rc;
 
+    s->now = now;
     rc = ge_adapter_step(&s->ad, now);
     if (rc == 0)
         rc = ge_adapter_read(&s->ad, &s->tel);
-    if (rc < 0)
-        ge_log(s->opts.log, GE_LOG_WARN, "site", "device: %s; keeping the last setpoint", ge_strerror(rc));
-    memset(&pin, 0, sizeof(pin));
     memset(&pout, 0, sizeof(pout));
     pout.action = GE_POLICY_IDLE;
-    pin.now = now;
-    pin.has_price = in->has_price;
-    pin.price = in->price;
-    pin.simple_level = in->simple_level;
-    pin.utility = in->utility && in->utility->set ? in->utility : NULL;
-    pin.tel = s->tel;
-    pin.caps = s->caps;
-    if (ge_policy_decide(&s->opts.policy, &pin, &pout) == 0) {
-        rc = ge_adapter_apply(&s->ad, &pout.sp, &unsupported);
-        if (rc < 0)
-            ge_log(s->opts.log, GE_LOG_WARN, "site", "device refused the setpoint: %s", ge_strerror(rc));
+    if (rc < 0) {
+        device_failed(s, now, rc, "reading failed:");
+        if (s->has_last_sp)
+            ge_adapter_apply(&s->ad, &s->last_sp, &unsupported);
+    } else {
+        memset(&pin, 0, sizeof(pin));
+        pin.now = now;
+        pin.has_price = in->has_price;
+        pin.price = in->price;
+        pin.simple_level = in->simple_level;
+        pin.utility = in->utility && in->utility->set ? in->utility : NULL;
+        pin.tel = s->tel;
+        pin.caps = s->caps;
+        if (ge_policy_decide(&s->opts.policy, &pin, &pout) == 0) {
+            s->last_sp = pout.sp;
+            s->has_last_sp = 1;
+            rc = ge_adapter_apply(&s->ad, &pout.sp, &unsupported);
+            if (rc < 0) {
+                device_failed(s, now, rc, "refused the setpoint:");
+            } else if (s->device_fault) {
+                ge_log(s->opts.log, GE_LOG_INFO, "site", "device: answering again after %s", s->fault);
+                s->device_fault = 0;
+            }
+        }
     }
 
     gw_status_t *st = &s->status;
@@ -130,8 +167,13 @@ int gw_site_tick(gw_site_t *s, double now, const gw_site_input_t *in)
         memcpy(st->controls, in->controls, st->n_controls * sizeof(st->controls[0]));
     st->has_price = in->has_price;
     st->price = in->price;
-    snprintf(st->mode, sizeof(st->mode), "%s", mode_name(pout.action));
-    snprintf(st->reason, sizeof(st->reason), "%s", pout.reason);
+    if (s->device_fault) {
+        snprintf(st->mode, sizeof(st->mode), "device fault");
+        snprintf(st->reason, sizeof(st->reason), "device %s; holding the last valid setpoint", s->fault);
+    } else {
+        snprintf(st->mode, sizeof(st->mode), "%s", mode_name(pout.action));
+        snprintf(st->reason, sizeof(st->reason), "%s", pout.reason);
+    }
     if (s->opts.status_file && now - s->last_status_write >= STATUS_PERIOD_S) {
         s->last_status_write = now;
         gw_site_flush(s);
@@ -152,7 +194,17 @@ const gw_status_t *gw_site_status(const gw_site_t *s)
 
 int gw_site_flush(gw_site_t *s)
 {
+    /* a write that keeps failing (a full disk) is reported once a minute, not twice a second */
+    int quiet = s->status_failed && s->now - s->status_fail_logged < FAULT_LOG_PERIOD_S;
+    int rc;
+
     if (!s->opts.status_file)
         return 0;
-    return gw_status_write_file(&s->status, s->opts.status_file, s->opts.log);
+    rc = gw_status_write_file(&s->status, s->opts.status_file, quiet ? NULL : s->opts.log);
+    if (rc < 0 && !quiet)
+        s->status_fail_logged = s->now;
+    if (rc == 0 && s->status_failed)
+        ge_log(s->opts.log, GE_LOG_INFO, "site", "status file %s written again", s->opts.status_file);
+    s->status_failed = rc < 0;
+    return rc;
 }

@@ -590,7 +590,8 @@ void gw_outbox_item_clear(gw_store_t *st, gw_outbox_item_t *item)
     memset(item, 0, sizeof(*item));
 }
 
-int gw_store_outbox_peek(gw_store_t *st, int64_t now, gw_outbox_item_t *item)
+/* The head of the messages whose key starts with PREFIX (NULL: of all). */
+static int outbox_head(gw_store_t *st, const char *prefix, int64_t now, gw_outbox_item_t *item)
 {
     sqlite3_stmt *stmt;
     int err, rc;
@@ -598,11 +599,14 @@ int gw_store_outbox_peek(gw_store_t *st, int64_t now, gw_outbox_item_t *item)
     if (!st || !item)
         return GE_ERR_INVALID;
     memset(item, 0, sizeof(*item));
+    /* substr() rather than LIKE: a key may hold '%' or '_' */
     if ((err = prepare(st, &stmt,
                        "SELECT id, url, method, content_type, body, coalesce(dedupe_key, ''),"
-                       " attempts, next_try, created FROM outbox ORDER BY id LIMIT 1",
+                       " attempts, next_try, created FROM outbox"
+                       " WHERE ?1 IS NULL OR substr(dedupe_key, 1, length(?1)) = ?1 ORDER BY id LIMIT 1",
                        "reading the outbox")))
         return err;
+    bind_text(stmt, 1, prefix);
     rc = sqlite3_step(stmt);
     if (rc == SQLITE_DONE) {
         sqlite3_finalize(stmt);
@@ -628,6 +632,18 @@ int gw_store_outbox_peek(gw_store_t *st, int64_t now, gw_outbox_item_t *item)
         return GE_ERR_NOMEM;
     }
     return item->next_try <= now ? 0 : GE_ERR_AGAIN;
+}
+
+int gw_store_outbox_peek(gw_store_t *st, int64_t now, gw_outbox_item_t *item)
+{
+    return outbox_head(st, NULL, now, item);
+}
+
+int gw_store_outbox_peek_queue(gw_store_t *st, const char *prefix, int64_t now, gw_outbox_item_t *item)
+{
+    if (!prefix)
+        return GE_ERR_INVALID;
+    return outbox_head(st, prefix, now, item);
 }
 
 int gw_store_outbox_ack(gw_store_t *st, int64_t id)

@@ -156,6 +156,11 @@ int gw_store_outbox_enqueue(gw_store_t *st, const gw_outbox_msg_t *msg, int64_t 
  * zeroed). */
 int gw_store_outbox_peek(gw_store_t *st, int64_t now, gw_outbox_item_t *item);
 
+/* The same for one sender's queue: only the messages whose DEDUPE_KEY starts with PREFIX (e.g.
+ * "sep:" or "oadr:").  Each protocol link keeps its own strict order this way, and a server that
+ * refuses one link's messages does not hold up another link's. */
+int gw_store_outbox_peek_queue(gw_store_t *st, const char *prefix, int64_t now, gw_outbox_item_t *item);
+
 /* Free what a peek put in ITEM and zero it. */
 void gw_outbox_item_clear(gw_store_t *st, gw_outbox_item_t *item);
 

@@ -17,10 +17,31 @@
 
 #define STEP 0.25
 
+/* The CSIP-AUS limits, in the order the simulated site applies them: a generation limit on PV plus
+ * discharge and a load limit on charging (the battery gives way first, then PV), then the site's export
+ * and import limits at the connection point (house load HOUSE, no EV). */
+static void ideal_limits(const ge_setpoint_t *sp, double house, double *pv, double *bat)
+{
+    if ((sp->set & GE_SP_GEN_LIM) && *pv + fmax(*bat, 0) > fmax(sp->gen_limit_w, 0)) {
+        double excess = *pv + fmax(*bat, 0) - fmax(sp->gen_limit_w, 0), cut = fmin(excess, fmax(*bat, 0));
+        *bat -= cut;
+        *pv = fmax(*pv - (excess - cut), 0);
+    }
+    if ((sp->set & GE_SP_LOAD_LIM) && -*bat > fmax(sp->load_limit_w, 0))
+        *bat = -fmax(sp->load_limit_w, 0);
+    if ((sp->set & GE_SP_EXPORT_LIM) && house - *pv - *bat < -fmax(sp->export_limit_w, 0)) {
+        double excess = -fmax(sp->export_limit_w, 0) - (house - *pv - *bat), cut = fmin(excess, fmax(*bat, 0));
+        *bat -= cut;
+        *pv = fmax(*pv - (excess - cut), 0);
+    }
+    if ((sp->set & GE_SP_IMPORT_LIM) && house - *pv - *bat > fmax(sp->import_limit_w, 0))
+        *bat += fmin(house - *pv - *bat - fmax(sp->import_limit_w, 0), fmax(-*bat, 0));
+}
+
 static void ideal_device(sep_play_device_t *d, double t, const sep_control_t *ctl, ge_der_caps_t *caps, ge_telemetry_t *tel)
 {
     const ge_setpoint_t *sp = &ctl->setpoint;
-    double bat = sp->set & GE_SP_BATTERY_W ? sp->battery_w : 0, pv = 3000;
+    double bat = sp->set & GE_SP_BATTERY_W ? sp->battery_w : 0, pv = 3000, house = 1000;
 
     if (bat != d->target_w) {
         d->from_w = d->battery_w;
@@ -33,27 +54,31 @@ static void ideal_device(sep_play_device_t *d, double t, const sep_control_t *ct
     d->battery_w = bat;
 
     memset(caps, 0, sizeof(*caps));
-    caps->modes = GE_SP_BATTERY_W | GE_SP_MAX_LIM | GE_SP_CONNECT | GE_SP_ENERGIZE | GE_SP_EXPORT_LIM;
+    caps->modes = GE_SP_BATTERY_W | GE_SP_MAX_LIM | GE_SP_CONNECT | GE_SP_ENERGIZE | GE_SP_EXPORT_LIM |
+                  GE_SP_IMPORT_LIM | GE_SP_GEN_LIM | GE_SP_LOAD_LIM;
     caps->rtg_max_w = 5000;
     caps->rtg_max_charge_rate_w = 5000;
     caps->rtg_max_discharge_rate_w = 5000;
     caps->rtg_max_wh = 13500;
     caps->pv_peak_w = 5000;
     bat = fmax(-5000, fmin(5000, bat));
-    if (((sp->set & GE_SP_CONNECT) && !sp->connect) || ((sp->set & GE_SP_ENERGIZE) && !sp->energize))
+    memset(tel, 0, sizeof(*tel));
+    if (((sp->set & GE_SP_CONNECT) && !sp->connect) || ((sp->set & GE_SP_ENERGIZE) && !sp->energize)) {
         bat = pv = 0;
+        tel->alarms |= GE_ALARM_DISCONNECTED;
+    }
     if (sp->set & GE_SP_MAX_LIM) {
         double cap = sp->max_lim_pct / 100.0 * caps->rtg_max_w;
         pv = fmin(pv, cap);
         if (bat > cap - pv)
             bat = cap - pv;
     }
-    memset(tel, 0, sizeof(*tel));
+    ideal_limits(sp, house, &pv, &bat);
     tel->battery_w = bat;
     tel->pv_w = pv;
     tel->soc_pct = 50;
     tel->stored_wh = 6750;
-    tel->house_w = 1000;
+    tel->house_w = house;
     tel->site_w = tel->house_w - pv - bat;
     tel->time = t;
     if (d->alarm && t >= d->alarm_at)
@@ -98,7 +123,9 @@ static char *status_json(double server_time, const sep_control_t *ctl, const ge_
 sep_client_stats_t sep_play(const cf_case_t *c, sep_play_run_t *r, const ge_mem_t *mem, const sep_play_device_t *dev)
 {
     sep_play_device_t d = { 0 };
-    sep_client_config_t cfg = { "/dcap", SEP_PLAY_LFDI, SEP_PLAY_SFDI, 111115, 7, 1, mem, NULL, NULL, 0 };
+    /* the connection point is PUT only where an EndDevice has a csipaus:ConnectionPointLink */
+    sep_client_config_t cfg = { .dcap_path = "/dcap", .lfdi = SEP_PLAY_LFDI, .sfdi = SEP_PLAY_SFDI, .pin = 111115,
+                                .seed = 7, .min_poll_s = 1, .mem = mem, .connection_point_id = SEP_PLAY_NMI };
     sep_client_t *eng = NULL;
     sep_client_stats_t st;
     unsigned fired[CF_CASE_MAX_ACTIONS] = { 0 };
@@ -163,10 +190,11 @@ sep_client_stats_t sep_play(const cf_case_t *c, sep_play_run_t *r, const ge_mem_
     return st;
 }
 
-/* Judge every expectation; print the failures.  Returns the number failed. */
+/* Judge every expectation; print the failures when ID is not NULL.  Returns the number failed. */
 int sep_play_judge(const char *id, const cf_case_t *c, const sep_play_run_t *r)
 {
-    cf_observed_t obs = { r->ex, r->n_ex, r->samples, r->n_samples, c->duration, SEP_PLAY_T0 + c->time_offset };
+    cf_observed_t obs = { .ex = r->ex, .n_ex = r->n_ex, .samples = r->samples, .n_samples = r->n_samples,
+                          .end = c->duration, .start = SEP_PLAY_T0 + c->time_offset };
     cf_vars_t vars = { 0 };
     char sfdi[32];
     int failed = 0;
@@ -184,13 +212,19 @@ int sep_play_judge(const char *id, const cf_case_t *c, const sep_play_run_t *r)
             e.has[k] = ge_buf_str(&has[k]);
         }
         if (!cf_expect_check(&e, &obs, detail, sizeof(detail))) {
-            fprintf(stderr, "  %s line %u: %s\n", id, e.line, detail);
+            if (id)
+                fprintf(stderr, "  %s line %u: %s\n", id, e.line, detail);
             failed++;
         }
         for (unsigned k = 0; k < e.n_has; k++)
             ge_buf_free(&has[k]);
     }
     return failed;
+}
+
+int sep_play_failures(const cf_case_t *c, const sep_play_run_t *r)
+{
+    return sep_play_judge(NULL, c, r);
 }
 
 size_t sep_play_suite(const char *suite, const char *const *ids, size_t n, const char *xsd_file)

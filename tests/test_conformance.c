@@ -335,6 +335,109 @@ static void test_serve(void)
 
 /* Every built-in case parses, names its catalogue ID, expects something of the client, and serves
  * only documents that the official XSDs accept (CSIP suites: 2030.5 with the CSIP-AUS extensions). */
+/* capture / send / expect answer: a value taken from a client's request fills a send's URL and
+ * body; the client's answers to sends are judged apart from its own requests; a send whose URL
+ * was never captured cannot be rendered; a reply limited to a window answers only inside it. */
+static void test_capture_and_send(void)
+{
+    static const char text[] =
+        "case GE-X\n"
+        "capture hook POST /reg after \"<addr>\" before \"</addr>\"\n"
+        "at 5 send POST {hook}/notify type application/xml\n"
+        "<n at=\"{now}\">{hook}</n>\n"
+        "end\n"
+        "reply POST /poll from 4 until 6\n"
+        "<late/>\n"
+        "end\n"
+        "expect answer POST /notify has \"<ok/>\" count 1 1\n"
+        "expect request POST /reg\n";
+    ge_arena_t *a;
+    cf_case_t c;
+    char err[256], detail[300];
+    unsigned fired[8] = { 0 };
+    cf_serve_state_t st = { fired, 0 };
+    cf_captures_t caps;
+    cf_vars_t v = { .now = 1800000000, .start = 1800000000, .base = "http://127.0.0.1:1" };
+    cf_answer_t ans;
+    ge_buf_t body, url, sbody;
+    const cf_action_t *send = NULL;
+
+    CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 0, 1 << 20), 0);
+    CU_ASSERT_EQUAL_FATAL(cf_case_parse("x.case", text, strlen(text), a, NULL, NULL, &c, err, sizeof(err)), 0);
+    for (size_t i = 0; i < c.n_actions; i++)
+        if (c.actions[i].kind == CF_ACT_SEND)
+            send = &c.actions[i];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(send);
+    CU_ASSERT_DOUBLE_EQUAL(send->at, 5, 1e-9);
+    CU_ASSERT_STRING_EQUAL(send->type, "application/xml");
+    memset(&caps, 0, sizeof(caps));
+    v.captures = &caps;
+    ge_buf_init(&body, NULL, 0);
+    ge_buf_init(&url, NULL, 0);
+    ge_buf_init(&sbody, NULL, 0);
+    /* nothing captured yet: the send cannot go */
+    CU_ASSERT_EQUAL(cf_send_render(send, &v, &url, &sbody), GE_ERR_NOTFOUND);
+    ge_buf_clear(&url);
+    ge_buf_clear(&sbody);
+    /* the client's registration carries its address */
+    cf_serve(&c, &st, &v, 1, "POST", "/reg", "<r><addr>http://127.0.0.1:7/ven</addr></r>", "application/xml", &ans,
+             &body);
+    CU_ASSERT_EQUAL(cf_send_render(send, &v, &url, &sbody), 0);
+    CU_ASSERT_STRING_EQUAL(ge_buf_str(&url), "http://127.0.0.1:7/ven/notify");
+    CU_ASSERT_STRING_EQUAL(ge_buf_str(&sbody), "<n at=\"1800000000\">http://127.0.0.1:7/ven</n>");
+    /* the windowed reply */
+    ge_buf_clear(&body);
+    cf_serve(&c, &st, &v, 3, "POST", "/poll", "", "application/xml", &ans, &body);
+    CU_ASSERT_EQUAL(ans.status, 201); /* no script before 4 s: accepted as created */
+    ge_buf_clear(&body);
+    cf_serve(&c, &st, &v, 5, "POST", "/poll", "", "application/xml", &ans, &body);
+    CU_ASSERT_EQUAL(ans.status, 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ge_buf_str(&body), "<late/>"));
+    /* the verdict: a send's answer is not a request and vice versa */
+    {
+        cf_exchange_t ex[2];
+        memset(ex, 0, sizeof(ex));
+        ex[0].t = 1;
+        ex[0].method = "POST";
+        ex[0].path = "/reg";
+        ex[0].body = "<r/>";
+        ex[0].status = 201;
+        ex[1].t = 5;
+        ex[1].method = "SEND POST";
+        ex[1].path = "/ven/notify";
+        ex[1].body = "<ok/>";
+        ex[1].status = 200;
+        cf_observed_t obs = { ex, 2, NULL, 0, 10, 1800000000 };
+        cf_expect_t ans_e = c.expects[0], req_e = c.expects[1];
+        ans_e.path = "/ven/notify";
+        CU_ASSERT_TRUE(cf_expect_check(&ans_e, &obs, detail, sizeof(detail)));
+        CU_ASSERT_TRUE(cf_expect_check(&req_e, &obs, detail, sizeof(detail)));
+        ex[1].body = "<error/>";
+        CU_ASSERT_FALSE(cf_expect_check(&ans_e, &obs, detail, sizeof(detail)));
+        req_e.path = "/ven/notify";
+        CU_ASSERT_FALSE(cf_expect_check(&req_e, &obs, detail, sizeof(detail))); /* a send is not a request */
+    }
+    /* parse errors name the line */
+    {
+        static const char *const bad[] = {
+            "case X\ncapture Hook POST /r after \"a\" before \"b\"\n",
+            "case X\ncapture h POST /r after \"a\"\n",
+            "case X\nat 1 send POST ftp://x/\nend\n",
+            "case X\nat 1 send POST {h} colour red\nend\n",
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            cf_case_t b;
+            CU_ASSERT(cf_case_parse("b.case", bad[i], strlen(bad[i]), a, NULL, NULL, &b, err, sizeof(err)) < 0);
+            CU_ASSERT_PTR_NOT_NULL(strstr(err, "b.case:2: error:"));
+        }
+    }
+    cf_captures_clear(&caps);
+    ge_buf_free(&body);
+    ge_buf_free(&url);
+    ge_buf_free(&sbody);
+    ge_arena_free(a);
+}
+
 static void test_builtin_cases(void)
 {
     /* csip: plain 2030.5; csip-aus: with the CSIP-AUS extensions */
@@ -512,6 +615,7 @@ int test_register(void)
         { "case parse errors", test_case_parse_errors },
         { "verdict", test_verdict },
         { "serve", test_serve },
+        { "capture, send, expect answer", test_capture_and_send },
         { "built-in cases", test_builtin_cases },
         { "run: an idle client fails", test_run_idle_client_fails },
         { "run: a scripted client", test_run_scripted_client },

@@ -1,7 +1,8 @@
 /* test_net_tls.c - TLS profiles end to end: our HTTP client against our HTTP server on 127.0.0.1
  * over every profile (what was negotiated, the peer's LFDI at the server), and the refusals:
  * wrong CA, expired certificate, wrong curve, TLS 1.3-only peer, a suite outside the profile, a
- * name mismatch, a device certificate without the 2030.5 policy - each refused with an error
+ * name mismatch, a device certificate without the 2030.5 policy, the broken certificate paths of
+ * CSIP COMM-004D..G (while the chains of depth 2..4 pass) - each refused with an error
  * that names the failed requirement, and with no request reaching the server. */
 #include "config.h"
 
@@ -525,6 +526,108 @@ static void test_refuse_own_cert_outside_profile(void)
     CU_ASSERT_EQUAL(ge_tls_ctx_new(&ctx, ge_tls_profile_find("csip"), GE_TLS_CLIENT, &o), GE_ERR_IO);
 }
 
+/* --- certificate paths (CSIP COMM-004A..G) ---------------------------------------------------- */
+
+/* The server under csip serves the chain of SHAPE (issued into DIR/chain-SHAPE in suite_init). */
+static void chain_case(ge_pki_chain shape, fx_t *f)
+{
+    char cert[128];
+
+    snprintf(cert, sizeof cert, "chain-%s/server", ge_pki_chain_name(shape));
+    fx_init(f);
+    CU_ASSERT_EQUAL_FATAL(serve(f, "csip", cert, "ca"), 0);
+    CU_ASSERT_EQUAL(fetch(f, "csip", "ca", "client", NULL), 0);
+}
+
+static void chain_accepted(ge_pki_chain shape)
+{
+    fx_t f;
+
+    chain_case(shape, &f);
+    if (f.err)
+        printf("\n  %s: %s\n", ge_pki_chain_name(shape), f.errmsg);
+    CU_ASSERT_EQUAL(f.err, 0);
+    CU_ASSERT_EQUAL(f.status, 200);
+    CU_ASSERT_EQUAL(f.handled, 1);
+    CU_ASSERT_STRING_EQUAL(f.peer_lfdi, g_client_lfdi);
+    fx_free(&f);
+}
+
+/* Refused before any request, with the requirement named: WORD in the message. */
+static void chain_refused(ge_pki_chain shape, const char *word)
+{
+    fx_t f;
+
+    chain_case(shape, &f);
+    expect_refused(&f, GE_ERR_CERT, word);
+    fx_free(&f);
+}
+
+static void test_chain_depth2(void)
+{
+    chain_accepted(GE_PKI_CHAIN_DEPTH2);
+}
+
+static void test_chain_depth3(void)
+{
+    chain_accepted(GE_PKI_CHAIN_DEPTH3);
+}
+
+static void test_chain_depth4(void)
+{
+    chain_accepted(GE_PKI_CHAIN_DEPTH4);
+}
+
+static void test_chain_bad_eku(void)
+{
+    chain_refused(GE_PKI_CHAIN_BAD_EKU_CRITICAL, "extendedKeyUsage");
+}
+
+static void test_chain_bad_name_ext(void)
+{
+    chain_refused(GE_PKI_CHAIN_BAD_NAME_EXT, "subjectAltName");
+}
+
+static void test_chain_bad_policy_mapping(void)
+{
+    chain_refused(GE_PKI_CHAIN_BAD_POLICY_MAPPING, "policyMappings");
+}
+
+static void test_chain_self_signed(void)
+{
+    chain_refused(GE_PKI_CHAIN_SELF_SIGNED, "self-signed");
+}
+
+/* The chain files hold what a server must send: leaf first, intermediates, never the root. */
+static void test_chain_files(void)
+{
+    static const struct {
+        ge_pki_chain shape;
+        int certs;
+    } shapes[] = { { GE_PKI_CHAIN_DEPTH2, 1 }, { GE_PKI_CHAIN_DEPTH3, 2 }, { GE_PKI_CHAIN_DEPTH4, 3 },
+                   { GE_PKI_CHAIN_BAD_EKU_CRITICAL, 2 }, { GE_PKI_CHAIN_SELF_SIGNED, 1 } };
+    ge_pki_chain c;
+
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        char path[512], line[256];
+        FILE *fp;
+        int n = 0;
+
+        snprintf(path, sizeof path, "%s/chain-%s/server.pem", g_dir, ge_pki_chain_name(shapes[i].shape));
+        fp = fopen(path, "r");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+        while (fgets(line, sizeof line, fp))
+            n += strncmp(line, "-----BEGIN CERTIFICATE-----", 27) == 0;
+        fclose(fp);
+        CU_ASSERT_EQUAL(n, shapes[i].certs);
+        CU_ASSERT_EQUAL(ge_pki_chain_parse(ge_pki_chain_name(shapes[i].shape), &c), 0);
+        CU_ASSERT_EQUAL(c, shapes[i].shape);
+    }
+    CU_ASSERT_EQUAL(ge_pki_chain_parse("depth5", &c), GE_ERR_NOTFOUND);
+    CU_ASSERT_PTR_NULL(ge_pki_chain_name((ge_pki_chain)99));
+    CU_ASSERT_EQUAL(ge_pki_issue_chain(GE_PKI_CHAIN_DEPTH3, NULL, NULL, g_dir, NULL, NULL), GE_ERR_INVALID);
+}
+
 static int suite_init(void)
 {
     uint64_t sfdi;
@@ -564,6 +667,13 @@ static int suite_init(void)
         o.issuer_key = cakey;
         if (ge_pki_issue(&o, NULL, NULL, NULL))
             return 1;
+        for (int c = GE_PKI_CHAIN_DEPTH2; c <= GE_PKI_CHAIN_SELF_SIGNED; c++) {
+            char dir[512];
+
+            snprintf(dir, sizeof dir, "%s/chain-%s", g_dir, ge_pki_chain_name((ge_pki_chain)c));
+            if (ge_pki_issue_chain((ge_pki_chain)c, ca, cakey, dir, NULL, NULL))
+                return 1;
+        }
     }
     return 0;
 }
@@ -602,6 +712,17 @@ int test_register(void)
         { "own certificate outside the profile", test_refuse_own_cert_outside_profile },
         { NULL, NULL },
     };
+    static const test_case_t paths[] = {
+        { "chain files", test_chain_files },
+        { "accept chain of depth 2 (SERCA, server)", test_chain_depth2 },
+        { "accept chain of depth 3 (SERCA, MICA, server)", test_chain_depth3 },
+        { "accept chain of depth 4 (SERCA, MCA, MICA, server)", test_chain_depth4 },
+        { "refuse MICA with a critical extendedKeyUsage", test_chain_bad_eku },
+        { "refuse MICA with a malformed name extension", test_chain_bad_name_ext },
+        { "refuse MICA mapping anyPolicy", test_chain_bad_policy_mapping },
+        { "refuse a self-signed server certificate", test_chain_self_signed },
+        { NULL, NULL },
+    };
     CU_pSuite s;
 
     /* both suites share one PKI, made once */
@@ -611,10 +732,16 @@ int test_register(void)
     for (const test_case_t *c = profiles; c->name; c++)
         if (!CU_add_test(s, c->name, c->fn))
             return CU_get_error();
-    s = CU_add_suite("tls refusals", NULL, suite_clean);
+    s = CU_add_suite("tls refusals", NULL, NULL);
     if (!s)
         return CU_get_error();
     for (const test_case_t *c = refusals; c->name; c++)
+        if (!CU_add_test(s, c->name, c->fn))
+            return CU_get_error();
+    s = CU_add_suite("tls certificate paths", NULL, suite_clean);
+    if (!s)
+        return CU_get_error();
+    for (const test_case_t *c = paths; c->name; c++)
         if (!CU_add_test(s, c->name, c->fn))
             return CU_get_error();
     return 0;

@@ -9,6 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
 #include <gridedge/error.h>
 #include <gridedge/pki.h>
 
@@ -287,6 +291,110 @@ static void test_pki_cli_errors(void)
     tnet_rmdir(dir);
 }
 
+/* The I-th certificate (0 = first) of the PEM file PATH, or NULL. */
+static X509 *pem_cert(const char *path, int i)
+{
+    FILE *f = fopen(path, "r");
+    X509 *x = NULL;
+
+    if (!f)
+        return NULL;
+    for (int k = 0; k <= i; k++) {
+        X509_free(x);
+        x = PEM_read_X509(f, NULL, NULL, NULL);
+    }
+    fclose(f);
+    return x;
+}
+
+/* X names ISSUER as its issuer and carries its signature. */
+static int signed_by(X509 *x, X509 *issuer)
+{
+    return X509_NAME_cmp(X509_get_issuer_name(x), X509_get_subject_name(issuer)) == 0 &&
+           X509_verify(x, X509_get0_pubkey(issuer)) == 1;
+}
+
+/* Chains for the CSIP certificate-path cases: each certificate issued by the next, the roles'
+ * extensions, and exactly the one defect each broken shape asks for. */
+static void test_issue_chains(void)
+{
+    char *dir = tnet_tmpdir(), sub[600], path[700];
+    X509 *ca, *leaf, *mica, *mca;
+    ge_pki_issue_opts_t o;
+    int crit = -1;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(ge_pki_init(dir, NULL, NULL, NULL), 0);
+    ca = pem_cert(tnet_path(dir, "ca.pem"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ca);
+    for (int c = GE_PKI_CHAIN_DEPTH2; c <= GE_PKI_CHAIN_SELF_SIGNED; c++) {
+        const char *name = ge_pki_chain_name((ge_pki_chain)c);
+        int self = c == GE_PKI_CHAIN_SELF_SIGNED, n = c == GE_PKI_CHAIN_DEPTH2 || self ? 1 : c == GE_PKI_CHAIN_DEPTH4 ? 3 : 2;
+
+        snprintf(sub, sizeof sub, "%s/%s", dir, name);
+        CU_ASSERT_EQUAL_FATAL(ge_pki_issue_chain((ge_pki_chain)c, tnet_path(dir, "ca.pem"), tnet_path(dir, "ca.key"),
+                                                 sub, NULL, NULL), 0);
+        snprintf(path, sizeof path, "%s/server.pem", sub);
+        leaf = pem_cert(path, 0);
+        mica = n >= 2 ? pem_cert(path, 1) : NULL;
+        mca = n == 3 ? pem_cert(path, 2) : NULL;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(leaf);
+        CU_ASSERT_PTR_NULL(pem_cert(path, n)); /* never the root */
+        /* who issued whom */
+        CU_ASSERT_TRUE(signed_by(leaf, self ? leaf : mica ? mica : ca));
+        if (mica)
+            CU_ASSERT_TRUE(signed_by(mica, mca ? mca : ca));
+        if (mca)
+            CU_ASSERT_TRUE(signed_by(mca, ca));
+        CU_ASSERT_FALSE(X509_check_ca(leaf));
+        if (mica) {
+            BASIC_CONSTRAINTS *bc = X509_get_ext_d2i(mica, NID_basic_constraints, &crit, NULL);
+            CU_ASSERT_TRUE(bc && bc->ca && crit == 1);
+            BASIC_CONSTRAINTS_free(bc);
+            if (c != GE_PKI_CHAIN_BAD_NAME_EXT) /* OpenSSL caches no extension of that one */
+                CU_ASSERT(X509_get_key_usage(mica) & KU_KEY_CERT_SIGN);
+            CU_ASSERT(X509_get_ext_by_NID(mica, NID_certificate_policies, -1) >= 0);
+            CU_ASSERT_EQUAL(X509_get_signature_nid(mica), NID_ecdsa_with_SHA256);
+            /* the defects, each on the MICA only */
+            CU_ASSERT_EQUAL(X509_get_ext_by_NID(mica, NID_ext_key_usage, -1) >= 0, c == GE_PKI_CHAIN_BAD_EKU_CRITICAL);
+            CU_ASSERT_EQUAL(X509_get_ext_by_NID(mica, NID_subject_alt_name, -1) >= 0, c == GE_PKI_CHAIN_BAD_NAME_EXT);
+            CU_ASSERT_EQUAL(X509_get_ext_by_NID(mica, NID_policy_mappings, -1) >= 0,
+                            c == GE_PKI_CHAIN_BAD_POLICY_MAPPING);
+        }
+        if (c == GE_PKI_CHAIN_BAD_EKU_CRITICAL) {
+            EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(mica, NID_ext_key_usage, &crit, NULL);
+            CU_ASSERT_TRUE(eku && crit == 1 && sk_ASN1_OBJECT_num(eku) == 1 &&
+                           OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, 0)) == NID_code_sign);
+            EXTENDED_KEY_USAGE_free(eku);
+        } else if (c == GE_PKI_CHAIN_BAD_NAME_EXT) {
+            X509_EXTENSION *e = X509_get_ext(mica, X509_get_ext_by_NID(mica, NID_subject_alt_name, -1));
+            CU_ASSERT_FALSE(X509_EXTENSION_get_critical(e));
+            CU_ASSERT_PTR_NULL(X509V3_EXT_d2i(e)); /* not valid DER */
+        } else if (c == GE_PKI_CHAIN_BAD_POLICY_MAPPING) {
+            POLICY_MAPPINGS *m = X509_get_ext_d2i(mica, NID_policy_mappings, &crit, NULL);
+            CU_ASSERT_TRUE(m && crit == 0 && sk_POLICY_MAPPING_num(m) == 1 &&
+                           OBJ_obj2nid(sk_POLICY_MAPPING_value(m, 0)->issuerDomainPolicy) == NID_any_policy);
+            sk_POLICY_MAPPING_pop_free(m, POLICY_MAPPING_free);
+        }
+        X509_free(leaf);
+        X509_free(mica);
+        X509_free(mca);
+    }
+    X509_free(ca);
+    /* an intermediate needs an issuer; unknown shapes and defects are refused */
+    memset(&o, 0, sizeof o);
+    o.role = GE_PKI_ROLE_SUBCA;
+    o.cert_out = tnet_path(dir, "x.pem");
+    o.key_out = tnet_path(dir, "x.key");
+    CU_ASSERT_EQUAL(ge_pki_issue(&o, NULL, NULL, NULL), GE_ERR_INVALID);
+    o.role = GE_PKI_ROLE_CLIENT;
+    o.defect = (ge_pki_defect)42;
+    CU_ASSERT_EQUAL(ge_pki_issue(&o, NULL, NULL, NULL), GE_ERR_INVALID);
+    CU_ASSERT_EQUAL(ge_pki_issue_chain((ge_pki_chain)42, tnet_path(dir, "ca.pem"), tnet_path(dir, "ca.key"), dir,
+                                       NULL, NULL), GE_ERR_INVALID);
+    tnet_rmdir(dir);
+}
+
 int test_register(void)
 {
     static const test_case_t ids[] = {
@@ -297,6 +405,7 @@ int test_register(void)
     static const test_case_t cli[] = {
         { "pki init writes a CSIP PKI", test_pki_init_cli },
         { "pki usage and errors", test_pki_cli_errors },
+        { "server chains for the certificate-path cases", test_issue_chains },
         { NULL, NULL },
     };
     int rc = test_add_suite("identity", ids);

@@ -545,6 +545,437 @@ static void test_random_sets_match_the_rules(void)
 #undef RND
 }
 
+/* An event superseded before it was seen running is not reported started; when the superseding
+ * event goes away, the older one runs again and is. */
+static void test_unsuperseded_event_starts(void)
+{
+    ge_sched_t *s;
+    CU_ASSERT_EQUAL_FATAL(ge_sched_new(&s, NULL, 1), 0);
+    ev_row_t rows[] = { { "a", 0, 1, T - 100, T, 1000, 0, 0, SCHEDULED, 0, TGT },
+                        { "x", 0, 1, T - 50, T + 100, 1000, 0, 0, SCHEDULED, 0, TGT },
+                        { NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 } };
+    put_rows(s, rows);
+    ge_sched_response_t resp[8];
+    ge_sched_result_t r;
+    memset(&r, 0, sizeof(r));
+    r.responses = resp;
+    r.responses_cap = 8;
+    char rs[256];
+    CU_ASSERT_EQUAL(ge_sched_eval(s, T + 200, &r), 0);
+    format_responses(&r, rs, sizeof(rs));
+    CU_ASSERT_STRING_EQUAL(rs, "a:1 x:1 a:7 x:2");
+    for (size_t i = 0; i < r.n_responses; i++)
+        CU_ASSERT_EQUAL(ge_sched_mark_sent(s, r.responses[i].id, r.responses[i].status), 0);
+    CU_ASSERT_EQUAL(ge_sched_eval(s, T + 200, &r), 0);
+    CU_ASSERT_EQUAL(r.n_responses, 0);
+    CU_ASSERT_EQUAL(ge_sched_remove(s, "x"), 0);
+    CU_ASSERT_EQUAL(ge_sched_eval(s, T + 200, &r), 0);
+    format_responses(&r, rs, sizeof(rs));
+    CU_ASSERT_STRING_EQUAL(rs, "a:2");
+    CU_ASSERT(r.n_active == 1 && strcmp(r.active[0].id, "a") == 0);
+    ge_sched_free(s);
+}
+
+/* Between change points an evaluation reuses the last pick; a change at the edge of that window,
+ * or a refreshed payload, must still show at once. */
+static void test_changes_show_at_once(void)
+{
+    ge_sched_t *s;
+    CU_ASSERT_EQUAL_FATAL(ge_sched_new(&s, NULL, 1), 0);
+    int p1, p2;
+    ge_sched_event_t ev;
+    memset(&ev, 0, sizeof(ev));
+    snprintf(ev.id, sizeof(ev.id), "e1");
+    ev.primacy = 1;
+    ev.start = T + 100;
+    ev.duration = 100;
+    ev.modes = TGT;
+    ev.payload = &p1;
+    CU_ASSERT_EQUAL(ge_sched_put(s, &ev), 0);
+    ge_sched_result_t r;
+    memset(&r, 0, sizeof(r));
+    CU_ASSERT_EQUAL(ge_sched_eval(s, T, &r), 0);
+    CU_ASSERT_EQUAL(r.next_change, T + 100);
+    CU_ASSERT_EQUAL(ge_sched_remove(s, "e1"), 0);
+    CU_ASSERT_EQUAL(ge_sched_eval(s, T, &r), 0);
+    CU_ASSERT_EQUAL(r.next_change, INT64_MAX);
+    CU_ASSERT_EQUAL(ge_sched_put(s, &ev), 0);
+    CU_ASSERT_EQUAL(ge_sched_eval(s, T + 150, &r), 0);
+    CU_ASSERT(r.n_active == 1 && r.active[0].payload == &p1);
+    ev.payload = &p2; /* the same event refreshed: the new payload is handed out */
+    CU_ASSERT_EQUAL(ge_sched_put(s, &ev), 0);
+    CU_ASSERT_EQUAL(ge_sched_eval(s, T + 150, &r), 0);
+    CU_ASSERT(r.n_active == 1 && r.active[0].payload == &p2);
+    ge_sched_free(s);
+}
+
+/* The work per change grows like log n: index nodes visited per change (a moved event, then an
+ * evaluation at the client's clock) with 32 times more events. */
+static double visits_per_change(size_t n)
+{
+    ge_sched_t *s;
+    if (ge_sched_new(&s, NULL, 3) < 0)
+        return -1;
+    ge_sched_event_t ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.modes = TGT;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(ev.id, sizeof(ev.id), "%032zx", i);
+        ev.program = (uint32_t)(i % 10);
+        ev.primacy = (uint8_t)(ev.program / 2);
+        ev.creation_time = T - 86400 + (int64_t)i;
+        ev.start = T + (int64_t)(i / 10) * 600;
+        ev.duration = 300 + (uint32_t)(i * 7919 % 1200);
+        ev.modes = 1u << (i % 3);
+        CU_ASSERT_EQUAL(ge_sched_put(s, &ev), 0);
+    }
+    ge_sched_result_t r;
+    memset(&r, 0, sizeof(r));
+    int64_t now = T + (int64_t)(n / 20) * 600;
+    CU_ASSERT_EQUAL(ge_sched_eval(s, now, &r), 0);
+    /* the first fill is one bulk build: a few nodes per event */
+    CU_ASSERT(ge_sched_nodes_visited(s) < 8 * n);
+    uint64_t v0 = ge_sched_nodes_visited(s);
+    enum { CHANGES = 300 };
+    for (int k = 0; k < CHANGES; k++) {
+        size_t i = (size_t)((uint64_t)(k + 1) * 2654435761u % n);
+        snprintf(ev.id, sizeof(ev.id), "%032zx", i);
+        ev.program = (uint32_t)(i % 10);
+        ev.primacy = (uint8_t)(ev.program / 2);
+        ev.creation_time = T - 86400 + (int64_t)i;
+        ev.start = T + (int64_t)(i / 10) * 600 + (k % 2 ? 120 : -120);
+        ev.duration = 300 + (uint32_t)(k % 5) * 60;
+        ev.modes = 1u << (i % 3);
+        CU_ASSERT_EQUAL(ge_sched_put(s, &ev), 0);
+        CU_ASSERT_EQUAL(ge_sched_eval(s, now, &r), 0);
+    }
+    double v = (double)(ge_sched_nodes_visited(s) - v0) / CHANGES;
+    ge_sched_free(s);
+    return v;
+}
+
+static void test_change_cost_is_logarithmic(void)
+{
+    double small = visits_per_change(1000), big = visits_per_change(32000);
+    CU_ASSERT(small > 0 && big > 0);
+    /* log n predicts 1.5x, a rebuild per change 32x */
+    CU_ASSERT(big < 2.5 * small);
+    CU_ASSERT(big < 400);
+}
+
+/* --- the fast indexes against a reference model ------------------------------------------------- */
+
+/* A direct, quadratic transcription of the rules over the events the scheduler holds, driven by
+ * random puts, changes, refreshes, removals, sent marks, default controls and evaluations (mostly
+ * forward in time, sometimes back).  Batches of changes of every size between evaluations take
+ * the scheduler's one-by-one updates and its bulk rebuild alike.  The draws of randomized events
+ * come from a scheduler holding that event alone (no supersession there), so the model's times are
+ * the rules' arithmetic on them. */
+enum { DM_MAX = 400, DM_PROGRAMS = 6 };
+
+typedef struct dm_ev {
+    int used;
+    ge_sched_event_t ev;
+    int64_t es, e_raw, ssup, term0_time; /* from the event alone */
+    int term0;
+    int64_t end, term_time; /* after supersession */
+    int term;
+} dm_ev_t;
+
+typedef struct dm {
+    dm_ev_t ev[DM_MAX];
+    uint64_t seed, x;
+    uint32_t def_modes[DM_PROGRAMS]; /* 0: no default */
+    uint8_t def_primacy[DM_PROGRAMS];
+    int serial;
+} dm_t;
+
+static int64_t dm_rnd(dm_t *m, int64_t n)
+{
+    m->x = m->x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (int64_t)((m->x >> 33) % (uint64_t)n);
+}
+
+/* Times of the event alone, from a scheduler that holds nothing else. */
+static void dm_alone(dm_t *m, dm_ev_t *d)
+{
+    ge_sched_t *one;
+    CU_ASSERT_EQUAL_FATAL(ge_sched_new(&one, NULL, m->seed), 0);
+    ge_sched_event_t ev = d->ev;
+    ev.status = ev.status == GE_EVENT_SUPERSEDED ? GE_EVENT_SCHEDULED : ev.status;
+    CU_ASSERT_EQUAL_FATAL(ge_sched_put(one, &ev), 0);
+    CU_ASSERT_EQUAL_FATAL(ge_sched_effective(one, ev.id, &d->es, &d->e_raw, &d->term0), 0);
+    ge_sched_free(one);
+    int cancelled = ev.status == GE_EVENT_CANCELLED || ev.status == GE_EVENT_CANCELLED_RANDOM;
+    d->term0_time = cancelled && d->term0 == GE_RESP_CANCELLED && ev.status_time <= d->es ? ev.status_time
+                                                                                          : d->e_raw;
+    d->ssup = d->ev.status == GE_EVENT_SUPERSEDED && d->ev.status_time < d->e_raw ? d->ev.status_time
+                                                                                  : INT64_MAX;
+}
+
+static void dm_random_event(dm_t *m, ge_sched_event_t *e)
+{
+    e->program = (uint32_t)dm_rnd(m, DM_PROGRAMS);
+    e->primacy = (uint8_t)(e->program / 2); /* programs 0 and 1 tie, and so on */
+    e->creation_time = T - 10000 + dm_rnd(m, 3000);
+    e->start = T + dm_rnd(m, 40000);
+    e->duration = (uint32_t)dm_rnd(m, 3000);
+    int r = (int)dm_rnd(m, 4);
+    e->randomize_start = r == 0 ? (int32_t)dm_rnd(m, 1201) - 600 : 0;
+    e->randomize_duration = r == 1 ? (int32_t)dm_rnd(m, 1201) - 600 : 0;
+    e->modes = (uint32_t)dm_rnd(m, 8); /* 0 too: never in force, still answered */
+    int st = (int)dm_rnd(m, 10);
+    e->status = st < 6 ? GE_EVENT_SCHEDULED : st < 8 ? GE_EVENT_CANCELLED
+              : st < 9 ? GE_EVENT_CANCELLED_RANDOM : GE_EVENT_SUPERSEDED;
+    e->status_time = e->start + dm_rnd(m, 4000) - 1000;
+    e->respond = dm_rnd(m, 5) != 0;
+}
+
+/* The rules, over every held event. */
+static void dm_settle(dm_t *m)
+{
+    for (int i = 0; i < DM_MAX; i++) {
+        dm_ev_t *a = &m->ev[i];
+        if (!a->used)
+            continue;
+        int64_t sup = a->ssup;
+        for (int j = 0; j < DM_MAX && a->e_raw > a->es; j++) {
+            const dm_ev_t *f = &m->ev[j];
+            if (j == i || !f->used || f->ev.program != a->ev.program || f->e_raw <= f->es ||
+                f->ev.creation_time <= a->ev.creation_time || (a->ev.modes & ~f->ev.modes))
+                continue;
+            if (f->es < a->e_raw && a->es < f->e_raw && f->es < sup)
+                sup = f->es;
+        }
+        a->end = a->e_raw;
+        a->term = a->term0;
+        a->term_time = a->term0_time;
+        if (sup < a->e_raw) {
+            a->end = sup > a->es ? sup : a->es;
+            a->term = GE_RESP_SUPERSEDED;
+            a->term_time = sup;
+        }
+    }
+}
+
+static int dm_wins(const dm_ev_t *a, const dm_ev_t *b)
+{
+    if (a->ev.primacy != b->ev.primacy)
+        return a->ev.primacy < b->ev.primacy;
+    if (a->ev.creation_time != b->ev.creation_time)
+        return a->ev.creation_time > b->ev.creation_time;
+    return strcmp(a->ev.id, b->ev.id) < 0;
+}
+
+typedef struct dm_resp {
+    int64_t t;
+    int order; /* received 0, final 1, started 2 */
+    const dm_ev_t *e;
+    int status;
+} dm_resp_t;
+
+static int dm_resp_cmp(const void *pa, const void *pb)
+{
+    const dm_resp_t *a = pa, *b = pb;
+    if (a->t != b->t)
+        return a->t < b->t ? -1 : 1;
+    if (a->order != b->order)
+        return a->order - b->order;
+    return strcmp(a->e->ev.id, b->e->ev.id);
+}
+
+/* Evaluate both at NOW and compare everything a caller sees; mark some responses sent. */
+static int dm_eval(dm_t *m, ge_sched_t *s, int64_t now)
+{
+    int bad = 0;
+    /* the model's answer */
+    const dm_ev_t *best[3] = { NULL, NULL, NULL };
+    int64_t next = INT64_MAX;
+    static dm_resp_t due[3 * DM_MAX];
+    size_t ndue = 0;
+    for (int i = 0; i < DM_MAX; i++) {
+        const dm_ev_t *e = &m->ev[i];
+        if (!e->used)
+            continue;
+        int runs = e->end > e->es;
+        if (runs && e->es > now && e->es < next)
+            next = e->es;
+        if (runs && e->end > now && e->end < next)
+            next = e->end;
+        if (runs && e->es <= now && now < e->end)
+            for (int b = 0; b < 3; b++)
+                if ((e->ev.modes & (1u << b)) && (!best[b] || dm_wins(e, best[b])))
+                    best[b] = e;
+        if (!e->ev.respond)
+            continue;
+        dm_resp_t ms[3] = { { INT64_MIN, 0, e, GE_RESP_RECEIVED }, { e->term_time, 1, e, e->term },
+                            { e->es, 2, e, GE_RESP_STARTED } };
+        for (int k = 0; k < (runs ? 3 : 2); k++) {
+            if (e->ev.sent & ge_sched_resp_bit(ms[k].status))
+                continue;
+            if (ms[k].t > now) {
+                if (ms[k].t < next)
+                    next = ms[k].t;
+                continue;
+            }
+            if (ms[k].status == GE_RESP_STARTED && now >= e->end)
+                continue; /* ended unseen: only completed */
+            due[ndue++] = ms[k];
+        }
+    }
+    qsort(due, ndue, sizeof(due[0]), dm_resp_cmp);
+    char want[1024] = "", got[1024];
+    size_t len = 0;
+    uint32_t def_taken = 0;
+    for (int b = 0; b < 3; b++) {
+        if (best[b]) {
+            len += (size_t)snprintf(want + len, sizeof(want) - len, "%s:%d ", best[b]->ev.id, b);
+            continue;
+        }
+        int w = -1;
+        for (int p = 0; p < DM_PROGRAMS; p++)
+            if ((m->def_modes[p] & (1u << b)) &&
+                (w < 0 || m->def_primacy[p] < m->def_primacy[w]))
+                w = p;
+        if (w >= 0) {
+            len += (size_t)snprintf(want + len, sizeof(want) - len, "*d%d:%d ", w, b);
+            def_taken |= 1u << b;
+        }
+    }
+    /* the scheduler's */
+    ge_sched_response_t resp[8];
+    ge_sched_result_t r;
+    memset(&r, 0, sizeof(r));
+    r.responses = resp;
+    r.responses_cap = 1 + (size_t)dm_rnd(m, 8);
+    CU_ASSERT_EQUAL_FATAL(ge_sched_eval(s, now, &r), 0);
+    len = 0;
+    got[0] = '\0';
+    for (int b = 0; b < 3; b++)
+        for (size_t j = 0; j < r.n_active; j++)
+            if (r.active[j].modes & (1u << b))
+                len += (size_t)snprintf(got + len, sizeof(got) - len, "%s%s:%d ",
+                                        r.active[j].is_default ? "*" : "", r.active[j].id, b);
+    if (strcmp(got, want) != 0) {
+        fprintf(stderr, "\nat T%+lld: in force '%s', the rules say '%s'\n", (long long)(now - T), got, want);
+        bad = 1;
+    }
+    for (size_t j = 0; j < r.n_active && !r.active[j].is_default; j++) {
+        const dm_ev_t *e = NULL;
+        for (int i = 0; i < DM_MAX && !e; i++)
+            if (m->ev[i].used && strcmp(m->ev[i].ev.id, r.active[j].id) == 0)
+                e = &m->ev[i];
+        if (!e || r.active[j].start != e->es || r.active[j].end != e->end ||
+            r.active[j].payload != e->ev.payload)
+            bad = 1;
+    }
+    if (r.next_change != next) {
+        fprintf(stderr, "\nat T%+lld: next change %lld, the rules say %lld\n", (long long)(now - T),
+                (long long)r.next_change, (long long)next);
+        bad = 1;
+    }
+    size_t expect = ndue < r.responses_cap ? ndue : r.responses_cap;
+    if (r.n_responses != expect || r.more_responses != (ndue > r.responses_cap))
+        bad = 1;
+    for (size_t k = 0; k < r.n_responses && k < expect; k++)
+        if (strcmp(r.responses[k].id, due[k].e->ev.id) != 0 || r.responses[k].status != due[k].status ||
+            r.responses[k].due != due[k].t)
+            bad = 1;
+    /* the engine sends most of what is due */
+    for (size_t k = 0; k < r.n_responses; k++)
+        if (dm_rnd(m, 3) == 0) {
+            CU_ASSERT_EQUAL(ge_sched_mark_sent(s, r.responses[k].id, r.responses[k].status), 0);
+            for (int i = 0; i < DM_MAX; i++)
+                if (m->ev[i].used && strcmp(m->ev[i].ev.id, r.responses[k].id) == 0)
+                    m->ev[i].ev.sent |= ge_sched_resp_bit(r.responses[k].status);
+        }
+    return bad;
+}
+
+static void test_differential_against_model(void)
+{
+    static dm_t m;
+    long mismatches = 0, evals = 0;
+    for (int round = 0; round < 8; round++) {
+        memset(&m, 0, sizeof(m));
+        m.seed = 1000 + (uint64_t)round;
+        m.x = 0x51afd7ed558ccdULL * (uint64_t)(round + 1);
+        ge_sched_t *s;
+        CU_ASSERT_EQUAL_FATAL(ge_sched_new(&s, NULL, m.seed), 0);
+        int64_t now = T - 500;
+        for (int step = 0; step < 220; step++) {
+            /* a batch of changes: usually a few, sometimes a flood (a first fill, a big refresh) */
+            int batch = dm_rnd(&m, 10) == 0 ? 50 + (int)dm_rnd(&m, 300) : 1 + (int)dm_rnd(&m, 3);
+            for (int c = 0; c < batch; c++) {
+                dm_ev_t *d = &m.ev[dm_rnd(&m, DM_MAX)];
+                int op = (int)dm_rnd(&m, 10);
+                if (!d->used || op < 4) { /* a new event, or a changed one */
+                    if (!d->used) {
+                        memset(d, 0, sizeof(*d));
+                        snprintf(d->ev.id, sizeof(d->ev.id), "%032x", m.serial++);
+                        d->ev.payload = d;
+                    }
+                    uint32_t sent = d->ev.sent;
+                    dm_random_event(&m, &d->ev);
+                    d->ev.sent = sent;
+                    d->used = 1;
+                    dm_alone(&m, d);
+                    CU_ASSERT_EQUAL(ge_sched_put(s, &d->ev), 0);
+                } else if (op < 6) { /* refreshed from the server: same schedule, bits restored */
+                    ge_sched_event_t ev = d->ev;
+                    ev.sent = dm_rnd(&m, 3) == 0 ? ge_sched_resp_bit(GE_RESP_RECEIVED) : 0;
+                    d->ev.sent |= ev.sent;
+                    CU_ASSERT_EQUAL(ge_sched_put(s, &ev), 0);
+                } else if (op < 8) {
+                    CU_ASSERT_EQUAL(ge_sched_remove(s, d->ev.id), 0);
+                    d->used = 0;
+                } else if (op < 9) {
+                    int p = (int)dm_rnd(&m, DM_PROGRAMS);
+                    char id[16];
+                    snprintf(id, sizeof(id), "d%d", p);
+                    m.def_modes[p] = (uint32_t)dm_rnd(&m, 8);
+                    m.def_primacy[p] = (uint8_t)(p / 2);
+                    if (m.def_modes[p]) {
+                        CU_ASSERT_EQUAL(ge_sched_set_default(s, (uint32_t)p, m.def_primacy[p],
+                                                             m.def_modes[p], id, NULL), 0);
+                    } else {
+                        ge_sched_clear_default(s, (uint32_t)p);
+                    }
+                } else { /* a sent mark the scheduler did not ask for */
+                    static const int st[] = { GE_RESP_RECEIVED, GE_RESP_STARTED, GE_RESP_COMPLETED };
+                    int status = st[dm_rnd(&m, 3)];
+                    CU_ASSERT_EQUAL(ge_sched_mark_sent(s, d->ev.id, status), 0);
+                    d->ev.sent |= ge_sched_resp_bit(status);
+                }
+            }
+            dm_settle(&m);
+            for (int k = 0; k < 4; k++) {
+                now += dm_rnd(&m, 5) == 0 ? -dm_rnd(&m, 8000) : dm_rnd(&m, 2500);
+                mismatches += dm_eval(&m, s, now);
+                evals++;
+            }
+            /* every held event's times, as ge_sched_effective() tells them */
+            for (int i = 0; i < DM_MAX; i++) {
+                const dm_ev_t *h = &m.ev[i];
+                int64_t es, end;
+                int fin;
+                if (!h->used)
+                    continue;
+                CU_ASSERT_EQUAL(ge_sched_effective(s, h->ev.id, &es, &end, &fin), 0);
+                if (es != h->es || end != h->end || fin != h->term)
+                    mismatches++;
+            }
+            size_t held = 0;
+            for (int i = 0; i < DM_MAX; i++)
+                held += m.ev[i].used;
+            CU_ASSERT_EQUAL(ge_sched_count(s), held);
+        }
+        ge_sched_free(s);
+    }
+    CU_ASSERT_EQUAL(mismatches, 0);
+    CU_ASSERT(evals > 5000);
+}
+
 static int sched_alloc_op(void *ud, const ge_mem_t *mem)
 {
     (void)ud;
@@ -663,6 +1094,11 @@ int test_register(void)
         { "allocation failures are clean", test_allocation_failures },
         { "usable after an allocation failure", test_recovers_after_allocation_failure },
         { "default controls by primacy", test_defaults_by_primacy },
+        { "an event no longer superseded is started", test_unsuperseded_event_starts },
+        { "changes show at once between change points", test_changes_show_at_once },
+        { "the work per change grows like log n", test_change_cost_is_logarithmic },
+        { "random changes: the indexes agree with the rules over thousands of events",
+          test_differential_against_model },
         { NULL, NULL },
     };
     return test_add_suite("sched", tcs);

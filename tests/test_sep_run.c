@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "proc.h"
 #include "runner.h"
 
@@ -16,18 +18,52 @@ static const char *srcdir(void)
     return s && *s ? s : GE_SRCDIR;
 }
 
+/* What the client sent in the failed cases of the report at PATH (POST and PUT exchanges). */
+static void print_evidence(const char *path)
+{
+    json_error_t jerr;
+    json_t *rep = json_load_file(path, 0, &jerr), *cases, *c;
+    size_t i, k;
+
+    if (!rep) {
+        fprintf(stderr, "no report %s: %s\n", path, jerr.text);
+        return;
+    }
+    cases = json_object_get(rep, "cases");
+    json_array_foreach(cases, i, c) {
+        json_t *ev, *x;
+        if (strcmp(json_string_value(json_object_get(c, "result")) ?: "", "fail") != 0)
+            continue;
+        fprintf(stderr, "%s: %s\n", json_string_value(json_object_get(c, "id")),
+                json_string_value(json_object_get(c, "detail")) ?: "");
+        ev = json_object_get(c, "evidence");
+        json_array_foreach(ev, k, x) {
+            const char *m = json_string_value(json_object_get(x, "method")) ?: "";
+            if (strcmp(m, "GET") != 0)
+                fprintf(stderr, "  %.2f %s %s -> %lld %.200s\n", json_number_value(json_object_get(x, "t")), m,
+                        json_string_value(json_object_get(x, "path")) ?: "",
+                        (long long)json_integer_value(json_object_get(x, "status")),
+                        json_string_value(json_object_get(x, "request")) ?: "");
+        }
+    }
+    json_decref(rep);
+}
+
 /* The built-in CSIP cases over TLS: discovery, a control executed, its Responses, a curve control. */
 static void test_csip_over_tls(void)
 {
-    char *argv[] = { (char *)proc_gridedge(), "conformance", "run", "--suite", "csip", "--case", "COMM-002",
-                     "--case", "CORE-012", "--case", "CORE-022", "--case", "BASIC-006", "--", (char *)proc_gridedge(),
+    char *argv[] = { (char *)proc_gridedge(), "conformance", "run", "--suite", "csip", "--report",
+                     "test_sep_run-report.json", "--case", "COMM-002", "--case", "CORE-012", "--case", "CORE-022", "--case", "BASIC-006", "--", (char *)proc_gridedge(),
                      "sep", "run",
                      "--server", "{url}", "--ca", "{ca}", "--cert", "{cert}", "--key", "{key}", "--state-dir",
                      "{state_dir}", "--status-file", "{status_file}", "--duration", "{duration}", NULL };
     proc_result_t r;
+    /* the report keeps the evidence: on a failure, what the client sent is printed */
     CU_ASSERT_EQUAL_FATAL(proc_run(argv, NULL, 180000, &r), 0);
-    if (r.status != 0)
+    if (r.status != 0) {
         fprintf(stderr, "%s%s", r.out, r.err);
+        print_evidence("test_sep_run-report.json");
+    }
     CU_ASSERT_EQUAL(r.status, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "PASS COMM-002 "));
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "PASS CORE-012 "));

@@ -452,6 +452,49 @@ static void test_outbox_order_ack_fail(void)
     rm_tree(dir);
 }
 
+/* Two links share the outbox; each keeps its own order, and one backing off does not hold up the
+ * other. */
+static void test_outbox_queues(void)
+{
+    char dir[64], state[96];
+    gw_store_t *st;
+    gw_outbox_item_t item;
+    int64_t sep1, sep2, oadr1, next;
+    gw_outbox_msg_t m = { "/rsp", "POST", NULL, "a", 1, "sep:A:1" };
+
+    tmp_dirs(dir, sizeof(dir), state, sizeof(state));
+    st = open_ok(state, NULL);
+    CU_ASSERT_EQUAL(gw_store_outbox_peek_queue(st, "sep:", 0, &item), GE_ERR_NOTFOUND);
+    CU_ASSERT_EQUAL(gw_store_outbox_enqueue(st, &m, 100, &sep1), 0);
+    m.dedupe_key = "oadr:EV-1#0";
+    CU_ASSERT_EQUAL(gw_store_outbox_enqueue(st, &m, 100, &oadr1), 0);
+    m.dedupe_key = "sep:A:2";
+    CU_ASSERT_EQUAL(gw_store_outbox_enqueue(st, &m, 100, &sep2), 0);
+    m.dedupe_key = "sep%_"; /* LIKE's wildcards are plain characters here */
+    CU_ASSERT_EQUAL(gw_store_outbox_enqueue(st, &m, 100, NULL), 0);
+    /* the 2030.5 server refuses: its head backs off, and holds its own queue only */
+    CU_ASSERT_EQUAL(gw_store_outbox_fail(st, sep1, 100, &next), 0);
+    CU_ASSERT_EQUAL(gw_store_outbox_peek_queue(st, "sep:", 101, &item), GE_ERR_AGAIN);
+    CU_ASSERT_EQUAL(item.id, sep1);
+    gw_outbox_item_clear(st, &item);
+    CU_ASSERT_EQUAL_FATAL(gw_store_outbox_peek_queue(st, "oadr:", 101, &item), 0);
+    CU_ASSERT_EQUAL(item.id, oadr1);
+    CU_ASSERT_STRING_EQUAL(item.dedupe_key, "oadr:EV-1#0");
+    CU_ASSERT_EQUAL(gw_store_outbox_ack(st, item.id), 0);
+    gw_outbox_item_clear(st, &item);
+    CU_ASSERT_EQUAL(gw_store_outbox_peek_queue(st, "oadr:", 101, &item), GE_ERR_NOTFOUND);
+    CU_ASSERT_EQUAL_FATAL(gw_store_outbox_peek_queue(st, "sep:", next, &item), 0);
+    CU_ASSERT_EQUAL(item.id, sep1);
+    CU_ASSERT_EQUAL(gw_store_outbox_ack(st, item.id), 0);
+    gw_outbox_item_clear(st, &item);
+    CU_ASSERT_EQUAL_FATAL(gw_store_outbox_peek_queue(st, "sep:", next, &item), 0);
+    CU_ASSERT_EQUAL(item.id, sep2);
+    gw_outbox_item_clear(st, &item);
+    CU_ASSERT_EQUAL(gw_store_outbox_peek_queue(st, NULL, next, &item), GE_ERR_INVALID);
+    gw_store_close(st);
+    rm_tree(dir);
+}
+
 /* --- time offset, registration ----------------------------------------------------------------- */
 
 static void test_time_offset_and_registration(void)
@@ -853,6 +896,7 @@ int test_register(void)
         { "a newer schema is refused", test_newer_schema_refused },
         { "an unusable state dir is a clear error", test_unusable_state_dir },
         { "allocation failures", test_allocation_failures },
+        { "one outbox, one queue per link", test_outbox_queues },
         { "a full disk is an error, not a crash", test_full_disk_is_an_error_not_a_crash },
         { NULL, NULL }
     };

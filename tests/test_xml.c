@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <expat.h>
 #include <libxml/parser.h>
 #include <libxml/xmlschemas.h>
 
@@ -777,6 +778,74 @@ static void test_negative(void)
     }
 }
 
+/* Where expat itself puts the start tag of the first element called NAME (the oracle). */
+typedef struct where {
+    XML_Parser p;
+    const char *name;
+    unsigned long line, col;
+} where_t;
+
+static void XMLCALL where_start(void *ud, const XML_Char *name, const XML_Char **atts)
+{
+    where_t *w = ud;
+    (void)atts;
+    if (!w->line && strcmp(name, w->name) == 0) {
+        w->line = (unsigned long)XML_GetCurrentLineNumber(w->p);
+        w->col = (unsigned long)XML_GetCurrentColumnNumber(w->p) + 1;
+    }
+}
+
+static void test_positions(void)
+{
+    /* A bad value is reported at its start tag, which the decoder locates only when the error
+     * happens (see decode.c, mark_pos): after CR LF, CR and LF line ends and 2-, 3- and 4-byte
+     * UTF-8 characters, whole and in chunks, it must say what expat says; and the same in a
+     * Latin-1 document, where positions are left to expat. */
+    static const char *const docs_pos[] = {
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<DERControl " SEPNS " href=\"/d\">\r\n"
+        " <mRID>00112233445566778899AABBCCDDEEFF</mRID>\n <description>caf\xc3\xa9 \xe2\x82\xac \xf0\x9d\x84\x9e\r"
+        "two\r\nthree</description>\r\n\t<!-- \xc3\xa9\xe2\x82\xac\n -->  <version>70000</version></DERControl>",
+        "<DERControl " SEPNS "><mRID>00112233445566778899AABBCCDDEEFF</mRID><description>\xc3\xa9\xc3\xa9"
+        "</description><version>70000</version></DERControl>",
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<DERControl " SEPNS ">\n<mRID>00112233445566778899AABBCCDDEEFF"
+        "</mRID><description>caf\xe9\n\xe9t\xe9</description> <version>70000</version></DERControl>",
+    };
+    static const size_t chunks[] = { 0, 1, 2, 7, 64 };
+
+    for (size_t i = 0; i < sizeof(docs_pos) / sizeof(docs_pos[0]); i++) {
+        const char *doc = docs_pos[i];
+        size_t len = strlen(doc);
+        where_t w = { XML_ParserCreate(NULL), "version", 0, 0 };
+        CU_ASSERT_PTR_NOT_NULL_FATAL(w.p);
+        XML_SetUserData(w.p, &w);
+        XML_SetStartElementHandler(w.p, where_start);
+        CU_ASSERT_EQUAL(XML_Parse(w.p, doc, (int)len, 1), XML_STATUS_OK);
+        XML_ParserFree(w.p);
+        CU_ASSERT_TRUE(w.line > 1 || i == 1);
+        for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+            const ge_xml_error_t *e;
+            int rc = 0;
+            ge_arena_reset(arena1);
+            CU_ASSERT_EQUAL_FATAL(ge_xml_decoder_reset(dec, &ge_xml_schema_sep, arena1), 0);
+            if (!chunks[c]) {
+                rc = ge_xml_decoder_feed(dec, doc, len, true);
+            } else {
+                for (size_t off = 0; off < len && rc == 0; off += chunks[c]) {
+                    size_t n = len - off < chunks[c] ? len - off : chunks[c];
+                    rc = ge_xml_decoder_feed(dec, doc + off, n, off + n == len);
+                }
+            }
+            e = ge_xml_decoder_error(dec);
+            if (rc != GE_ERR_SCHEMA || e->line != w.line || e->col != w.col || !strstr(e->msg, "version'"))
+                fprintf(stderr, "\n[doc %zu, chunks of %zu] want %lu:%lu, got %d at %lu:%lu '%s'\n", i, chunks[c],
+                        w.line, w.col, rc, e->line, e->col, e->msg);
+            CU_ASSERT_EQUAL(rc, GE_ERR_SCHEMA);
+            CU_ASSERT_EQUAL(e->line, w.line);
+            CU_ASSERT_EQUAL(e->col, w.col);
+        }
+    }
+}
+
 /* ---- caps --------------------------------------------------------------------------------------------- */
 
 static void test_deep_nesting(void)
@@ -1083,6 +1152,7 @@ int test_register(void)
         { "our documents: decode whole and in chunks, canonical fixed point", test_documents },
         { "typed access to decoded messages", test_typed_access },
         { "negative cases: first error with line:col and rule", test_negative },
+        { "error positions after CR/LF and multibyte characters, whole and in chunks", test_positions },
         { "10,000-deep nesting and the depth cap", test_deep_nesting },
         { "50 MB text node stops at the string cap", test_huge_text },
         { "document, element, attribute and arena caps", test_caps },

@@ -300,7 +300,52 @@ static int add_policies(X509 *cert, const char *const *oids, size_t n)
 
 static const char *role_name(ge_pki_role r)
 {
-    return r == GE_PKI_ROLE_CA ? "CA" : r == GE_PKI_ROLE_SERVER ? "server" : "client";
+    return r == GE_PKI_ROLE_CA ? "CA" : r == GE_PKI_ROLE_SERVER ? "server" : r == GE_PKI_ROLE_SUBCA ? "intermediate CA" : "client";
+}
+
+/* The deliberate defects of ge_pki_defect (for certificate-path tests). */
+static int add_defect(X509 *cert, X509 *issuer, ge_pki_defect d)
+{
+    /* A SEQUENCE whose inner element claims more bytes than there are: not DER of anything. */
+    static const unsigned char bad_names[] = { 0x30, 0x06, 0xa0, 0x09, 0x06, 0x03, 0x2b, 0x06 };
+    int ok = 0;
+
+    switch (d) {
+    case GE_PKI_DEFECT_NONE:
+        return 1;
+    case GE_PKI_DEFECT_EKU_CRITICAL:
+        return add_ext(cert, issuer, NID_ext_key_usage, "critical,codeSigning");
+    case GE_PKI_DEFECT_NAME_EXT: {
+        ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+        X509_EXTENSION *ext = NULL;
+
+        if (os && ASN1_OCTET_STRING_set(os, bad_names, (int)sizeof bad_names))
+            ext = X509_EXTENSION_create_by_NID(NULL, NID_subject_alt_name, 0, os);
+        ok = ext && X509_add_ext(cert, ext, -1);
+        X509_EXTENSION_free(ext);
+        ASN1_OCTET_STRING_free(os);
+        return ok;
+    }
+    case GE_PKI_DEFECT_POLICY_MAPPING: {
+        POLICY_MAPPINGS *maps = sk_POLICY_MAPPING_new_null();
+        POLICY_MAPPING *m = POLICY_MAPPING_new();
+
+        if (maps && m) {
+            ASN1_OBJECT_free(m->issuerDomainPolicy);
+            ASN1_OBJECT_free(m->subjectDomainPolicy);
+            m->issuerDomainPolicy = OBJ_nid2obj(NID_any_policy);
+            m->subjectDomainPolicy = OBJ_txt2obj(GE_OID_SEP_POLICY_DEVICE, 1);
+            if (m->issuerDomainPolicy && m->subjectDomainPolicy && sk_POLICY_MAPPING_push(maps, m) > 0) {
+                m = NULL;
+                ok = X509_add1_ext_i2d(cert, NID_policy_mappings, maps, 0, X509V3_ADD_DEFAULT) == 1;
+            }
+        }
+        POLICY_MAPPING_free(m);
+        sk_POLICY_MAPPING_pop_free(maps, POLICY_MAPPING_free);
+        return ok;
+    }
+    }
+    return 0;
 }
 
 /* The extensions each role gets.  Device certificates (2030.5 §6.11) carry keyUsage
@@ -318,6 +363,7 @@ static int add_role_exts(X509 *cert, X509 *issuer, const ge_pki_issue_opts_t *o)
         return 0;
     switch (o->role) {
     case GE_PKI_ROLE_CA:
+    case GE_PKI_ROLE_SUBCA:
         if (!add_ext(cert, issuer, NID_basic_constraints, "critical,CA:TRUE") ||
             !add_ext(cert, issuer, NID_key_usage, "critical,keyCertSign,cRLSign"))
             return 0;
@@ -339,7 +385,7 @@ static int add_role_exts(X509 *cert, X509 *issuer, const ge_pki_issue_opts_t *o)
     }
     if (!o->no_policy && !add_policies(cert, policies, 2))
         return 0;
-    return 1;
+    return add_defect(cert, issuer, o->defect);
 }
 
 static int set_validity(X509 *cert, int expired)
@@ -363,7 +409,8 @@ int ge_pki_issue(const ge_pki_issue_opts_t *o, char lfdi[GE_LFDI_BUF], uint64_t 
     int rc = GE_ERR_CERT;
 
     if (!o || !o->cert_out || !o->key_out || (!o->issuer_cert) != (!o->issuer_key) ||
-        o->key > GE_PKI_KEY_RSA2048 || o->role > GE_PKI_ROLE_CLIENT)
+        o->key > GE_PKI_KEY_RSA2048 || o->role > GE_PKI_ROLE_SUBCA ||
+        (o->role == GE_PKI_ROLE_SUBCA && !o->issuer_cert) || o->defect > GE_PKI_DEFECT_POLICY_MAPPING)
         return GE_ERR_INVALID;
     ERR_clear_error();
     if (o->issuer_cert) {
@@ -480,4 +527,132 @@ int ge_pki_init(const char *dir, char lfdi[GE_LFDI_BUF], uint64_t *sfdi, const g
             return rc;
     }
     return 0;
+}
+
+/* --- server chains (CSIP COMM-004A..G) ------------------------------------------------------ */
+
+static const char *const chain_names[] = { "depth2", "depth3", "depth4", "bad-eku-critical",
+                                           "bad-name-ext", "bad-policy-mapping", "self-signed" };
+
+const char *ge_pki_chain_name(ge_pki_chain shape)
+{
+    return (unsigned)shape < sizeof chain_names / sizeof chain_names[0] ? chain_names[shape] : NULL;
+}
+
+int ge_pki_chain_parse(const char *name, ge_pki_chain *out)
+{
+    for (size_t i = 0; name && i < sizeof chain_names / sizeof chain_names[0]; i++)
+        if (strcmp(name, chain_names[i]) == 0) {
+            *out = (ge_pki_chain)i;
+            return 0;
+        }
+    return GE_ERR_NOTFOUND;
+}
+
+/* Append the file FROM to the open stream TO. */
+static int append_file(FILE *to, const char *from)
+{
+    char buf[4096];
+    FILE *f = fopen(from, "r");
+    size_t n;
+    int rc = 0;
+
+    if (!f)
+        return GE_ERR_IO;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        if (fwrite(buf, 1, n, to) != n)
+            rc = GE_ERR_IO;
+    if (ferror(f))
+        rc = GE_ERR_IO;
+    fclose(f);
+    return rc;
+}
+
+/* An intermediate CA called CN (with DEFECT) under *ICERT and *IKEY into CERT and KEY, which become the
+ * issuer of what comes next. */
+static int issue_sub_ca(const char *cn, ge_pki_defect defect, const char **icert, const char **ikey,
+                        const char *cert, const char *key, const ge_log_t *log)
+{
+    ge_pki_issue_opts_t o;
+    int rc;
+
+    memset(&o, 0, sizeof o);
+    o.role = GE_PKI_ROLE_SUBCA;
+    o.key = GE_PKI_KEY_P256;
+    o.common_name = cn;
+    o.issuer_cert = *icert;
+    o.issuer_key = *ikey;
+    o.cert_out = cert;
+    o.key_out = key;
+    o.defect = defect;
+    rc = ge_pki_issue(&o, NULL, NULL, log);
+    if (rc == 0) {
+        *icert = cert;
+        *ikey = key;
+    }
+    return rc;
+}
+
+int ge_pki_issue_chain(ge_pki_chain shape, const char *root_cert, const char *root_key, const char *dir,
+                       const char *san, const ge_log_t *log)
+{
+    /* The CAs below the root, top down: which of them the shape has and the MICA's defect. */
+    int has_mca = shape == GE_PKI_CHAIN_DEPTH4;
+    int has_mica = shape != GE_PKI_CHAIN_DEPTH2 && shape != GE_PKI_CHAIN_SELF_SIGNED;
+    ge_pki_defect defect = shape == GE_PKI_CHAIN_BAD_EKU_CRITICAL  ? GE_PKI_DEFECT_EKU_CRITICAL
+                           : shape == GE_PKI_CHAIN_BAD_NAME_EXT     ? GE_PKI_DEFECT_NAME_EXT
+                           : shape == GE_PKI_CHAIN_BAD_POLICY_MAPPING ? GE_PKI_DEFECT_POLICY_MAPPING
+                                                                    : GE_PKI_DEFECT_NONE;
+    char mca[4096], mca_key[4096], mica[4096], mica_key[4096], leaf[4096], key[4096], out[4096];
+    const char *icert = root_cert, *ikey = root_key;
+    ge_pki_issue_opts_t o;
+    FILE *f;
+    int rc;
+
+    if (!ge_pki_chain_name(shape) || !root_cert || !root_key || !dir || !*dir)
+        return GE_ERR_INVALID;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        ge_log(log, GE_LOG_ERROR, MOD, "cannot create %s: %s", dir, strerror(errno));
+        return GE_ERR_IO;
+    }
+    if ((rc = path_in(mca, sizeof mca, dir, "mca.pem")) != 0 ||
+        (rc = path_in(mca_key, sizeof mca_key, dir, "mca.key")) != 0 ||
+        (rc = path_in(mica, sizeof mica, dir, "mica.pem")) != 0 ||
+        (rc = path_in(mica_key, sizeof mica_key, dir, "mica.key")) != 0 ||
+        (rc = path_in(leaf, sizeof leaf, dir, "leaf.pem")) != 0 ||
+        (rc = path_in(key, sizeof key, dir, "server.key")) != 0 ||
+        (rc = path_in(out, sizeof out, dir, "server.pem")) != 0)
+        return rc;
+    if ((has_mca && (rc = issue_sub_ca("gridedge test MCA", GE_PKI_DEFECT_NONE, &icert, &ikey, mca, mca_key, log))) ||
+        (has_mica && (rc = issue_sub_ca("gridedge test MICA", defect, &icert, &ikey, mica, mica_key, log))))
+        return rc;
+    memset(&o, 0, sizeof o);
+    o.key = GE_PKI_KEY_P256;
+    o.role = GE_PKI_ROLE_SERVER;
+    o.common_name = "localhost";
+    o.san = san;
+    if (shape != GE_PKI_CHAIN_SELF_SIGNED) {
+        o.issuer_cert = icert;
+        o.issuer_key = ikey;
+    }
+    o.cert_out = leaf;
+    o.key_out = key;
+    if ((rc = ge_pki_issue(&o, NULL, NULL, log)) != 0)
+        return rc;
+    /* What the server sends: its certificate first, then each issuer up to (not with) the root. */
+    f = fopen(out, "w");
+    if (!f) {
+        ge_log(log, GE_LOG_ERROR, MOD, "cannot write %s: %s", out, strerror(errno));
+        return GE_ERR_IO;
+    }
+    rc = append_file(f, leaf);
+    if (rc == 0 && has_mica)
+        rc = append_file(f, mica);
+    if (rc == 0 && has_mca)
+        rc = append_file(f, mca);
+    if (fclose(f) != 0 && rc == 0)
+        rc = GE_ERR_IO;
+    if (rc)
+        ge_log(log, GE_LOG_ERROR, MOD, "cannot write the chain %s", out);
+    return rc;
 }

@@ -194,11 +194,74 @@ static int check_cert(const struct ge_tls_ctx *ctx, X509 *cert, int depth, int l
     return 1;
 }
 
+/* Keep the first reason a peer's certificate was refused (the one gnet_tls_explain reports) and
+ * log it. */
+static void refuse_peer(const struct ge_tls_ctx *ctx, SSL *ssl, const char *why)
+{
+    gnet_tls_conn_t *conn = ssl ? SSL_get_app_data(ssl) : NULL;
+
+    if (conn && !conn->why[0])
+        gnet_strlcpy(conn->why, why, sizeof conn->why);
+    ge_log(&ctx->log, ctx->role == GE_TLS_SERVER ? GE_LOG_WARN : GE_LOG_INFO, MOD,
+           "refused peer certificate (profile %s): %s", ctx->profile->name, why);
+}
+
+/* ", a CA" when CERT is one (an MCA or MICA in a 2030.5 chain), for messages. */
+static const char *ca_text(X509 *cert)
+{
+    return X509_check_ca(cert) ? ", a CA" : "";
+}
+
+/* OpenSSL's verdict on the chain, named after the requirement it broke. */
+static void explain_verify_error(const struct ge_tls_ctx *ctx, X509_STORE_CTX *xs, char *why, size_t size)
+{
+    int err = X509_STORE_CTX_get_error(xs), depth = X509_STORE_CTX_get_error_depth(xs), crit = 0;
+    const char *peer = ctx->role == GE_TLS_CLIENT ? "server" : "client";
+    X509 *cert = X509_STORE_CTX_get_current_cert(xs);
+
+    switch (err) {
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+        snprintf(why, size, "name: the server's certificate is not for the host we connected to (%s)",
+                 X509_verify_cert_error_string(err));
+        return;
+    case X509_V_ERR_INVALID_PURPOSE:
+        if (cert && X509_get_ext_by_NID(cert, NID_ext_key_usage, -1) >= 0) {
+            EXTENDED_KEY_USAGE_free(X509_get_ext_d2i(cert, NID_ext_key_usage, &crit, NULL));
+            snprintf(why, size,
+                     "purpose: the %s's certificate chain (depth %d%s) has a %sextendedKeyUsage that does not "
+                     "allow TLS %s authentication (RFC 5280 §4.2.1.12)",
+                     peer, depth, ca_text(cert), crit > 0 ? "critical " : "", peer);
+            return;
+        }
+        break;
+    case X509_V_ERR_INVALID_POLICY_EXTENSION:
+    case X509_V_ERR_NO_EXPLICIT_POLICY:
+        snprintf(why, size,
+                 "policy: the %s's certificate chain (depth %d%s) has an invalid %s extension (RFC 5280 "
+                 "§4.2.1.4-5; IEEE 2030.5 certificate policies): %s",
+                 peer, depth, cert ? ca_text(cert) : "",
+                 cert && X509_get_ext_by_NID(cert, NID_policy_mappings, -1) >= 0 ? "policyMappings"
+                                                                                 : "certificatePolicies",
+                 X509_verify_cert_error_string(err));
+        return;
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+        snprintf(why, size,
+                 "chain: the %s's certificate is self-signed, not issued under our CA (IEEE 2030.5 "
+                 "certificates chain to the SERCA)",
+                 peer);
+        return;
+    default:
+        break;
+    }
+    snprintf(why, size, "chain: the %s's certificate does not verify against our CA: %s (depth %d)", peer,
+             X509_verify_cert_error_string(err), depth);
+}
+
 static int verify_cb(int ok, X509_STORE_CTX *xs)
 {
     SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
     struct ge_tls_ctx *ctx = ssl ? SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)) : NULL;
-    gnet_tls_conn_t *conn = ssl ? SSL_get_app_data(ssl) : NULL;
     int depth = X509_STORE_CTX_get_error_depth(xs);
     char why[384];
 
@@ -206,17 +269,9 @@ static int verify_cb(int ok, X509_STORE_CTX *xs)
         return ok;
     why[0] = '\0';
     if (!ok) {
-        int err = X509_STORE_CTX_get_error(xs);
-        const char *peer = ctx->role == GE_TLS_CLIENT ? "server" : "client";
-
-        if (err == X509_V_ERR_APPLICATION_VERIFICATION)
+        if (X509_STORE_CTX_get_error(xs) == X509_V_ERR_APPLICATION_VERIFICATION)
             return 0; /* ours: the reason is already recorded */
-        if (err == X509_V_ERR_HOSTNAME_MISMATCH || err == X509_V_ERR_IP_ADDRESS_MISMATCH)
-            snprintf(why, sizeof why, "name: the server's certificate is not for the host we connected to (%s)",
-                     X509_verify_cert_error_string(err));
-        else
-            snprintf(why, sizeof why, "chain: the %s's certificate does not verify against our CA: %s (depth %d)",
-                     peer, X509_verify_cert_error_string(err), depth);
+        explain_verify_error(ctx, xs, why, sizeof why);
     } else {
         STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(xs);
         int last = chain ? sk_X509_num(chain) - 1 : 0;
@@ -225,11 +280,96 @@ static int verify_cb(int ok, X509_STORE_CTX *xs)
             return 1;
         X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
     }
-    if (conn && !conn->why[0])
-        gnet_strlcpy(conn->why, why, sizeof conn->why);
-    ge_log(&ctx->log, ctx->role == GE_TLS_SERVER ? GE_LOG_WARN : GE_LOG_INFO, MOD,
-           "refused peer certificate (profile %s): %s", ctx->profile->name, why);
+    refuse_peer(ctx, ssl, why);
     return 0;
+}
+
+static void ext_value_free(const X509V3_EXT_METHOD *m, void *val)
+{
+    if (m->it)
+        ASN1_item_free(val, ASN1_ITEM_ptr(m->it));
+    else if (m->ext_free)
+        m->ext_free(val);
+}
+
+/* The structure rules for one certificate the peer sent (I-th as sent, 0 = its own), before any
+ * path is built: every extension OpenSSL knows must decode (RFC 5280 §4.2: a malformed extension
+ * - critical or not - makes the certificate invalid; OpenSSL would otherwise just not use it as
+ * an issuer and report a missing issuer), and policyMappings must not map anyPolicy (RFC 5280
+ * §4.2.1.5).  Writes the reason into WHY and returns 0 when a rule fails. */
+static int check_sent_cert(const struct ge_tls_ctx *ctx, X509 *cert, int i, char *why, size_t size)
+{
+    const char *peer = ctx->role == GE_TLS_CLIENT ? "server" : "client";
+    char name[128] = "";
+
+    X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name, sizeof name);
+    for (int k = 0; k < X509_get_ext_count(cert); k++) {
+        X509_EXTENSION *ext = X509_get_ext(cert, k);
+        int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+        void *val;
+
+        if (!X509V3_EXT_get(ext))
+            continue; /* unknown: OpenSSL's path check refuses it when critical */
+        val = X509V3_EXT_d2i(ext);
+        if (!val) {
+            ERR_clear_error();
+            snprintf(why, size,
+                     "extension: certificate %d the %s sent (\"%s\") has a %s%s extension that is not valid DER "
+                     "(RFC 5280 §4.2; IEEE 2030.5 certificate profile)",
+                     i, peer, name, X509_EXTENSION_get_critical(ext) ? "critical " : "non-critical ",
+                     OBJ_nid2sn(nid));
+            return 0;
+        }
+        if (nid == NID_policy_mappings) {
+            POLICY_MAPPINGS *maps = val;
+            int any = 0;
+
+            for (int m = 0; m < sk_POLICY_MAPPING_num(maps); m++) {
+                POLICY_MAPPING *pm = sk_POLICY_MAPPING_value(maps, m);
+
+                any |= OBJ_obj2nid(pm->issuerDomainPolicy) == NID_any_policy ||
+                       OBJ_obj2nid(pm->subjectDomainPolicy) == NID_any_policy;
+            }
+            ext_value_free(X509V3_EXT_get(ext), val);
+            if (any) {
+                snprintf(why, size,
+                         "policy: certificate %d the %s sent (\"%s\") has a %spolicyMappings extension mapping "
+                         "anyPolicy (RFC 5280 §4.2.1.5 forbids it)",
+                         i, peer, name, X509_EXTENSION_get_critical(ext) ? "critical " : "non-critical ");
+                return 0;
+            }
+            continue;
+        }
+        ext_value_free(X509V3_EXT_get(ext), val);
+    }
+    return 1;
+}
+
+/* Replaces X509_verify_cert for profiles built on the 2030.5 certificate profile (those with a
+ * device policy arc): the structure rules on every certificate the peer sent, then OpenSSL's path
+ * validation with certificate-policy processing (RFC 5280 §6.1) switched on. */
+static int verify_chain_cb(X509_STORE_CTX *xs, void *arg)
+{
+    struct ge_tls_ctx *ctx = arg;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+    STACK_OF(X509) *sent = X509_STORE_CTX_get0_untrusted(xs);
+    X509 *leaf = X509_STORE_CTX_get0_cert(xs);
+    char why[384];
+    int ok = 1;
+
+    if (ssl && (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER)) {
+        ok = !leaf || check_sent_cert(ctx, leaf, 0, why, sizeof why);
+        for (int i = 0; ok && sent && i < sk_X509_num(sent); i++)
+            if (sk_X509_value(sent, i) != leaf)
+                ok = check_sent_cert(ctx, sk_X509_value(sent, i), i, why, sizeof why);
+        if (!ok) {
+            X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
+            refuse_peer(ctx, ssl, why);
+            return 0;
+        }
+    }
+    X509_STORE_CTX_set_flags(xs, X509_V_FLAG_POLICY_CHECK);
+    return X509_verify_cert(xs);
 }
 
 /* --- contexts ------------------------------------------------------------------------------ */
@@ -339,6 +479,8 @@ static int configure(struct ge_tls_ctx *ctx, const ge_tls_opts_t *o)
     else
         mode = (o->ca_file || o->ca_dir) ? SSL_VERIFY_PEER : SSL_VERIFY_NONE;
     SSL_CTX_set_verify(c, mode, verify_cb);
+    if (p->client_policy_arc[0])
+        SSL_CTX_set_cert_verify_callback(c, verify_chain_cb, ctx);
     if (ctx->role == GE_TLS_SERVER) {
         static const unsigned char sid[] = "gridedge";
         SSL_CTX_set_session_id_context(c, sid, sizeof sid - 1);

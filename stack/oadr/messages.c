@@ -6,7 +6,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include <gridedge/arena.h>
 #include <gridedge/error.h>
 #include <gridedge/oadr.h>
 #include <gridedge/xml.h>
@@ -168,7 +170,8 @@ int oadr__query_registration_xml(ge_buf_t *out, const char *request_id)
 }
 
 int oadr__create_party_registration_xml(ge_buf_t *out, const char *request_id, const char *ven_id,
-                                        const char *registration_id, const char *ven_name)
+                                        const char *registration_id, const char *ven_name,
+                                        const char *transport_address)
 {
     oadr_oadrSignedObject_t so;
     oadr_oadrCreatePartyRegistrationType_t r;
@@ -183,7 +186,9 @@ int oadr__create_party_registration_xml(ge_buf_t *out, const char *request_id, c
     r.oadrReportOnly = false;
     r.oadrXmlSignature = false;
     r.oadrVenName = ven_name && *ven_name ? (char *)ven_name : NULL;
-    r.oadrHttpPullModel = true;
+    /* push (§9.2): the VTN POSTs to oadrTransportAddress */
+    r.oadrTransportAddress = transport_address && *transport_address ? (char *)transport_address : NULL;
+    r.oadrHttpPullModel = r.oadrTransportAddress == NULL;
     r.has_oadrHttpPullModel = true;
     r.schemaVersion = (char *)OADR__SCHEMA_VERSION;
     so.oadrCreatePartyRegistration = &r;
@@ -280,6 +285,22 @@ int oadr__response_xml(ge_buf_t *out, const char *code, const char *description,
     return encode(out, &so);
 }
 
+int oadr__cancel_party_registration_xml(ge_buf_t *out, const char *request_id, const char *registration_id,
+                                        const char *ven_id)
+{
+    oadr_oadrSignedObject_t so;
+    oadr_oadrCancelPartyRegistrationType_t r;
+
+    memset(&so, 0, sizeof(so));
+    memset(&r, 0, sizeof(r));
+    r.requestID = (char *)request_id;
+    r.registrationID = (char *)registration_id;
+    r.venID = ven_id && *ven_id ? (char *)ven_id : NULL;
+    r.schemaVersion = (char *)OADR__SCHEMA_VERSION;
+    so.oadrCancelPartyRegistration = &r;
+    return encode(out, &so);
+}
+
 int oadr__canceled_party_registration_xml(ge_buf_t *out, const char *code, const char *request_id,
                                           const char *registration_id, const char *ven_id)
 {
@@ -297,5 +318,410 @@ int oadr__canceled_party_registration_xml(ge_buf_t *out, const char *code, const
     r.venID = ven_id && *ven_id ? (char *)ven_id : NULL;
     r.schemaVersion = (char *)OADR__SCHEMA_VERSION;
     so.oadrCanceledPartyRegistration = &r;
+    return encode(out, &so);
+}
+
+/* ---- EiReport ----------------------------------------------------------------------------------------- */
+
+void oadr__format_datetime(int64_t t, char out[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(out, 32, "1970-01-01T00:00:00Z");
+}
+
+void oadr__format_duration(int64_t s, char out[32])
+{
+    snprintf(out, 32, "PT%lldS", (long long)(s < 0 ? 0 : s));
+}
+
+/* What the VEN offers: the site meter's real power (W) and imported energy (Wh) as telemetry, its
+ * availability as status, and the energy register's history (Profile Specification §8.4: the
+ * METADATA reports a B-profile VEN registers). */
+static const oadr__point_t usage_points[] = { { "site_power", OADR__M_POWER }, { "site_energy", OADR__M_ENERGY } };
+static const oadr__point_t status_points[] = { { "site_status", OADR__M_STATUS } };
+static const oadr__point_t history_points[] = { { "site_energy_history", OADR__M_ENERGY } };
+
+const oadr__report_def_t oadr__reports[OADR__RPT_COUNT] = {
+    { "TELEMETRY_USAGE", "GE-TELEMETRY_USAGE", usage_points, 2 },
+    { "TELEMETRY_STATUS", "GE-TELEMETRY_STATUS", status_points, 1 },
+    { "HISTORY_USAGE", "GE-HISTORY_USAGE", history_points, 1 },
+};
+
+int oadr__report_find(const char *spec)
+{
+    for (int r = 0; r < OADR__RPT_COUNT; r++)
+        if (spec && strcmp(oadr__reports[r].spec_id, spec) == 0)
+            return r;
+    return -1;
+}
+
+int oadr__point_find(int r, const char *rid)
+{
+    if (r < 0 || r >= OADR__RPT_COUNT || !rid)
+        return -1;
+    for (size_t i = 0; i < oadr__reports[r].n_points; i++)
+        if (strcmp(oadr__reports[r].points[i].rid, rid) == 0)
+            return (int)i;
+    return -1;
+}
+
+#define ZALLOC(a, type) ((type *)ge_arena_zalloc((a), sizeof(type)))
+
+static char *adup(ge_arena_t *a, const char *s)
+{
+    return s ? ge_arena_strndup(a, s, strlen(s)) : NULL;
+}
+
+static oadr_xcal_dtstart_t *mk_dtstart(ge_arena_t *a, int64_t t)
+{
+    oadr_xcal_dtstart_t *d = ZALLOC(a, oadr_xcal_dtstart_t);
+    char buf[32];
+
+    if (!d)
+        return NULL;
+    oadr__format_datetime(t, buf);
+    d->date_time = adup(a, buf);
+    return d->date_time ? d : NULL;
+}
+
+static oadr_xcal_DurationPropType_t *mk_duration(ge_arena_t *a, int64_t s)
+{
+    oadr_xcal_DurationPropType_t *d = ZALLOC(a, oadr_xcal_DurationPropType_t);
+    char buf[32];
+
+    if (!d)
+        return NULL;
+    oadr__format_duration(s, buf);
+    d->duration = adup(a, buf);
+    return d->duration ? d : NULL;
+}
+
+static oadr_oadrReportDescriptionType_t *mk_description(ge_arena_t *a, const oadr__point_t *p, double hz,
+                                                        double volts)
+{
+    oadr_oadrReportDescriptionType_t *d = ZALLOC(a, oadr_oadrReportDescriptionType_t);
+    oadr_ei_EiTargetType_t *src = ZALLOC(a, oadr_ei_EiTargetType_t);
+    oadr_oadrSamplingRateType_t *rate = ZALLOC(a, oadr_oadrSamplingRateType_t);
+    char **res = ge_arena_zalloc(a, sizeof(char *));
+
+    if (!d || !src || !rate || !res)
+        return NULL;
+    d->rID = (char *)p->rid;
+    res[0] = (char *)"site";
+    src->resourceID = res;
+    src->resourceID_count = 1;
+    d->reportDataSource = src;
+    rate->oadrMinPeriod = (char *)"PT1S";
+    rate->oadrMaxPeriod = (char *)"PT1H";
+    rate->oadrOnChange = false;
+    d->oadrSamplingRate = rate;
+    if (p->what == OADR__M_STATUS) {
+        d->reportType = (char *)"x-resourceStatus";
+        d->readingType = (char *)"x-notApplicable";
+        return d;
+    }
+    d->reportType = (char *)"usage";
+    d->readingType = (char *)"Direct Read";
+    if (p->what == OADR__M_POWER) {
+        oadr_power_PowerRealType_t *pw = ZALLOC(a, oadr_power_PowerRealType_t);
+        oadr_power_PowerAttributesType_t *at = ZALLOC(a, oadr_power_PowerAttributesType_t);
+        if (!pw || !at)
+            return NULL;
+        pw->itemDescription = (char *)"RealPower";
+        pw->itemUnits = (char *)"W";
+        pw->siScaleCode = (char *)"none";
+        at->hertz = hz;
+        at->voltage = volts;
+        at->ac = true;
+        pw->powerAttributes = at;
+        d->powerReal = pw;
+    } else {
+        oadr_power_EnergyRealType_t *en = ZALLOC(a, oadr_power_EnergyRealType_t);
+        if (!en)
+            return NULL;
+        en->itemDescription = (char *)"RealEnergy";
+        en->itemUnits = (char *)"Wh";
+        en->siScaleCode = (char *)"none";
+        d->energyReal = en;
+    }
+    return d;
+}
+
+int oadr__register_report_xml(ge_buf_t *out, ge_arena_t *a, const char *request_id, const char *ven_id,
+                              const char *report_request_id, int64_t created, double hz, double volts)
+{
+    oadr_oadrSignedObject_t so;
+    oadr_oadrRegisterReportType_t rr;
+    oadr_oadrReportType_t **reps = ge_arena_zalloc(a, OADR__RPT_COUNT * sizeof(*reps));
+    char when[32], name[64];
+
+    if (!reps)
+        return GE_ERR_NOMEM;
+    oadr__format_datetime(created, when);
+    for (int r = 0; r < OADR__RPT_COUNT; r++) {
+        const oadr__report_def_t *def = &oadr__reports[r];
+        oadr_oadrReportType_t *rep = ZALLOC(a, oadr_oadrReportType_t);
+        oadr_oadrReportDescriptionType_t **ds = ge_arena_zalloc(a, def->n_points * sizeof(*ds));
+        if (!rep || !ds)
+            return GE_ERR_NOMEM;
+        for (size_t i = 0; i < def->n_points; i++)
+            if (!(ds[i] = mk_description(a, &def->points[i], hz, volts)))
+                return GE_ERR_NOMEM;
+        snprintf(name, sizeof(name), "METADATA_%s", def->name);
+        /* how far back the history goes (what the VEN keeps); telemetry has no duration */
+        if (r == OADR__RPT_HISTORY_USAGE && !(rep->duration = mk_duration(a, 86400)))
+            return GE_ERR_NOMEM;
+        rep->eiReportID = adup(a, def->spec_id);
+        rep->oadrReportDescription = ds;
+        rep->oadrReportDescription_count = def->n_points;
+        rep->reportRequestID = (char *)report_request_id;
+        rep->reportSpecifierID = (char *)def->spec_id;
+        rep->reportName = adup(a, name);
+        rep->createdDateTime = adup(a, when);
+        if (!rep->reportName || !rep->createdDateTime || !rep->eiReportID)
+            return GE_ERR_NOMEM;
+        reps[r] = rep;
+    }
+    memset(&so, 0, sizeof(so));
+    memset(&rr, 0, sizeof(rr));
+    rr.requestID = (char *)request_id;
+    rr.oadrReport = reps;
+    rr.oadrReport_count = OADR__RPT_COUNT;
+    rr.venID = (char *)ven_id;
+    rr.schemaVersion = (char *)OADR__SCHEMA_VERSION;
+    so.oadrRegisterReport = &rr;
+    return encode(out, &so);
+}
+
+int oadr__update_report_xml(ge_buf_t *out, ge_arena_t *a, const char *request_id, const char *ven_id,
+                            const oadr__update_t *u)
+{
+    oadr_oadrSignedObject_t so;
+    oadr_oadrUpdateReportType_t ur;
+    oadr_oadrReportType_t rep, *reps[1] = { &rep };
+    oadr_strm_intervals_t ivs;
+    char when[32];
+
+    memset(&rep, 0, sizeof(rep));
+    memset(&ivs, 0, sizeof(ivs));
+    if (u->n_iv) {
+        ivs.interval = ge_arena_zalloc(a, u->n_iv * sizeof(*ivs.interval));
+        if (!ivs.interval)
+            return GE_ERR_NOMEM;
+        ivs.interval_count = u->n_iv;
+        rep.intervals = &ivs;
+    }
+    for (size_t i = 0; i < u->n_iv; i++) {
+        const oadr__interval_t *src = &u->iv[i];
+        oadr_ei_IntervalType_t *iv = ZALLOC(a, oadr_ei_IntervalType_t);
+        oadr_oadrReportPayloadType_t **ps = ge_arena_zalloc(a, (src->n ? src->n : 1) * sizeof(*ps));
+        if (!iv || !ps || !(iv->dtstart = mk_dtstart(a, src->start)) || !(iv->duration = mk_duration(a, src->dur)))
+            return GE_ERR_NOMEM;
+        for (size_t k = 0; k < src->n; k++) {
+            const oadr__value_t *val = &u->vals[src->first + k];
+            oadr_oadrReportPayloadType_t *p = ZALLOC(a, oadr_oadrReportPayloadType_t);
+            if (!p)
+                return GE_ERR_NOMEM;
+            p->rID = (char *)val->rid;
+            if (val->what == OADR__M_STATUS) {
+                oadr_oadrPayloadResourceStatusType_t *st = ZALLOC(a, oadr_oadrPayloadResourceStatusType_t);
+                if (!st)
+                    return GE_ERR_NOMEM;
+                st->oadrOnline = val->online != 0;
+                st->oadrManualOverride = val->manual_override != 0;
+                if (val->has_soc) {
+                    oadr_oadrLoadControlStateType_t *lc = ZALLOC(a, oadr_oadrLoadControlStateType_t);
+                    oadr_oadrLoadControlStateTypeType_t *cap = ZALLOC(a, oadr_oadrLoadControlStateTypeType_t);
+                    if (!lc || !cap)
+                        return GE_ERR_NOMEM;
+                    /* the battery's state of charge as its capacity in use, 0..100 % */
+                    cap->oadrMin = 0;
+                    cap->has_oadrMin = true;
+                    cap->oadrMax = 100;
+                    cap->has_oadrMax = true;
+                    cap->oadrCurrent = val->soc_pct;
+                    lc->oadrCapacity = cap;
+                    st->oadrLoadControlState = lc;
+                }
+                p->oadrPayloadResourceStatus = st;
+            } else {
+                oadr_ei_PayloadFloatType_t *f = ZALLOC(a, oadr_ei_PayloadFloatType_t);
+                if (!f)
+                    return GE_ERR_NOMEM;
+                f->value = val->good ? val->value : 0;
+                p->payloadFloat = f;
+            }
+            p->oadrDataQuality = (char *)(val->good ? "Quality Good - Non Specific" : "No Quality - No Value");
+            ps[k] = p;
+        }
+        iv->oadrReportPayload = ps;
+        iv->oadrReportPayload_count = src->n;
+        ivs.interval[i] = iv;
+    }
+    oadr__format_datetime(u->created, when);
+    if (!(rep.dtstart = mk_dtstart(a, u->start)) || !(rep.duration = mk_duration(a, u->dur)))
+        return GE_ERR_NOMEM;
+    rep.eiReportID = (char *)u->report_id;
+    rep.reportRequestID = (char *)u->report_request_id;
+    rep.reportSpecifierID = (char *)oadr__reports[u->report].spec_id;
+    rep.reportName = (char *)oadr__reports[u->report].name;
+    rep.createdDateTime = when;
+    memset(&so, 0, sizeof(so));
+    memset(&ur, 0, sizeof(ur));
+    ur.requestID = (char *)request_id;
+    ur.oadrReport = reps;
+    ur.oadrReport_count = 1;
+    ur.venID = (char *)ven_id;
+    ur.schemaVersion = (char *)OADR__SCHEMA_VERSION;
+    so.oadrUpdateReport = &ur;
+    return encode(out, &so);
+}
+
+int oadr__created_report_xml(ge_buf_t *out, int canceled, const char *code, const char *description,
+                             const char *request_id, const char *ven_id, const char *const *pending, size_t n_pending)
+{
+    oadr_oadrSignedObject_t so;
+    oadr_oadrCreatedReportType_t cr;
+    oadr_oadrCanceledReportType_t xr;
+    oadr_ei_EiResponseType_t resp;
+    oadr_oadrPendingReportsType_t pend;
+
+    memset(&so, 0, sizeof(so));
+    memset(&resp, 0, sizeof(resp));
+    memset(&pend, 0, sizeof(pend));
+    resp.responseCode = (char *)code;
+    resp.responseDescription = description && *description ? (char *)description : NULL;
+    resp.requestID = (char *)request_id;
+    pend.reportRequestID = (char **)pending;
+    pend.reportRequestID_count = n_pending;
+    if (canceled) {
+        memset(&xr, 0, sizeof(xr));
+        xr.eiResponse = &resp;
+        xr.oadrPendingReports = &pend;
+        xr.venID = (char *)ven_id;
+        xr.schemaVersion = (char *)OADR__SCHEMA_VERSION;
+        so.oadrCanceledReport = &xr;
+    } else {
+        memset(&cr, 0, sizeof(cr));
+        cr.eiResponse = &resp;
+        cr.oadrPendingReports = &pend;
+        cr.venID = (char *)ven_id;
+        cr.schemaVersion = (char *)OADR__SCHEMA_VERSION;
+        so.oadrCreatedReport = &cr;
+    }
+    return encode(out, &so);
+}
+
+int oadr__registered_report_xml(ge_buf_t *out, const char *code, const char *description, const char *request_id,
+                                const char *ven_id)
+{
+    oadr_oadrSignedObject_t so;
+    oadr_oadrRegisteredReportType_t r;
+    oadr_ei_EiResponseType_t resp;
+
+    memset(&so, 0, sizeof(so));
+    memset(&r, 0, sizeof(r));
+    memset(&resp, 0, sizeof(resp));
+    resp.responseCode = (char *)code;
+    resp.responseDescription = description && *description ? (char *)description : NULL;
+    resp.requestID = (char *)request_id;
+    r.eiResponse = &resp;
+    r.venID = (char *)ven_id;
+    r.schemaVersion = (char *)OADR__SCHEMA_VERSION;
+    so.oadrRegisteredReport = &r;
+    return encode(out, &so);
+}
+
+int oadr__updated_report_xml(ge_buf_t *out, const char *code, const char *description, const char *request_id,
+                             const char *ven_id)
+{
+    oadr_oadrSignedObject_t so;
+    oadr_oadrUpdatedReportType_t r;
+    oadr_ei_EiResponseType_t resp;
+
+    memset(&so, 0, sizeof(so));
+    memset(&r, 0, sizeof(r));
+    memset(&resp, 0, sizeof(resp));
+    resp.responseCode = (char *)code;
+    resp.responseDescription = description && *description ? (char *)description : NULL;
+    resp.requestID = (char *)request_id;
+    r.eiResponse = &resp;
+    r.venID = (char *)ven_id;
+    r.schemaVersion = (char *)OADR__SCHEMA_VERSION;
+    so.oadrUpdatedReport = &r;
+    return encode(out, &so);
+}
+
+/* ---- EiOpt -------------------------------------------------------------------------------------------- */
+
+int oadr__create_opt_xml(ge_buf_t *out, ge_arena_t *a, const oadr__opt_t *o)
+{
+    oadr_oadrSignedObject_t so;
+    oadr_oadrCreateOptType_t co;
+    oadr_ei_EiTargetType_t target;
+    oadr_ei_QualifiedEventIDType_t q;
+    char *vens[1] = { (char *)o->ven_id };
+    char when[32];
+
+    memset(&so, 0, sizeof(so));
+    memset(&co, 0, sizeof(co));
+    memset(&target, 0, sizeof(target));
+    oadr__format_datetime(o->created, when);
+    co.optID = (char *)o->opt_id;
+    co.optType = (char *)o->opt_type;
+    co.optReason = (char *)o->opt_reason;
+    co.venID = (char *)o->ven_id;
+    co.createdDateTime = when;
+    co.requestID = (char *)o->request_id;
+    if (o->event_id) {
+        memset(&q, 0, sizeof(q));
+        q.eventID = (char *)o->event_id;
+        q.modificationNumber = o->modification;
+        co.qualifiedEventID = &q;
+    }
+    if (o->n_windows) {
+        oadr_xcal_VavailabilityType_t *va = ZALLOC(a, oadr_xcal_VavailabilityType_t);
+        oadr_xcal_ArrayOfVavailabilityContainedComponents_t *comps =
+            ZALLOC(a, oadr_xcal_ArrayOfVavailabilityContainedComponents_t);
+        oadr_xcal_AvailableType_t **av = ge_arena_zalloc(a, o->n_windows * sizeof(*av));
+        if (!va || !comps || !av)
+            return GE_ERR_NOMEM;
+        for (size_t i = 0; i < o->n_windows; i++) {
+            oadr_xcal_AvailableType_t *one = ZALLOC(a, oadr_xcal_AvailableType_t);
+            oadr_xcal_properties_t *props = ZALLOC(a, oadr_xcal_properties_t);
+            if (!one || !props || !(props->dtstart = mk_dtstart(a, o->starts[i])) ||
+                !(props->duration = mk_duration(a, o->durs[i])))
+                return GE_ERR_NOMEM;
+            one->properties = props;
+            av[i] = one;
+        }
+        comps->available = av;
+        comps->available_count = o->n_windows;
+        va->components = comps;
+        co.vavailability = va;
+    }
+    target.venID = vens;
+    target.venID_count = 1;
+    co.eiTarget = &target;
+    co.schemaVersion = (char *)OADR__SCHEMA_VERSION;
+    so.oadrCreateOpt = &co;
+    return encode(out, &so);
+}
+
+int oadr__cancel_opt_xml(ge_buf_t *out, const char *request_id, const char *opt_id, const char *ven_id)
+{
+    oadr_oadrSignedObject_t so;
+    oadr_oadrCancelOptType_t c;
+
+    memset(&so, 0, sizeof(so));
+    memset(&c, 0, sizeof(c));
+    c.requestID = (char *)request_id;
+    c.optID = (char *)opt_id;
+    c.venID = (char *)ven_id;
+    c.schemaVersion = (char *)OADR__SCHEMA_VERSION;
+    so.oadrCancelOpt = &c;
     return encode(out, &so);
 }

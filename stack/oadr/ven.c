@@ -22,8 +22,10 @@
 #define OPEN_ENDED 0x7fffffffu /* a duration of PT0S: the event runs until cancelled (§8.3.1) */
 #define MODE_SIMPLE 1u         /* our scheduler mode bits: which signal an event sets */
 #define MODE_PRICE 2u
+#define MODE_DISPATCH 4u
+#define MODE_CHARGE 8u
 
-typedef enum reg_state { REG_NONE, REG_QUERIED, REG_DONE } reg_state;
+typedef enum reg_state { REG_NONE, REG_QUERIED, REG_DONE, REG_LEAVING, REG_LEFT } reg_state;
 
 typedef enum ev_status { EV_NONE, EV_FAR, EV_NEAR, EV_ACTIVE, EV_COMPLETED, EV_CANCELLED } ev_status;
 
@@ -44,27 +46,76 @@ typedef struct ven_event {
     int64_t start;
     int64_t duration;         /* OPEN_ENDED for open-ended */
     int test;                 /* testEvent: acknowledged, never acted on */
+    int opt_out;              /* answered (or to be answered) optOut: not acted on */
+    int answered_opt_out;     /* what the oadrCreatedEvent that went out said */
+    int64_t created;          /* createdDateTime, for the scheduler */
+    uint32_t priority;
+    int32_t startafter;
     uint32_t program;         /* the scheduler's program number for this event */
     unsigned gen;
-    size_t n_simple, n_price;
+    size_t n_simple, n_price, n_dispatch, n_charge;
+    int dispatch_delta;       /* LOAD_DISPATCH signalType delta (else setpoint) */
     sig_interval_t simple[OADR_MAX_INTERVALS];
-    sig_interval_t price[OADR_MAX_INTERVALS];
+    sig_interval_t price[OADR_MAX_INTERVALS];     /* ELECTRICITY_PRICE or ENERGY_PRICE, per kWh */
+    sig_interval_t dispatch[OADR_MAX_INTERVALS];  /* LOAD_DISPATCH, W */
+    sig_interval_t charge[OADR_MAX_INTERVALS];    /* CHARGE_STATE setpoint, % */
 } ven_event_t;
 
 typedef struct reply {
     int used;
-    oadr_msg_kind kind;       /* OADR_MSG_RESPONSE or OADR_MSG_CANCELED_PARTY_REGISTRATION */
+    oadr_msg_kind kind;       /* RESPONSE, CANCELED_PARTY_REGISTRATION or an EiReport answer */
     char service[24];         /* EiRegisterParty, EiReport, EiOpt, EiEvent */
     char code[4];
     char description[64];
     char request_id[128];
 } reply_t;
 
+/* A report request the VTN made (oadrCreateReport, or in oadrRegisteredReport), in server time. */
+typedef struct rep_req {
+    int used;
+    char id[OADR_ID_MAX];     /* reportRequestID */
+    int report;               /* OADR__RPT_* */
+    unsigned points;          /* bit per point of the report */
+    int64_t gran, back;       /* granularity and reportBackDuration, s (back 0: one report only) */
+    int64_t end;              /* end of the report interval (INT64_MAX: until cancelled) */
+    int64_t covered;          /* data sent up to here */
+    int64_t retry_at;         /* after a failed update */
+    int final;                /* cancelled with reportToFollow: one last update, then gone */
+} rep_req_t;
+
+typedef struct sample {
+    int64_t t;                /* server time */
+    double power, energy, soc;
+    unsigned char online, override, has_soc;
+} sample_t;
+
+#define FINE_N 3600           /* a second apart: the last hour */
+#define COARSE_N 1440         /* a minute apart (the minute's mean power): the last day */
+#define MAX_REPORTS 8
+#define MAX_UPDATE_INTERVALS 120
+
+typedef enum opt_state { OPT_FREE, OPT_TO_CREATE, OPT_CREATED, OPT_TO_CANCEL } opt_state;
+
+typedef struct opt_entry {
+    opt_state state;
+    int acked;                /* the VTN answered the create */
+    char id[OADR_ID_MAX];
+    int opt_in;
+    char reason[32];
+    char event_id[OADR_ID_MAX]; /* per-event opt, else "" */
+    uint32_t mod;
+    size_t n;
+    int64_t start[OADR_MAX_WINDOWS], dur[OADR_MAX_WINDOWS];
+} opt_entry_t;
+
 struct oadr_ven {
     oadr_ven_config_t cfg;
     const ge_mem_t *mem;
     char base[OADR_PATH_MAX];
     char ven_name[OADR_ID_MAX * 2];
+    char transport[OADR_PATH_MAX]; /* push: oadrTransportAddress ("" = pull) */
+    int push_capture;         /* oadr_ven_push(): the answer goes back in the exchange */
+    reply_t push_reply;
     char ven_id[OADR_ID_MAX];
     char registration_id[OADR_ID_MAX];
     char vtn_id[OADR_ID_MAX];
@@ -83,6 +134,25 @@ struct oadr_ven {
     uint32_t next_program;
     unsigned gen;
     reply_t replies[MAX_REPLIES];
+    /* EiReport */
+    int need_register_report;
+    char register_report_rid[OADR_ID_MAX]; /* reportRequestID the METADATA answers ("0": unasked) */
+    double rr_next, rr_backoff;
+    rep_req_t reports[MAX_REPORTS];
+    sample_t *fine, *coarse;
+    size_t fine_head, fine_n, coarse_head, coarse_n;
+    int64_t coarse_slot;
+    double coarse_sum;
+    unsigned coarse_cnt;
+    double hz, volts;
+    ge_arena_t *enc;          /* scratch for the payloads built from many parts */
+    int inflight_report;      /* index of the update report in flight */
+    int64_t inflight_upto;
+    /* EiOpt */
+    opt_entry_t opts[OADR_MAX_OPTS];
+    char opt_outs[OADR_MAX_OPT_OUTS][OADR_ID_MAX];
+    unsigned opt_seq;
+    int inflight_opt;
     /* the one request outstanding */
     int inflight;
     uint32_t inflight_id;
@@ -167,7 +237,8 @@ int oadr_ven_new(oadr_ven_t **out, const oadr_ven_config_t *cfg)
     if (!cfg || !cfg->base_path || cfg->base_path[0] != '/' || strlen(cfg->base_path) >= OADR_PATH_MAX ||
         !cfg->ven_name || !*cfg->ven_name || strlen(cfg->ven_name) >= OADR_ID_MAX * 2 ||
         (cfg->ven_id && strlen(cfg->ven_id) >= OADR_ID_MAX) ||
-        (cfg->registration_id && strlen(cfg->registration_id) >= OADR_ID_MAX))
+        (cfg->registration_id && strlen(cfg->registration_id) >= OADR_ID_MAX) ||
+        (cfg->transport_address && strlen(cfg->transport_address) >= OADR_PATH_MAX))
         return GE_ERR_INVALID;
     v = mem->malloc(sizeof(*v), mem->ud);
     if (!v)
@@ -182,7 +253,8 @@ int oadr_ven_new(oadr_ven_t **out, const oadr_ven_config_t *cfg)
     copy_str(v->ven_name, sizeof(v->ven_name), cfg->ven_name);
     copy_str(v->ven_id, sizeof(v->ven_id), cfg->ven_id);
     copy_str(v->registration_id, sizeof(v->registration_id), cfg->registration_id);
-    v->cfg.ven_id = v->cfg.registration_id = NULL;
+    copy_str(v->transport, sizeof(v->transport), cfg->transport_address);
+    v->cfg.ven_id = v->cfg.registration_id = v->cfg.transport_address = NULL;
     if (!v->cfg.default_poll_s)
         v->cfg.default_poll_s = 60;
     if (!v->cfg.min_poll_s)
@@ -191,8 +263,17 @@ int oadr_ven_new(oadr_ven_t **out, const oadr_ven_config_t *cfg)
     v->next_id = 1;
     v->next_program = 1;
     ge_buf_init(&v->body, mem, 256 * 1024);
+    copy_str(v->register_report_rid, sizeof(v->register_report_rid), "0");
+    v->inflight_report = v->inflight_opt = -1;
+    v->fine = mem->malloc(FINE_N * sizeof(sample_t), mem->ud);
+    v->coarse = mem->malloc(COARSE_N * sizeof(sample_t), mem->ud);
+    if (!v->fine || !v->coarse) {
+        oadr_ven_free(v);
+        return GE_ERR_NOMEM;
+    }
     if ((rc = ge_sched_new(&v->sched, mem, cfg->seed)) < 0 || (rc = ge_xml_decoder_new(&v->dec, mem, NULL, cfg->log)) < 0 ||
-        (rc = ge_arena_new(&v->arena, mem, 16384, 8u << 20)) < 0) {
+        (rc = ge_arena_new(&v->arena, mem, 16384, 8u << 20)) < 0 ||
+        (rc = ge_arena_new(&v->enc, mem, 16384, 4u << 20)) < 0) {
         oadr_ven_free(v);
         return rc;
     }
@@ -208,6 +289,11 @@ void oadr_ven_free(oadr_ven_t *v)
     ge_sched_free(v->sched);
     ge_xml_decoder_free(v->dec);
     ge_arena_free(v->arena);
+    ge_arena_free(v->enc);
+    if (v->fine)
+        v->mem->free(v->fine, v->mem->ud);
+    if (v->coarse)
+        v->mem->free(v->coarse, v->mem->ud);
     v->mem->free(v, v->mem->ud);
 }
 
@@ -281,11 +367,34 @@ static int take_intervals(const oadr_strm_intervals_t *in, sig_interval_t *out, 
     return (int)n;
 }
 
-static void schedule(oadr_ven_t *v, ven_event_t *e, int64_t created, uint32_t priority, int32_t startafter)
+/* The owner opted out of E, or E overlaps a window in which the VEN said it is not available. */
+static int event_opted_out(const oadr_ven_t *v, const ven_event_t *e)
+{
+    int64_t end = e->duration >= OPEN_ENDED ? INT64_MAX : e->start + e->duration;
+
+    for (int i = 0; i < OADR_MAX_OPT_OUTS; i++)
+        if (v->opt_outs[i][0] && strcmp(v->opt_outs[i], e->id) == 0)
+            return 1;
+    for (int i = 0; i < OADR_MAX_OPTS; i++) {
+        const opt_entry_t *o = &v->opts[i];
+        if ((o->state != OPT_TO_CREATE && o->state != OPT_CREATED) || o->opt_in || o->event_id[0])
+            continue;
+        for (size_t k = 0; k < o->n; k++)
+            if (o->start[k] < end && e->start < o->start[k] + o->dur[k])
+                return 1;
+    }
+    return 0;
+}
+
+static void schedule(oadr_ven_t *v, ven_event_t *e)
 {
     ge_sched_event_t ev;
+    int64_t created = e->created;
+    uint32_t priority = e->priority;
+    int32_t startafter = e->startafter;
 
-    if (e->test || e->status == EV_CANCELLED || e->status == EV_COMPLETED || (!e->n_simple && !e->n_price)) {
+    if (e->test || e->opt_out || e->status == EV_CANCELLED || e->status == EV_COMPLETED ||
+        (!e->n_simple && !e->n_price && !e->n_dispatch && !e->n_charge)) {
         ge_sched_remove(v->sched, e->id);
         return;
     }
@@ -299,7 +408,8 @@ static void schedule(oadr_ven_t *v, ven_event_t *e, int64_t created, uint32_t pr
     ev.duration = e->duration >= OPEN_ENDED ? OPEN_ENDED : (uint32_t)e->duration;
     ev.randomize_start = startafter;
     ev.status = e->status == EV_ACTIVE ? GE_EVENT_ACTIVE : GE_EVENT_SCHEDULED;
-    ev.modes = (e->n_simple ? MODE_SIMPLE : 0) | (e->n_price ? MODE_PRICE : 0);
+    ev.modes = (e->n_simple ? MODE_SIMPLE : 0) | (e->n_price ? MODE_PRICE : 0) |
+               (e->n_dispatch ? MODE_DISPATCH : 0) | (e->n_charge ? MODE_CHARGE : 0);
     ev.payload = e;
     if (ge_sched_put(v->sched, &ev) < 0)
         ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "event %s could not be scheduled", e->id);
@@ -315,6 +425,7 @@ static int take_event(oadr_ven_t *v, const oadr_oadrDistributeEventType_oadrEven
     int64_t start = 0, dur = 0, created = 0, startafter = 0;
     ven_event_t *e, tmp;
     size_t len;
+    int existed;
 
     copy_trim(id, sizeof(id), d->eventID);
     len = strlen(id);
@@ -359,18 +470,44 @@ static int take_event(oadr_ven_t *v, const oadr_oadrDistributeEventType_oadrEven
     for (size_t i = 0; ev->eiEventSignals && i < ev->eiEventSignals->eiEventSignal_count; i++) {
         const oadr_ei_eiEventSignalType_t *s = ev->eiEventSignals->eiEventSignal[i];
         int n;
+        sig_interval_t *dst = NULL;
+        size_t *count = NULL;
         if (trimmed_eq(s->signalName, "simple") || trimmed_eq(s->signalName, "SIMPLE")) {
-            if (tmp.n_simple)
-                continue;
-            n = take_intervals(s->intervals, tmp.simple, why, sizeof(why));
+            dst = tmp.simple;
+            count = &tmp.n_simple;
+        } else if (trimmed_eq(s->signalName, "ELECTRICITY_PRICE") || trimmed_eq(s->signalName, "ENERGY_PRICE")) {
+            dst = tmp.price;
+            count = &tmp.n_price;
+        } else if (trimmed_eq(s->signalName, "LOAD_DISPATCH") &&
+                   (trimmed_eq(s->signalType, "setpoint") || trimmed_eq(s->signalType, "delta"))) {
+            dst = tmp.dispatch;
+            count = &tmp.n_dispatch;
+            tmp.dispatch_delta = trimmed_eq(s->signalType, "delta");
+        } else if (trimmed_eq(s->signalName, "CHARGE_STATE") && trimmed_eq(s->signalType, "setpoint") &&
+                   !s->energyReal) {
+            dst = tmp.charge;
+            count = &tmp.n_charge;
+        }
+        if (dst) {
+            if (*count)
+                continue; /* one signal of a kind per event */
+            n = take_intervals(s->intervals, dst, why, sizeof(why));
             if (n >= 0)
-                tmp.n_simple = (size_t)n;
-        } else if (trimmed_eq(s->signalName, "ELECTRICITY_PRICE")) {
-            if (tmp.n_price)
-                continue;
-            n = take_intervals(s->intervals, tmp.price, why, sizeof(why));
-            if (n >= 0)
-                tmp.n_price = (size_t)n;
+                *count = (size_t)n;
+            if (n > 0 && dst == tmp.dispatch && s->powerReal && s->powerReal->siScaleCode) {
+                /* the power unit's scale: values in kW or MW become W */
+                double k = trimmed_eq(s->powerReal->siScaleCode, "k") ? 1e3
+                           : trimmed_eq(s->powerReal->siScaleCode, "M") ? 1e6 : 1;
+                for (int j = 0; j < n; j++)
+                    tmp.dispatch[j].value *= k;
+            }
+            if (n > 0 && dst == tmp.charge)
+                for (int j = 0; j < n; j++)
+                    if (tmp.charge[j].value < 0 || tmp.charge[j].value > 100) {
+                        snprintf(why, sizeof(why), "CHARGE_STATE setpoint %g is not a percentage", tmp.charge[j].value);
+                        n = -1;
+                        break;
+                    }
         } else {
             ge_log(v->cfg.log, GE_LOG_INFO, "oadr", "event %s: signal %s not acted on", id,
                    s->signalName ? s->signalName : "?");
@@ -383,6 +520,7 @@ static int take_event(oadr_ven_t *v, const oadr_oadrDistributeEventType_oadrEven
             return -1;
         }
     }
+    existed = e != NULL;
     if (!e) {
         for (int i = 0; i < OADR_MAX_EVENTS && !e; i++)
             if (!v->events[i].used)
@@ -407,8 +545,14 @@ static int take_event(oadr_ven_t *v, const oadr_oadrDistributeEventType_oadrEven
         if (e->mod == tmp.mod)
             copy_str(tmp.request_id, sizeof(tmp.request_id), e->request_id);
     }
+    tmp.created = created;
+    tmp.priority = d->has_priority ? d->priority : 0;
+    tmp.startafter = (int32_t)startafter;
+    if (existed && e->mod == tmp.mod)
+        tmp.answered_opt_out = e->answered_opt_out;
     *e = tmp;
-    schedule(v, e, created, d->has_priority ? d->priority : 0, (int32_t)startafter);
+    e->opt_out = event_opted_out(v, e);
+    schedule(v, e);
     return 0;
 }
 
@@ -439,8 +583,11 @@ static void on_distribute(oadr_ven_t *v, const oadr_oadrDistributeEventType_t *d
 static reply_t *reply_add(oadr_ven_t *v, oadr_msg_kind kind, const char *service, const char *code,
                           const char *description, const char *request_id)
 {
-    for (int i = 0; i < MAX_REPLIES; i++) {
-        reply_t *r = &v->replies[i];
+    for (int i = v->push_capture ? -1 : 0; i < MAX_REPLIES; i++) {
+        /* in a push exchange the first answer goes back in it */
+        reply_t *r = i < 0 ? &v->push_reply : &v->replies[i];
+        if (i < 0)
+            v->push_capture = 0;
         if (r->used)
             continue;
         memset(r, 0, sizeof(*r));
@@ -500,12 +647,598 @@ static void on_created_registration(oadr_ven_t *v, const oadr_oadrCreatedPartyRe
     copy_trim(v->ven_id, sizeof(v->ven_id), r->venID);
     v->reg = REG_DONE;
     v->need_request_event = 1;
+    /* §8.4: a registered VEN registers its reports (again after a re-registration) */
+    v->need_register_report = 1;
+    v->rr_next = now;
+    v->rr_backoff = 0;
+    copy_str(v->register_report_rid, sizeof(v->register_report_rid), "0");
     v->next_poll = now + v->poll_s;
     ge_log(v->cfg.log, GE_LOG_INFO, "oadr", "registered with VTN %s: venID %s, registrationID %s, poll every %u s",
            v->vtn_id, v->ven_id, v->registration_id, v->poll_s);
 }
 
+/* ---- EiReport ----------------------------------------------------------------------------------------- */
+
+int oadr_ven_sample(oadr_ven_t *v, double now, const oadr_sample_t *s)
+{
+    sample_t x;
+    int64_t slot;
+
+    if (!v || !s || !isfinite(s->power_w) || !isfinite(s->energy_wh) || (s->has_soc && !isfinite(s->soc_pct)))
+        return GE_ERR_INVALID;
+    memset(&x, 0, sizeof(x));
+    x.t = server_now(v, now);
+    x.power = s->power_w;
+    x.energy = s->energy_wh;
+    x.soc = s->has_soc ? s->soc_pct : 0;
+    x.online = s->online != 0;
+    x.override = s->manual_override != 0;
+    x.has_soc = s->has_soc != 0;
+    if (s->hz > 0 && isfinite(s->hz))
+        v->hz = s->hz;
+    if (s->volts > 0 && isfinite(s->volts))
+        v->volts = s->volts;
+    /* the fine ring: one a second (a later reading in the same second replaces the earlier) */
+    if (v->fine_n && v->fine[(v->fine_head + FINE_N - 1) % FINE_N].t == x.t) {
+        v->fine[(v->fine_head + FINE_N - 1) % FINE_N] = x;
+    } else if (!v->fine_n || x.t > v->fine[(v->fine_head + FINE_N - 1) % FINE_N].t) {
+        v->fine[v->fine_head] = x;
+        v->fine_head = (v->fine_head + 1) % FINE_N;
+        if (v->fine_n < FINE_N)
+            v->fine_n++;
+    }
+    /* the coarse ring: one a minute, with the minute's mean power */
+    slot = x.t >= 0 ? x.t / 60 : (x.t - 59) / 60;
+    if (v->coarse_cnt && slot != v->coarse_slot) {
+        v->coarse_cnt = 0;
+        v->coarse_sum = 0;
+    }
+    if (!v->coarse_cnt) {
+        if (v->coarse_n && v->coarse[(v->coarse_head + COARSE_N - 1) % COARSE_N].t / 60 >= slot)
+            return 0; /* the clock went back: keep the ring ordered */
+        v->coarse_head = (v->coarse_head + 1) % COARSE_N;
+        if (v->coarse_n < COARSE_N)
+            v->coarse_n++;
+        v->coarse_slot = slot;
+    }
+    v->coarse_sum += x.power;
+    v->coarse_cnt++;
+    x.power = v->coarse_sum / v->coarse_cnt;
+    v->coarse[(v->coarse_head + COARSE_N - 1) % COARSE_N] = x;
+    return 0;
+}
+
+/* The latest reading at or before T (from the fine ring, else the coarse one), or NULL. */
+static const sample_t *sample_at(const oadr_ven_t *v, int64_t t)
+{
+    for (size_t k = 0; k < v->fine_n; k++) {
+        const sample_t *s = &v->fine[(v->fine_head + FINE_N - 1 - k) % FINE_N];
+        if (s->t <= t)
+            return s;
+    }
+    for (size_t k = 0; k < v->coarse_n; k++) {
+        const sample_t *s = &v->coarse[(v->coarse_head + COARSE_N - 1 - k) % COARSE_N];
+        if (s->t <= t)
+            return s;
+    }
+    return NULL;
+}
+
+/* The mean power over [A, B): the readings in it, else the one in force at its start. */
+static int power_mean(const oadr_ven_t *v, int64_t a, int64_t b, double *out)
+{
+    double sum = 0;
+    size_t n = 0;
+    const sample_t *s;
+
+    for (size_t k = 0; k < v->fine_n; k++) {
+        s = &v->fine[(v->fine_head + FINE_N - 1 - k) % FINE_N];
+        if (s->t < a)
+            break;
+        if (s->t < b) {
+            sum += s->power;
+            n++;
+        }
+    }
+    if (!n)
+        for (size_t k = 0; k < v->coarse_n; k++) {
+            s = &v->coarse[(v->coarse_head + COARSE_N - 1 - k) % COARSE_N];
+            if (s->t < a)
+                break;
+            if (s->t < b) {
+                sum += s->power;
+                n++;
+            }
+        }
+    if (n) {
+        *out = sum / (double)n;
+        return 1;
+    }
+    if ((s = sample_at(v, a)) != NULL) {
+        *out = s->power;
+        return 1;
+    }
+    return 0;
+}
+
+static rep_req_t *report_find(oadr_ven_t *v, const char *id)
+{
+    for (int i = 0; i < MAX_REPORTS; i++)
+        if (v->reports[i].used && strcmp(v->reports[i].id, id) == 0)
+            return &v->reports[i];
+    return NULL;
+}
+
+static void report_drop(oadr_ven_t *v, rep_req_t *r)
+{
+    if (v->inflight && v->inflight_report == (int)(r - v->reports))
+        v->inflight_report = -1;
+    r->used = 0;
+}
+
+/* One report request of the VTN.  0, or an EiResponse code (452: an ID we do not know; 454: invalid
+ * data; 463: too many) with WHY filled.  The METADATA specifier asks for our metadata again. */
+static int take_report_request(oadr_ven_t *v, const oadr_oadrReportRequestType_t *rq, double now, char *why,
+                               size_t why_len)
+{
+    const oadr_ei_ReportSpecifierType_t *sp = rq->reportSpecifier;
+    char id[OADR_ID_MAX + 1], spec[OADR_ID_MAX + 1], rid[OADR_ID_MAX + 1];
+    int64_t gran = 0, back = 0, start, end = INT64_MAX, snow = server_now(v, now);
+    unsigned points = 0;
+    rep_req_t *r;
+    int rep;
+
+    copy_trim(id, sizeof(id), rq->reportRequestID);
+    copy_trim(spec, sizeof(spec), sp ? sp->reportSpecifierID : NULL);
+    if (!id[0] || strlen(id) >= OADR_ID_MAX) {
+        snprintf(why, why_len, "reportRequestID %s", id[0] ? "too long" : "empty");
+        return 454;
+    }
+    if (strcmp(spec, "METADATA") == 0) {
+        v->need_register_report = 1;
+        v->rr_next = now;
+        copy_str(v->register_report_rid, sizeof(v->register_report_rid), id);
+        return 0;
+    }
+    if ((rep = oadr__report_find(spec)) < 0) {
+        snprintf(why, why_len, "reportSpecifierID %.64s is not one of ours", spec);
+        return 452;
+    }
+    for (size_t i = 0; i < sp->specifierPayload_count; i++) {
+        int p;
+        copy_trim(rid, sizeof(rid), sp->specifierPayload[i]->rID);
+        if ((p = oadr__point_find(rep, rid)) < 0) {
+            snprintf(why, why_len, "rID %.64s is not in report %s", rid, spec);
+            return 452;
+        }
+        points |= 1u << p;
+    }
+    if (!sp->granularity || !sp->granularity->duration || oadr_parse_duration(sp->granularity->duration, &gran) < 0 ||
+        gran < 0 || !sp->reportBackDuration || !sp->reportBackDuration->duration ||
+        oadr_parse_duration(sp->reportBackDuration->duration, &back) < 0 || back < 0) {
+        snprintf(why, why_len, "report %s: bad granularity or reportBackDuration", id);
+        return 454;
+    }
+    start = snow;
+    if (sp->reportInterval && sp->reportInterval->properties) {
+        const oadr_xcal_properties_t *p = sp->reportInterval->properties;
+        int64_t dur = 0;
+        if (!p->dtstart || !p->dtstart->date_time || oadr_parse_datetime(p->dtstart->date_time, &start) < 0 ||
+            (p->duration && p->duration->duration && (oadr_parse_duration(p->duration->duration, &dur) < 0 || dur < 0))) {
+            snprintf(why, why_len, "report %s: bad reportInterval", id);
+            return 454;
+        }
+        end = dur > 0 ? start + dur : INT64_MAX;
+    }
+    if (rep == OADR__RPT_HISTORY_USAGE) {
+        /* the past: [start, end) at once (or once END has passed); one report, then done */
+        if (end == INT64_MAX)
+            end = snow;
+        if (start < snow - 86400)
+            start = snow - 86400;
+        if (start > end) {
+            snprintf(why, why_len, "report %s: the reportInterval ends before it starts", id);
+            return 454;
+        }
+        back = end - start;
+    } else if (start < snow) {
+        start = snow; /* telemetry reports what is measured from now on */
+    }
+    if (gran > 0 && back > 0 && gran > back)
+        gran = back;
+    r = report_find(v, id);
+    for (int i = 0; i < MAX_REPORTS && !r; i++)
+        if (!v->reports[i].used)
+            r = &v->reports[i];
+    if (!r) {
+        snprintf(why, why_len, "more than %d report requests", MAX_REPORTS);
+        return 463;
+    }
+    memset(r, 0, sizeof(*r));
+    r->used = 1;
+    copy_str(r->id, sizeof(r->id), id);
+    r->report = rep;
+    r->points = points ? points : (1u << oadr__reports[rep].n_points) - 1;
+    r->gran = gran;
+    r->back = back;
+    r->end = end;
+    r->covered = start;
+    ge_log(v->cfg.log, GE_LOG_INFO, "oadr", "report request %s: %s every %lld s, granularity %lld s", id,
+           oadr__reports[rep].name, (long long)back, (long long)gran);
+    return 0;
+}
+
+/* The report requests of a payload (oadrCreateReport or oadrRegisteredReport), answered with one
+ * oadrCreatedReport quoting REQUEST_ID. */
+static void take_report_requests(oadr_ven_t *v, oadr_oadrReportRequestType_t *const *rqs, size_t n,
+                                 const char *request_id, double now)
+{
+    char why[160] = "", first_why[160] = "";
+    int code = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        int c = take_report_request(v, rqs[i], now, why, sizeof(why));
+        if (c) {
+            ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "report request refused (%d): %s", c, why);
+            if (!code) {
+                code = c;
+                copy_str(first_why, sizeof(first_why), why);
+            }
+        }
+    }
+    char cs[16];
+    snprintf(cs, sizeof(cs), "%d", code ? code : 200);
+    reply_add(v, OADR_MSG_CREATED_REPORT, "EiReport", cs, code ? first_why : "OK", request_id);
+}
+
+static void on_cancel_report(oadr_ven_t *v, const oadr_oadrCancelReportType_t *c)
+{
+    char id[OADR_ID_MAX + 1], why[128] = "";
+    int code = 200;
+
+    for (size_t i = 0; i < c->reportRequestID_count; i++) {
+        rep_req_t *r;
+        copy_trim(id, sizeof(id), c->reportRequestID[i]);
+        if (!(r = report_find(v, id))) {
+            code = 452;
+            snprintf(why, sizeof(why), "no report request %.64s", id);
+            ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "oadrCancelReport for %s, which is not a report request of ours",
+                   id);
+            continue;
+        }
+        ge_log(v->cfg.log, GE_LOG_INFO, "oadr", "report request %s cancelled%s", id,
+               c->reportToFollow ? " (one report to follow)" : "");
+        if (c->reportToFollow)
+            r->final = 1;
+        else
+            report_drop(v, r);
+    }
+    reply_add(v, OADR_MSG_CANCELED_REPORT, "EiReport", code == 200 ? "200" : "452", code == 200 ? "OK" : why,
+              c->requestID);
+}
+
+/* The values of report R's points for [A, A + DUR) into VALS (at most N_MAX); the count. */
+static size_t report_values(const oadr_ven_t *v, const rep_req_t *r, int64_t a, int64_t dur, oadr__value_t *vals,
+                            size_t n_max)
+{
+    const oadr__report_def_t *def = &oadr__reports[r->report];
+    int64_t b = a + (dur > 0 ? dur : 1);
+    size_t n = 0;
+
+    for (size_t p = 0; p < def->n_points && n < n_max; p++) {
+        oadr__value_t *x;
+        const sample_t *s;
+        if (!(r->points & (1u << p)))
+            continue;
+        x = &vals[n++];
+        memset(x, 0, sizeof(*x));
+        x->rid = def->points[p].rid;
+        x->what = def->points[p].what;
+        switch (x->what) {
+        case OADR__M_POWER:
+            x->good = power_mean(v, a, b, &x->value);
+            break;
+        case OADR__M_ENERGY:
+            /* the register at the interval's end */
+            if ((s = sample_at(v, b - 1)) != NULL) {
+                x->good = 1;
+                x->value = s->energy;
+            }
+            break;
+        case OADR__M_STATUS:
+            if ((s = sample_at(v, b - 1)) != NULL) {
+                x->good = 1;
+                x->online = s->online;
+                x->manual_override = s->override;
+                x->has_soc = s->has_soc;
+                x->soc_pct = s->soc;
+            }
+            break;
+        }
+    }
+    return n;
+}
+
+/* The update of report request R due at server time SNOW: 1 and the body built, or 0. */
+static int build_update(oadr_ven_t *v, rep_req_t *r, int64_t snow)
+{
+    oadr__interval_t *iv;
+    oadr__value_t *vals;
+    oadr__update_t u;
+    char rid[128], report_id[OADR_ID_MAX + 24];
+    int64_t from = r->covered, upto, step;
+    size_t n_iv = 0, n_vals = 0;
+    int rc;
+
+    if (snow < r->retry_at)
+        return 0;
+    if (r->report != OADR__RPT_HISTORY_USAGE && r->end != INT64_MAX && from >= r->end) {
+        ge_log(v->cfg.log, GE_LOG_INFO, "oadr", "report request %s complete (its interval is over)", r->id);
+        r->used = 0;
+        return 0;
+    }
+    if (r->report == OADR__RPT_HISTORY_USAGE) {
+        if (snow < r->end)
+            return 0;
+        upto = r->end;
+    } else if (r->back == 0 || r->final) {
+        upto = snow; /* one report now: what was measured since the last */
+        if (upto <= from)
+            upto = from + (r->gran > 0 ? r->gran : 1);
+        if (upto > snow && snow < from)
+            return 0;
+    } else {
+        if (snow < from + r->back)
+            return 0;
+        upto = from + r->back;
+    }
+    if (r->end != INT64_MAX && upto > r->end && r->report != OADR__RPT_HISTORY_USAGE)
+        upto = r->end;
+    ge_arena_reset(v->enc);
+    iv = ge_arena_zalloc(v->enc, MAX_UPDATE_INTERVALS * sizeof(*iv));
+    vals = ge_arena_zalloc(v->enc, MAX_UPDATE_INTERVALS * 2 * sizeof(*vals));
+    if (!iv || !vals) {
+        r->retry_at = snow + (int64_t)RETRY_MIN;
+        return 0;
+    }
+    step = r->gran > 0 ? r->gran : (upto - from > 0 ? upto - from : 1);
+    for (int64_t a = from; a < upto && n_iv < MAX_UPDATE_INTERVALS; a += step) {
+        int64_t d = a + step > upto ? upto - a : step;
+        iv[n_iv].start = a;
+        iv[n_iv].dur = d;
+        iv[n_iv].first = n_vals;
+        iv[n_iv].n = report_values(v, r, a, d, vals + n_vals, 2);
+        n_vals += iv[n_iv].n;
+        n_iv++;
+    }
+    if (!n_iv) {
+        iv[0].start = from;
+        iv[0].dur = 0;
+        iv[0].first = 0;
+        iv[0].n = report_values(v, r, from, 0, vals, 2);
+        n_iv = 1;
+    } else {
+        upto = iv[n_iv - 1].start + iv[n_iv - 1].dur;
+    }
+    memset(&u, 0, sizeof(u));
+    u.report = r->report;
+    u.report_request_id = r->id;
+    new_request_id(v, rid, sizeof(rid));
+    snprintf(report_id, sizeof(report_id), "%s-%lld", r->id, (long long)from);
+    u.report_id = report_id;
+    u.created = snow;
+    u.start = from;
+    u.dur = upto - from;
+    u.iv = iv;
+    u.n_iv = n_iv;
+    u.vals = vals;
+    ge_buf_clear(&v->body);
+    if ((rc = oadr__update_report_xml(&v->body, v->enc, rid, v->ven_id, &u)) < 0) {
+        ge_log(v->cfg.log, GE_LOG_ERROR, "oadr", "cannot encode the oadrUpdateReport for %s: %s", r->id,
+               ge_strerror(rc));
+        r->retry_at = snow + (int64_t)RETRY_MAX;
+        return 0;
+    }
+    v->inflight_report = (int)(r - v->reports);
+    v->inflight_upto = upto;
+    return 1;
+}
+
+/* After the VTN's answer to an update (OK or not). */
+static void update_done(oadr_ven_t *v, int ok, int64_t snow)
+{
+    rep_req_t *r;
+
+    if (v->inflight_report < 0)
+        return;
+    r = &v->reports[v->inflight_report];
+    v->inflight_report = -1;
+    if (!r->used)
+        return;
+    if (!ok) {
+        /* nothing lost: the next update covers this window too */
+        r->retry_at = snow + (int64_t)RETRY_MIN;
+        return;
+    }
+    v->stats.updates_sent++;
+    r->retry_at = 0;
+    r->covered = v->inflight_upto;
+    if (r->report == OADR__RPT_HISTORY_USAGE || r->back == 0 || r->final ||
+        (r->end != INT64_MAX && r->covered >= r->end)) {
+        if (r->covered < r->end && r->report == OADR__RPT_HISTORY_USAGE)
+            return; /* more history than one update holds */
+        ge_log(v->cfg.log, GE_LOG_INFO, "oadr", "report request %s complete", r->id);
+        r->used = 0;
+    }
+}
+
+static void reports_clear(oadr_ven_t *v)
+{
+    for (int i = 0; i < MAX_REPORTS; i++)
+        v->reports[i].used = 0;
+    v->inflight_report = -1;
+}
+
+/* The report requests pending now (for oadrCreatedReport / oadrCanceledReport). */
+static size_t pending_reports(const oadr_ven_t *v, const char **ids)
+{
+    size_t n = 0;
+    for (int i = 0; i < MAX_REPORTS; i++)
+        if (v->reports[i].used)
+            ids[n++] = v->reports[i].id;
+    return n;
+}
+
+/* ---- EiOpt -------------------------------------------------------------------------------------------- */
+
+static opt_entry_t *opt_slot(oadr_ven_t *v)
+{
+    for (int i = 0; i < OADR_MAX_OPTS; i++)
+        if (v->opts[i].state == OPT_FREE)
+            return &v->opts[i];
+    return NULL;
+}
+
+static void reconsider_events(oadr_ven_t *v)
+{
+    for (int i = 0; i < OADR_MAX_EVENTS; i++) {
+        ven_event_t *e = &v->events[i];
+        int was;
+        if (!e->used)
+            continue;
+        was = e->opt_out;
+        e->opt_out = event_opted_out(v, e);
+        if (e->opt_out == was)
+            continue;
+        schedule(v, e);
+        /* the VTN was told otherwise: tell it again (§8.3.3: the VEN may change its mind by oadrCreateOpt) */
+        if (e->responded && e->respond && e->answered_opt_out != e->opt_out) {
+            opt_entry_t *o = opt_slot(v);
+            if (!o) {
+                ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "too many opts in flight; the change for %s is not sent", e->id);
+                continue;
+            }
+            memset(o, 0, sizeof(*o));
+            o->state = OPT_TO_CREATE;
+            snprintf(o->id, sizeof(o->id), "GE-OPT-%u", ++v->opt_seq);
+            o->opt_in = !e->opt_out;
+            copy_str(o->reason, sizeof(o->reason), e->opt_out ? "notParticipating" : "participating");
+            copy_str(o->event_id, sizeof(o->event_id), e->id);
+            o->mod = e->mod;
+            e->answered_opt_out = e->opt_out;
+        }
+    }
+}
+
+int oadr_ven_opt_out(oadr_ven_t *v, const char *event_id)
+{
+    int free_slot = -1;
+
+    if (!v || !event_id || !*event_id || strlen(event_id) >= OADR_ID_MAX)
+        return GE_ERR_INVALID;
+    for (int i = 0; i < OADR_MAX_OPT_OUTS; i++) {
+        if (strcmp(v->opt_outs[i], event_id) == 0)
+            return 0;
+        if (!v->opt_outs[i][0] && free_slot < 0)
+            free_slot = i;
+    }
+    if (free_slot < 0)
+        return GE_ERR_LIMIT;
+    copy_str(v->opt_outs[free_slot], OADR_ID_MAX, event_id);
+    ge_log(v->cfg.log, GE_LOG_INFO, "oadr", "opted out of event %s", event_id);
+    reconsider_events(v);
+    return 0;
+}
+
+int oadr_ven_create_opt(oadr_ven_t *v, const char *opt_id, int opt_in, const char *reason,
+                        const oadr_opt_window_t *windows, size_t n)
+{
+    opt_entry_t *o;
+
+    if (!v || !opt_id || !*opt_id || strlen(opt_id) >= OADR_ID_MAX || !windows || n == 0 || n > OADR_MAX_WINDOWS ||
+        (reason && strlen(reason) >= sizeof(o->reason)))
+        return GE_ERR_INVALID;
+    for (size_t i = 0; i < n; i++)
+        if (windows[i].duration <= 0)
+            return GE_ERR_INVALID;
+    for (int i = 0; i < OADR_MAX_OPTS; i++)
+        if (v->opts[i].state != OPT_FREE && strcmp(v->opts[i].id, opt_id) == 0)
+            return GE_ERR_INVALID;
+    if (!(o = opt_slot(v)))
+        return GE_ERR_LIMIT;
+    memset(o, 0, sizeof(*o));
+    o->state = OPT_TO_CREATE;
+    copy_str(o->id, sizeof(o->id), opt_id);
+    o->opt_in = opt_in != 0;
+    copy_str(o->reason, sizeof(o->reason), reason && *reason ? reason : "x-schedule");
+    o->n = n;
+    for (size_t i = 0; i < n; i++) {
+        o->start[i] = windows[i].start;
+        o->dur[i] = windows[i].duration;
+    }
+    reconsider_events(v);
+    return 0;
+}
+
+int oadr_ven_cancel_opt(oadr_ven_t *v, const char *opt_id)
+{
+    if (!v || !opt_id)
+        return GE_ERR_INVALID;
+    for (int i = 0; i < OADR_MAX_OPTS; i++) {
+        opt_entry_t *o = &v->opts[i];
+        if (o->state == OPT_FREE || strcmp(o->id, opt_id) != 0)
+            continue;
+        if (o->state == OPT_TO_CREATE && v->inflight_opt != i)
+            o->state = OPT_FREE; /* never sent: nothing to cancel at the VTN */
+        else
+            o->state = OPT_TO_CANCEL;
+        reconsider_events(v);
+        return 0;
+    }
+    return GE_ERR_NOTFOUND;
+}
+
+static void opt_done(oadr_ven_t *v, int ok)
+{
+    opt_entry_t *o;
+
+    if (v->inflight_opt < 0)
+        return;
+    o = &v->opts[v->inflight_opt];
+    v->inflight_opt = -1;
+    if (!ok) {
+        /* sent again at the next turn */
+        if (o->state == OPT_CREATED && !o->acked)
+            o->state = OPT_TO_CREATE;
+        return;
+    }
+    if (o->state == OPT_TO_CANCEL && o->acked) {
+        o->state = OPT_FREE;
+    } else if (o->state == OPT_CREATED) {
+        o->acked = 1;
+        if (o->event_id[0])
+            o->state = OPT_FREE; /* an event's opt is said once */
+    }
+}
+
 /* ---- payloads from the VTN ---------------------------------------------------------------------------- */
+
+/* A payload naming a venID that is not ours is refused with 452 (Invalid ID) and changes nothing. */
+static int ven_id_ok(oadr_ven_t *v, const char *ven_id, const char *service, oadr_msg_kind answer,
+                     const char *request_id)
+{
+    char id[OADR_ID_MAX + 1];
+
+    if (!ven_id)
+        return 1;
+    copy_trim(id, sizeof(id), ven_id);
+    if (!id[0] || strcmp(id, v->ven_id) == 0)
+        return 1;
+    ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "a %s payload for venID %.64s, not ours (%s); refused with 452", service,
+           id, v->ven_id);
+    reply_add(v, answer, service, "452", "unknown venID", request_id);
+    return 0;
+}
 
 static void handle_payload(oadr_ven_t *v, const oadr_oadrSignedObject_t *so, double now)
 {
@@ -540,19 +1273,81 @@ static void handle_payload(oadr_ven_t *v, const oadr_oadrSignedObject_t *so, dou
             /* the answer quotes the ids; they are cleared once it has gone (see next_reply) */
             v->reg = REG_NONE;
             v->need_request_event = 0;
+            v->need_register_report = 0;
             events_clear(v);
+            reports_clear(v);
             v->reg_next = now + RETRY_MIN;
         } else {
             ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "oadrCancelPartyRegistration for registrationID %s, not ours",
                    reg_id);
         }
-    } else if (so->oadrCreateReport || so->oadrRegisterReport || so->oadrCancelReport || so->oadrUpdateReport) {
-        const char *rid = so->oadrCreateReport ? so->oadrCreateReport->requestID
-                          : so->oadrRegisterReport ? so->oadrRegisterReport->requestID
-                          : so->oadrCancelReport ? so->oadrCancelReport->requestID
-                                                 : so->oadrUpdateReport->requestID;
-        ge_log(v->cfg.log, GE_LOG_INFO, "oadr", "a report request from the VTN: EiReport is not implemented yet");
-        reply_add(v, OADR_MSG_RESPONSE, "EiReport", "501", "EiReport not implemented", rid);
+    } else if (so->oadrCanceledPartyRegistration) {
+        /* the answer to our leaving (§8.2.4) */
+        const oadr_oadrCanceledPartyRegistrationType_t *c = so->oadrCanceledPartyRegistration;
+        char code[8];
+        copy_trim(code, sizeof(code), c->eiResponse ? c->eiResponse->responseCode : NULL);
+        if (v->reg == REG_LEAVING && v->inflight_kind == OADR_MSG_CANCEL_PARTY_REGISTRATION) {
+            if (code[0] == '2') {
+                ge_log(v->cfg.log, GE_LOG_INFO, "oadr", "registration %s cancelled", v->registration_id);
+                v->reg = REG_LEFT;
+                v->ven_id[0] = v->registration_id[0] = '\0';
+                v->need_request_event = v->need_register_report = 0;
+                events_clear(v);
+                reports_clear(v);
+            } else {
+                v->reg_backoff = backoff(v->reg_backoff, RETRY_MAX);
+                v->reg_next = now + v->reg_backoff;
+                ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "the VTN refused to cancel our registration (responseCode %s)",
+                       code);
+            }
+        }
+    } else if (so->oadrCreateReport) {
+        const oadr_oadrCreateReportType_t *c = so->oadrCreateReport;
+        if (!ven_id_ok(v, c->venID, "EiReport", OADR_MSG_CREATED_REPORT, c->requestID))
+            return;
+        take_report_requests(v, c->oadrReportRequest, c->oadrReportRequest_count, c->requestID, now);
+    } else if (so->oadrRegisteredReport) {
+        const oadr_oadrRegisteredReportType_t *r = so->oadrRegisteredReport;
+        char code[8];
+        copy_trim(code, sizeof(code), r->eiResponse ? r->eiResponse->responseCode : NULL);
+        if (v->inflight_kind == OADR_MSG_REGISTER_REPORT) {
+            if (code[0] == '2') {
+                ge_log(v->cfg.log, GE_LOG_INFO, "oadr", "the VTN registered our reports");
+            } else {
+                v->stats.reports_registered--;
+                v->need_register_report = 1;
+                v->rr_backoff = backoff(v->rr_backoff, RETRY_MAX);
+                v->rr_next = now + v->rr_backoff;
+                ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "the VTN refused our reports (responseCode %s); again in %.0f s",
+                       code, v->rr_backoff);
+            }
+        }
+        /* §8.4: report requests may ride on the oadrRegisteredReport; oadrCreatedReport answers them */
+        if (r->oadrReportRequest_count)
+            take_report_requests(v, r->oadrReportRequest, r->oadrReportRequest_count,
+                                 r->eiResponse ? r->eiResponse->requestID : NULL, now);
+    } else if (so->oadrRegisterReport) {
+        /* the VTN's own METADATA: acknowledged; the VEN asks for none of its reports */
+        const oadr_oadrRegisterReportType_t *r = so->oadrRegisterReport;
+        reply_add(v, OADR_MSG_REGISTERED_REPORT, "EiReport", "200", "OK", r->requestID);
+    } else if (so->oadrCancelReport) {
+        const oadr_oadrCancelReportType_t *c = so->oadrCancelReport;
+        if (!ven_id_ok(v, c->venID, "EiReport", OADR_MSG_CANCELED_REPORT, c->requestID))
+            return;
+        on_cancel_report(v, c);
+    } else if (so->oadrUpdateReport) {
+        reply_add(v, OADR_MSG_UPDATED_REPORT, "EiReport", "200", "OK", so->oadrUpdateReport->requestID);
+    } else if (so->oadrUpdatedReport) {
+        const oadr_oadrUpdatedReportType_t *u = so->oadrUpdatedReport;
+        if (u->oadrCancelReport)
+            on_cancel_report(v, u->oadrCancelReport);
+    } else if (so->oadrCreatedOpt || so->oadrCanceledOpt) {
+        const oadr_ei_EiResponseType_t *er = so->oadrCreatedOpt ? so->oadrCreatedOpt->eiResponse
+                                                                 : so->oadrCanceledOpt->eiResponse;
+        char code[8];
+        copy_trim(code, sizeof(code), er ? er->responseCode : NULL);
+        if (code[0] && code[0] != '2')
+            ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "the VTN answered an opt with responseCode %s", code);
     } else if (so->oadrResponse) {
         char code[8];
         copy_trim(code, sizeof(code), so->oadrResponse->eiResponse ? so->oadrResponse->eiResponse->responseCode : NULL);
@@ -589,31 +1384,47 @@ static void fill(oadr_ven_t *v, oadr_msg_kind kind, oadr_request_t *req)
     v->stats.requests++;
 }
 
+/* The answer R into OUT. */
+static int encode_reply(oadr_ven_t *v, const reply_t *r, ge_buf_t *out)
+{
+    char rid[128];
+    int rc;
+
+    if (!r->request_id[0])
+        new_request_id(v, rid, sizeof(rid));
+    else
+        copy_str(rid, sizeof(rid), r->request_id);
+    if (r->kind == OADR_MSG_CANCELED_PARTY_REGISTRATION) {
+        rc = oadr__canceled_party_registration_xml(out, r->code, rid, v->registration_id, v->ven_id);
+        if (r->code[0] == '2' && v->reg == REG_NONE)
+            v->ven_id[0] = v->registration_id[0] = '\0';
+    } else if (r->kind == OADR_MSG_CREATED_REPORT || r->kind == OADR_MSG_CANCELED_REPORT) {
+        const char *pending[MAX_REPORTS];
+        size_t n = pending_reports(v, pending);
+        rc = oadr__created_report_xml(out, r->kind == OADR_MSG_CANCELED_REPORT, r->code, r->description, rid,
+                                      v->ven_id, pending, n);
+    } else if (r->kind == OADR_MSG_REGISTERED_REPORT) {
+        rc = oadr__registered_report_xml(out, r->code, r->description, rid, v->ven_id);
+    } else if (r->kind == OADR_MSG_UPDATED_REPORT) {
+        rc = oadr__updated_report_xml(out, r->code, r->description, rid, v->ven_id);
+    } else {
+        rc = oadr__response_xml(out, r->code, r->description, rid, v->ven_id);
+    }
+    if (rc < 0)
+        ge_log(v->cfg.log, GE_LOG_ERROR, "oadr", "cannot encode the answer to %s: %s", r->service, ge_strerror(rc));
+    return rc;
+}
+
 static int next_reply(oadr_ven_t *v, oadr_request_t *req)
 {
     for (int i = 0; i < MAX_REPLIES; i++) {
         reply_t *r = &v->replies[i];
-        char rid[128];
-        int rc;
         if (!r->used)
             continue;
         r->used = 0;
         ge_buf_clear(&v->body);
-        if (!r->request_id[0])
-            new_request_id(v, rid, sizeof(rid));
-        else
-            copy_str(rid, sizeof(rid), r->request_id);
-        if (r->kind == OADR_MSG_CANCELED_PARTY_REGISTRATION) {
-            rc = oadr__canceled_party_registration_xml(&v->body, r->code, rid, v->registration_id, v->ven_id);
-            if (r->code[0] == '2' && v->reg == REG_NONE)
-                v->ven_id[0] = v->registration_id[0] = '\0';
-        } else {
-            rc = oadr__response_xml(&v->body, r->code, r->description, rid, v->ven_id);
-        }
-        if (rc < 0) {
-            ge_log(v->cfg.log, GE_LOG_ERROR, "oadr", "cannot encode the answer to %s: %s", r->service, ge_strerror(rc));
+        if (encode_reply(v, r, &v->body) < 0)
             continue;
-        }
         set_path(v, r->service);
         v->inflight_event = -1;
         fill(v, r->kind, req);
@@ -634,21 +1445,71 @@ static int next_created_event(oadr_ven_t *v, oadr_request_t *req)
             copy_str(rid, sizeof(rid), e->request_id);
         else
             new_request_id(v, rid, sizeof(rid));
-        if (oadr__created_event_xml(&v->body, rid, v->ven_id, e->id, e->mod, "200", "optIn") < 0) {
+        if (oadr__created_event_xml(&v->body, rid, v->ven_id, e->id, e->mod, "200", e->opt_out ? "optOut" : "optIn") <
+            0) {
             ge_log(v->cfg.log, GE_LOG_ERROR, "oadr", "cannot encode the oadrCreatedEvent for %s", e->id);
             e->responded = 1;
             continue;
         }
         /* decided now: the caller's outbox delivers it, exactly once per modification */
         e->responded = 1;
+        e->answered_opt_out = e->opt_out;
         set_path(v, "EiEvent");
         v->inflight_event = i;
         fill(v, OADR_MSG_CREATED_EVENT, req);
         copy_str(req->event_id, sizeof(req->event_id), e->id);
         req->modification = e->mod;
+        req->opt_out = e->opt_out;
         v->stats.created_events++;
-        ge_log(v->cfg.log, GE_LOG_INFO, "oadr", "oadrCreatedEvent optIn for %s (modification %u)", e->id,
-               (unsigned)e->mod);
+        ge_log(v->cfg.log, GE_LOG_INFO, "oadr", "oadrCreatedEvent %s for %s (modification %u)",
+               e->opt_out ? "optOut" : "optIn", e->id, (unsigned)e->mod);
+        return 1;
+    }
+    return 0;
+}
+
+static int next_opt(oadr_ven_t *v, double now, oadr_request_t *req)
+{
+    for (int i = 0; i < OADR_MAX_OPTS; i++) {
+        opt_entry_t *o = &v->opts[i];
+        char rid[128];
+        int rc;
+        if (o->state != OPT_TO_CREATE && o->state != OPT_TO_CANCEL)
+            continue;
+        new_request_id(v, rid, sizeof(rid));
+        ge_buf_clear(&v->body);
+        if (o->state == OPT_TO_CREATE) {
+            oadr__opt_t x;
+            memset(&x, 0, sizeof(x));
+            x.opt_id = o->id;
+            x.opt_type = o->opt_in ? "optIn" : "optOut";
+            x.opt_reason = o->reason;
+            x.request_id = rid;
+            x.ven_id = v->ven_id;
+            x.created = server_now(v, now);
+            x.event_id = o->event_id[0] ? o->event_id : NULL;
+            x.modification = o->mod;
+            x.starts = o->start;
+            x.durs = o->dur;
+            x.n_windows = o->n;
+            ge_arena_reset(v->enc);
+            rc = oadr__create_opt_xml(&v->body, v->enc, &x);
+            o->state = OPT_CREATED;
+        } else if (!o->acked && v->inflight_opt != i) {
+            /* never acknowledged by the VTN: nothing to cancel there */
+            o->state = OPT_FREE;
+            continue;
+        } else {
+            rc = oadr__cancel_opt_xml(&v->body, rid, o->id, v->ven_id);
+        }
+        if (rc < 0) {
+            ge_log(v->cfg.log, GE_LOG_ERROR, "oadr", "cannot encode the opt %s: %s", o->id, ge_strerror(rc));
+            o->state = OPT_FREE;
+            continue;
+        }
+        set_path(v, "EiOpt");
+        v->inflight_opt = i;
+        fill(v, o->state == OPT_CREATED ? OADR_MSG_CREATE_OPT : OADR_MSG_CANCEL_OPT, req);
         return 1;
     }
     return 0;
@@ -668,6 +1529,18 @@ int oadr_ven_next_request(oadr_ven_t *v, double now, oadr_request_t *req)
     if (v->reg == REG_DONE && next_created_event(v, req))
         return 1;
     ge_buf_clear(&v->body);
+    if (v->reg == REG_LEFT)
+        return 0;
+    if (v->reg == REG_LEAVING) {
+        if (now < v->reg_next)
+            return 0;
+        new_request_id(v, rid, sizeof(rid));
+        if ((rc = oadr__cancel_party_registration_xml(&v->body, rid, v->registration_id, v->ven_id)) < 0)
+            goto fail;
+        set_path(v, "EiRegisterParty");
+        fill(v, OADR_MSG_CANCEL_PARTY_REGISTRATION, req);
+        return 1;
+    }
     if (v->reg != REG_DONE) {
         if (now < v->reg_next)
             return 0;
@@ -679,7 +1552,8 @@ int oadr_ven_next_request(oadr_ven_t *v, double now, oadr_request_t *req)
                 goto fail;
             fill(v, OADR_MSG_QUERY_REGISTRATION, req);
         } else {
-            rc = oadr__create_party_registration_xml(&v->body, rid, v->ven_id, v->registration_id, v->ven_name);
+            rc = oadr__create_party_registration_xml(&v->body, rid, v->ven_id, v->registration_id, v->ven_name,
+                                                     v->transport);
             set_path(v, "EiRegisterParty");
             if (rc < 0)
                 goto fail;
@@ -695,8 +1569,28 @@ int oadr_ven_next_request(oadr_ven_t *v, double now, oadr_request_t *req)
         fill(v, OADR_MSG_REQUEST_EVENT, req);
         return 1;
     }
-    if (now < v->next_poll)
-        return 0;
+    if (v->need_register_report && now >= v->rr_next) {
+        new_request_id(v, rid, sizeof(rid));
+        ge_arena_reset(v->enc);
+        if ((rc = oadr__register_report_xml(&v->body, v->enc, rid, v->ven_id, v->register_report_rid,
+                                            server_now(v, now), v->hz > 0 ? v->hz : 60, v->volts > 0 ? v->volts : 240)) < 0)
+            goto fail;
+        set_path(v, "EiReport");
+        fill(v, OADR_MSG_REGISTER_REPORT, req);
+        return 1;
+    }
+    if (next_opt(v, now, req))
+        return 1;
+    for (int i = 0; i < MAX_REPORTS; i++) {
+        if (!v->reports[i].used || !build_update(v, &v->reports[i], server_now(v, now)))
+            continue;
+        set_path(v, "EiReport");
+        fill(v, OADR_MSG_UPDATE_REPORT, req);
+        return 1;
+    }
+    ge_buf_clear(&v->body);
+    if (now < v->next_poll || v->transport[0])
+        return 0; /* push: the VTN POSTs to us, nothing to poll */
     if ((rc = oadr__poll_xml(&v->body, v->ven_id)) < 0)
         goto fail;
     set_path(v, "OadrPoll");
@@ -711,12 +1605,33 @@ fail:
     return 0;
 }
 
+/* BODY as an oadrPayload's signed object (in v->arena), or NULL (logged, counted) when it is not one. */
+static const oadr_oadrSignedObject_t *decode_payload(oadr_ven_t *v, const void *body, size_t len, const char *where)
+{
+    ge_xml_msg_t msg;
+    int rc;
+
+    ge_arena_reset(v->arena);
+    rc = ge_xml_decode(v->dec, &ge_xml_schema_oadr20b, v->arena, body, len, &msg);
+    if (rc < 0 || msg.root != ge_xml_root_find(&ge_xml_schema_oadr20b, "oadrPayload") ||
+        !((const oadr_oadrPayload_t *)msg.value)->oadrSignedObject) {
+        const ge_xml_error_t *e = ge_xml_decoder_error(v->dec);
+        v->stats.bad_documents++;
+        if (rc < 0)
+            ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "%s:%lu:%lu: %s; keeping the last good state", where, e->line,
+                   e->col, e->msg);
+        else
+            ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "%s: not an oadrPayload; keeping the last good state", where);
+        return NULL;
+    }
+    return ((const oadr_oadrPayload_t *)msg.value)->oadrSignedObject;
+}
+
 int oadr_ven_response(oadr_ven_t *v, uint32_t id, int status, const void *body, size_t len, double now)
 {
     oadr_msg_kind kind;
-    ge_xml_msg_t msg;
+    const oadr_oadrSignedObject_t *so;
     int ok = status >= 200 && status < 300;
-    int rc;
 
     if (!v)
         return GE_ERR_INVALID;
@@ -728,7 +1643,16 @@ int oadr_ven_response(oadr_ven_t *v, uint32_t id, int status, const void *body, 
     if (!ok) {
         v->stats.errors++;
         ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "POST %s: %s%d", v->path, status ? "HTTP " : "no answer ", status);
-        if (kind == OADR_MSG_QUERY_REGISTRATION || kind == OADR_MSG_CREATE_PARTY_REGISTRATION) {
+        if (kind == OADR_MSG_UPDATE_REPORT)
+            update_done(v, 0, server_now(v, now));
+        else if (kind == OADR_MSG_CREATE_OPT || kind == OADR_MSG_CANCEL_OPT)
+            opt_done(v, 0);
+        else if (kind == OADR_MSG_REGISTER_REPORT) {
+            v->rr_backoff = backoff(v->rr_backoff, RETRY_MAX);
+            v->rr_next = now + v->rr_backoff;
+        }
+        if (kind == OADR_MSG_QUERY_REGISTRATION || kind == OADR_MSG_CREATE_PARTY_REGISTRATION ||
+            kind == OADR_MSG_CANCEL_PARTY_REGISTRATION) {
             v->reg_backoff = backoff(v->reg_backoff, RETRY_MAX);
             v->reg_next = now + v->reg_backoff;
         } else if (kind == OADR_MSG_POLL || kind == OADR_MSG_REQUEST_EVENT) {
@@ -744,6 +1668,15 @@ int oadr_ven_response(oadr_ven_t *v, uint32_t id, int status, const void *body, 
         v->poll_backoff = 0;
         if (kind == OADR_MSG_REQUEST_EVENT)
             v->need_request_event = 0;
+    } else if (kind == OADR_MSG_UPDATE_REPORT) {
+        update_done(v, 1, server_now(v, now));
+    } else if (kind == OADR_MSG_CREATE_OPT || kind == OADR_MSG_CANCEL_OPT) {
+        opt_done(v, 1);
+    } else if (kind == OADR_MSG_REGISTER_REPORT) {
+        /* delivered; an oadrRegisteredReport refusing it sends it again */
+        v->need_register_report = 0;
+        v->rr_backoff = 0;
+        v->stats.reports_registered++;
     }
     if (!body || len == 0) {
         if (kind == OADR_MSG_QUERY_REGISTRATION || kind == OADR_MSG_CREATE_PARTY_REGISTRATION) {
@@ -753,25 +1686,53 @@ int oadr_ven_response(oadr_ven_t *v, uint32_t id, int status, const void *body, 
         }
         return 0;
     }
-    ge_arena_reset(v->arena);
-    rc = ge_xml_decode(v->dec, &ge_xml_schema_oadr20b, v->arena, body, len, &msg);
-    if (rc < 0 || msg.root != ge_xml_root_find(&ge_xml_schema_oadr20b, "oadrPayload") ||
-        !((const oadr_oadrPayload_t *)msg.value)->oadrSignedObject) {
-        const ge_xml_error_t *e = ge_xml_decoder_error(v->dec);
-        v->stats.bad_documents++;
-        if (rc < 0)
-            ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "%s:%lu:%lu: %s; keeping the last good state", v->path, e->line,
-                   e->col, e->msg);
-        else
-            ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "%s: the answer is not an oadrPayload; keeping the last good state",
-                   v->path);
+    if (!(so = decode_payload(v, body, len, v->path))) {
         if (kind == OADR_MSG_QUERY_REGISTRATION || kind == OADR_MSG_CREATE_PARTY_REGISTRATION) {
             v->reg_backoff = backoff(v->reg_backoff, RETRY_MAX);
             v->reg_next = now + v->reg_backoff;
         }
         return 0;
     }
-    handle_payload(v, ((const oadr_oadrPayload_t *)msg.value)->oadrSignedObject, now);
+    handle_payload(v, so, now);
+    return 0;
+}
+
+int oadr_ven_push(oadr_ven_t *v, const void *body, size_t len, double now, ge_buf_t *answer)
+{
+    const oadr_oadrSignedObject_t *so;
+    char rid[128] = "";
+
+    if (!v || !answer)
+        return GE_ERR_INVALID;
+    if (!body || !len || !(so = decode_payload(v, body, len, "push")))
+        return 400;
+    if (so->oadrDistributeEvent)
+        copy_trim(rid, sizeof(rid), so->oadrDistributeEvent->requestID);
+    memset(&v->push_reply, 0, sizeof(v->push_reply));
+    v->push_capture = 1;
+    handle_payload(v, so, now);
+    v->push_capture = 0;
+    if (v->push_reply.used) {
+        v->push_reply.used = 0;
+        if (encode_reply(v, &v->push_reply, answer) < 0)
+            return 500;
+        return 200;
+    }
+    /* nothing asked of us but an acknowledgement (§9.2: oadrDistributeEvent -> oadrResponse) */
+    if (!rid[0])
+        new_request_id(v, rid, sizeof(rid));
+    return oadr__response_xml(answer, "200", "OK", rid, v->ven_id) < 0 ? 500 : 200;
+}
+
+int oadr_ven_cancel_registration(oadr_ven_t *v)
+{
+    if (!v)
+        return GE_ERR_INVALID;
+    if (v->reg != REG_DONE)
+        return GE_ERR_STATE;
+    ge_log(v->cfg.log, GE_LOG_INFO, "oadr", "cancelling our registration %s", v->registration_id);
+    v->reg = REG_LEAVING;
+    v->reg_next = 0;
     return 0;
 }
 
@@ -859,6 +1820,24 @@ int oadr_ven_control(oadr_ven_t *v, double now, oadr_control_t *out)
                 o->price = val;
             }
         }
+        if ((a->modes & MODE_DISPATCH) && interval_value(e->dispatch, e->n_dispatch, snow - a->start, &val)) {
+            out->has_dispatch = 1;
+            out->dispatch_w = val;
+            out->dispatch_delta = e->dispatch_delta;
+            if (o) {
+                o->has_dispatch = 1;
+                o->dispatch_w = val;
+                o->dispatch_delta = e->dispatch_delta;
+            }
+        }
+        if ((a->modes & MODE_CHARGE) && interval_value(e->charge, e->n_charge, snow - a->start, &val)) {
+            out->has_charge = 1;
+            out->charge_pct = val;
+            if (o) {
+                o->has_charge = 1;
+                o->charge_pct = val;
+            }
+        }
     }
     return 0;
 }
@@ -872,12 +1851,23 @@ double oadr_ven_next_wakeup(const oadr_ven_t *v, double now)
     for (int i = 0; i < MAX_REPLIES; i++)
         if (v->replies[i].used)
             return now;
-    if (v->reg != REG_DONE)
+    if (v->reg == REG_LEFT)
+        ; /* nothing more to say to the VTN */
+    else if (v->reg != REG_DONE)
         t = v->reg_next < t ? v->reg_next : t;
     else if (v->need_request_event)
         t = now;
-    else if (v->next_poll < t)
+    else if (v->next_poll < t && !v->transport[0])
         t = v->next_poll;
+    if (v->reg == REG_DONE && v->need_register_report && v->rr_next < t)
+        t = v->rr_next;
+    for (int i = 0; i < OADR_MAX_OPTS && v->reg == REG_DONE; i++)
+        if (v->opts[i].state == OPT_TO_CREATE || v->opts[i].state == OPT_TO_CANCEL)
+            t = now;
+    /* report updates fall due on the VTN's clock: look again every second while any is pending */
+    for (int i = 0; i < MAX_REPORTS; i++)
+        if (v->reports[i].used)
+            t = t < now + 1 ? t : now + 1;
     /* events start and end on the VTN's clock: look again every second */
     if (v->stats.events_known)
         t = t < now + 1 ? t : now + 1;
@@ -888,6 +1878,13 @@ void oadr_ven_stats(const oadr_ven_t *v, oadr_ven_stats_t *out)
 {
     *out = v->stats;
     out->registered = v->reg == REG_DONE;
+    out->report_requests = 0;
+    for (int i = 0; i < MAX_REPORTS; i++)
+        out->report_requests += v->reports[i].used != 0;
+    out->opts_pending = 0;
+    for (int i = 0; i < OADR_MAX_OPTS; i++)
+        out->opts_pending += v->opts[i].state == OPT_TO_CREATE || v->opts[i].state == OPT_TO_CANCEL ||
+                             (v->opts[i].state == OPT_CREATED && !v->opts[i].acked);
     out->poll_s = v->poll_s;
     copy_str(out->ven_id, sizeof(out->ven_id), v->ven_id);
     copy_str(out->registration_id, sizeof(out->registration_id), v->registration_id);

@@ -63,6 +63,7 @@ typedef struct program {
     int list;             /* that DERProgramList (watch index) */
     uint32_t poll_s;      /* from the DERProgramList */
     sep_ctl_t dflt;       /* its DefaultDERControl, when dflt.used */
+    unsigned set_grad_w;  /* its setGradW (0: none) */
 } program_t;
 
 typedef struct inflight {
@@ -124,6 +125,7 @@ struct sep_client {
     char mup_list[SEP_PATH_MAX]; /* the MirrorUsagePointList, once DeviceCapability names it */
     mirror_t mirrors[2];
     uint32_t post_rate;   /* readings every this many seconds (EndDevice postRate, default 300) */
+    unsigned set_grad_w;  /* the DefaultDERControl's setGradW in force (0: none), for DERSettings */
     char lel_href[SEP_PATH_MAX]; /* our EndDevice's LogEventList */
     struct { int bit; int64_t when; } logq[MAX_LOGEVENTS]; /* faults raised, oldest first */
     size_t n_logq;
@@ -379,6 +381,8 @@ static void control_drop(sep_client_t *c, int i)
     c->stats.controls_known--;
 }
 
+static void update_grad(sep_client_t *c);
+
 static void drop_program(sep_client_t *c, program_t *p)
 {
     for (int i = 0; i < MAX_CONTROLS; i++)
@@ -390,6 +394,7 @@ static void drop_program(sep_client_t *c, program_t *p)
             (c->watch[i].kind == R_DERC_LIST || c->watch[i].kind == R_DDERC))
             unfollow(c, &c->watch[i]);
     p->used = 0;
+    update_grad(c);
     c->stats.programs--;
 }
 
@@ -581,6 +586,18 @@ static void on_dcap(sep_client_t *c, watch_t *w, const sep_DeviceCapability_t *d
     }
 }
 
+/* The server's post rate for readings: a new one takes effect at once (the next post is due by
+ * then at the latest), not after the post already scheduled at the old rate. */
+static void set_post_rate(sep_client_t *c, uint32_t rate, double now)
+{
+    if (!rate || rate == c->post_rate)
+        return;
+    c->post_rate = rate;
+    for (int k = 0; k < 2; k++)
+        if (c->mirrors[k].next_post > now + rate)
+            c->mirrors[k].next_post = now + rate;
+}
+
 /* Ours already on the server (from an earlier run)?  Then post readings there, do not create. */
 static void on_mup_list(sep_client_t *c, watch_t *w, const sep_MirrorUsagePointList_t *l, double now)
 {
@@ -594,8 +611,8 @@ static void on_mup_list(sep_client_t *c, watch_t *w, const sep_MirrorUsagePointL
         for (int k = 0; k < 2; k++)
             if (strcmp(mrid, c->mirrors[k].mrid) == 0 && m->href && !c->mirrors[k].href[0]) {
                 copy_str(c->mirrors[k].href, sizeof(c->mirrors[k].href), m->href);
-                if (m->has_postRate && m->postRate)
-                    c->post_rate = m->postRate;
+                if (m->has_postRate)
+                    set_post_rate(c, m->postRate, now);
             }
     }
     list_paging(w, l->all, l->results, now);
@@ -614,8 +631,8 @@ static void on_time(sep_client_t *c, watch_t *w, const sep_Time_t *t, double now
 
 static void on_edev(sep_client_t *c, const sep_EndDevice_t *e, double now, uint32_t poll)
 {
-    if (e->has_postRate && e->postRate)
-        c->post_rate = e->postRate;
+    if (e->has_postRate)
+        set_post_rate(c, e->postRate, now);
     if (e->RegistrationLink && c->cfg.pin)
         follow(c, R_REG, e->RegistrationLink->href, poll, -1, now);
     else
@@ -778,6 +795,28 @@ static void on_derc_list(sep_client_t *c, watch_t *w, const sep_DERControlList_t
         }
 }
 
+/* DERSettings.setGradW follows the setGradW of the highest-priority program's default that has
+ * one: PUT DERSettings again when that changes (CSIP-AUS ALL-13). */
+static void update_grad(sep_client_t *c)
+{
+    unsigned grad = 0;
+    int best = 256;
+
+    for (int i = 0; i < MAX_PROGRAMS; i++) {
+        const program_t *p = &c->programs[i];
+        if (p->used && p->dflt.used && p->set_grad_w && p->primacy < best) {
+            best = p->primacy;
+            grad = p->set_grad_w;
+        }
+    }
+    if (grad == c->set_grad_w)
+        return;
+    c->set_grad_w = grad;
+    for (int i = 0; i < MAX_WATCH; i++)
+        if (c->watch[i].used && c->watch[i].kind == R_PUT_DERG)
+            c->watch[i].next = 0;
+}
+
 static void on_dderc(sep_client_t *c, watch_t *w, const sep_DefaultDERControl_t *d, double now)
 {
     program_t *p = w->program >= 0 ? &c->programs[w->program] : NULL;
@@ -799,7 +838,9 @@ static void on_dderc(sep_client_t *c, watch_t *w, const sep_DefaultDERControl_t 
         p->dflt.sp.set |= GE_SP_RAMP;
         p->dflt.modes |= GE_SP_RAMP;
     }
+    p->set_grad_w = d->has_setGradW ? d->setGradW : 0;
     ge_sched_set_default(c->sched, p->no, p->primacy, p->dflt.modes, p->dflt.mrid, &p->dflt);
+    update_grad(c);
 }
 
 static void on_der_list(sep_client_t *c, watch_t *w, const sep_DERList_t *l, double now)
@@ -955,7 +996,7 @@ static int build_put(sep_client_t *c, watch_t *w, ge_buf_t *body, double now)
 
     switch (w->kind) {
     case R_PUT_DERCAP: return sep__dercap_xml(body, &c->caps, c->csip_aus);
-    case R_PUT_DERG: return sep__derg_xml(body, &c->caps, snow, c->csip_aus);
+    case R_PUT_DERG: return sep__derg_xml(body, &c->caps, snow, c->csip_aus, c->set_grad_w);
     case R_PUT_CP: return sep__connection_point_xml(body, c->cfg.connection_point_id);
     case R_PUT_DERS: return sep__ders_xml(body, &c->tel, snow);
     case R_PUT_DERA: return sep__dera_xml(body, &c->caps, &c->tel, snow);
@@ -1136,7 +1177,8 @@ int sep_client_next_request(sep_client_t *c, double now, sep_request_t *req)
         if (!w->used || w->inflight || w->next > now)
             continue;
         is_put = w->kind >= R_PUT_DERCAP;
-        if (is_put && !c->have_device)
+        /* nothing about the device goes to a server that is not ours (Registration PIN) */
+        if (is_put && (!c->have_device || !c->registered))
             continue;
         if (!(f = inflight_slot(c)))
             return 0;

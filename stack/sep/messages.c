@@ -333,7 +333,7 @@ int sep__dercap_xml(ge_buf_t *out, const ge_der_caps_t *caps, int csip_aus)
     return encode(out, "DERCapability", &d);
 }
 
-int sep__derg_xml(ge_buf_t *out, const ge_der_caps_t *caps, int64_t now, int csip_aus)
+int sep__derg_xml(ge_buf_t *out, const ge_der_caps_t *caps, int64_t now, int csip_aus, unsigned set_grad_w)
 {
     sep_DERSettings_t d;
     sep_ActivePower_t max_w, chg, dis;
@@ -348,7 +348,8 @@ int sep__derg_xml(ge_buf_t *out, const ge_der_caps_t *caps, int64_t now, int csi
         d.doeModesEnabled.data = &doe;
         d.doeModesEnabled.len = 1;
     }
-    d.setGradW = 10000; /* hundredths of a percent of setMaxW per second: full power within 1 s */
+    /* hundredths of a percent of setMaxW per second: the utility's default, else full power in 1 s */
+    d.setGradW = (uint16_t)(set_grad_w ? set_grad_w : 10000);
     active_power(&max_w, caps->rtg_max_w);
     d.setMaxW = &max_w;
     if (caps->rtg_max_charge_rate_w > 0) {

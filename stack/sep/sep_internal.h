@@ -46,7 +46,8 @@ void sep__control_setpoint(const sep_ctl_t *ctl, const ge_der_caps_t *caps, ge_s
 /* The XML bodies the client sends (appended to OUT). */
 int sep__response_xml(ge_buf_t *out, const char *lfdi, const char *mrid, int status, int64_t created);
 int sep__dercap_xml(ge_buf_t *out, const ge_der_caps_t *caps, int csip_aus);
-int sep__derg_xml(ge_buf_t *out, const ge_der_caps_t *caps, int64_t now, int csip_aus);
+/* SET_GRAD_W: the default ramp rate in force (hundredths of a percent of setMaxW per second; 0: ours). */
+int sep__derg_xml(ge_buf_t *out, const ge_der_caps_t *caps, int64_t now, int csip_aus, unsigned set_grad_w);
 /* CSIP-AUS ConnectionPoint with connectionPointId ID; our EndDevice for in-band registration. */
 int sep__connection_point_xml(ge_buf_t *out, const char *id);
 int sep__end_device_xml(ge_buf_t *out, const char *lfdi, uint64_t sfdi, int64_t now);

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <expat.h>
 
@@ -23,6 +24,7 @@
 static const char XSI_NS[] = "http://www.w3.org/2001/XMLSchema-instance";
 
 enum { FR_COMPLEX, FR_SIMPLE, FR_OPAQUE };
+enum { NSC_SIZE = 4 };
 
 typedef struct frame {
     const ge_xml_ctype_t *type;  /* FR_COMPLEX: the element's type */
@@ -32,7 +34,8 @@ typedef struct frame {
     uint32_t cbase;              /* this frame's occurrence counters in d->counts */
     uint32_t list;               /* element field whose items are collected in scratch, or NONE */
     size_t lbase;                /* where that list starts in scratch */
-    unsigned long line, col;     /* of the start tag */
+    unsigned long line, col;     /* of the start tag; line 0: not computed yet, see frame_pos() */
+    XML_Index pos;               /* byte index of the start tag */
     uint8_t kind;
 } frame_t;
 
@@ -61,6 +64,22 @@ struct ge_xml_decoder {
     size_t raw_open;             /* raw.len just after the last start tag, to write <x/> */
     size_t fed, elements;
     bool started, done, failed;
+    struct {
+        char uri[120];
+        size_t len;
+        uint16_t ns;
+    } nsc[NSC_SIZE];             /* resolve_ns() cache for the current schema */
+    unsigned nsc_n, nsc_next;
+    /* Positions of start tags are needed only for errors found at their end tag.  In the last
+     * XML_Parse call of a document expat keeps all of the call's input in its buffer, so there a
+     * start tag records only its byte index, and line:col are counted from an anchor when an
+     * error needs them (expat itself counts positions only when asked, and asking at every start
+     * tag would be a second pass over the document).  Counting bytes needs a UTF-8 document. */
+    bool final_call;             /* inside the last XML_Parse call of the document */
+    bool utf8;                   /* the document's bytes are UTF-8 (or ASCII) */
+    bool anchored;               /* anchor_* hold a position in the last call's buffer */
+    XML_Index anchor_pos;
+    unsigned long anchor_line, anchor_col;
     ge_xml_msg_t result;
     ge_xml_error_t err;
 };
@@ -138,6 +157,68 @@ static unsigned long cur_col(ge_xml_decoder_t *d)
 
 #define FAIL(d, code, ...) set_error_at((d), (code), cur_line(d), cur_col(d), __VA_ARGS__)
 
+/* Note where the start tag of FR is (see ge_xml_decoder.final_call). */
+static void mark_pos(ge_xml_decoder_t *d, frame_t *fr)
+{
+    if (d->final_call && d->utf8) {
+        if (d->anchored) {
+            fr->line = 0;
+            fr->pos = XML_GetCurrentByteIndex(d->parser);
+            return;
+        }
+        int off, size;
+        if (!XML_GetInputContext(d->parser, &off, &size)) {
+            d->utf8 = false; /* an expat without XML_CONTEXT_BYTES: count positions eagerly */
+            fr->line = cur_line(d);
+            fr->col = cur_col(d);
+            return;
+        }
+        d->anchored = true;
+        d->anchor_pos = XML_GetCurrentByteIndex(d->parser);
+        d->anchor_line = cur_line(d);
+        d->anchor_col = cur_col(d);
+        fr->line = d->anchor_line;
+        fr->col = d->anchor_col;
+        return;
+    }
+    fr->line = cur_line(d);
+    fr->col = cur_col(d);
+}
+
+/* Line and column of FR's start tag: counted forward from the anchor over expat's buffer the way
+ * expat counts (a column per character; CR, LF and CR LF end a line). */
+static void frame_pos(ge_xml_decoder_t *d, const frame_t *fr, unsigned long *line, unsigned long *col)
+{
+    int off = 0, size = 0;
+    const char *buf;
+    XML_Index base;
+
+    *line = fr->line;
+    *col = fr->col;
+    if (fr->line)
+        return;
+    buf = XML_GetInputContext(d->parser, &off, &size);
+    base = XML_GetCurrentByteIndex(d->parser) - off;
+    if (!buf || d->anchor_pos < base || fr->pos < d->anchor_pos || fr->pos - base > size) {
+        /* not expected: expat keeps the whole last call in its buffer; say where we are */
+        *line = cur_line(d);
+        *col = cur_col(d);
+        return;
+    }
+    *line = d->anchor_line;
+    *col = d->anchor_col;
+    for (const char *p = buf + (d->anchor_pos - base), *end = buf + (fr->pos - base); p < end; p++) {
+        if (*p == '\n' || *p == '\r') {
+            if (*p == '\r' && p + 1 < end && p[1] == '\n')
+                p++;
+            ++*line;
+            *col = 1;
+        } else if (((unsigned char)*p & 0xC0) != 0x80) {
+            ++*col;
+        }
+    }
+}
+
 static void fail_alloc(ge_xml_decoder_t *d, int rc)
 {
     if (rc == GE_ERR_LIMIT)
@@ -152,7 +233,11 @@ typedef struct qname {
     const char *uri;   /* not NUL-terminated; "" when none */
     size_t urilen;
     const char *local;
+    size_t loclen;
+    uint16_t ns;       /* the schema's index of URI (see resolve_ns()) */
 } qname_t;
+
+#define NS_UNKNOWN 0xFFFEu /* a namespace the schema does not know */
 
 static qname_t split_name(const char *name)
 {
@@ -168,7 +253,51 @@ static qname_t split_name(const char *name)
         q.urilen = 0;
         q.local = name;
     }
+    q.loclen = strlen(q.local);
+    q.ns = GE_XML_NO_NS;
     return q;
+}
+
+/* Q's namespace as an index into the current schema's namespaces (GE_XML_NO_NS for none,
+ * NS_UNKNOWN if the schema has no such namespace).  A document uses a handful of namespaces:
+ * the last few are cached so that names are then matched by comparing integers. */
+static void resolve_ns(ge_xml_decoder_t *d, qname_t *q)
+{
+    const ge_xml_schema_t *s = d->schema;
+    unsigned k;
+
+    if (!q->urilen) {
+        q->ns = GE_XML_NO_NS;
+        return;
+    }
+    for (k = 0; k < d->nsc_n; k++)
+        if (d->nsc[k].len == q->urilen && memcmp(d->nsc[k].uri, q->uri, q->urilen) == 0) {
+            q->ns = d->nsc[k].ns;
+            return;
+        }
+    q->ns = NS_UNKNOWN;
+    for (uint16_t n = 0; n < s->n_ns; n++)
+        if (strlen(s->ns_uri[n]) == q->urilen && memcmp(s->ns_uri[n], q->uri, q->urilen) == 0) {
+            q->ns = n;
+            break;
+        }
+    if (q->urilen <= sizeof(d->nsc[0].uri)) {
+        k = d->nsc_n < NSC_SIZE ? d->nsc_n++ : d->nsc_next++ % NSC_SIZE;
+        memcpy(d->nsc[k].uri, q->uri, q->urilen);
+        d->nsc[k].len = q->urilen;
+        d->nsc[k].ns = q->ns;
+    }
+}
+
+/* Does Q (resolved) name field F? */
+static inline bool field_is(const ge_xml_field_t *f, const qname_t *q)
+{
+    if (f->name_len != q->loclen || f->ns != q->ns)
+        return false;
+    for (size_t i = 0; i < q->loclen; i++) /* names are short: no call to memcmp */
+        if (f->name[i] != q->local[i])
+            return false;
+    return true;
 }
 
 const char *ge__xml_ns_uri(const ge_xml_schema_t *s, uint16_t ns)
@@ -224,13 +353,6 @@ static const char *frname(ge_xml_decoder_t *d, const frame_t *fr, char *buf, siz
     return buf;
 }
 
-size_t ge__xml_item_size(const ge_xml_field_t *f)
-{
-    if (f->what == GE_XML_F_OPAQUE || f->ctype)
-        return sizeof(void *);
-    return ge__xml_kind_size(f->stype->n_members ? GE_XML_STRING : f->stype->kind);
-}
-
 /* ---- lists --------------------------------------------------------------------------------------------- */
 
 static int flush_list(ge_xml_decoder_t *d, frame_t *fr)
@@ -271,7 +393,14 @@ static int store_item(ge_xml_decoder_t *d, frame_t *fr, uint32_t idx, const void
     int rc;
 
     if (f->max <= 1) {
-        memcpy((unsigned char *)fr->obj + f->off, val, isz);
+        unsigned char *dst = (unsigned char *)fr->obj + f->off;
+        switch (isz) { /* constant sizes: no call to memcpy */
+        case 1: memcpy(dst, val, 1); break;
+        case 2: memcpy(dst, val, 2); break;
+        case 4: memcpy(dst, val, 4); break;
+        case 8: memcpy(dst, val, 8); break;
+        default: memcpy(dst, val, isz); break;
+        }
         if (f->aux != GE_XML_NO_AUX)
             *(bool *)((unsigned char *)fr->obj + f->aux) = true;
         return 0;
@@ -373,12 +502,12 @@ static uint32_t match_child(ge_xml_decoder_t *d, frame_t *fr, const qname_t *q)
     if (start < t->n_elems && (g = group_of(t, &t->elems[start])) != NULL)
         start = g->first;
     for (j = start; j < t->n_elems; j++)
-        if (name_is(d->schema, q, t->elems[j].name, t->elems[j].ns))
+        if (field_is(&t->elems[j], q))
             break;
     if (j == t->n_elems) {
         qdisplay(d->schema, q, c, sizeof(c));
         for (j = 0; j < start; j++)
-            if (name_is(d->schema, q, t->elems[j].name, t->elems[j].ns)) {
+            if (field_is(&t->elems[j], q)) {
                 FAIL(d, GE_ERR_SCHEMA, "element '%s' is out of order in '%s': it must come before '%s'",
                      c, frname(d, fr, a, sizeof(a)), fname(d->schema, &t->elems[fr->cur], b, sizeof(b)));
                 return NONE;
@@ -399,6 +528,8 @@ static uint32_t match_child(ge_xml_decoder_t *d, frame_t *fr, const qname_t *q)
     /* everything between the cursor and J is left behind: it must be complete */
     for (uint32_t k = fr->cur; k < j; k++) {
         const ge_xml_group_t *gk = group_of(t, &t->elems[k]);
+        if (!gk && counts[k] >= t->elems[k].min)
+            continue;
         if (gk && gk == group_of(t, &t->elems[j]))
             continue;
         if (!leave_ok(d, fr, k, q))
@@ -440,6 +571,8 @@ static bool complete(ge_xml_decoder_t *d, frame_t *fr)
 
     for (uint32_t k = fr->cur; k < t->n_elems; k++) {
         const ge_xml_group_t *g = group_of(t, &t->elems[k]);
+        if (!g && d->counts[fr->cbase + k] >= t->elems[k].min)
+            continue;
         if (!leave_ok(d, fr, k, NULL))
             return false;
         if (g)
@@ -470,8 +603,9 @@ static bool attributes(ge_xml_decoder_t *d, frame_t *fr, const char **atts)
                  frname(d, fr, a, sizeof(a)));
             return false;
         }
+        resolve_ns(d, &q);
         for (k = 0; t && k < t->n_attrs; k++)
-            if (name_is(d->schema, &q, t->attrs[k].name, t->attrs[k].ns)) {
+            if (field_is(&t->attrs[k], &q)) {
                 f = &t->attrs[k];
                 break;
             }
@@ -626,13 +760,13 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
         }
         d->result.schema = d->schema;
         d->result.root = root;
+        d->nsc_n = 0; /* indices are the root's schema's */
         fr = &d->frames[0];
         memset(fr, 0, sizeof(*fr));
         fr->kind = FR_COMPLEX;
         fr->type = root->type;
         fr->list = NONE;
-        fr->line = cur_line(d);
-        fr->col = cur_col(d);
+        mark_pos(d, fr);
         fr->obj = ge_arena_zalloc(d->arena, root->type->size);
         if (!fr->obj) {
             fail_alloc(d, ge_arena_error(d->arena));
@@ -657,6 +791,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
              frname(d, parent, a, sizeof(a)));
         return;
     }
+    resolve_ns(d, &q);
     idx = match_child(d, parent, &q);
     if (idx == NONE)
         return;
@@ -665,8 +800,8 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
     memset(fr, 0, sizeof(*fr));
     fr->field = f;
     fr->list = NONE;
-    fr->line = cur_line(d);
-    fr->col = cur_col(d);
+    if (!f->ctype || f->ctype->text) /* only a text value is checked at the end tag */
+        mark_pos(d, fr);
     d->textlen = 0;
     if (f->what == GE_XML_F_OPAQUE) {
         fr->kind = FR_OPAQUE;
@@ -756,6 +891,7 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
 static bool finish_value(ge_xml_decoder_t *d, frame_t *fr, const ge_xml_field_t *f, void *dst)
 {
     char a[96], msg[200];
+    unsigned long line, col;
     int rc;
 
     if (grow(d, (void **)&d->text, &d->textcap, d->textlen + 1, 1) < 0) {
@@ -765,7 +901,8 @@ static bool finish_value(ge_xml_decoder_t *d, frame_t *fr, const ge_xml_field_t 
     d->text[d->textlen] = '\0';
     rc = ge_xml_parse_value(f->stype, d->text, d->textlen, d->arena, dst, msg, sizeof(msg));
     if (rc == GE_ERR_SCHEMA) {
-        set_error_at(d, rc, fr->line, fr->col, "element '%s': %s", frname(d, fr, a, sizeof(a)), msg);
+        frame_pos(d, fr, &line, &col);
+        set_error_at(d, rc, line, col, "element '%s': %s", frname(d, fr, a, sizeof(a)), msg);
         return false;
     }
     if (rc < 0) {
@@ -776,7 +913,8 @@ static bool finish_value(ge_xml_decoder_t *d, frame_t *fr, const ge_xml_field_t 
         /* parse_value normalized the text in place */
         size_t n = strlen(f->fixed);
         if (strncmp(d->text, f->fixed, n) != 0 || (d->text[n] != '\0' && d->textlen > n)) {
-            set_error_at(d, GE_ERR_SCHEMA, fr->line, fr->col, "element '%s' must be '%s'",
+            frame_pos(d, fr, &line, &col);
+            set_error_at(d, GE_ERR_SCHEMA, line, col, "element '%s' must be '%s'",
                          frname(d, fr, a, sizeof(a)), f->fixed);
             return false;
         }
@@ -876,6 +1014,14 @@ static void XMLCALL on_skipped(void *ud, const XML_Char *name, int is_param)
     FAIL(d, GE_ERR_SCHEMA, "reference to undeclared entity '%s'", name);
 }
 
+static void XMLCALL on_xmldecl(void *ud, const XML_Char *version, const XML_Char *encoding, int standalone)
+{
+    ge_xml_decoder_t *d = ud;
+    (void)version, (void)standalone;
+    if (encoding && strcasecmp(encoding, "UTF-8") != 0 && strcasecmp(encoding, "US-ASCII") != 0)
+        d->utf8 = false;
+}
+
 static void setup_parser(ge_xml_decoder_t *d)
 {
     /* a salt of the caller's spares expat a getrandom() call per document */
@@ -887,6 +1033,7 @@ static void setup_parser(ge_xml_decoder_t *d)
     XML_SetStartDoctypeDeclHandler(d->parser, on_doctype);
     XML_SetEntityDeclHandler(d->parser, on_entity);
     XML_SetSkippedEntityHandler(d->parser, on_skipped);
+    XML_SetXmlDeclHandler(d->parser, on_xmldecl);
     XML_SetParamEntityParsing(d->parser, XML_PARAM_ENTITY_PARSING_NEVER);
 }
 
@@ -989,6 +1136,10 @@ int ge_xml_decoder_reset(ge_xml_decoder_t *d, const ge_xml_schema_t *schema, ge_
     d->elements = 0;
     d->done = false;
     d->failed = false;
+    d->final_call = false;
+    d->nsc_n = 0;
+    d->utf8 = true;
+    d->anchored = false;
     memset(&d->result, 0, sizeof(d->result));
     memset(&d->err, 0, sizeof(d->err));
     return 0;
@@ -1010,11 +1161,18 @@ int ge_xml_decoder_feed(ge_xml_decoder_t *d, const void *data, size_t len, bool 
                      d->lim.max_doc_size);
         return d->err.code;
     }
+    /* UTF-16 (a BOM or a NUL in the first two bytes): positions are left to expat */
+    for (size_t i = d->fed; i < 2 && i - d->fed < len; i++) {
+        unsigned char c = ((const unsigned char *)data)[i - d->fed];
+        if (c == 0 || (i == 0 && (c == 0xFE || c == 0xFF)))
+            d->utf8 = false;
+    }
     d->fed += len;
     while (len > 0 || is_final) {
         /* expat takes an int length */
         int n = len > (1u << 30) ? (1 << 30) : (int)len;
         bool last = is_final && (size_t)n == len;
+        d->final_call = last;
         st = XML_Parse(d->parser, data, n, last);
         if (d->failed)
             return d->err.code;

@@ -670,9 +670,10 @@ class Gen:
                 what_c = {'ELEM': 'GE_XML_F_ELEM', 'ATTR': 'GE_XML_F_ATTR', 'TEXT': 'GE_XML_F_TEXT'}[what]
                 if is_opaque:
                     what_c = 'GE_XML_F_OPAQUE'
-                return '{ %s, %s, %s, %d, %d, %s, offsetof(%s_t, %s), %s, %s, %s, %s }' % (
+                return '{ %s, %s, %s, %d, %d, %s, offsetof(%s_t, %s), %s, %s, %s, %s, %d }' % (
                     cstr(local), self.ns_of(qn), what_c, group, mn, 'GE_XML_UNBOUNDED' if mx is None else mx,
-                    cn, m, aux, stype, ctype, cstr(fixed) if fixed is not None else 'NULL')
+                    cn, m, aux, stype, ctype, cstr(fixed) if fixed is not None else 'NULL',
+                    len(local.encode('utf-8')))
 
             for e in elems:
                 p = e['p']

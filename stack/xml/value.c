@@ -45,20 +45,6 @@ static const char *excerpt(const char *s, size_t len, char *buf, size_t size)
     return buf;
 }
 
-size_t ge__xml_kind_size(int kind)
-{
-    switch (kind) {
-    case GE_XML_STRING: return sizeof(char *);
-    case GE_XML_BOOL: return sizeof(bool);
-    case GE_XML_I8: case GE_XML_U8: return 1;
-    case GE_XML_I16: case GE_XML_U16: return 2;
-    case GE_XML_I32: case GE_XML_U32: return 4;
-    case GE_XML_I64: case GE_XML_U64: return 8;
-    case GE_XML_DOUBLE: return sizeof(double);
-    default: return sizeof(ge_xml_bytes_t);
-    }
-}
-
 /* XSD whiteSpace facet (part 2, 4.3.6), in place; returns the new length. */
 size_t ge__xml_ws(int ws, char *s, size_t len)
 {
@@ -66,6 +52,12 @@ size_t ge__xml_ws(int ws, char *s, size_t len)
     int space = 1;
 
     if (ws == GE_XML_WS_PRESERVE)
+        return len;
+    /* most values hold no whitespace at all (the four whitespace characters are <= ' ') */
+    for (i = 0; i < len; i++)
+        if ((unsigned char)s[i] <= ' ')
+            break;
+    if (i == len)
         return len;
     if (ws == GE_XML_WS_REPLACE) {
         for (i = 0; i < len; i++)
@@ -368,15 +360,16 @@ uint64_t ge__xml_get_uint(int kind, const void *v)
 
 /* ---- lexical parsing ------------------------------------------------------------------------------ */
 
+/* 1 + the value of a hex digit, 0 for any other byte */
+static const uint8_t hex1[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9,
+    ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16
+};
+
 static int hexval(char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    return (int)hex1[(unsigned char)c] - 1;
 }
 
 static int b64val(char c)
@@ -406,11 +399,13 @@ static int parse_integer(const char *s, size_t len, int *neg, uint64_t *mag)
     if (i == len)
         return -1;
     for (; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
+        unsigned dig = (unsigned)((unsigned char)s[i] - '0');
+        if (dig > 9)
             return -1;
-        if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+        /* v * 10 + dig > UINT64_MAX */
+        if (v >= UINT64_MAX / 10 && (v > UINT64_MAX / 10 || dig > UINT64_MAX % 10))
             return -2;
-        v = v * 10 + (uint64_t)(s[i] - '0');
+        v = v * 10 + dig;
     }
     *mag = v;
     return 0;
@@ -569,7 +564,12 @@ int ge_xml_parse_value(const ge_xml_stype_t *t, char *s, size_t len, ge_arena_t 
         if (t->n_enums && (rc = check_string(t, s, len, msg, size)) < 0)
             return rc;
         if (value)
-            memcpy(value, &tmp, ge__xml_kind_size(t->kind));
+            switch (ge__xml_kind_size(t->kind)) {
+            case 1: memcpy(value, &tmp, 1); break;
+            case 2: memcpy(value, &tmp, 2); break;
+            case 4: memcpy(value, &tmp, 4); break;
+            default: memcpy(value, &tmp, 8); break;
+            }
         return 0;
     }
     case GE_XML_DOUBLE: {
@@ -616,7 +616,7 @@ int ge_xml_parse_value(const ge_xml_stype_t *t, char *s, size_t len, ge_arena_t 
             if (!p)
                 return ge_arena_error(arena);
             for (size_t i = 0; i < n; i++)
-                p[i] = (uint8_t)(hexval(s[2 * i]) << 4 | hexval(s[2 * i + 1]));
+                p[i] = (uint8_t)((hex1[(unsigned char)s[2 * i]] - 1) << 4 | (hex1[(unsigned char)s[2 * i + 1]] - 1));
             tmp.bytes.data = p;
             *(ge_xml_bytes_t *)value = tmp.bytes;
         }

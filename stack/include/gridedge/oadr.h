@@ -4,7 +4,8 @@
  * as it drives the IEEE 2030.5 client (gridedge/sep.h):
  *
  *   oadr_ven_next_request()  asks what to POST now (every 2.0b message is an oadrPayload POSTed to
- *                            one of the VTN's services: EiRegisterParty, OadrPoll, EiEvent);
+ *                            one of the VTN's services: EiRegisterParty, OadrPoll, EiEvent, EiReport,
+ *                            EiOpt);
  *   oadr_ven_response()      hands back the VTN's answer to one of them (status and body);
  *   oadr_ven_control()       gives the SIMPLE level and the price in force now, and the events;
  *   oadr_ven_next_wakeup()   says when to call again at the latest.
@@ -14,12 +15,13 @@
  * oadrCreatedPartyRegistration gives venID, registrationID and oadrRequestedOadrPollFreq), then
  * oadrRequestEvent once and oadrPoll at the requested frequency.  Every payload a poll returns is
  * handled: oadrResponse (nothing to do), oadrDistributeEvent (events: far, near, active, completed,
- * cancelled; modificationNumber; SIMPLE and ELECTRICITY_PRICE signals with their xcal intervals;
- * responseRequired always -> one oadrCreatedEvent optIn per (eventID, modificationNumber), never ->
- * none; events no longer in the VTN's list are cancelled locally), oadrRequestReregistration
+ * cancelled; modificationNumber; SIMPLE, ELECTRICITY_PRICE / ENERGY_PRICE, LOAD_DISPATCH (setpoint or
+ * delta, W) and CHARGE_STATE (setpoint, %) signals with their xcal intervals;
+ * responseRequired always -> one oadrCreatedEvent per (eventID, modificationNumber), optIn unless the
+ * owner opted out, never -> none; events no longer in the VTN's list are cancelled locally), oadrRequestReregistration
  * (oadrResponse, then register again) and oadrCancelPartyRegistration (oadrCanceledPartyRegistration,
- * then register afresh).  Report payloads (oadrCreateReport, oadrRegisterReport, ...) are answered
- * with an oadrResponse 501 to EiReport: EiReport, EiOpt, push mode and TLS come later.
+ * then register afresh), the EiReport payloads (below) and oadrResponse.  EiOpt: the owner's
+ * opt-outs and availability schedules (below).  Push mode: see oadr_ven_push().
  *
  * Time: event times are the VTN's (xcal dtstart in UTC).  2.0b has no time service, so the
  * engine schedules in `now + offset` where the offset is 0 unless the caller sets one
@@ -30,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <gridedge/buf.h>
 #include <gridedge/log.h>
 #include <gridedge/mem.h>
 
@@ -55,6 +58,9 @@ typedef struct oadr_ven_config {
     uint64_t seed;           /* requestIDs and tolerance (startafter) draws */
     const ge_mem_t *mem;     /* NULL: malloc */
     const ge_log_t *log;     /* NULL: silent */
+    /* push mode: the URL the VTN POSTs to (oadrTransportAddress, oadrHttpPullModel false); the
+     * VEN then never polls and the caller hands each POST to oadr_ven_push().  NULL: pull. */
+    const char *transport_address;
 } oadr_ven_config_t;
 
 /* What a request carries. */
@@ -65,8 +71,18 @@ typedef enum oadr_msg_kind {
     OADR_MSG_POLL,
     OADR_MSG_CREATED_EVENT,
     OADR_MSG_RESPONSE,
-    OADR_MSG_CANCELED_PARTY_REGISTRATION
+    OADR_MSG_CANCELED_PARTY_REGISTRATION,
+    OADR_MSG_REGISTER_REPORT,   /* the VEN's METADATA (EiReport) */
+    OADR_MSG_REGISTERED_REPORT, /* answer to the VTN's oadrRegisterReport */
+    OADR_MSG_CREATED_REPORT,    /* answer to oadrCreateReport (or to report requests in oadrRegisteredReport) */
+    OADR_MSG_UPDATE_REPORT,     /* report data */
+    OADR_MSG_CANCELED_REPORT,   /* answer to oadrCancelReport */
+    OADR_MSG_UPDATED_REPORT,    /* answer to the VTN's oadrUpdateReport */
+    OADR_MSG_CREATE_OPT,        /* EiOpt: an availability schedule or an opt-out of one event */
+    OADR_MSG_CANCEL_OPT,
+    OADR_MSG_CANCEL_PARTY_REGISTRATION /* the VEN leaves (oadr_ven_cancel_registration) */
 } oadr_msg_kind;
+#define OADR_MSG_KIND_LAST OADR_MSG_CANCEL_PARTY_REGISTRATION
 
 /* One POST the engine wants sent.  Strings and the body belong to the engine and stay valid until
  * oadr_ven_response() for the same id (or oadr_ven_free()). */
@@ -82,6 +98,7 @@ typedef struct oadr_request {
      * in an outbox and tell the engine after a restart that it was sent: oadr_ven_mark_sent). */
     char event_id[OADR_ID_MAX];
     uint32_t modification;
+    int opt_out;              /* OADR_MSG_CREATED_EVENT: the answer is optOut (else optIn) */
 } oadr_request_t;
 
 /* One event in force now (for status reporting). */
@@ -90,7 +107,12 @@ typedef struct oadr_active_event {
     int has_level;
     double level;             /* SIMPLE level of the current interval */
     int has_price;
-    double price;             /* ELECTRICITY_PRICE of the current interval */
+    double price;             /* ELECTRICITY_PRICE or ENERGY_PRICE of the current interval */
+    int has_dispatch;
+    double dispatch_w;        /* LOAD_DISPATCH in W (kW/MW scaled) */
+    int dispatch_delta;       /* signalType delta: change of the site's load (else setpoint: the load) */
+    int has_charge;
+    double charge_pct;        /* CHARGE_STATE setpoint: battery state of charge to reach, % */
     int64_t start, end;       /* VTN time, unix s (end INT64_MAX: open-ended) */
 } oadr_active_event_t;
 
@@ -99,6 +121,11 @@ typedef struct oadr_control {
     double level;             /* 0..3 */
     int has_price;
     double price;             /* per kWh */
+    int has_dispatch;         /* LOAD_DISPATCH in force */
+    double dispatch_w;
+    int dispatch_delta;
+    int has_charge;           /* CHARGE_STATE in force */
+    double charge_pct;
     oadr_active_event_t active[OADR_MAX_ACTIVE];
     size_t n_active;
 } oadr_control_t;
@@ -106,6 +133,10 @@ typedef struct oadr_control {
 typedef struct oadr_ven_stats {
     unsigned long requests, responses, errors, bad_documents;
     unsigned long polls, created_events, events_known;
+    unsigned long reports_registered; /* oadrRegisterReport acknowledged by the VTN */
+    unsigned long report_requests;    /* report requests in force now */
+    unsigned long updates_sent;       /* oadrUpdateReport acknowledged */
+    unsigned long opts_pending;       /* oadrCreateOpt / oadrCancelOpt not acknowledged yet */
     int registered;
     unsigned poll_s;          /* the poll period in use */
     char ven_id[OADR_ID_MAX];
@@ -124,6 +155,20 @@ int oadr_ven_next_request(oadr_ven_t *v, double now, oadr_request_t *req);
  * A malformed body is logged with its position and ignored: the VEN keeps its last good state. */
 int oadr_ven_response(oadr_ven_t *v, uint32_t id, int status, const void *body, size_t len, double now);
 
+/* Push mode: the VTN POSTed BODY to the VEN.  The answer that goes back in the same HTTP
+ * exchange is appended to ANSWER (oadrResponse for oadrDistributeEvent and
+ * oadrRequestReregistration, oadrCreatedReport, oadrCanceledReport, oadrRegisteredReport,
+ * oadrUpdatedReport, oadrCanceledPartyRegistration for those payloads); what follows (an
+ * oadrCreatedEvent, report updates) goes out through oadr_ven_next_request().  Returns the HTTP
+ * status to answer with: 200, or 400 for a body that is not an oadrPayload (logged with its
+ * position; nothing changes). */
+int oadr_ven_push(oadr_ven_t *v, const void *body, size_t len, double now, ge_buf_t *answer);
+
+/* The VEN leaves the VTN: oadrCancelPartyRegistration, and once the VTN's
+ * oadrCanceledPartyRegistration has come, no registration, no events, no reports, and no new
+ * registration either (a new engine registers afresh).  GE_ERR_STATE when not registered. */
+int oadr_ven_cancel_registration(oadr_ven_t *v);
+
 /* After a restart: the oadrCreatedEvent for (EVENT_ID, MODIFICATION) was already sent. */
 int oadr_ven_mark_sent(oadr_ven_t *v, const char *event_id, uint32_t modification);
 
@@ -138,6 +183,49 @@ int oadr_ven_control(oadr_ven_t *v, double now, oadr_control_t *out);
 double oadr_ven_next_wakeup(const oadr_ven_t *v, double now);
 
 void oadr_ven_stats(const oadr_ven_t *v, oadr_ven_stats_t *out);
+
+/* ---- EiReport: what the VEN measures ---------------------------------------------------------------------
+ * The VEN offers three reports (its METADATA, sent as oadrRegisterReport after registering):
+ * TELEMETRY_USAGE (rID site_power: the site's real power in W, import positive; rID site_energy:
+ * the imported energy register in Wh), TELEMETRY_STATUS (rID site_status: online, manual override,
+ * battery state of charge as oadrCapacity 0..100) and HISTORY_USAGE (rID site_energy_history: the
+ * energy register over the last 24 h).  The caller feeds the readings; the engine keeps the last
+ * hour second by second and the last day minute by minute, and answers the VTN's report requests
+ * (oadrCreateReport) with oadrUpdateReport at the requested granularity every reportBackDuration. */
+typedef struct oadr_sample {
+    double power_w;       /* real power at the point of connection, import positive */
+    double energy_wh;     /* cumulative imported energy */
+    int online;           /* the resource is available for control */
+    int manual_override;
+    int has_soc;
+    double soc_pct;       /* battery state of charge, 0..100 */
+    double hz, volts;     /* the AC supply (0: unknown; the metadata then says 60 Hz, 240 V) */
+} oadr_sample_t;
+
+/* The readings at NOW (call every second or so). */
+int oadr_ven_sample(oadr_ven_t *v, double now, const oadr_sample_t *s);
+
+/* ---- EiOpt ------------------------------------------------------------------------------------------------
+ * oadr_ven_opt_out: the home owner opts out of event EVENT_ID, known yet or not.  Its
+ * oadrCreatedEvent says optOut, and if it already went out as optIn an oadrCreateOpt (optOut,
+ * qualifiedEventID, reason notParticipating) follows; the event is not acted on.
+ * oadr_ven_create_opt: an availability schedule (vavailability): OPT_IN 0 means the VEN is not
+ * available in those windows - events overlapping one are answered optOut and not acted on.
+ * oadr_ven_cancel_opt: withdraws a schedule (oadrCancelOpt).  0, GE_ERR_INVALID, GE_ERR_LIMIT (too
+ * many), GE_ERR_NOTFOUND (cancel: no such optID). */
+#define OADR_MAX_OPTS 8
+#define OADR_MAX_WINDOWS 8
+#define OADR_MAX_OPT_OUTS 16
+
+typedef struct oadr_opt_window {
+    int64_t start;        /* VTN time, unix s */
+    int64_t duration;     /* s, > 0 */
+} oadr_opt_window_t;
+
+int oadr_ven_opt_out(oadr_ven_t *v, const char *event_id);
+int oadr_ven_create_opt(oadr_ven_t *v, const char *opt_id, int opt_in, const char *reason,
+                        const oadr_opt_window_t *windows, size_t n);
+int oadr_ven_cancel_opt(oadr_ven_t *v, const char *opt_id);
 
 /* xs:dateTime (as xcal date-time) -> unix seconds; xs:duration (xcal, "PT1H", "-P1DT2M") ->
  * seconds.  0, or GE_ERR_PARSE. */

@@ -69,8 +69,18 @@ typedef enum ge_pki_key {
 typedef enum ge_pki_role {
     GE_PKI_ROLE_CA = 0,  /* a root: basicConstraints CA, keyCertSign/cRLSign */
     GE_PKI_ROLE_SERVER,  /* a server: subjectAltName from san (default IP:127.0.0.1, localhost) */
-    GE_PKI_ROLE_CLIENT   /* a device: 2030.5 device policy */
+    GE_PKI_ROLE_CLIENT,  /* a device: 2030.5 device policy */
+    GE_PKI_ROLE_SUBCA    /* an intermediate CA (2030.5 MCA, MICA): needs an issuer */
 } ge_pki_role;
+
+/* Deliberate defects, for tests of certificate-path validation (SunSpec CSIP COMM-004D..F). */
+typedef enum ge_pki_defect {
+    GE_PKI_DEFECT_NONE = 0,
+    GE_PKI_DEFECT_EKU_CRITICAL,   /* a critical extendedKeyUsage allowing only codeSigning */
+    GE_PKI_DEFECT_NAME_EXT,       /* a non-critical subjectAltName whose value is not valid DER */
+    GE_PKI_DEFECT_POLICY_MAPPING  /* a non-critical policyMappings mapping anyPolicy (RFC 5280
+                                   * §4.2.1.5: anyPolicy MUST NOT be mapped) */
+} ge_pki_defect;
 
 typedef struct ge_pki_issue_opts {
     ge_pki_role role;
@@ -84,6 +94,7 @@ typedef struct ge_pki_issue_opts {
     int expired;                 /* validity ended a day ago (for negative tests) */
     int no_policy;               /* leave out the 2030.5 certificate policies */
     int sha384;                  /* sign with SHA-384 instead of SHA-256 (for negative tests) */
+    ge_pki_defect defect;        /* add this deliberate defect (for negative tests) */
 } ge_pki_issue_opts_t;
 
 /* Issue one certificate and key as OPTS says.  If LFDI/SFDI are not NULL they receive the new
@@ -97,6 +108,34 @@ int ge_pki_issue(const ge_pki_issue_opts_t *opts, char lfdi[GE_LFDI_BUF], uint64
  * SHA-256, device certificates with notAfter 99991231235959Z.  The client's identity goes to
  * LFDI/SFDI (either may be NULL). */
 int ge_pki_init(const char *dir, char lfdi[GE_LFDI_BUF], uint64_t *sfdi, const ge_log_t *log);
+
+/* Server certificate chains of the shapes the CSIP certificate-path cases (COMM-004A..G) serve.
+ * SERCA is the 2030.5 root (the trust anchor), MCA a manufacturer CA, MICA a manufacturer
+ * issuing CA; all ECDSA P-256, SHA-256, the 2030.5 device and test policies. */
+typedef enum ge_pki_chain {
+    GE_PKI_CHAIN_DEPTH2 = 0,        /* SERCA -> server */
+    GE_PKI_CHAIN_DEPTH3,            /* SERCA -> MICA -> server */
+    GE_PKI_CHAIN_DEPTH4,            /* SERCA -> MCA -> MICA -> server */
+    GE_PKI_CHAIN_BAD_EKU_CRITICAL,  /* depth 3, the MICA with GE_PKI_DEFECT_EKU_CRITICAL */
+    GE_PKI_CHAIN_BAD_NAME_EXT,      /* depth 3, the MICA with GE_PKI_DEFECT_NAME_EXT */
+    GE_PKI_CHAIN_BAD_POLICY_MAPPING,/* depth 3, the MICA with GE_PKI_DEFECT_POLICY_MAPPING */
+    GE_PKI_CHAIN_SELF_SIGNED        /* a self-signed server certificate */
+} ge_pki_chain;
+
+/* The shape's name ("depth2", "depth3", "depth4", "bad-eku-critical", "bad-name-ext",
+ * "bad-policy-mapping", "self-signed"); NULL for an unknown value. */
+const char *ge_pki_chain_name(ge_pki_chain shape);
+
+/* The shape called NAME into *OUT; GE_ERR_NOTFOUND when there is none. */
+int ge_pki_chain_parse(const char *name, ge_pki_chain *out);
+
+/* Issue a server chain of SHAPE under the root ROOT_CERT/ROOT_KEY (PEM) into DIR (created mode
+ * 0700 if missing): DIR/server.pem holds the server certificate followed by the intermediates
+ * (leaf first, without the root: what a TLS server sends), DIR/server.key its key; the
+ * intermediates also stay in DIR (mca.pem, mica.pem and their keys).  SAN is the server's
+ * subjectAltName (NULL: IP:127.0.0.1, DNS:localhost).  Errors as ge_pki_issue(). */
+int ge_pki_issue_chain(ge_pki_chain shape, const char *root_cert, const char *root_key, const char *dir,
+                       const char *san, const ge_log_t *log);
 
 #ifdef __cplusplus
 }

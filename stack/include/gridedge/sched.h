@@ -28,10 +28,14 @@
  *    completed, cancelled or superseded.  The caller tells which were sent (ge_sched_mark_sent or
  *    the event's `sent` bits, e.g. restored from storage) and they are not due again.
  *
- * Cost: changing the event set marks it dirty; the next evaluation rebuilds the indexes (radix
- * sorts, linear in n for a bounded time range; a refresh that changes nothing, or a response
- * marked sent, rebuilds nothing).  Between changes an evaluation is a two-level binary search,
- * O(log n), plus what it returns.  bench/bench_sched measures both against a plain scan. */
+ * Cost: the indexes (balanced trees) are updated in place.  A remove, or a put that changes a
+ * known event, takes it out in O(log n) plus the events of its program it overlaps; the next
+ * evaluation links the new and changed events in O(log n) each, plus those overlaps (or, when more
+ * than a quarter of the events changed, e.g. the first fill, rebuilds everything from sorted
+ * arrays in linear time after a radix sort).  An evaluation is O(log n)
+ * plus the events in force, and O(1) while nothing changed and no change point was passed; a
+ * response marked sent is O(log n).  No evaluation allocates: puts reserve what they need.
+ * bench/bench_sched measures fill, change and pick against baselines. */
 #ifndef GRIDEDGE_SCHED_H
 #define GRIDEDGE_SCHED_H
 
@@ -158,6 +162,10 @@ int ge_sched_eval(ge_sched_t *s, int64_t now, ge_sched_result_t *res);
 /* The event's effective interval after randomization, cancellation and supersession (end <= start:
  * it never runs) and the final response it will get (completed, cancelled or superseded). */
 int ge_sched_effective(ge_sched_t *s, const char *id, int64_t *start, int64_t *end, int *final_status);
+
+/* Index nodes visited so far (searches, inserts, removals, rebuilds): the scheduler's work as a
+ * count that does not depend on the machine, for benchmarks and tests. */
+uint64_t ge_sched_nodes_visited(const ge_sched_t *s);
 
 #ifdef __cplusplus
 }

@@ -119,6 +119,7 @@ typedef struct ge_xml_field {
     const ge_xml_stype_t *stype;        /* simple-valued fields */
     const struct ge_xml_ctype *ctype;   /* complex elements */
     const char *fixed;         /* the value the schema fixes, or NULL */
+    uint16_t name_len;         /* strlen(name): the decoder matches names by length first */
 } ge_xml_field_t;
 
 #define GE_XML_NO_NS 0xFFFFu

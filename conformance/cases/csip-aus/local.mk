@@ -1,0 +1,54 @@
+# csip-aus: the scripted CSIP-AUS client cases (compiled into the program with the others) and their tests.
+GE_CF_CASES += \
+	conformance/cases/csip-aus/ALL-01.case \
+	conformance/cases/csip-aus/ALL-02.case \
+	conformance/cases/csip-aus/ALL-03-REJ.case \
+	conformance/cases/csip-aus/ALL-03.case \
+	conformance/cases/csip-aus/ALL-04.case \
+	conformance/cases/csip-aus/ALL-05.case \
+	conformance/cases/csip-aus/ALL-06.case \
+	conformance/cases/csip-aus/ALL-07.case \
+	conformance/cases/csip-aus/ALL-08.case \
+	conformance/cases/csip-aus/ALL-09.case \
+	conformance/cases/csip-aus/ALL-10.case \
+	conformance/cases/csip-aus/ALL-11.case \
+	conformance/cases/csip-aus/ALL-12.case \
+	conformance/cases/csip-aus/ALL-13.case \
+	conformance/cases/csip-aus/ALL-18.case \
+	conformance/cases/csip-aus/ALL-19.case \
+	conformance/cases/csip-aus/ALL-20.case \
+	conformance/cases/csip-aus/ALL-21.case \
+	conformance/cases/csip-aus/ALL-22.case \
+	conformance/cases/csip-aus/ALL-23.case \
+	conformance/cases/csip-aus/ALL-24.case \
+	conformance/cases/csip-aus/ALL-25.case \
+	conformance/cases/csip-aus/GEN-01.case \
+	conformance/cases/csip-aus/GEN-02.case \
+	conformance/cases/csip-aus/GEN-03.case \
+	conformance/cases/csip-aus/GEN-04.case \
+	conformance/cases/csip-aus/GEN-09.case \
+	conformance/cases/csip-aus/GEN-10.case \
+	conformance/cases/csip-aus/GEN-11.case \
+	conformance/cases/csip-aus/GEN-12.case \
+	conformance/cases/csip-aus/GEN-13.case \
+	conformance/cases/csip-aus/LOA-01.case \
+	conformance/cases/csip-aus/LOA-02.case \
+	conformance/cases/csip-aus/LOA-03.case \
+	conformance/cases/csip-aus/LOA-04.case \
+	conformance/cases/csip-aus/LOA-09.case \
+	conformance/cases/csip-aus/LOA-10.case \
+	conformance/cases/csip-aus/LOA-11.case \
+	conformance/cases/csip-aus/LOA-12.case \
+	conformance/cases/csip-aus/LOA-13.case \
+	conformance/cases/csip-aus/csipaus-base.inc
+
+# The cases played to the 2030.5 engine in simulated time, and over TLS against `gridedge sep run`.
+check_PROGRAMS += tests/test_csipaus tests/test_csipaus_run
+tests_test_csipaus_SOURCES = tests/test_csipaus.c tests/sep_play.c tests/sep_play.h $(GE_CF_SOURCES)
+nodist_tests_test_csipaus_SOURCES = conformance/cases_data.c conformance/catalogue_data.c
+tests_test_csipaus_CFLAGS = $(GE_TEST_CFLAGS)
+tests_test_csipaus_LDADD = $(GE_TEST_LIBS)
+tests_test_csipaus_run_SOURCES = tests/test_csipaus_run.c
+tests_test_csipaus_run_CFLAGS = $(GE_TEST_CFLAGS)
+tests_test_csipaus_run_LDADD = $(GE_TEST_LIBS)
+TESTS += tests/test_csipaus tests/test_csipaus_run
