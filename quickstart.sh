@@ -13,11 +13,11 @@ esac
 
 # Build tools and the libraries of DESIGN.md ("Dependencies").
 packages="build-essential autoconf automake libtool pkg-config python3 openssl
-    libexpat1-dev libxml2-dev libxml2-utils libssl-dev libevent-dev libcoap3-dev libjansson-dev
+    libexpat1-dev libxml2-dev libxml2-utils libxmlsec1-dev libssl-dev libevent-dev libcoap3-dev libjansson-dev
     libsqlite3-dev libinih-dev libmodbus-dev libsystemd-dev libcunit1-dev"
 # The test suite also renders the status page in headless Chromium.
 if [ "$mode" = test ]; then
-    packages="$packages chromium"
+    packages="$packages chromium xmlsec1"
 fi
 
 missing=""

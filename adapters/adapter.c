@@ -8,6 +8,33 @@
 #include <gridedge/adapter.h>
 #include <gridedge/error.h>
 
+int ge_alarms_parse(const char *text, uint32_t *bits, char *unknown, size_t unknown_size)
+{
+    static const char *const names[GE_ALARM_SEP_BITS] = {
+        "over_current", "over_voltage", "under_voltage", "over_frequency", "under_frequency", "voltage_imbalance",
+        "current_imbalance", "local_emergency", "remote_emergency", "low_input_power", "phase_rotation",
+    };
+    static const char seps[] = " \t\r\n,";
+    int bad = 0;
+
+    *bits = 0;
+    for (const char *p = text + strspn(text, seps); *p; p += strspn(p, seps)) {
+        size_t n = strcspn(p, seps);
+        int b;
+        for (b = 0; b < GE_ALARM_SEP_BITS && !(strlen(names[b]) == n && memcmp(names[b], p, n) == 0); b++)
+            ;
+        if (b < GE_ALARM_SEP_BITS) {
+            *bits |= GE_ALARM_SEP(b);
+        } else if (bad++ == 0 && unknown && unknown_size) {
+            size_t k = n < unknown_size - 1 ? n : unknown_size - 1;
+            memcpy(unknown, p, k);
+            unknown[k] = '\0';
+        }
+        p += n;
+    }
+    return bad;
+}
+
 const ge_adapter_ops_t *ge_adapter_find(const char *name)
 {
     if (!name)
@@ -52,8 +79,10 @@ void ge_setpoint_merge(ge_setpoint_t *dst, const ge_setpoint_t *src, uint32_t mo
         dst->gen_limit_w = src->gen_limit_w;
     if (m & GE_SP_LOAD_LIM)
         dst->load_limit_w = src->load_limit_w;
-    if (m & GE_SP_RAMP)
+    if (m & GE_SP_RAMP) {
         dst->ramp_s = src->ramp_s;
+        dst->ramp_grad_pct_s = src->ramp_grad_pct_s;
+    }
     if (m & GE_SP_EV_LIM)
         dst->ev_limit_w = src->ev_limit_w;
     if (m & GE_SP_PV_CAP)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,8 @@
 
 #include "conformance/case.h"
 
-#define MAX_TOKENS 24
+/* Words on one directive line (comment lines are not split into words). */
+#define MAX_TOKENS 64
 
 typedef struct parser {
     const char *name;
@@ -225,7 +227,10 @@ static cf_expect_t *new_expect(parser_t *ps, cf_expect_kind kind, const char *te
     e->line = ps->line;
     e->text = text;
     e->to = -1;
-    e->count_min = kind == CF_EXP_REQUEST || kind == CF_EXP_ANSWER || kind == CF_EXP_HANDSHAKE ? 1 : 0;
+    e->count_min = kind == CF_EXP_REQUEST || kind == CF_EXP_ANSWER || kind == CF_EXP_HANDSHAKE ||
+                           kind == CF_EXP_SIGNED || kind == CF_EXP_READING
+                       ? 1
+                       : 0;
     return e;
 }
 
@@ -338,6 +343,26 @@ static int parse_window(parser_t *ps, const token_t *t, int i, int n, double *fr
     return 0;
 }
 
+/* `count MIN [MAX]` at T[*I]: sets E's bounds and moves *I past them. */
+static int parse_count(parser_t *ps, cf_expect_t *e, const token_t *t, int *i, int n)
+{
+    int lo, hi = 0, rc;
+
+    if (*i + 1 >= n)
+        return perr(ps, GE_ERR_PARSE, "'count' needs MIN [MAX]");
+    if ((rc = integer(ps, "count", t[*i + 1].s, 0, 1000000, &lo)))
+        return rc;
+    *i += 2;
+    if (*i < n && t[*i].s[0] >= '0' && t[*i].s[0] <= '9') {
+        if ((rc = integer(ps, "count maximum", t[*i].s, lo > 1 ? lo : 1, 1000000, &hi)))
+            return rc;
+        (*i)++;
+    }
+    e->count_min = (unsigned)lo;
+    e->count_max = (unsigned)hi;
+    return 0;
+}
+
 static int parse_expect_request(parser_t *ps, cf_expect_t *e, const token_t *t, int n)
 {
     int rc, i = 4;
@@ -354,6 +379,11 @@ static int parse_expect_request(parser_t *ps, cf_expect_t *e, const token_t *t, 
         e->method = "TLS";
         e->path = outcomes[k];
         i = 3;
+    } else if (strcmp(t[1].s, "dnssd-query") == 0) {
+        /* the DNS-SD questions the client asked are exchanges "DNS", path: "TYPE name" */
+        e->method = "DNS";
+        e->path = "*";
+        i = 2;
     } else if (n < 4) {
         return perr(ps, GE_ERR_PARSE, "expect %s METHOD PATH ...", t[1].s);
     } else {
@@ -389,19 +419,8 @@ static int parse_expect_request(parser_t *ps, cf_expect_t *e, const token_t *t, 
             e->json = t[i + 1].s;
             i += 2;
         } else if (strcmp(k, "count") == 0 && e->kind != CF_EXP_NO_REQUEST && e->kind != CF_EXP_NO_HANDSHAKE) {
-            int lo, hi = 0;
-            if (i + 1 >= n)
-                return perr(ps, GE_ERR_PARSE, "'count' needs MIN [MAX]");
-            if ((rc = integer(ps, "count", t[i + 1].s, 0, 1000000, &lo)))
+            if ((rc = parse_count(ps, e, t, &i, n)))
                 return rc;
-            i += 2;
-            if (i < n && t[i].s[0] >= '0' && t[i].s[0] <= '9') {
-                if ((rc = integer(ps, "count maximum", t[i].s, lo > 1 ? lo : 1, 1000000, &hi)))
-                    return rc;
-                i++;
-            }
-            e->count_min = (unsigned)lo;
-            e->count_max = (unsigned)hi;
         } else {
             return perr(ps, GE_ERR_PARSE, "unknown option '%s'", k);
         }
@@ -462,13 +481,58 @@ static int parse_expect_status(parser_t *ps, cf_expect_t *e, const token_t *t, i
     return 0;
 }
 
+/* expect reading site|der =|<=|>= VALUE|KEY[+KEY] [+- TOL] [within T1 T2] [count MIN [MAX]] */
+static int parse_expect_reading(parser_t *ps, cf_expect_t *e, const token_t *t, int n)
+{
+    static const char usage[] =
+        "expect reading site|der =|<=|>= VALUE|KEY[+KEY] [+- TOL] [within T1 T2] [count MIN [MAX]]";
+    int rc, i = 5;
+
+    if (n < 5 || (strcmp(t[2].s, "site") != 0 && strcmp(t[2].s, "der") != 0))
+        return perr(ps, GE_ERR_PARSE, "%s", usage);
+    e->method = "POST";
+    e->path = t[2].s;
+    e->op = strcmp(t[3].s, "=") == 0 ? CF_OP_EQ : strcmp(t[3].s, "<=") == 0 ? CF_OP_LE : CF_OP_GE;
+    if (e->op == CF_OP_GE && strcmp(t[3].s, ">=") != 0)
+        return perr(ps, GE_ERR_PARSE, "unknown comparison '%s' (=, <=, >=)", t[3].s);
+    e->vkind = CF_VAL_NUMBER;
+    if ((t[4].s[0] >= 'a' && t[4].s[0] <= 'z') && !t[4].quoted) {
+        if (e->op != CF_OP_EQ)
+            return perr(ps, GE_ERR_PARSE, "a reading compares with a status key by '=' only");
+        e->key = t[4].s;
+    } else if ((rc = number(ps, "value", t[4].s, -1e9, 1e9, &e->number))) {
+        return rc;
+    }
+    if (i + 1 < n && strcmp(t[i].s, "+-") == 0) {
+        if (e->op != CF_OP_EQ)
+            return perr(ps, GE_ERR_PARSE, "a tolerance goes with '=' only");
+        if ((rc = number(ps, "tolerance", t[i + 1].s, 0, 1e9, &e->tolerance)))
+            return rc;
+        i += 2;
+    }
+    while (i < n) {
+        if (strcmp(t[i].s, "within") == 0) {
+            if ((rc = parse_window(ps, t, i, n, &e->from, &e->to)))
+                return rc;
+            i += 3;
+        } else if (strcmp(t[i].s, "count") == 0) {
+            if ((rc = parse_count(ps, e, t, &i, n)))
+                return rc;
+        } else {
+            return perr(ps, GE_ERR_PARSE, "unknown option '%s' (%s)", t[i].s, usage);
+        }
+    }
+    return 0;
+}
+
 static int parse_expect(parser_t *ps, const token_t *t, int n, const char *text)
 {
     cf_expect_t *e;
 
     if (n < 2)
-        return perr(ps, GE_ERR_PARSE, "expect request|no-request|status|answer|handshake|no-handshake ...");
-    if (strcmp(t[1].s, "request") == 0)
+        return perr(ps, GE_ERR_PARSE,
+                    "expect request|no-request|status|answer|handshake|no-handshake|dnssd-query|signed|reading ...");
+    if (strcmp(t[1].s, "request") == 0 || strcmp(t[1].s, "dnssd-query") == 0)
         e = new_expect(ps, CF_EXP_REQUEST, text);
     else if (strcmp(t[1].s, "answer") == 0)
         e = new_expect(ps, CF_EXP_ANSWER, text);
@@ -480,12 +544,18 @@ static int parse_expect(parser_t *ps, const token_t *t, int n, const char *text)
         e = new_expect(ps, CF_EXP_HANDSHAKE, text);
     else if (strcmp(t[1].s, "no-handshake") == 0)
         e = new_expect(ps, CF_EXP_NO_HANDSHAKE, text);
+    else if (strcmp(t[1].s, "signed") == 0)
+        e = new_expect(ps, CF_EXP_SIGNED, text);
+    else if (strcmp(t[1].s, "reading") == 0)
+        e = new_expect(ps, CF_EXP_READING, text);
     else
         return perr(ps, GE_ERR_PARSE, "unknown expectation '%s' (request, no-request, status, answer, handshake, "
-                    "no-handshake)",
+                    "no-handshake, dnssd-query, signed, reading)",
                     t[1].s);
     if (!e)
         return ps->rc;
+    if (e->kind == CF_EXP_READING)
+        return parse_expect_reading(ps, e, t, n);
     return e->kind == CF_EXP_STATUS ? parse_expect_status(ps, e, t, n) : parse_expect_request(ps, e, t, n);
 }
 
@@ -578,6 +648,42 @@ static int parse_send(parser_t *ps, const token_t *t, int n, double at, cf_actio
     return 0;
 }
 
+/* at T restart [signal TERM|KILL] */
+static int parse_restart(parser_t *ps, const token_t *t, int n, double at)
+{
+    cf_action_t *a;
+    int sig = SIGTERM;
+
+    if (n == 3 && strcmp(t[1].s, "signal") == 0 && (strcmp(t[2].s, "TERM") == 0 || strcmp(t[2].s, "KILL") == 0))
+        sig = t[2].s[0] == 'K' ? SIGKILL : SIGTERM;
+    else if (n != 1)
+        return perr(ps, GE_ERR_PARSE, "at T restart [signal TERM|KILL]");
+    if (!(a = new_action(ps, CF_ACT_RESTART)))
+        return ps->rc;
+    a->at = at;
+    a->path = ""; /* no resource: the client process itself */
+    a->signal = sig;
+    return 0;
+}
+
+/* `dnssd [dcap PATH]` */
+static int parse_dnssd(parser_t *ps, const token_t *t, int n)
+{
+    int rc;
+
+    if (n != 1 && (n != 3 || strcmp(t[1].s, "dcap") != 0))
+        return perr(ps, GE_ERR_PARSE, "dnssd [dcap PATH]");
+    if (n == 3) {
+        if ((rc = valid_path(ps, t[2].s)))
+            return rc;
+        if (strlen(t[2].s) > 200 || strpbrk(t[2].s, " \t"))
+            return perr(ps, GE_ERR_PARSE, "the dcap path '%s' is too long for a TXT record", t[2].s);
+        ps->c->dnssd_dcap = t[2].s;
+    }
+    ps->c->dnssd = 1;
+    return 0;
+}
+
 /* One directive line.  *BLOCK is set when a body follows (up to a line "end"). */
 static int parse_line(parser_t *ps, const char *p, const char *end, cf_action_t **block)
 {
@@ -586,9 +692,16 @@ static int parse_line(parser_t *ps, const char *p, const char *end, cf_action_t 
     double at = 0;
     const char *text;
 
+    {
+        const char *s = p;
+        while (s < end && (*s == ' ' || *s == '\t'))
+            s++;
+        if (s < end && *s == '#') /* a comment: any length, any words */
+            return 0;
+    }
     if ((rc = tokenize(ps, p, end, t, &n)))
         return rc;
-    if (n == 0 || t[0].s[0] == '#')
+    if (n == 0)
         return 0;
     text = ge_arena_strndup(ps->arena, p, (size_t)(end - p));
     if (!text)
@@ -626,6 +739,14 @@ static int parse_line(parser_t *ps, const char *p, const char *end, cf_action_t 
     }
     if (strcmp(t[0].s, "expect") == 0)
         return parse_expect(ps, t, n, text);
+    if (strcmp(t[0].s, "sign-payloads") == 0) {
+        if (n != 1)
+            return perr(ps, GE_ERR_PARSE, "sign-payloads (no arguments)");
+        ps->c->sign_payloads = 1;
+        return 0;
+    }
+    if (strcmp(t[0].s, "dnssd") == 0)
+        return parse_dnssd(ps, t, n);
     if (strcmp(t[0].s, "fault") == 0)
         return parse_fault(ps, t, n);
     if (strcmp(t[0].s, "at") == 0) {
@@ -649,8 +770,35 @@ static int parse_line(parser_t *ps, const char *p, const char *end, cf_action_t 
         }
         if (strcmp(t[0].s, "send") == 0)
             return parse_send(ps, t, n, at, block);
+        if (strcmp(t[0].s, "restart") == 0)
+            return parse_restart(ps, t, n, at);
+        if (strcmp(t[0].s, "owner") == 0) {
+            /* the home owner's choices, the body up to `end` */
+            cf_action_t *a;
+            if (n != 1)
+                return perr(ps, GE_ERR_PARSE, "at T owner (then the file's lines, then end)");
+            if (!(a = new_action(ps, CF_ACT_OWNER)))
+                return ps->rc;
+            a->at = at;
+            a->path = "";
+            *block = a;
+            return 0;
+        }
+        if (strcmp(t[0].s, "fault-file") == 0) {
+            cf_action_t *a;
+            if (n != 2 || !t[1].quoted)
+                return perr(ps, GE_ERR_PARSE, "at T fault-file \"TEXT\"");
+            if (!(a = new_action(ps, CF_ACT_FAULT_FILE)))
+                return ps->rc;
+            a->at = at;
+            a->path = "";
+            a->body = t[1].s;
+            a->body_len = strlen(t[1].s);
+            return 0;
+        }
         if (strcmp(t[0].s, "resource") != 0)
-            return perr(ps, GE_ERR_PARSE, "after 'at T' comes resource or delete (or send), not '%s'", t[0].s);
+            return perr(ps, GE_ERR_PARSE, "after 'at T' comes resource or delete (or send, restart, fault-file, owner), "
+                        "not '%s'", t[0].s);
     }
     if (strcmp(t[0].s, "capture") == 0)
         return parse_capture(ps, t, n);

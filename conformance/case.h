@@ -29,6 +29,25 @@
  *   expect no-handshake completed|refused|failed|any [within T1 T2] [has "TEXT"]...
  *   server-chain depth2|depth3|depth4|bad-eku-critical|bad-name-ext|bad-policy-mapping|self-signed
  *                                       https: the server certificate chain the head-end presents
+ *   dnssd [dcap PATH]                   answer DNS-SD for _smartenergy._tcp on 127.0.0.1:{dnssd} with
+ *                                       the head-end's port; the client's argument holding {url} (and
+ *                                       the option before it) is left out: it must discover the server
+ *   expect dnssd-query [within T1 T2] [has "TEXT"]... [count MIN [MAX]]   the client asked ({dnssd})
+ *   at 8 restart [signal TERM|KILL]     stop the client (default TERM) and start it again: same
+ *                                       command line, state dir and status file
+ *   at 8 fault-file "TEXT"              replace the content of the file {fault_file} with TEXT (a
+ *                                       device simulator reads faults to raise from it; "" clears)
+ *   at 8 owner ... end                  write the body (placeholders filled, as a send's) to
+ *                                       {state_dir}/owner.ini: the home owner's choices (an INI file,
+ *                                       gateway/owner.h); at 0: before the client starts
+ *   sign-payloads                       OpenADR 2.0b: the head-end signs every payload it answers or
+ *                                       sends with its own certificate (XML signature, oadr_sig.h)
+ *   expect reading site|der = KEY[+KEY]|VALUE [+- TOL] [within T1 T2] [count MIN [MAX]]   (also <=, >= VALUE)
+ *                                       the active power readings the client posts for its site / DER
+ *                                       mirror agree with the status file (or VALUE)
+ *   expect signed POST /EiEvent [within T1 T2] [has "TEXT"]... [count MIN [MAX]]   every such request
+ *                                       carries a valid XML signature by a certificate under {ca},
+ *                                       and there are MIN..MAX of them (default at least 1)
  *
  * Times are seconds after the client under test was started.  Bodies keep {placeholders}; the
  * head-end substitutes them when it serves.  Everything a case holds lives in one arena. */
@@ -39,7 +58,7 @@
 
 #include <gridedge/arena.h>
 
-#define CF_MAX_HAS 4
+#define CF_MAX_HAS 8
 
 typedef enum cf_action_kind {
     CF_ACT_RESOURCE, /* serve BODY at PATH from time AT on */
@@ -47,7 +66,10 @@ typedef enum cf_action_kind {
     CF_ACT_FAULT,    /* requests to PATH get FAULT between FROM and UNTIL, at most TIMES times */
     CF_ACT_REPLY,    /* a METHOD to PATH (whose body has MATCH) is answered with STATUS and BODY */
     CF_ACT_CAPTURE,  /* NAME := the text between AFTER and BEFORE in the body of a METHOD to PATH */
-    CF_ACT_SEND      /* at AT the head-end sends BODY with METHOD to the URL PATH (placeholders filled) */
+    CF_ACT_SEND,     /* at AT the head-end sends BODY with METHOD to the URL PATH (placeholders filled) */
+    CF_ACT_RESTART,  /* at AT the head-end stops the client with SIGNAL and starts it again, same command */
+    CF_ACT_FAULT_FILE, /* at AT the head-end writes BODY (+ "\n" unless empty) to {fault_file}, atomically */
+    CF_ACT_OWNER     /* at AT the head-end writes BODY (placeholders filled) to {state_dir}/owner.ini, atomically */
 } cf_action_kind;
 
 #define CF_MAX_CAPTURES 8
@@ -79,6 +101,7 @@ typedef struct cf_action {
     const char *after, *before; /* capture: the text around the value */
     const char *if_header;  /* fault/reply: only when the request's headers hold this ("Name: value") */
     const char *unless_header; /* fault/reply: only when they do not */
+    int signal;             /* restart: SIGTERM or SIGKILL */
 } cf_action_t;
 
 typedef enum cf_expect_kind {
@@ -88,7 +111,11 @@ typedef enum cf_expect_kind {
     CF_EXP_ANSWER,     /* the client answered the head-end's sends to PATH (HAS: in its answer) */
     CF_EXP_HANDSHAKE,  /* the client began TLS handshakes ending as PATH says: "completed", "refused"
                         * (it aborted: refused our chain), "failed" (we aborted) or "any"; COUNT_MIN..MAX */
-    CF_EXP_NO_HANDSHAKE /* no TLS handshake of the client ended as PATH says */
+    CF_EXP_NO_HANDSHAKE, /* no TLS handshake of the client ended as PATH says */
+    CF_EXP_SIGNED,     /* every such request carries a valid OpenADR XML signature; COUNT_MIN..MAX of them */
+    CF_EXP_READING     /* the active power readings (W) the client posts to its metering mirror of PATH ("site"
+                        * or "der"): COUNT_MIN..MAX of them, each agreeing with NUMBER or, when KEY is set, with
+                        * the status file at the time ("pv.power_w+battery.power_w": a sum) within TOLERANCE */
 } cf_expect_kind;
 
 typedef enum cf_op { CF_OP_EQ, CF_OP_LE, CF_OP_GE } cf_op;
@@ -129,6 +156,9 @@ typedef struct cf_case {
     cf_expect_t *expects;
     size_t n_expects;
     const char *server_chain; /* `server-chain SHAPE` (a ge_pki_chain name), or NULL: the PKI's server.pem */
+    int dnssd;              /* `dnssd`: answer DNS-SD on {dnssd} and withhold {url} from the client */
+    const char *dnssd_dcap; /* `dnssd dcap PATH`: the path the TXT record names (NULL: the suite's) */
+    int sign_payloads;      /* `sign-payloads`: OpenADR 2.0b payloads the head-end serves are XML-signed */
 } cf_case_t;
 
 /* Caps on what a case file may hold. */

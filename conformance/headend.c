@@ -20,15 +20,19 @@
 #include <gridedge/buf.h>
 #include <gridedge/error.h>
 #include <gridedge/http.h>
+#include <gridedge/oadr_sig.h>
 #include <gridedge/pki.h>
 #include <gridedge/tls.h>
 
+#include "conformance/dnssd.h"
 #include "conformance/headend.h"
 #include "conformance/server.h"
+#include "gateway/daemon.h"
 
 #define MAX_SAMPLES 4000
 #define EVIDENCE_BODY_MAX 4096
 #define SAMPLE_PERIOD_S 0.25
+#define RESTART_KILL_AFTER_S 5.0 /* a client that ignores the restart's SIGTERM this long gets SIGKILL */
 
 typedef struct headend {
     const cf_run_opts_t *opts;
@@ -43,6 +47,15 @@ typedef struct headend {
     char status_file[600];
     struct event *tick;
     double end_t;             /* stop serving at this time */
+    char **argv;              /* the client's command line (placeholders filled), for restarts */
+    const char *log_path;
+    unsigned char *done;      /* per case action: its `at T restart` / `at T fault-file` was done */
+    char fault_file[600];     /* {fault_file} */
+    char owner_file[600];     /* {state_dir}/owner.ini: the home owner's choices (`at T owner`) */
+    int restarting;           /* the client was signalled by a restart and is not reaped yet */
+    double restart_kill_t;    /* ... and gets SIGKILL at this time */
+    cf_dnssd_responder_t *dnssd;
+    oadr_sig_t *sig;          /* OpenADR XML signatures: signs (`sign-payloads`), verifies (`expect signed`) */
 } headend_t;
 
 static void sample_status(headend_t *he, double t)
@@ -79,6 +92,93 @@ static void sample_status(headend_t *he, double t)
     he->n_samples++;
 }
 
+static int spawn(headend_t *he, char **argv, const char *log_path, int append);
+
+/* `at T restart`: signal the client now; on_tick starts it again once it is reaped. */
+static void restarts_due(headend_t *he, double t)
+{
+    for (size_t i = 0; i < he->c->n_actions; i++) {
+        const cf_action_t *a = &he->c->actions[i];
+        if (a->kind != CF_ACT_RESTART || he->done[i] || a->at > t || he->child_done || he->restarting)
+            continue;
+        he->done[i] = 1;
+        he->restarting = 1;
+        he->restart_kill_t = t + RESTART_KILL_AFTER_S;
+        cf_server_record(he->srv, "RESTART", a->signal == SIGKILL ? "KILL" : "TERM", "", 0,
+                         "the head-end stopped the client to start it again");
+        kill(-he->child, a->signal);
+    }
+}
+
+/* Replace PATH's content with TEXT (a line, unless TEXT is empty): a temporary file renamed over
+ * it, so a reader sees the old content or the new, never a part.  0 or GE_ERR_IO. */
+static int write_atomic(const char *path, const char *text)
+{
+    char tmp[700];
+    FILE *f;
+    int ok;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    if (!(f = fopen(tmp, "w")))
+        return GE_ERR_IO;
+    ok = fputs(text, f) >= 0 && (!text[0] || fputc('\n', f) != EOF);
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) < 0) {
+        unlink(tmp);
+        return GE_ERR_IO;
+    }
+    return 0;
+}
+
+/* `at T fault-file "TEXT"`: what a device simulator of the client under test reads to raise faults. */
+static void fault_files_due(headend_t *he, double t)
+{
+    for (size_t i = 0; i < he->c->n_actions; i++) {
+        const cf_action_t *a = &he->c->actions[i];
+        if (a->kind != CF_ACT_FAULT_FILE || he->done[i] || a->at > t)
+            continue;
+        he->done[i] = 1;
+        cf_server_record(he->srv, "FAULT-FILE", he->fault_file, a->body, write_atomic(he->fault_file, a->body),
+                         "the head-end wrote the text to {fault_file}");
+    }
+}
+
+/* `at T owner`: the home owner's choices, written as a home app would, into the client's state dir
+ * (placeholders filled at T, as in a send's body). */
+/* {start+N} and {isostart+N} name whole seconds: the case starts on one, so an event a case puts
+ * at {isostart+N} comes at t = N, not up to a second before (the expectations' windows are in t). */
+static void start_on_a_second(void)
+{
+    struct timespec now;
+
+    if (clock_gettime(CLOCK_REALTIME, &now) == 0 && now.tv_nsec > 0) {
+        struct timespec rest = { 0, 1000000000L - now.tv_nsec };
+        while (nanosleep(&rest, &rest) < 0 && errno == EINTR)
+            ;
+    }
+}
+
+static void owner_files_due(headend_t *he, double t)
+{
+    for (size_t i = 0; i < he->c->n_actions; i++) {
+        const cf_action_t *a = &he->c->actions[i];
+        cf_vars_t *vars = cf_server_vars(he->srv);
+        ge_buf_t text;
+        int rc;
+        if (a->kind != CF_ACT_OWNER || he->done[i] || a->at > t)
+            continue;
+        he->done[i] = 1;
+        ge_buf_init(&text, NULL, 0);
+        vars->now = cf_server_start_time(he->srv) + t;
+        rc = cf_substitute(a->body, a->body_len, vars, &text);
+        if (rc == 0)
+            rc = write_atomic(he->owner_file, ge_buf_str(&text));
+        cf_server_record(he->srv, "OWNER", he->owner_file, rc == 0 ? ge_buf_str(&text) : a->body, rc,
+                         "the head-end wrote the home owner's choices to {state_dir}/owner.ini");
+        ge_buf_free(&text);
+    }
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     headend_t *he = arg;
@@ -90,11 +190,23 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     if (!he->child_done) {
         int st;
         pid_t r = waitpid(he->child, &st, WNOHANG);
-        if (r == he->child) {
+        if (r == he->child && he->restarting) {
+            he->restarting = 0;
+            if (spawn(he, he->argv, he->log_path, 1) < 0) {
+                he->child_done = 1;
+                he->child_status = st;
+            }
+        } else if (r == he->child) {
             he->child_done = 1;
             he->child_status = st;
+        } else if (he->restarting && t >= he->restart_kill_t) {
+            kill(-he->child, SIGKILL);
+            he->restart_kill_t = he->end_t + 3600;
         }
     }
+    restarts_due(he, t);
+    fault_files_due(he, t);
+    owner_files_due(he, t);
     /* A client that has exited sends nothing more: judge now rather than wait out the case. */
     if (t >= he->end_t || he->child_done)
         event_base_loopexit(he->base, NULL);
@@ -160,14 +272,14 @@ fail:
     return NULL;
 }
 
-static int spawn(headend_t *he, char **argv, const char *log_path)
+static int spawn(headend_t *he, char **argv, const char *log_path, int append)
 {
     pid_t pid = fork();
 
     if (pid < 0)
         return GE_ERR_IO;
     if (pid == 0) {
-        int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int fd = open(log_path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0600);
         int null = open("/dev/null", O_RDONLY);
         setpgid(0, 0);
         if (fd >= 0) {
@@ -252,6 +364,44 @@ static char *evidence(const headend_t *he)
     return s;
 }
 
+/* What {dnssd} stands for in a case without `dnssd`: the mDNS group, i.e. "discover as usual". */
+#define CF_MDNS_GROUP "224.0.0.251:5353"
+
+/* Each DNS-SD datagram becomes an exchange: "DNS" with the question's name as the path and "TYPE
+ * name" as the body (status 0 answered, 3 not ours), or "DNS-MALFORMED" with why. */
+static void on_dnssd(void *ud, const char *qname, int status, const char *why)
+{
+    headend_t *he = ud;
+    const char *sp = strchr(qname, ' ');
+
+    if (status < 0)
+        cf_server_record(he->srv, "DNS-MALFORMED", "-", why, -1, "ignored");
+    else
+        cf_server_record(he->srv, "DNS", sp ? sp + 1 : qname, qname, status == 0 ? 0 : 3,
+                         status == 0 ? "answered with PTR, SRV, TXT and A" : "not about our service: no answer");
+}
+
+/* `dnssd`: a responder announcing this head-end (its port, TLS or not, the case's dcap path). */
+static int start_dnssd(headend_t *he, char *err, size_t errlen)
+{
+    const char *base = cf_server_base_url(he->srv), *url = cf_server_url(he->srv);
+    const char *colon = strrchr(base, ':');
+    cf_dnssd_service_t svc;
+    int rc;
+
+    memset(&svc, 0, sizeof(svc));
+    svc.ipv4[0] = 127;
+    svc.ipv4[3] = 1;
+    svc.port = (uint16_t)(colon ? strtoul(colon + 1, NULL, 10) : 0);
+    svc.https = strncmp(base, "https:", 6) == 0;
+    svc.dcap = he->c->dnssd_dcap ? he->c->dnssd_dcap : url + strlen(base);
+    if (!svc.dcap[0])
+        svc.dcap = "/dcap";
+    if ((rc = cf_dnssd_responder_new(&he->dnssd, he->base, &svc, on_dnssd, he)) < 0)
+        snprintf(err, errlen, "cannot start the DNS-SD responder on 127.0.0.1: %s", ge_strerror(rc));
+    return rc;
+}
+
 static void judge(headend_t *he, cf_outcome_t *out)
 {
     cf_observed_t obs = { NULL, 0, he->samples, he->n_samples, cf_server_elapsed(he->srv),
@@ -276,7 +426,11 @@ static void judge(headend_t *he, cf_outcome_t *out)
             const char *const *headers = cf_server_headers(he->srv, &n_headers);
             size_t n_hs;
             const cf_handshake_t *hs = cf_server_handshakes(he->srv, &n_hs);
-            ok = cf_expect_check_tls(&e, &obs, headers, n_headers, hs, n_hs, d, sizeof(d));
+            if (e.kind == CF_EXP_SIGNED) /* against the real clock: the client signs with it */
+                ok = cf_expect_check_signed(&e, &obs, headers, n_headers, he->sig,
+                                            cf_server_start_time(he->srv) - he->c->time_offset, d, sizeof(d));
+            else
+                ok = cf_expect_check_tls(&e, &obs, headers, n_headers, hs, n_hs, d, sizeof(d));
         }
         for (unsigned k = 0; k < e.n_has; k++)
             ge_buf_free(&has[k]);
@@ -296,6 +450,8 @@ static void judge(headend_t *he, cf_outcome_t *out)
 
 static void headend_cleanup(headend_t *he)
 {
+    cf_dnssd_responder_free(he->dnssd);
+    free(he->done);
     if (he->tick)
         event_free(he->tick);
     cf_server_free(he->srv);
@@ -304,13 +460,35 @@ static void headend_cleanup(headend_t *he)
     for (size_t i = 0; i < he->n_samples; i++)
         free((char *)he->samples[i].json);
     free(he->samples);
+    oadr_sig_free(he->sig);
+}
+
+/* `sign-payloads` / `expect signed`: the head-end's signer (its server certificate) and verifier
+ * (the run's CA, which issued the client's certificate too). */
+static int make_signer(headend_t *he, const char *pki, char *err, size_t errlen)
+{
+    char cert[600], key[600], ca[600], why[300];
+    int wanted = he->c->sign_payloads, rc;
+
+    for (size_t i = 0; i < he->c->n_expects; i++)
+        wanted |= he->c->expects[i].kind == CF_EXP_SIGNED;
+    if (!wanted)
+        return 0;
+    snprintf(cert, sizeof(cert), "%s/server.pem", pki);
+    snprintf(key, sizeof(key), "%s/server.key", pki);
+    snprintf(ca, sizeof(ca), "%s/ca.pem", pki);
+    if ((rc = oadr_sig_new(&he->sig, cert, key, ca, why, sizeof(why))) < 0)
+        snprintf(err, errlen, "XML signatures: %s", why);
+    else /* each `expect signed` re-checks the recorded requests: no nonce memory across them */
+        oadr_sig_set_nonce_memory(he->sig, 0);
+    return rc;
 }
 
 int cf_run_case(const cf_run_opts_t *opts, const cf_case_info_t *info, const cf_case_t *c, cf_outcome_t *out)
 {
     headend_t he;
     char pki[512], ca[600], cert[600], key[600], state_dir[512], log_path[600];
-    char lfdi[GE_LFDI_BUF], sfdi_s[32], duration_s[32], chain_cert[700], chain_key[700];
+    char lfdi[GE_LFDI_BUF], sfdi_s[32], duration_s[32], chain_cert[700], chain_key[700], dnssd_s[32];
     uint64_t sfdi = 0;
     int rc;
     size_t argc = 0, dropped = 0;
@@ -334,13 +512,17 @@ int cf_run_case(const cf_run_opts_t *opts, const cf_case_info_t *info, const cf_
     snprintf(key, sizeof(key), "%s/client.key", pki);
     snprintf(state_dir, sizeof(state_dir), "%s/%s", opts->work_dir, info->id);
     snprintf(he.status_file, sizeof(he.status_file), "%s/status.json", state_dir);
+    snprintf(he.fault_file, sizeof(he.fault_file), "%s/faults", state_dir);
+    snprintf(he.owner_file, sizeof(he.owner_file), "%s/owner.ini", state_dir);
     snprintf(log_path, sizeof(log_path), "%s/client.log", state_dir);
-    if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
+    /* every case starts from a client with no state: what an earlier run left (a registration,
+     * events already answered) would change what it does */
+    gw_rm_tree(state_dir);
+    if (mkdir(state_dir, 0700) < 0) {
         snprintf(out->detail, sizeof(out->detail), "cannot create %.300s: %s", state_dir, strerror(errno));
         out->result = CF_FAIL;
         return GE_ERR_IO;
     }
-    unlink(he.status_file);
     if ((rc = ensure_pki(pki, lfdi, &sfdi, opts->log)) < 0) {
         snprintf(out->detail, sizeof(out->detail), "cannot make the test PKI in %.300s: %s", pki, ge_strerror(rc));
         out->result = CF_FAIL;
@@ -348,6 +530,10 @@ int cf_run_case(const cf_run_opts_t *opts, const cf_case_info_t *info, const cf_
     }
     snprintf(sfdi_s, sizeof(sfdi_s), "%llu", (unsigned long long)sfdi);
     snprintf(duration_s, sizeof(duration_s), "%.0f", c->duration);
+    if ((rc = make_signer(&he, pki, out->detail, sizeof(out->detail))) < 0) {
+        out->result = CF_FAIL;
+        return rc;
+    }
 
     he.base = event_base_new();
     if (!he.base) {
@@ -379,23 +565,53 @@ int cf_run_case(const cf_run_opts_t *opts, const cf_case_info_t *info, const cf_
     vars->registration_id = "REG-1";
     vars->client_id = "ven-client";
     vars->client_secret = "ven-secret";
+    vars->signer = c->sign_payloads ? he.sig : NULL;
+    vars->time_offset = c->time_offset;
+    if (c->dnssd && (rc = start_dnssd(&he, out->detail, sizeof(out->detail))) < 0)
+        goto fail;
+    snprintf(dnssd_s, sizeof(dnssd_s), "127.0.0.1:%u", (unsigned)cf_dnssd_responder_port(he.dnssd));
     {
         static const char *const names[] = { "url", "ca", "cert", "key", "lfdi", "sfdi", "ven_name", "client_id",
-                                             "client_secret", "state_dir", "status_file", "duration" };
+                                             "client_secret", "state_dir", "status_file", "duration", "dnssd",
+                                             "fault_file" };
         const char *values[] = { cf_server_url(he.srv), ca, cert, key, lfdi, sfdi_s, "gridedge-ven", vars->client_id,
-                                 vars->client_secret, state_dir, he.status_file, duration_s };
-        while (opts->client_argv[argc])
-            argc++;
-        argv = calloc(argc + 1, sizeof(*argv));
+                                 vars->client_secret, state_dir, he.status_file, duration_s,
+                                 he.dnssd ? dnssd_s : CF_MDNS_GROUP, he.fault_file };
+        size_t n_in = 0;
+        while (opts->client_argv[n_in])
+            n_in++;
+        argv = calloc(n_in + 1, sizeof(*argv));
         if (!argv) {
             rc = GE_ERR_NOMEM;
             goto fail;
         }
-        for (size_t i = 0; i < argc; i++)
-            if (!(argv[i] = subst_arg(opts->client_argv[i], names, values, sizeof(names) / sizeof(names[0])))) {
+        for (size_t i = 0; i < n_in; i++) {
+            const char *in = opts->client_argv[i];
+            if (c->dnssd && strstr(in, "{url}")) {
+                /* a DNS-SD case: the client is not told where the server is.  "--server {url}" goes
+                 * as a pair, "--server={url}" or "{url}" alone as one argument. */
+                const char *prev = i > 0 ? opts->client_argv[i - 1] : "";
+                if (argc > 0 && prev[0] == '-' && !strchr(prev, '=') && !strchr(prev, '{'))
+                    free(argv[--argc]);
+                argv[argc] = NULL;
+                continue;
+            }
+            if (!(argv[argc] = subst_arg(in, names, values, sizeof(names) / sizeof(names[0])))) {
                 rc = GE_ERR_NOMEM;
                 goto fail;
             }
+            argc++;
+        }
+    }
+    if (c->n_actions && !(he.done = calloc(c->n_actions, 1))) {
+        rc = GE_ERR_NOMEM;
+        goto fail;
+    }
+    /* {fault_file} exists (empty: no fault) before the client starts */
+    if (write_atomic(he.fault_file, "") < 0) {
+        snprintf(out->detail, sizeof(out->detail), "cannot write %.300s: %s", he.fault_file, strerror(errno));
+        rc = GE_ERR_IO;
+        goto fail;
     }
     he.tick = event_new(he.base, -1, EV_PERSIST, on_tick, &he);
     if (!he.tick) {
@@ -403,8 +619,12 @@ int cf_run_case(const cf_run_opts_t *opts, const cf_case_info_t *info, const cf_
         goto fail;
     }
     he.end_t = c->duration + opts->grace_s;
+    start_on_a_second();
     cf_server_start(he.srv);
-    if ((rc = spawn(&he, argv, log_path)) < 0)
+    he.argv = argv;
+    he.log_path = log_path;
+    owner_files_due(&he, 0); /* the choices made before the client starts */
+    if ((rc = spawn(&he, argv, log_path, 0)) < 0)
         goto fail;
     event_add(he.tick, &period);
     event_base_dispatch(he.base);

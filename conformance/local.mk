@@ -14,6 +14,7 @@ EXTRA_DIST += $(GE_CF_CATALOGUES) gateway/embed_files.py
 
 # The scripted cases (and the fragments they include), compiled into the program.
 GE_CF_CASES += \
+	conformance/cases/csip/COMM-001.case \
 	conformance/cases/csip/COMM-003.case \
 	conformance/cases/csip/COMM-004.case \
 	conformance/cases/csip/COMM-004A.case \
@@ -29,6 +30,7 @@ GE_CF_CASES += \
 	conformance/cases/csip/BASIC-023.case \
 	conformance/cases/csip/BASIC-025.case \
 	conformance/cases/csip/BASIC-026.case \
+	conformance/cases/csip/BASIC-027.case \
 	conformance/cases/csip/GE-SEP-001.case \
 	conformance/cases/csip/BASIC-002.case \
 	conformance/cases/csip/BASIC-003.case \
@@ -59,17 +61,22 @@ GE_CF_CASES += \
 	conformance/cases/csip/CORE-012.case \
 	conformance/cases/csip/CORE-013.case \
 	conformance/cases/csip/CORE-014.case \
+	conformance/cases/csip/CORE-018.case \
+	conformance/cases/csip/CORE-019.case \
 	conformance/cases/csip/CORE-021.case \
 	conformance/cases/csip/CORE-022.case \
 	conformance/cases/csip/CORE-023.case \
 	conformance/cases/csip/DEMO-DAY.case \
 	conformance/cases/csip/ERR-001.case \
 	conformance/cases/csip/GE-SEP-002.case \
+	conformance/cases/csip/GE-SEP-003.case \
 	conformance/cases/csip/GE-SEP-004.case \
 	conformance/cases/csip/GE-SEP-005.case \
 	conformance/cases/csip/GE-SEP-006.case \
+	conformance/cases/csip/GE-SEP-007.case \
 	conformance/cases/csip/csip-base.inc \
-	conformance/cases/csip/csip-idle.inc
+	conformance/cases/csip/csip-idle.inc \
+	conformance/cases/csip/csip-sub.inc
 include $(srcdir)/conformance/cases/csip-aus/local.mk
 conformance/cases_data.c: $(GE_CF_CASES) $(srcdir)/gateway/embed_files.py
 	$(AM_V_GEN)$(MKDIR_P) conformance && \
@@ -79,15 +86,16 @@ BUILT_SOURCES += conformance/cases_data.c
 CLEANFILES += conformance/cases_data.c
 EXTRA_DIST += tests/fuzz/corpus/fuzz_catalogue/oadr3.tsv tests/fuzz/corpus/fuzz_case/sample.case
 EXTRA_DIST += tests/fuzz/corpus/fuzz_case/handshake.case
+EXTRA_DIST += tests/fuzz/fuzz_cf_dnssd.c tests/fuzz/corpus/fuzz_cf_dnssd/query.seed
 EXTRA_DIST += $(GE_CF_CASES) tests/data/conformance/test_client.py tests/data/conformance/CORE-005.case \
 	tests/data/conformance/COMM-002.case
 
 gridedge_SOURCES += $(GE_CF_SOURCES) conformance/server.c conformance/server.h conformance/headend.c \
-	conformance/headend.h gateway/cmd_conformance.c
+	conformance/headend.h conformance/dnssd.c conformance/dnssd.h gateway/cmd_conformance.c
 nodist_gridedge_SOURCES += conformance/catalogue_data.c conformance/cases_data.c
 
 check_PROGRAMS += tests/test_conformance
-tests_test_conformance_SOURCES = tests/test_conformance.c $(GE_CF_SOURCES)
+tests_test_conformance_SOURCES = tests/test_conformance.c $(GE_CF_SOURCES) conformance/dnssd.c conformance/dnssd.h
 nodist_tests_test_conformance_SOURCES = conformance/catalogue_data.c conformance/cases_data.c
 tests_test_conformance_CFLAGS = $(GE_TEST_CFLAGS)
 tests_test_conformance_LDADD = $(GE_TEST_LIBS)
@@ -113,4 +121,10 @@ nodist_tests_fuzz_fuzz_catalogue_SOURCES = conformance/catalogue_data.c conforma
 tests_fuzz_fuzz_catalogue_CFLAGS = $(AM_CFLAGS)
 tests_fuzz_fuzz_catalogue_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_catalogue_LDADD = libgecore.la
+GE_FUZZERS += tests/fuzz/fuzz_cf_dnssd
+EXTRA_PROGRAMS += tests/fuzz/fuzz_cf_dnssd
+tests_fuzz_fuzz_cf_dnssd_SOURCES = tests/fuzz/fuzz_cf_dnssd.c conformance/dnssd.c
+tests_fuzz_fuzz_cf_dnssd_CFLAGS = $(AM_CFLAGS)
+tests_fuzz_fuzz_cf_dnssd_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_cf_dnssd_LDADD = libgecore.la
 endif

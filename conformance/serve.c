@@ -166,12 +166,31 @@ static void take_captures(const cf_case_t *c, cf_captures_t *caps, const char *m
     }
 }
 
+/* A reply's or send's body, placeholders filled, into OUT; with vars->signer an oadrPayload is
+ * XML-signed (a body that is not one, e.g. a case's deliberately broken payload, goes as written). */
+static int render_body(const char *text, size_t len, const cf_vars_t *vars, ge_buf_t *out)
+{
+    ge_buf_t plain;
+    char why[256];
+    int rc;
+
+    if (!vars->signer || !len || !strstr(text, "oadrPayload"))
+        return cf_substitute(text, len, vars, out);
+    ge_buf_init(&plain, NULL, CF_CASE_MAX_BODY * 4);
+    rc = cf_substitute(text, len, vars, &plain);
+    if (rc == 0 && oadr_sig_sign(vars->signer, plain.data, plain.len, vars->now - vars->time_offset, out, why,
+                                 sizeof(why)) < 0)
+        rc = ge_buf_append(out, plain.data, plain.len);
+    ge_buf_free(&plain);
+    return rc;
+}
+
 int cf_send_render(const cf_action_t *a, const cf_vars_t *vars, ge_buf_t *url, ge_buf_t *body)
 {
     int rc;
 
     if ((rc = cf_substitute(a->path, strlen(a->path), vars, url)) < 0 ||
-        (rc = cf_substitute(a->body, a->body_len, vars, body)) < 0)
+        (rc = render_body(a->body, a->body_len, vars, body)) < 0)
         return rc;
     if (!url->data || strchr(url->data, '{'))
         return GE_ERR_NOTFOUND;
@@ -248,7 +267,7 @@ int cf_serve_req(const cf_case_t *c, cf_serve_state_t *st, const cf_vars_t *vars
         ans->type = a->body_len ? (a->type ? a->type : default_type) : NULL;
         if (a->location)
             snprintf(ans->location, sizeof(ans->location), "%s", a->location);
-        return cf_substitute(a->body, a->body_len, vars, body_out);
+        return render_body(a->body, a->body_len, vars, body_out);
     }
 
     /* No script for it: accept as a 2030.5 server does (POST creates, PUT/DELETE succeed). */

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include <gridedge/buf.h>
+#include <gridedge/oadr_sig.h>
 
 #include "conformance/case.h"
 
@@ -29,6 +30,10 @@ typedef struct cf_vars {
     const char *ven_name, *ven_id, *registration_id;
     const char *client_id, *client_secret; /* the OAuth2 client credentials the client was given */
     cf_captures_t *captures; /* NULL: `capture` lines take nothing, {NAME} stays as is */
+    /* `sign-payloads`: the OpenADR payloads of replies and sends are XML-signed with this (the
+     * ReplayProtect timestamp on the real clock: NOW - TIME_OFFSET); NULL: sent as written */
+    oadr_sig_t *signer;
+    double time_offset;
 } cf_vars_t;
 
 /* Mutable per-run state: how often each fault and reply has fired, POST counter. */

@@ -37,6 +37,7 @@ struct cf_server {
     struct event_base *base;
     ge_http_server_t *http;
     ge_tls_ctx_t *tls;
+    ge_tls_ctx_t *send_tls; /* https: our identity when we send to the client (2030.5 notifications) */
     cf_serve_state_t st;
     cf_vars_t vars;
     double t0;              /* clock at t = 0 */
@@ -331,10 +332,12 @@ static void send_one(cf_server_t *s, const cf_action_t *a, double t)
         why = "not sent: its URL names a value the client never sent (capture)";
     else if (rc < 0)
         why = "not sent: the body is too large";
-    else if (strncmp(url.data, "http://", 7) != 0)
-        why = "not sent: only http:// URLs can be sent to";
+    else if (strncmp(url.data, "http://", 7) != 0 && strncmp(url.data, "https://", 8) != 0)
+        why = "not sent: only http:// and https:// URLs can be sent to";
+    else if (url.data[4] == 's' && !s->send_tls)
+        why = "not sent: https:// needs the head-end's TLS identity (an https case)";
     if (!why) {
-        slash = strchr(url.data + 7, '/');
+        slash = strchr(url.data + (url.data[4] == 's' ? 8 : 7), '/');
         snprintf(base, sizeof(base), "%.*s", (int)(slash ? (size_t)(slash - url.data) : strlen(url.data)), url.data);
         q->srv = s;
         q->t = t;
@@ -345,6 +348,7 @@ static void send_one(cf_server_t *s, const cf_action_t *a, double t)
         ge_buf_init(&q->answer, NULL, 1u << 20);
         memset(&ho, 0, sizeof(ho));
         ho.url = base;
+        ho.tls = url.data[4] == 's' ? s->send_tls : NULL;
         ho.connect_timeout_ms = 3000;
         ho.read_timeout_ms = 5000;
         ho.total_timeout_ms = 8000;
@@ -515,6 +519,14 @@ int cf_server_new(cf_server_t **out, struct event_base *base, const cf_server_op
             goto fail;
         }
         SSL_CTX_set_info_callback(ge_tls_ctx_ssl_ctx(s->tls), tls_info);
+        /* Sending to the client (a 2030.5 server POSTs Notifications): the head-end's own
+         * certificate as the TLS client's, the client's checked against the CA.  2030.5 identifies
+         * devices by certificate, not by host name. */
+        to.cert_file = cert;
+        to.key_file = key;
+        to.no_verify_name = 1;
+        if (ge_tls_ctx_new(&s->send_tls, ge_tls_profile_find(suite_profile(opts->suite)), GE_TLS_CLIENT, &to) < 0)
+            s->send_tls = NULL; /* then a send to an https:// URL is recorded as not sent, with why */
     }
     memset(&so, 0, sizeof(so));
     so.tls = s->tls;
@@ -568,6 +580,7 @@ void cf_server_free(cf_server_t *s)
     }
     ge_http_server_free(s->http);
     ge_tls_ctx_free(s->tls);
+    ge_tls_ctx_free(s->send_tls);
     free(s->hs);
     for (size_t i = 0; i < s->n_ex; i++) {
         free((char *)s->ex[i].method);
@@ -618,6 +631,16 @@ const char *cf_server_base_url(const cf_server_t *s)
 const char *cf_server_url(const cf_server_t *s)
 {
     return s->url;
+}
+
+void cf_server_record(cf_server_t *s, const char *method, const char *path, const char *body, int status,
+                      const char *reply)
+{
+    size_t n_before = s->n_ex;
+
+    record(s, cf_server_elapsed(s), method, path, body, body ? strlen(body) : 0, status, reply,
+           reply ? strlen(reply) : 0);
+    record_headers(s, n_before, NULL);
 }
 
 const cf_exchange_t *cf_server_exchanges(const cf_server_t *s, size_t *n, size_t *dropped)

@@ -59,6 +59,11 @@ const char *const *cf_server_headers(const cf_server_t *s, size_t *n);
  * each from its ClientHello to Finished or a fatal alert - what `expect handshake` judges. */
 const cf_handshake_t *cf_server_handshakes(const cf_server_t *s, size_t *n);
 
+/* Record an exchange that did not come over HTTP (e.g. a DNS-SD question, method "DNS") at the
+ * current time, as evidence and for the expectations; REPLY may be NULL. */
+void cf_server_record(cf_server_t *s, const char *method, const char *path, const char *body, int status,
+                      const char *reply);
+
 /* What the server answered to exchange I (cut to 4 KiB). */
 const char *cf_server_reply(const cf_server_t *s, size_t i);
 

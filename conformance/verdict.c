@@ -224,6 +224,181 @@ static int check_status(const cf_expect_t *e, const cf_observed_t *obs, char *de
     return 0;
 }
 
+/* ---- expect reading: the metering mirror's active power readings against the status file ---- */
+
+#define READING_MRIDS 64
+
+typedef struct mirror_reading {
+    char mrid[64];
+    unsigned role;  /* the MirrorUsagePoint's roleFlags */
+    int uom, flow, mult;
+} mirror_reading_t;
+
+/* The text of the first <TAG>...</TAG> in [P, END) of a NUL-terminated body into OUT (cut to its size);
+ * 1 if found. */
+static int xml_text(const char *p, const char *end, const char *tag, char *out, size_t outlen)
+{
+    char open[48], close[48];
+    const char *a, *b;
+    size_t n;
+
+    snprintf(open, sizeof(open), "<%s>", tag);
+    snprintf(close, sizeof(close), "</%s>", tag);
+    /* the bodies are NUL-terminated: search on, then keep to [P, END) */
+    a = strstr(p, open);
+    if (!a || a >= end)
+        return 0;
+    a += strlen(open);
+    b = strstr(a, close);
+    if (!b || b > end)
+        return 0;
+    n = (size_t)(b - a) < outlen - 1 ? (size_t)(b - a) : outlen - 1;
+    memcpy(out, a, n);
+    out[n] = '\0';
+    return 1;
+}
+
+/* The integer in <TAG> within [P, END), or DFLT when the element is missing or not a number. */
+static long xml_int(const char *p, const char *end, const char *tag, long dflt)
+{
+    char buf[32], *stop;
+    long v;
+
+    if (!xml_text(p, end, tag, buf, sizeof(buf)))
+        return dflt;
+    v = strtol(buf, &stop, 10);
+    return stop == buf || *stop != '\0' ? dflt : v;
+}
+
+/* The status file's value of KEY ("a.b" or a sum "a.b+c.d") in JSON; 0 if some part is missing. */
+static int status_sum(const char *json, const char *key, double *out)
+{
+    json_error_t jerr;
+    json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
+    char part[128];
+    int ok = root != NULL;
+
+    *out = 0;
+    while (ok && *key) {
+        size_t n = strcspn(key, "+"), len;
+        int is_len;
+        json_t *v;
+        if (n == 0 || n >= sizeof(part)) {
+            ok = 0;
+            break;
+        }
+        memcpy(part, key, n);
+        part[n] = '\0';
+        key += n + (key[n] == '+');
+        v = lookup(root, part, &is_len, &len);
+        ok = v && !is_len && json_is_number(v);
+        if (ok)
+            *out += json_number_value(v);
+    }
+    json_decref(root);
+    return ok;
+}
+
+/* A reading of W at T agrees with E: with NUMBER, or with the status file as a sample within 1.5 s of T
+ * had it (the file is rewritten once a second); *SAID gets the nearest sample's value. */
+static int reading_agrees(const cf_expect_t *e, const cf_observed_t *obs, double t, double w, double *said)
+{
+    double best = 1e9;
+    int ok = 0;
+
+    if (!e->key) {
+        *said = e->number;
+        return compare_number(e, w, e->number);
+    }
+    *said = NAN;
+    for (size_t i = 0; i < obs->n_samples; i++) {
+        double v;
+        if (fabs(obs->samples[i].t - t) > 1.5 || !status_sum(obs->samples[i].json, e->key, &v))
+            continue;
+        if (fabs(obs->samples[i].t - t) < best) {
+            best = fabs(obs->samples[i].t - t);
+            *said = v;
+        }
+        ok |= compare_number(e, w, v);
+    }
+    return ok;
+}
+
+/* expect reading site|der: follow the MirrorMeterReadings the client POSTs (their ReadingType and the
+ * roleFlags of their MirrorUsagePoint, by mRID, from the first post that names them); every active power
+ * reading (uom 38) of the mirror with the role bit (site: isPremisesAggregationPoint, der: isDER), taken
+ * to the status file's signs (site: import positive, DER: output positive) and scaled by its
+ * powerOfTenMultiplier, must agree. */
+static int check_reading(const cf_expect_t *e, const cf_observed_t *obs, char *detail, size_t dlen)
+{
+    mirror_reading_t known[READING_MRIDS];
+    size_t n_known = 0, count = 0;
+    unsigned want = strcmp(e->path, "site") == 0 ? 0x02 : 0x08;
+    double to = window_end(e, obs);
+
+    for (size_t i = 0; i < obs->n_ex; i++) {
+        const cf_exchange_t *x = &obs->ex[i];
+        const char *p = x->body, *first;
+        char buf[64];
+        unsigned role = 0;
+        if (strcmp(x->method, "POST") != 0 || !p || !(first = strstr(p, "<MirrorMeterReading")))
+            continue;
+        if (xml_text(p, first, "roleFlags", buf, sizeof(buf)))
+            role = (unsigned)strtoul(buf, NULL, 16);
+        for (const char *m = first; m; m = strstr(m + 1, "<MirrorMeterReading")) {
+            const char *mend = strstr(m, "</MirrorMeterReading>"), *rd;
+            mirror_reading_t *r = NULL;
+            if (m[19] != '>' && m[19] != ' ')
+                continue; /* <MirrorMeterReadingList> */
+            if (!mend || !xml_text(m, mend, "mRID", buf, sizeof(buf)))
+                break;
+            for (size_t k = 0; k < n_known && !r; k++)
+                if (strcmp(known[k].mrid, buf) == 0)
+                    r = &known[k];
+            if (!r && n_known < READING_MRIDS) {
+                r = &known[n_known++];
+                memset(r, 0, sizeof(*r));
+                snprintf(r->mrid, sizeof(r->mrid), "%s", buf);
+                r->uom = -1;
+            }
+            if (!r)
+                continue;
+            if (role)
+                r->role = role;
+            if (strstr(m, "<ReadingType>") && strstr(m, "<ReadingType>") < mend) {
+                const char *rt = strstr(m, "<ReadingType>");
+                r->uom = (int)xml_int(rt, mend, "uom", -1);
+                r->flow = (int)xml_int(rt, mend, "flowDirection", 0);
+                r->mult = (int)xml_int(rt, mend, "powerOfTenMultiplier", 0);
+            }
+            for (rd = strstr(m, "<Reading"); rd && rd[8] != '>' && rd[8] != ' '; rd = strstr(rd + 1, "<Reading"))
+                ; /* not <ReadingType> */
+            if (!rd || rd > mend || !(r->role & want) || r->uom != 38 || x->t < e->from || x->t > to ||
+                !xml_text(rd, mend, "value", buf, sizeof(buf)))
+                continue;
+            {
+                /* site: forward (1) is import, the status's positive; DER: reverse (19) is output */
+                double w = strtod(buf, NULL) * pow(10.0, r->mult), said;
+                if ((want == 0x02 && r->flow == 19) || (want == 0x08 && r->flow == 1))
+                    w = -w;
+                if (!reading_agrees(e, obs, x->t, w, &said)) {
+                    snprintf(detail, dlen, "the %s reading posted at %.1f s says %.0f W, but %s was %.0f (+- %g)",
+                             e->path, x->t, w, e->key ? e->key : "the case wants", said, e->tolerance);
+                    return 0;
+                }
+                count++;
+            }
+        }
+    }
+    if (count < e->count_min || (e->count_max && count > e->count_max)) {
+        snprintf(detail, dlen, "expected %u..%u %s active power reading(s) between %g s and %g s (0: no limit), "
+                 "saw %zu", e->count_min, e->count_max, e->path, e->from, to, count);
+        return 0;
+    }
+    snprintf(detail, dlen, "%zu %s active power reading(s), each agreeing", count, e->path);
+    return 1;
+}
+
 const char *cf_tls_outcome_name(cf_tls_outcome o)
 {
     return o == CF_TLS_COMPLETED ? "completed" : o == CF_TLS_FAILED ? "failed" : "refused";
@@ -288,6 +463,33 @@ int cf_expect_check(const cf_expect_t *e, const cf_observed_t *obs, char *detail
     return cf_expect_check_headers(e, obs, NULL, 0, detail, dlen);
 }
 
+int cf_expect_check_signed(const cf_expect_t *e, const cf_observed_t *obs, const char *const *headers,
+                           size_t n_headers, oadr_sig_t *sig, double real_start, char *detail, size_t dlen)
+{
+    double to = window_end(e, obs);
+    size_t count = 0;
+
+    for (size_t i = 0; i < obs->n_ex; i++) {
+        const cf_exchange_t *x = &obs->ex[i];
+        char why[256] = "the head-end has no verifier";
+        if (!request_matches(e, x, headers && i < n_headers ? headers[i] : NULL, to))
+            continue;
+        if (!sig || oadr_sig_verify(sig, x->body, strlen(x->body), real_start + x->t, OADR_SIG_DEFAULT_SKEW_S, why,
+                                    sizeof(why)) < 0) {
+            snprintf(detail, dlen, "%s %s at %.1f s is not validly signed: %s", e->method, x->path, x->t, why);
+            return 0;
+        }
+        count++;
+    }
+    if (count < e->count_min || (e->count_max && count > e->count_max)) {
+        snprintf(detail, dlen, "expected %u..%u signed %s %s between %g s and %g s, saw %zu", e->count_min,
+                 e->count_max, e->method, e->path, e->from, to, count);
+        return 0;
+    }
+    snprintf(detail, dlen, "%s %s: %zu request(s), each validly signed", e->method, e->path, count);
+    return 1;
+}
+
 int cf_expect_check_headers(const cf_expect_t *e, const cf_observed_t *obs, const char *const *headers,
                             size_t n_headers, char *detail, size_t dlen)
 {
@@ -295,8 +497,12 @@ int cf_expect_check_headers(const cf_expect_t *e, const cf_observed_t *obs, cons
     size_t count = 0;
     double first = -1;
 
+    if (e->kind == CF_EXP_SIGNED)
+        return cf_expect_check_signed(e, obs, headers, n_headers, NULL, 0, detail, dlen);
     if (e->kind == CF_EXP_STATUS)
         return check_status(e, obs, detail, dlen);
+    if (e->kind == CF_EXP_READING)
+        return check_reading(e, obs, detail, dlen);
     if (e->kind == CF_EXP_HANDSHAKE || e->kind == CF_EXP_NO_HANDSHAKE)
         return check_handshake(e, obs, NULL, 0, detail, dlen);
     to = window_end(e, obs);

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include <gridedge/oadr_sig.h>
+
 #include "conformance/case.h"
 
 typedef struct cf_exchange {
@@ -66,6 +68,13 @@ int cf_expect_check(const cf_expect_t *e, const cf_observed_t *obs, char *detail
  * NULL) belongs to OBS->ex[i] for i < N_HEADERS; `has-header` needs them. */
 int cf_expect_check_headers(const cf_expect_t *e, const cf_observed_t *obs, const char *const *headers,
                             size_t n_headers, char *detail, size_t detail_len);
+
+/* `expect signed` E: every request matching it carries a valid OpenADR XML signature by SIG (the
+ * head-end's verifier, the run's CA; NULL: none counts as signed), its ReplayProtect judged
+ * against the real clock REAL_START + t, and there are COUNT_MIN..MAX of them.  (The other
+ * cf_expect_check* functions judge an `expect signed` as unmet: they have no verifier.) */
+int cf_expect_check_signed(const cf_expect_t *e, const cf_observed_t *obs, const char *const *headers,
+                           size_t n_headers, oadr_sig_t *sig, double real_start, char *detail, size_t dlen);
 
 /* Look up KEY (dotted: battery.power_w, active_controls.0.id, active_controls.# for a length) in
  * JSON text and compare it as E says; SERVER_TIME is what {server-time} stands for in this sample.

@@ -212,13 +212,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         return;
     }
     price = tariff(fmod(v + d->utc_offset, DAY_S) / 3600.0);
-    gw_sep_link_pump(d->link, v);
-    gw_oadr_link_pump(d->oadr, v);
     memset(&in, 0, sizeof(in));
     in.simple_level = -1;
-    ge_setpoint_init(&sp);
-    if (gw_sep_link_control(d->link, v, &sp, controls, GW_STATUS_MAX_CONTROLS, &n) == 0)
-        in.utility = &sp;
+    gw_sep_link_step(d->link, v, &in, &sp, controls, GW_STATUS_MAX_CONTROLS); /* plain http: nothing fatal */
+    n = in.n_controls;
+    gw_oadr_link_pump(d->oadr, v);
     {
         size_t m = 0;
         if (gw_oadr_link_control(d->oadr, v, &in.simple_level, &in.has_price, &in.price, controls + n,
@@ -229,7 +227,6 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     in.n_controls = n;
     for (size_t i = 0; i < n; i++)
         remember_event(d, &controls[i]);
-    in.server_time = gw_sep_link_server_time(d->link, v);
     gw_site_tick(d->site, v, &in);
     gw_site_device(d->site, &caps, &tel);
     gw_sep_link_set_device(d->link, &caps, &tel);
@@ -256,18 +253,18 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     progress(d, v, gw_site_status(d->site), in.has_price ? in.price : price);
 }
 
+/* The status page's opt-out button: the household opts out of an OpenADR 2.0b event. */
+static int opt_out(void *ud, const char *event_id)
+{
+    demo_t *d = ud;
+    return d->oadr ? gw_oadr_link_opt_out(d->oadr, event_id) : GE_ERR_STATE;
+}
+
 static void on_page(void *ud, ge_http_exchange_t *ex)
 {
     demo_t *d = ud;
-    ge_buf_t body;
-    const char *type = NULL;
 
-    ge_buf_init(&body, NULL, 4u << 20);
-    if (gw_statuspage_get(ge_http_path(ex), gw_site_status(d->site), d->store, (int64_t)vclock(d), &body, &type) == 0)
-        ge_http_reply(ex, 200, type, body.data, body.len);
-    else
-        ge_http_reply(ex, 404, "text/plain", "not found\n", 10);
-    ge_buf_free(&body);
+    gw_statuspage_serve(ex, gw_site_status(d->site), d->store, (int64_t)vclock(d), d->oadr ? opt_out : NULL, d);
 }
 
 static void summary(demo_t *d)
@@ -468,6 +465,8 @@ int gw_cmd_demo(int argc, char **argv)
         oo.ven_name = "gridedge-demo";
         oo.store = d.store;
         oo.log = &log;
+        oo.clock = vclock;
+        oo.clock_ud = &d;
         if (gw_oadr_link_new(&d.oadr, d.base, &oo, err, sizeof(err)) < 0) {
             fprintf(stderr, "gridedge demo: %s\n", err);
             goto out;

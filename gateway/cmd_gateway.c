@@ -23,6 +23,7 @@
 #include "gateway/cli.h"
 #include "gateway/daemon.h"
 #include "gateway/gwconfig.h"
+#include "gateway/oadr3_link.h"
 #include "gateway/oadr_link.h"
 #include "gateway/sep_link.h"
 #include "gateway/site.h"
@@ -40,6 +41,7 @@ typedef struct gateway {
     gw_site_t *site;
     gw_sep_link_t *sep;
     gw_oadr_link_t *oadr;
+    gw_oadr3_link_t *oadr3;  /* [oadr] version 3.0 */
     ge_http_server_t *page;
     gw_signals_t sig;
     ge_log_t log;
@@ -53,8 +55,10 @@ typedef struct gateway {
 static void adapter_options(const gw_config_t *c, char *buf, size_t size)
 {
     if (c->adapter == GW_ADAPTER_SUNSPEC)
-        snprintf(buf, size, "host=%s port=%d unit=%d timeout_ms=%d", c->sunspec_host, c->sunspec_port,
-                 c->sunspec_unit_id, c->sunspec_timeout_ms);
+        /* lazy: a device that is away at start is waited for (retried with backoff, at most 10 s
+         * apart), not a reason to stop the gateway */
+        snprintf(buf, size, "host=%s port=%d unit=%d timeout_ms=%d lazy=1 backoff_max_ms=10000", c->sunspec_host,
+                 c->sunspec_port, c->sunspec_unit_id, c->sunspec_timeout_ms);
     else
         snprintf(buf, size, "seed=%llu pv_peak_w=%.0f battery_wh=%.0f battery_max_w=%.0f soc=%.1f ev_max_w=%.0f "
                             "house_w=%.0f",
@@ -62,19 +66,21 @@ static void adapter_options(const gw_config_t *c, char *buf, size_t size)
                  c->sim_start_soc_pct, c->sim_ev_charger_w, c->sim_house_w);
 }
 
+/* The status page's opt-out button: the household opts out of an OpenADR 2.0b event. */
+static int opt_out(void *ud, const char *event_id)
+{
+    gateway_t *g = ud;
+    return g->oadr ? gw_oadr_link_opt_out(g->oadr, event_id) : GE_ERR_STATE;
+}
+
 static void on_page(void *ud, ge_http_exchange_t *ex)
 {
     gateway_t *g = ud;
-    ge_buf_t body;
-    const char *type = NULL;
 
-    ge_buf_init(&body, NULL, 4u << 20);
-    if (g->site && gw_statuspage_get(ge_http_path(ex), gw_site_status(g->site), g->store, (int64_t)gw_now(), &body,
-                                     &type) == 0)
-        ge_http_reply(ex, 200, type, body.data, body.len);
+    if (g->site)
+        gw_statuspage_serve(ex, gw_site_status(g->site), g->store, (int64_t)gw_now(), g->oadr ? opt_out : NULL, g);
     else
-        ge_http_reply(ex, 404, "text/plain", "not found\n", 10);
-    ge_buf_free(&body);
+        ge_http_reply(ex, 503, "text/plain", "starting\n", 9);
 }
 
 /* Stop what the configuration started (the store and the loop stay). */
@@ -86,6 +92,8 @@ static void stop_parts(gateway_t *g)
     g->sep = NULL;
     gw_oadr_link_free(g->oadr);
     g->oadr = NULL;
+    gw_oadr3_link_free(g->oadr3);
+    g->oadr3 = NULL;
     if (g->site)
         gw_site_flush(g->site);
     gw_site_free(g->site);
@@ -130,17 +138,29 @@ static int start_parts(gateway_t *g, char *err, size_t errlen)
         lo.pin = (uint32_t)c->sep_pin;
         lo.profile = c->sep_profile;
         lo.nmi = c->sep_nmi[0] ? c->sep_nmi : NULL;
+        lo.notify = c->sep_notify[0] ? c->sep_notify : NULL;
         lo.store = g->store;
         lo.log = &g->log;
         if (gw_sep_link_new(&g->sep, g->base, &lo, err, errlen) < 0)
             return GE_ERR_CONFIG;
     }
-    if (c->oadr_enabled) {
+    if (c->oadr_enabled && c->oadr_version == GW_OADR_30) {
+        gw_oadr3_opts_t o3;
+        memset(&o3, 0, sizeof(o3));
+        o3.url = c->oadr_vtn;
+        o3.ca_file = c->oadr_ca[0] ? c->oadr_ca : NULL; /* https: the "modern" TLS profile */
+        o3.cert_file = c->oadr_cert[0] ? c->oadr_cert : NULL;
+        o3.key_file = c->oadr_key[0] ? c->oadr_key : NULL;
+        o3.ven_name = c->oadr_ven_name;
+        o3.token = c->oadr_token[0] ? c->oadr_token : NULL;
+        o3.client_id = c->oadr_client_id[0] ? c->oadr_client_id : NULL;
+        o3.client_secret = c->oadr_client_secret[0] ? c->oadr_client_secret : NULL;
+        o3.poll_s = (unsigned)c->oadr_poll_s;
+        o3.log = &g->log;
+        if (gw_oadr3_link_new(&g->oadr3, g->base, &o3, err, errlen) < 0)
+            return GE_ERR_CONFIG;
+    } else if (c->oadr_enabled) {
         gw_oadr_opts_t oo;
-        if (c->oadr_version != GW_OADR_20B) {
-            snprintf(err, errlen, "[oadr] version 3.0 is not in this build yet (2.0b is)");
-            return GE_ERR_UNSUPPORTED;
-        }
         memset(&oo, 0, sizeof(oo));
         oo.url = c->oadr_vtn;
         oo.ven_name = c->oadr_ven_name;
@@ -149,6 +169,18 @@ static int start_parts(gateway_t *g, char *err, size_t errlen)
         oo.key_file = c->oadr_key[0] ? c->oadr_key : NULL;
         for (size_t i = 0; i < c->oadr_n_opt_out && oo.n_opt_out < GW_OADR_MAX_OPT_OUTS; i++)
             oo.opt_out[oo.n_opt_out++] = c->oadr_opt_out[i];
+        memcpy(oo.unavailable, c->oadr_unavailable, sizeof(oo.unavailable));
+        oo.n_unavailable = c->oadr_n_unavailable;
+        oo.leave = !c->oadr_registered;
+        oo.owner_dir = c->state_dir; /* owner.ini: the home owner's live choices */
+        oo.push = c->oadr_push;
+        oo.push_port = (unsigned short)c->oadr_push_port;
+        oo.push_bind = c->oadr_push_bind[0] ? c->oadr_push_bind : NULL;
+        oo.push_cert_file = c->oadr_push_cert[0] ? c->oadr_push_cert : NULL;
+        oo.push_key_file = c->oadr_push_key[0] ? c->oadr_push_key : NULL;
+        oo.sign = c->oadr_sign;
+        oo.has_base_price = !isnan(c->base_price);
+        oo.base_price = c->base_price;
         oo.store = g->store;
         oo.log = &g->log;
         if (gw_oadr_link_new(&g->oadr, g->base, &oo, err, errlen) < 0)
@@ -238,19 +270,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     in.simple_level = -1;
     ge_setpoint_init(&sp);
     if (g->sep) {
-        gw_sep_link_pump(g->sep, now);
-        if ((fatal = gw_sep_link_fatal(g->sep)) != NULL) {
+        if ((fatal = gw_sep_link_step(g->sep, now, &in, &sp, controls, GW_STATUS_MAX_CONTROLS)) != NULL) {
             fprintf(stderr, "gridedge gateway: [sep] %s\n", fatal);
             g->exit_code = GW_EXIT_FAIL;
             event_base_loopbreak(g->base);
             return;
         }
-        if (gw_sep_link_control(g->sep, now, &sp, controls, GW_STATUS_MAX_CONTROLS, &n) == 0) {
-            in.utility = &sp;
-            in.controls = controls;
-            in.n_controls = n;
-        }
-        in.server_time = gw_sep_link_server_time(g->sep, now);
+        n = in.n_controls;
     }
     if (g->oadr) {
         size_t m = 0;
@@ -274,6 +300,26 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         if (!in.server_time)
             in.server_time = gw_oadr_link_server_time(g->oadr, now);
     }
+    if (g->oadr3) {
+        size_t m = 0;
+        ge_setpoint_t osp;
+        gw_oadr3_link_pump(g->oadr3, now);
+        memset(&osp, 0, sizeof(osp));
+        if (gw_oadr3_link_control(g->oadr3, now, &in.simple_level, &in.has_price, &in.price, &osp, controls + n,
+                                  GW_STATUS_MAX_CONTROLS - n, &m) == 0) {
+            n += m;
+            in.controls = controls;
+            in.n_controls = n;
+            if (osp.set && !in.utility) {
+                sp = osp;
+                in.utility = &sp;
+            } else if (osp.set) {
+                ge_setpoint_merge(&sp, &osp, osp.set & ~sp.set);
+            }
+        }
+        if (!in.server_time)
+            in.server_time = gw_oadr3_link_server_time(g->oadr3, now);
+    }
     gw_site_tick(g->site, now, &in);
     if (!g->store && now >= g->store_retry) {
         char err[512];
@@ -292,10 +338,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         }
     }
     gw_site_device(g->site, &caps, &tel);
-    if (g->sep)
+    /* the utility hears of the device once it has answered: no made-up ratings or readings */
+    if (g->sep && gw_site_device_ready(g->site))
         gw_sep_link_set_device(g->sep, &caps, &tel);
-    if (g->oadr)
+    if (g->oadr && gw_site_device_ready(g->site))
         gw_oadr_link_sample(g->oadr, now, &caps, &tel);
+    if (g->oadr3 && gw_site_device_ready(g->site))
+        gw_oadr3_link_telemetry(g->oadr3, gw_site_status(g->site));
     if (g->store && now - g->last_history >= HISTORY_PERIOD_S) {
         const gw_status_t *st = gw_site_status(g->site);
         gw_history_sample_t h;

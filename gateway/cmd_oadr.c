@@ -1,5 +1,6 @@
 /* cmd_oadr.c - `gridedge oadr run`: the OpenADR VEN driving a site (CLI-CONTRACT.md).  2.0b is the
- * simple HTTP VEN of stack/oadr (pull, or push with --push-port; TLS with --ca/--cert/--key);
+ * simple HTTP VEN of stack/oadr (pull, or push with --push-port; TLS with --ca/--cert/--key, for
+ * the push server too; XML signatures both ways with --sign);
  * 3.0 is gateway/cmd_oadr3.c. */
 #include "config.h"
 
@@ -15,56 +16,62 @@
 #include <gridedge/error.h>
 
 #include "gateway/cli.h"
+#include "gateway/client_run.h"
 #include "gateway/daemon.h"
 #include "gateway/oadr3_link.h"
 #include "gateway/oadr_link.h"
 #include "gateway/site.h"
 #include "gateway/store.h"
 
-#define TICK_S 0.25
-
-typedef struct oadr_run {
-    struct event_base *base;
-    gw_oadr_link_t *link;
-    gw_site_t *site;
-    gw_signals_t sig;
-    double deadline;   /* 0: run until a signal */
-    int exit_code;
-} oadr_run_t;
-
-static void on_tick(evutil_socket_t fd, short what, void *arg)
+/* One tick: the site's readings for the reports, the link's exchanges, the site driven by the
+ * events in force (a 2.0b link has no fatal error: it keeps trying). */
+static const char *oadr_tick(void *link, gw_site_t *site, double now)
 {
-    oadr_run_t *r = arg;
-    double now = gw_now();
+    gw_oadr_link_t *l = link;
     gw_status_control_t controls[GW_STATUS_MAX_CONTROLS];
     gw_site_input_t in;
     ge_setpoint_t sp;
+    ge_der_caps_t caps;
+    ge_telemetry_t tel;
     size_t n = 0;
-    (void)fd;
-    (void)what;
 
-    if (r->sig.stop || (r->deadline && now >= r->deadline)) {
-        event_base_loopbreak(r->base);
-        return;
-    }
-    {
-        ge_der_caps_t caps;
-        ge_telemetry_t tel;
-        gw_site_device(r->site, &caps, &tel);
-        gw_oadr_link_sample(r->link, now, &caps, &tel);
-    }
-    gw_oadr_link_pump(r->link, now);
+    gw_site_device(site, &caps, &tel);
+    gw_oadr_link_sample(l, now, &caps, &tel);
+    gw_oadr_link_pump(l, now);
     memset(&in, 0, sizeof(in));
-    if (gw_oadr_link_setpoint(r->link, now, &sp))
+    if (gw_oadr_link_setpoint(l, now, &sp))
         in.utility = &sp;
     in.simple_level = -1;
-    if (gw_oadr_link_control(r->link, now, &in.simple_level, &in.has_price, &in.price, controls,
+    if (gw_oadr_link_control(l, now, &in.simple_level, &in.has_price, &in.price, controls,
                              GW_STATUS_MAX_CONTROLS, &n) == 0) {
         in.controls = controls;
         in.n_controls = n;
     }
-    in.server_time = gw_oadr_link_server_time(r->link, now);
-    gw_site_tick(r->site, now, &in);
+    in.server_time = gw_oadr_link_server_time(l, now);
+    gw_site_tick(site, now, &in);
+    return NULL;
+}
+
+typedef struct oadr_run {
+    gw_client_run_t run;
+    gw_oadr_opts_t *oo;
+} oadr_run_t;
+
+static int oadr_link_new(gw_client_run_t *r, struct event_base *base, gw_store_t *store, char *err, size_t errlen)
+{
+    oadr_run_t *orun = (oadr_run_t *)r;
+    gw_oadr_link_t *l = NULL;
+    int rc;
+
+    orun->oo->store = store;
+    rc = gw_oadr_link_new(&l, base, orun->oo, err, errlen);
+    r->link = l;
+    return rc;
+}
+
+static void oadr_link_free(void *link)
+{
+    gw_oadr_link_free(link);
 }
 
 int gw_cmd_oadr(int argc, char **argv)
@@ -79,7 +86,11 @@ int gw_cmd_oadr(int argc, char **argv)
         { "status-file", required_argument, NULL, 'f' }, { "verbose", no_argument, NULL, 'v' },
         { "seed", required_argument, NULL, 'r' },        { "adapter-config", required_argument, NULL, 'C' },
         { "opt-out", required_argument, NULL, 'O' },    { "push-port", required_argument, NULL, 'P' },
-        { "push-bind", required_argument, NULL, 'B' },
+        { "push-bind", required_argument, NULL, 'B' },   { "push-cert", required_argument, NULL, 'p' },
+        { "push-key", required_argument, NULL, 'q' },    { "resource-id", required_argument, NULL, 'R' },
+        { "group-id", required_argument, NULL, 'G' },    { "party-id", required_argument, NULL, 'Y' },
+        { "sign", no_argument, NULL, 'X' },             { "base-price", required_argument, NULL, 'b' },
+        { "unavailable", required_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 }
     };
     const gw_command_t *cmd = gw_command_find("oadr");
@@ -90,11 +101,7 @@ int gw_cmd_oadr(int argc, char **argv)
     double duration = 0;
     int verbose = 0, c;
     ge_log_t log = { gw_log_stderr, NULL, GE_LOG_WARN };
-    gw_store_t *store = NULL;
     oadr_run_t run;
-    struct event *tick = NULL;
-    struct timeval period = { 0, (long)(TICK_S * 1e6) };
-    char err[512];
     char *end;
 
     if (argc < 2 || strcmp(argv[1], "run") != 0)
@@ -131,6 +138,30 @@ int gw_cmd_oadr(int argc, char **argv)
             break;
         }
         case 'B': oo.push_bind = optarg; break;
+        case 'X': oo.sign = 1; break; /* 2.0b XML signatures: sign ours, require the VTN's */
+        case 'b':
+            /* 2.0b: the tariff priceRelative / priceMultiplier signals apply to */
+            errno = 0;
+            oo.base_price = strtod(optarg, &end);
+            if (errno || *end || !*optarg || !isfinite(oo.base_price) || fabs(oo.base_price) > 1000)
+                return gw_usage_error(cmd, "--base-price needs a price per kWh (-1000 to 1000), not '%s'", optarg);
+            oo.has_base_price = 1;
+            break;
+        case 'p': oo.push_cert_file = optarg; break;
+        case 'q': oo.push_key_file = optarg; break;
+        case 'R':
+        case 'G':
+        case 'Y':
+            /* 2.0b eiTarget: the identities the VEN answers to besides its venID */
+            if (oo.n_targets == OADR_MAX_TARGETS)
+                return gw_usage_error(cmd, "at most %d --resource-id/--group-id/--party-id", OADR_MAX_TARGETS);
+            if (!*optarg || strlen(optarg) >= OADR_ID_MAX)
+                return gw_usage_error(cmd, "--%s needs an id (1 to %d characters)",
+                                      c == 'R' ? "resource-id" : c == 'G' ? "group-id" : "party-id", OADR_ID_MAX - 1);
+            oo.targets[oo.n_targets].kind = c == 'R' ? OADR_TARGET_RESOURCE : c == 'G' ? OADR_TARGET_GROUP
+                                                                                     : OADR_TARGET_PARTY;
+            oo.targets[oo.n_targets++].id = optarg;
+            break;
         case 'O':
             /* 2.0b extension: the home owner opts out of this event (answered optOut, not acted on) */
             if (oo.n_opt_out == GW_OADR_MAX_OPT_OUTS)
@@ -139,6 +170,18 @@ int gw_cmd_oadr(int argc, char **argv)
                 return gw_usage_error(cmd, "--opt-out needs an eventID (1 to %d characters)", OADR_ID_MAX - 1);
             oo.opt_out[oo.n_opt_out++] = optarg;
             break;
+        case 'U': {
+            /* 2.0b: the home is not available in START/DURATION (an EiOpt schedule, optOut) */
+            char why[200];
+            size_t n = 0;
+            if (gw_config_parse_windows(optarg, oo.unavailable + oo.n_unavailable,
+                                        GW_CONFIG_WINDOWS_MAX - oo.n_unavailable, &n, why, sizeof(why)) < 0)
+                return gw_usage_error(cmd, "--unavailable: %s", why);
+            if (n == 0)
+                return gw_usage_error(cmd, "--unavailable needs START/DURATION, e.g. 2026-12-01T18:00:00Z/PT2H");
+            oo.n_unavailable += n;
+            break;
+        }
         case 'S': state_dir = optarg; break;
         case 'f': site_opts.status_file = optarg; break;
         case 'v': verbose = 1; break;
@@ -169,8 +212,8 @@ int gw_cmd_oadr(int argc, char **argv)
         return gw_usage_error(cmd, "--ven-name is too long (at most %d characters)", OADR_ID_MAX * 2 - 1);
     if (strncmp(oo.url, "http://", 7) != 0 && strncmp(oo.url, "https://", 8) != 0)
         return gw_usage_error(cmd, "--vtn must be an http:// or https:// URL");
-    if ((ca || cert || key) && !(ca && cert && key))
-        return gw_usage_error(cmd, "--ca, --cert and --key go together");
+    if ((cert || key) && !(cert && key))
+        return gw_usage_error(cmd, "--cert and --key go together");
     if ((client_id && !client_secret) || (!client_id && client_secret))
         return gw_usage_error(cmd, "--client-id and --client-secret go together");
     if (token && client_id)
@@ -183,56 +226,35 @@ int gw_cmd_oadr(int argc, char **argv)
     }
     if (token || client_id)
         fprintf(stderr, "gridedge oadr: --token/--client-id are OpenADR 3.0 options; ignored for 2.0b\n");
+    if ((ca || cert) && !(ca && cert))
+        return gw_usage_error(cmd, "--ca, --cert and --key go together");
     if (strncmp(oo.url, "https://", 8) == 0 && !ca)
         return gw_usage_error(cmd, "an https:// VTN needs --ca, --cert and --key");
+    if (oo.sign && !(ca && cert && key))
+        return gw_usage_error(cmd, "--sign needs --ca (to verify the VTN's signatures), --cert and --key (to sign)");
     if (oo.push_bind && !oo.push)
         return gw_usage_error(cmd, "--push-bind goes with --push-port");
+    if ((oo.push_cert_file || oo.push_key_file) && !(oo.push && oo.push_cert_file && oo.push_key_file && ca))
+        return gw_usage_error(cmd, "--push-cert and --push-key go together, with --push-port and --ca/--cert/--key");
+    oo.owner_dir = state_dir; /* STATE_DIR/owner.ini: the home owner's live choices */
     oo.ca_file = ca;
     oo.cert_file = cert;
     oo.key_file = key;
     if (verbose)
         log.level = GE_LOG_INFO;
 
-    memset(&run, 0, sizeof(run));
-    run.exit_code = GW_EXIT_OK;
-    if (state_dir && gw_store_open(&store, state_dir, NULL, &log) < 0) {
-        fprintf(stderr, "gridedge oadr: cannot open the state in %s\n", state_dir);
-        return GW_EXIT_FAIL;
-    }
-    oo.store = store;
     oo.log = &log;
     site_opts.adapter = adapter;
     site_opts.log = &log;
-    run.base = event_base_new();
-    if (!run.base) {
-        gw_store_close(store);
-        fprintf(stderr, "gridedge oadr: cannot create the event loop\n");
-        return GW_EXIT_FAIL;
-    }
-    if (gw_site_new(&run.site, &site_opts, gw_now(), err, sizeof(err)) < 0 ||
-        gw_oadr_link_new(&run.link, run.base, &oo, err, sizeof(err)) < 0) {
-        fprintf(stderr, "gridedge oadr: %s\n", err);
-        run.exit_code = GW_EXIT_FAIL;
-        goto out;
-    }
-    if (gw_signals_init(&run.sig, run.base) < 0 || !(tick = event_new(run.base, -1, EV_PERSIST, on_tick, &run))) {
-        fprintf(stderr, "gridedge oadr: cannot set up the event loop\n");
-        run.exit_code = GW_EXIT_FAIL;
-        goto out;
-    }
-    if (duration > 0)
-        run.deadline = gw_now() + duration;
-    event_add(tick, &period);
-    on_tick(-1, 0, &run);
-    event_base_dispatch(run.base);
-    gw_site_flush(run.site);
-out:
-    if (tick)
-        event_free(tick);
-    gw_signals_free(&run.sig);
-    gw_oadr_link_free(run.link);
-    gw_site_free(run.site);
-    event_base_free(run.base);
-    gw_store_close(store);
-    return run.exit_code;
+    memset(&run, 0, sizeof(run));
+    run.oo = &oo;
+    run.run.name = "oadr";
+    run.run.state_dir = state_dir;
+    run.run.site = &site_opts;
+    run.run.duration = duration;
+    run.run.log = &log;
+    run.run.link_new = oadr_link_new;
+    run.run.link_free = oadr_link_free;
+    run.run.tick = oadr_tick;
+    return gw_client_run(&run.run);
 }

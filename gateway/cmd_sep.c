@@ -13,61 +13,55 @@
 #include <gridedge/error.h>
 
 #include "gateway/cli.h"
+#include "gateway/client_run.h"
 #include "gateway/daemon.h"
 #include "gateway/dnssd_probe.h"
 #include "gateway/sep_link.h"
 #include "gateway/site.h"
 #include "gateway/store.h"
 
-#define TICK_S 0.25
-
-typedef struct sep_run {
-    struct event_base *base;
-    gw_sep_link_t *link;
-    gw_site_t *site;
-    gw_signals_t sig;
-    double deadline;   /* 0: run until a signal */
-    int exit_code;
-    const ge_log_t *log;
-} sep_run_t;
-
-static void on_tick(evutil_socket_t fd, short what, void *arg)
+/* One tick: the link's exchanges, the site driven by the controls in force, the device's state
+ * handed back for DERStatus and the mirror readings. */
+static const char *sep_tick(void *link, gw_site_t *site, double now)
 {
-    sep_run_t *r = arg;
-    double now = gw_now();
+    gw_sep_link_t *l = link;
     gw_status_control_t controls[GW_STATUS_MAX_CONTROLS];
     gw_site_input_t in;
     ge_setpoint_t sp;
     ge_der_caps_t caps;
     ge_telemetry_t tel;
-    size_t n = 0;
     const char *fatal;
-    (void)fd;
-    (void)what;
 
-    if (r->sig.stop || (r->deadline && now >= r->deadline)) {
-        event_base_loopbreak(r->base);
-        return;
-    }
-    gw_sep_link_pump(r->link, now);
-    if ((fatal = gw_sep_link_fatal(r->link)) != NULL) {
-        fprintf(stderr, "gridedge sep: %s\n", fatal);
-        r->exit_code = GW_EXIT_FAIL;
-        event_base_loopbreak(r->base);
-        return;
-    }
     memset(&in, 0, sizeof(in));
-    ge_setpoint_init(&sp);
-    if (gw_sep_link_control(r->link, now, &sp, controls, GW_STATUS_MAX_CONTROLS, &n) == 0) {
-        in.utility = &sp;
-        in.controls = controls;
-        in.n_controls = n;
-    }
     in.simple_level = -1;
-    in.server_time = gw_sep_link_server_time(r->link, now);
-    gw_site_tick(r->site, now, &in);
-    gw_site_device(r->site, &caps, &tel);
-    gw_sep_link_set_device(r->link, &caps, &tel);
+    if ((fatal = gw_sep_link_step(l, now, &in, &sp, controls, GW_STATUS_MAX_CONTROLS)) != NULL)
+        return fatal;
+    gw_site_tick(site, now, &in);
+    gw_site_device(site, &caps, &tel);
+    gw_sep_link_set_device(l, &caps, &tel);
+    return NULL;
+}
+
+typedef struct sep_run {
+    gw_client_run_t run;
+    gw_sep_opts_t *so;
+} sep_run_t;
+
+static int sep_link_new(gw_client_run_t *r, struct event_base *base, gw_store_t *store, char *err, size_t errlen)
+{
+    sep_run_t *sr = (sep_run_t *)r;
+    gw_sep_link_t *l = NULL;
+    int rc;
+
+    sr->so->store = store;
+    rc = gw_sep_link_new(&l, base, sr->so, err, errlen);
+    r->link = l;
+    return rc;
+}
+
+static void sep_link_free(void *link)
+{
+    gw_sep_link_free(link);
 }
 
 /* `gridedge sep discover [--dnssd ADDR:PORT] [--timeout S]`: list the 2030.5 servers DNS-SD finds. */
@@ -128,6 +122,7 @@ int gw_cmd_sep(int argc, char **argv)
         { "pin", required_argument, NULL, 'p' },        { "seed", required_argument, NULL, 'r' },
         { "adapter-config", required_argument, NULL, 'C' }, { "nmi", required_argument, NULL, 'n' },
         { "profile", required_argument, NULL, 'P' },     { "dnssd", required_argument, NULL, 'D' },
+        { "notify", required_argument, NULL, 'N' },
         { NULL, 0, NULL, 0 }
     };
     const gw_command_t *cmd = gw_command_find("sep");
@@ -138,11 +133,7 @@ int gw_cmd_sep(int argc, char **argv)
     double duration = 0;
     int verbose = 0, c;
     ge_log_t log = { gw_log_stderr, NULL, GE_LOG_WARN };
-    gw_store_t *store = NULL;
     sep_run_t run;
-    struct event *tick = NULL;
-    struct timeval period = { 0, (long)(TICK_S * 1e6) };
-    char err[512];
     char *end;
 
     if (argc >= 2 && strcmp(argv[1], "discover") == 0)
@@ -165,6 +156,14 @@ int gw_cmd_sep(int argc, char **argv)
         case 'l': so.lfdi = optarg; break;
         case 'A': adapter = optarg; break;
         case 'D': dnssd = optarg; break;
+        case 'N': {
+            char addr[64];
+            unsigned port;
+            if (strcmp(optarg, "off") != 0 && gw_sep_notify_parse(optarg, addr, sizeof(addr), &port) < 0)
+                return gw_usage_error(cmd, "--notify needs IPADDR[:PORT], [IPV6]:PORT or off, not '%s'", optarg);
+            so.notify = optarg;
+            break;
+        }
         case 'n':
             if (!*optarg || strlen(optarg) > 32)
                 return gw_usage_error(cmd, "--nmi needs a connection point id of 1 to 32 characters");
@@ -228,47 +227,18 @@ int gw_cmd_sep(int argc, char **argv)
     if (strncmp(so.url, "http://", 7) != 0 && strncmp(so.url, "https://", 8) != 0)
         return gw_usage_error(cmd, "--server must be an http:// or https:// URL");
 
-    memset(&run, 0, sizeof(run));
-    run.log = &log;
-    run.exit_code = GW_EXIT_OK;
-    if (state_dir && gw_store_open(&store, state_dir, NULL, &log) < 0) {
-        fprintf(stderr, "gridedge sep: cannot open the state in %s\n", state_dir);
-        return GW_EXIT_FAIL;
-    }
-    so.store = store;
     so.log = &log;
     site_opts.adapter = adapter;
     site_opts.log = &log;
-    run.base = event_base_new();
-    if (!run.base) {
-        gw_store_close(store);
-        fprintf(stderr, "gridedge sep: cannot create the event loop\n");
-        return GW_EXIT_FAIL;
-    }
-    if (gw_site_new(&run.site, &site_opts, gw_now(), err, sizeof(err)) < 0 ||
-        gw_sep_link_new(&run.link, run.base, &so, err, sizeof(err)) < 0) {
-        fprintf(stderr, "gridedge sep: %s\n", err);
-        run.exit_code = GW_EXIT_FAIL;
-        goto out;
-    }
-    if (gw_signals_init(&run.sig, run.base) < 0 || !(tick = event_new(run.base, -1, EV_PERSIST, on_tick, &run))) {
-        fprintf(stderr, "gridedge sep: cannot set up the event loop\n");
-        run.exit_code = GW_EXIT_FAIL;
-        goto out;
-    }
-    if (duration > 0)
-        run.deadline = gw_now() + duration;
-    event_add(tick, &period);
-    on_tick(-1, 0, &run);
-    event_base_dispatch(run.base);
-    gw_site_flush(run.site);
-out:
-    if (tick)
-        event_free(tick);
-    gw_signals_free(&run.sig);
-    gw_sep_link_free(run.link);
-    gw_site_free(run.site);
-    event_base_free(run.base);
-    gw_store_close(store);
-    return run.exit_code;
+    memset(&run, 0, sizeof(run));
+    run.so = &so;
+    run.run.name = "sep";
+    run.run.state_dir = state_dir;
+    run.run.site = &site_opts;
+    run.run.duration = duration;
+    run.run.log = &log;
+    run.run.link_new = sep_link_new;
+    run.run.link_free = sep_link_free;
+    run.run.tick = sep_tick;
+    return gw_client_run(&run.run);
 }

@@ -19,7 +19,7 @@
 
 typedef enum kind {
     K_STR, K_BOOL, K_INT, K_U64, K_DOUBLE, K_ADAPTER, K_LOG_LEVEL, K_OADR_VERSION, K_SEP_PROFILE, K_HHMM,
-    K_OPT_OUT, K_URL, K_HEX40, K_TZ
+    K_OPT_OUT, K_URL, K_HEX40, K_TZ, K_WINDOWS
 } kind_t;
 
 typedef struct key_spec {
@@ -54,6 +54,7 @@ static const key_spec_t keys[] = {
     { "sep", "pin", K_INT, N(sep_pin), 0, 999999 },
     { "sep", "profile", K_SEP_PROFILE, N(sep_profile), 0, 0 },
     { "sep", "nmi", K_STR, F(sep_nmi), 0, 0 },
+    { "sep", "notify", K_STR, F(sep_notify), 0, 0 },
 
     { "oadr", "enabled", K_BOOL, N(oadr_enabled), 0, 0 },
     { "oadr", "version", K_OADR_VERSION, N(oadr_version), 0, 0 },
@@ -67,9 +68,18 @@ static const key_spec_t keys[] = {
     { "oadr", "key", K_STR, F(oadr_key), 0, 0 },
     { "oadr", "poll_interval", K_INT, N(oadr_poll_s), 1, 86400 },
     { "oadr", "opt_out", K_OPT_OUT, N(oadr_opt_out), 0, 0 },
+    { "oadr", "unavailable", K_WINDOWS, N(oadr_unavailable), 0, 0 },
+    { "oadr", "registered", K_BOOL, N(oadr_registered), 0, 0 },
+    { "oadr", "push", K_BOOL, N(oadr_push), 0, 0 },
+    { "oadr", "push_port", K_INT, N(oadr_push_port), 0, 65535 },
+    { "oadr", "push_bind", K_STR, F(oadr_push_bind), 0, 0 },
+    { "oadr", "push_cert", K_STR, F(oadr_push_cert), 0, 0 },
+    { "oadr", "push_key", K_STR, F(oadr_push_key), 0, 0 },
+    { "oadr", "sign", K_BOOL, N(oadr_sign), 0, 0 },
 
     { "policy", "charge_below", K_DOUBLE, N(charge_below), -1000, 1000 },
     { "policy", "discharge_above", K_DOUBLE, N(discharge_above), -1000, 1000 },
+    { "policy", "base_price", K_DOUBLE, N(base_price), -1000, 1000 },
     { "policy", "reserve_soc_pct", K_DOUBLE, N(reserve_soc_pct), 0, 100 },
     { "policy", "ev_departure", K_HHMM, N(ev_departure_min), 0, 0 },
     { "policy", "import_limit_w", K_DOUBLE, N(import_limit_w), 0, 1e7 },
@@ -94,6 +104,9 @@ static const key_spec_t keys[] = {
 static const char *const sections[] = { "gateway", "sep", "oadr", "policy", "sim", "sunspec" };
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
+/* What the home owner's file (owner.ini) may set: all in [oadr]. */
+static const char *const owner_keys[] = { "unavailable", "opt_out", "registered" };
+
 /* The longest line we accept; longer lines are an error rather than silently split.  inih's own
  * line buffer (the NUM its reader is given, 200 bytes in Debian's build) is usually the bound. */
 #define LINE_MAX_LEN 1024
@@ -107,6 +120,7 @@ typedef struct parse {
     int line;                    /* the line the reader handed out last */
     int key_line[NKEYS];         /* where each key was set; 0 = not set */
     int section_line[NSECTIONS]; /* first header line of each known section; 0 = absent */
+    int owner;                   /* the home owner's file: only owner_keys */
 } parse_t;
 
 static void add_error(gw_config_errors_t *errs, int line, const char *fmt, ...)
@@ -142,9 +156,11 @@ void gw_config_defaults(gw_config_t *c)
     c->sep_timeout_s = 30;
     c->oadr_version = GW_OADR_20B;
     c->oadr_poll_s = 60;
+    c->oadr_registered = 1;
     /* CLI-CONTRACT.md: charge below 0.10/kWh, discharge above 0.30/kWh */
     c->charge_below = 0.10;
     c->discharge_above = 0.30;
+    c->base_price = NAN; /* no tariff: relative OpenADR prices are not acted on */
     c->reserve_soc_pct = 20;
     c->ev_departure_min = -1;
     c->import_limit_w = -1;
@@ -417,6 +433,15 @@ static void set_value(parse_t *p, const key_spec_t *k, const char *v)
         }
         return;
     }
+    case K_WINDOWS: {
+        char why[160];
+        if (gw_config_parse_windows(v, p->cfg.oadr_unavailable, GW_CONFIG_WINDOWS_MAX,
+                                    &p->cfg.oadr_n_unavailable, why, sizeof(why)) < 0) {
+            p->cfg.oadr_n_unavailable = 0;
+            add_error(p->errs, p->line, "%s: %s", k->name, why);
+        }
+        return;
+    }
     }
 }
 
@@ -433,6 +458,16 @@ static int handler(void *user, const char *section, const char *name, const char
             add_error(p->errs, p->line, "key '%.64s' outside any [section]", name);
         /* keys of an unknown section: its header was reported already */
         return 1;
+    }
+    if (p->owner) {
+        int mine = 0;
+        for (size_t i = 0; i < sizeof(owner_keys) / sizeof(owner_keys[0]); i++)
+            mine |= strcmp(section, "oadr") == 0 && strcmp(name, owner_keys[i]) == 0;
+        if (!mine) {
+            add_error(p->errs, p->line, "'%.64s' in [%s] is not the home owner's to set (the owner file holds "
+                      "[oadr] unavailable, opt_out and registered)", name, section);
+            return 1;
+        }
     }
     for (size_t i = 0; i < NKEYS; i++) {
         if (strcmp(keys[i].section, section) || strcmp(keys[i].name, name))
@@ -518,7 +553,22 @@ static void check_rules(parse_t *p)
         if (c->oadr_version == GW_OADR_30 && !*c->oadr_token && !*c->oadr_client_id)
             add_error(p->errs, where(p, "oadr", "version"),
                       "[oadr] version 3.0 needs token, or client_id and client_secret");
+        if (c->oadr_push && c->oadr_version != GW_OADR_20B)
+            add_error(p->errs, where(p, "oadr", "push"), "push is an OpenADR 2.0b transport (3.0 uses webhooks)");
+        if (c->oadr_sign && c->oadr_version != GW_OADR_20B)
+            add_error(p->errs, where(p, "oadr", "sign"), "sign (XML signatures) is an OpenADR 2.0b feature");
+        else if (c->oadr_sign && !(*c->oadr_ca && *c->oadr_cert && *c->oadr_key))
+            add_error(p->errs, where(p, "oadr", "sign"),
+                      "sign = true needs ca (to verify the VTN's signatures), cert and key (to sign ours)");
     }
+    if (!c->oadr_push && (key_line(p, "oadr", "push_port") || *c->oadr_push_bind || *c->oadr_push_cert ||
+                          *c->oadr_push_key))
+        add_error(p->errs, where(p, "oadr", *c->oadr_push_bind ? "push_bind" : *c->oadr_push_cert ? "push_cert"
+                                             : *c->oadr_push_key ? "push_key" : "push_port"),
+                  "push_port, push_bind, push_cert and push_key go with push = true");
+    if (!*c->oadr_push_cert != !*c->oadr_push_key)
+        add_error(p->errs, where(p, "oadr", *c->oadr_push_cert ? "push_cert" : "push_key"),
+                  "push_cert and push_key go together");
     if (*c->oadr_client_id && !*c->oadr_client_secret)
         add_error(p->errs, where(p, "oadr", "client_id"), "client_id is set but client_secret is not");
     if (*c->oadr_client_secret && !*c->oadr_client_id)
@@ -549,7 +599,8 @@ static int parse(gw_config_t *out, parse_t *p)
         add_error(p->errs, rc, "syntax error: expected [section] or key = value");
     else if (rc < 0)
         add_error(p->errs, p->line, "out of memory while reading");
-    check_rules(p);
+    if (!p->owner)
+        check_rules(p);
     if (p->errs->total)
         return GE_ERR_CONFIG;
     *out = p->cfg;
@@ -570,7 +621,7 @@ static parse_t *parse_new(const char *name, gw_config_errors_t *errs)
     return p;
 }
 
-int gw_config_load(gw_config_t *out, const char *path, gw_config_errors_t *errs)
+static int load(gw_config_t *out, const char *path, gw_config_errors_t *errs, int owner)
 {
     parse_t *p;
     int err;
@@ -579,6 +630,7 @@ int gw_config_load(gw_config_t *out, const char *path, gw_config_errors_t *errs)
         return GE_ERR_INVALID;
     if (!(p = parse_new(path, errs)))
         return GE_ERR_NOMEM;
+    p->owner = owner;
     if (!(p->fp = fopen(path, "r"))) {
         add_error(errs, 0, "cannot read the file: %s", strerror(errno));
         free(p);
@@ -594,8 +646,7 @@ int gw_config_load(gw_config_t *out, const char *path, gw_config_errors_t *errs)
     return err;
 }
 
-int gw_config_parse_string(gw_config_t *out, const char *name, const char *text,
-                           gw_config_errors_t *errs)
+static int parse_string(gw_config_t *out, const char *name, const char *text, gw_config_errors_t *errs, int owner)
 {
     parse_t *p;
     int err;
@@ -605,9 +656,84 @@ int gw_config_parse_string(gw_config_t *out, const char *name, const char *text,
     if (!(p = parse_new(name, errs)))
         return GE_ERR_NOMEM;
     p->text = text;
+    p->owner = owner;
     err = parse(out, p);
     free(p);
     return err;
+}
+
+int gw_config_load(gw_config_t *out, const char *path, gw_config_errors_t *errs)
+{
+    return load(out, path, errs, 0);
+}
+
+int gw_config_parse_string(gw_config_t *out, const char *name, const char *text,
+                           gw_config_errors_t *errs)
+{
+    return parse_string(out, name, text, errs, 0);
+}
+
+int gw_config_load_owner(gw_config_t *out, const char *path, gw_config_errors_t *errs)
+{
+    return load(out, path, errs, 1);
+}
+
+int gw_config_parse_owner_string(gw_config_t *out, const char *name, const char *text,
+                                 gw_config_errors_t *errs)
+{
+    return parse_string(out, name, text, errs, 1);
+}
+
+int gw_config_parse_windows(const char *text, oadr_opt_window_t *w, size_t max, size_t *n, char *why,
+                            size_t whylen)
+{
+    const char *p = text;
+
+    *n = 0;
+    while (p && *p) {
+        char tok[128], start[96];
+        const char *slash;
+        size_t len = strcspn(p, ", \t");
+        int64_t t, d;
+
+        if (len == 0) {
+            p++;
+            continue;
+        }
+        if (len >= sizeof(tok)) {
+            snprintf(why, whylen, "the window '%.40s...' is too long (START/DURATION, e.g. "
+                     "2026-12-01T18:00:00Z/PT2H)", p);
+            return GE_ERR_PARSE;
+        }
+        memcpy(tok, p, len);
+        tok[len] = '\0';
+        p += len;
+        if (*n == max) {
+            snprintf(why, whylen, "more than %zu windows", max);
+            return GE_ERR_LIMIT;
+        }
+        slash = strchr(tok, '/');
+        if (!slash || (size_t)(slash - tok) >= sizeof(start)) {
+            snprintf(why, whylen, "the window '%s' is not START/DURATION (e.g. 2026-12-01T18:00:00Z/PT2H)", tok);
+            return GE_ERR_PARSE;
+        }
+        memcpy(start, tok, (size_t)(slash - tok));
+        start[slash - tok] = '\0';
+        if (oadr_parse_datetime(start, &t) < 0) {
+            snprintf(why, whylen, "the window '%s': START '%s' is not an ISO 8601 date-time such as "
+                     "2026-12-01T18:00:00Z", tok, start);
+            return GE_ERR_PARSE;
+        }
+        if (oadr_parse_duration(slash + 1, &d) < 0 || d <= 0 || d > GW_CONFIG_WINDOW_MAX_S) {
+            snprintf(why, whylen, "the window '%s': DURATION '%s' is not a duration of 1 s to 366 days "
+                     "such as PT2H", tok, slash + 1);
+            return GE_ERR_PARSE;
+        }
+        w[*n].start = t;
+        w[*n].duration = d;
+        (*n)++;
+    }
+    return 0;
 }
 
 const char *gw_config_error_format(const gw_config_errors_t *errs, size_t i, char *buf, size_t size)

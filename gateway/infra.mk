@@ -9,6 +9,14 @@ tests_test_store_CFLAGS = $(GE_TEST_CFLAGS)
 tests_test_store_LDADD = $(GE_TEST_LIBS)
 TESTS += tests/test_store
 
+gridedge_SOURCES += gateway/url.c gateway/url.h
+
+check_PROGRAMS += tests/test_url
+tests_test_url_SOURCES = tests/test_url.c gateway/url.c gateway/url.h
+tests_test_url_CFLAGS = $(GE_TEST_CFLAGS)
+tests_test_url_LDADD = $(GE_TEST_LIBS)
+TESTS += tests/test_url
+
 gridedge_SOURCES += gateway/gwconfig.c gateway/gwconfig.h
 
 check_PROGRAMS += tests/test_config
@@ -41,5 +49,17 @@ tests_test_status_CFLAGS = $(GE_TEST_CFLAGS) -DGE_PYTHON3='"$(PYTHON3)"'
 tests_test_status_LDADD = $(GE_TEST_LIBS)
 TESTS += tests/test_status
 CLEANFILES += tests/statuspage.png
+# The status page's actions (the opt-out form body) under libFuzzer.
+if GE_FUZZ
+GE_FUZZERS += tests/fuzz/fuzz_statuspage
+EXTRA_PROGRAMS += tests/fuzz/fuzz_statuspage
+tests_fuzz_fuzz_statuspage_SOURCES = tests/fuzz/fuzz_statuspage.c gateway/status.c gateway/status.h gateway/store.c \
+	gateway/store.h
+nodist_tests_fuzz_fuzz_statuspage_SOURCES = gateway/statuspage_assets.c
+tests_fuzz_fuzz_statuspage_CFLAGS = $(AM_CFLAGS)
+tests_fuzz_fuzz_statuspage_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_statuspage_LDADD = libgecore.la
+endif
+EXTRA_DIST += tests/fuzz/fuzz_statuspage.c tests/fuzz/corpus/fuzz_statuspage/opt-out.seed
 
 EXTRA_DIST += docs/gridedge.service docs/gateway.md

@@ -1,8 +1,9 @@
 /* oadr3_link.c - the OpenADR 3.0 VEN engine on the event loop (see oadr3_link.h).
  *
- * Requests go out through libevent's HTTP client directly: every 3.0 request carries an
- * "Authorization: Bearer" header, which ge_http_request_t has no field for yet.  The engine keeps
- * one request in flight, so one connection and one pending slot are enough. */
+ * Requests go out through the project's HTTP client (gridedge/http.h), one keep-alive connection
+ * to the VTN, over TLS with the "modern" profile for an https:// VTN; the engine's bearer token
+ * rides on each request as an extra header field.  The engine keeps one request in flight, so
+ * one body buffer is enough. */
 #include "config.h"
 
 #include <math.h>
@@ -10,69 +11,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <openssl/rand.h>
 
+#include <gridedge/buf.h>
 #include <gridedge/error.h>
 #include <gridedge/http.h>
+#include <gridedge/tls.h>
 
 #include "gateway/daemon.h"
 #include "gateway/oadr3_link.h"
+#include "gateway/url.h"
 
 #define BODY_CAP (4u << 20)
 #define MEDIA_JSON "application/json"
 #define NOTIFY_PATH "/oadr3/notify"
+#define DEFAULT_BASE "/openadr3"
 
 static const char *const resource_names[] = { "pv", "battery", "ev" };
 
 struct gw_oadr3_link {
     struct event_base *base;
     struct event *kick;
-    struct evhttp_connection *conn;
-    struct evhttp_request *req;   /* the one in flight, or NULL */
-    uint32_t req_id;
-    oadr3_request_t cur;          /* what it carries (the engine's strings, valid until the answer) */
-    int retried;                  /* it was sent a second time already */
+    ge_tls_ctx_t *tls;            /* https: the "modern" profile's client context, or NULL */
+    ge_http_client_t *http;
+    int busy;                     /* a request is in flight */
+    uint32_t req_id;              /* its engine id */
+    ge_buf_t body;                /* its answer so far */
+    int fatal;                    /* the VTN's certificate was rejected */
+    char fatal_msg[256];
     ge_http_server_t *hook;       /* the subscription webhook, or NULL */
     oadr3_ven_t *eng;
     const ge_log_t *log;
-    char host[256];
-    unsigned short port;
     char callback_url[128];
     char callback_auth[80];       /* "Bearer " + the token the VTN presents to the webhook */
 };
-
-/* Split "http://host[:port]/path" into host, port and path. */
-static int split_url(const char *url, char *host, size_t hostlen, unsigned short *port, char *path, size_t pathlen)
-{
-    const char *h, *p, *colon;
-    size_t n;
-    long pt = 80;
-
-    if (strncmp(url, "http://", 7) != 0)
-        return GE_ERR_INVALID;
-    h = url + 7;
-    p = strchr(h, '/');
-    n = p ? (size_t)(p - h) : strlen(h);
-    colon = memchr(h, ':', n);
-    if (colon) {
-        char *end;
-        pt = strtol(colon + 1, &end, 10);
-        if (end != h + n || pt < 1 || pt > 65535)
-            return GE_ERR_INVALID;
-        n = (size_t)(colon - h);
-    }
-    if (n == 0 || n >= hostlen || (p && strlen(p) >= pathlen))
-        return GE_ERR_INVALID;
-    memcpy(host, h, n);
-    host[n] = '\0';
-    *port = (unsigned short)pt;
-    snprintf(path, pathlen, "%s", p && p[1] ? p : "/openadr3");
-    return 0;
-}
 
 static void on_kick(evutil_socket_t fd, short what, void *arg)
 {
@@ -81,72 +54,61 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
     gw_oadr3_link_pump(arg, gw_now());
 }
 
-static int send_request(gw_oadr3_link_t *l, const oadr3_request_t *r);
-
-static void on_done(struct evhttp_request *req, void *arg)
+static int on_body(void *ud, const void *data, size_t len)
 {
-    gw_oadr3_link_t *l = arg;
-    struct evbuffer *in;
-    const char *location = NULL;
-    unsigned char *body = NULL;
-    size_t len = 0;
-    int status = 0;
-    uint32_t id = l->req_id;
+    gw_oadr3_link_t *l = ud;
 
-    l->req = NULL;
+    return ge_buf_append(&l->body, data, len);
+}
+
+static void on_done(void *ud, const ge_http_response_t *resp)
+{
+    gw_oadr3_link_t *l = ud;
+    uint32_t id = l->req_id;
+    int status = resp->err ? 0 : resp->status;
+
+    l->busy = 0;
     l->req_id = 0;
-    if (req) {
-        status = evhttp_request_get_response_code(req);
-        location = evhttp_find_header(evhttp_request_get_input_headers(req), "Location");
-        in = evhttp_request_get_input_buffer(req);
-        len = evbuffer_get_length(in);
-        if (len > BODY_CAP) {
-            ge_log(l->log, GE_LOG_WARN, "oadr3", "answer of %zu bytes is over the %u byte cap; dropped", len, BODY_CAP);
-            len = 0;
-            status = 0;
-        }
-        body = len ? evbuffer_pullup(in, (ev_ssize_t)len) : NULL;
+    if (resp->err && l->kick) /* (no kick: the link is being freed and the request cut short) */
+        ge_log(l->log, GE_LOG_WARN, "oadr3", "no answer from the VTN: %s",
+               resp->errmsg ? resp->errmsg : ge_strerror(resp->err));
+    /* a VTN whose certificate does not verify is not our VTN: stop rather than retry */
+    if (resp->err == GE_ERR_CERT && !l->fatal) {
+        l->fatal = 1;
+        snprintf(l->fatal_msg, sizeof(l->fatal_msg), "the VTN's certificate was rejected: %s",
+                 resp->errmsg ? resp->errmsg : ge_strerror(resp->err));
     }
-    if (status == 0 && !l->retried) {
-        /* most often a kept-alive connection the VTN closed as we reused it: once more, afresh */
-        l->retried = 1;
-        if (send_request(l, &l->cur) == 0)
-            return;
-    }
-    if (status == 0)
-        ge_log(l->log, GE_LOG_WARN, "oadr3", "no answer from the VTN (connection failed or timed out)");
-    oadr3_ven_response(l->eng, id, status, location, body, len, gw_now());
-    event_active(l->kick, 0, 0);
+    oadr3_ven_response(l->eng, id, status, status ? resp->location : NULL, status ? l->body.data : NULL,
+                       status ? l->body.len : 0, gw_now());
+    ge_buf_clear(&l->body);
+    if (l->kick)
+        event_active(l->kick, 0, 0);
 }
 
 static int send_request(gw_oadr3_link_t *l, const oadr3_request_t *r)
 {
-    struct evhttp_request *req = evhttp_request_new(on_done, l);
-    struct evkeyvalq *h;
-    char hostport[300];
-    enum evhttp_cmd_type cmd = strcmp(r->method, "POST") == 0   ? EVHTTP_REQ_POST
-                               : strcmp(r->method, "PUT") == 0    ? EVHTTP_REQ_PUT
-                               : strcmp(r->method, "DELETE") == 0 ? EVHTTP_REQ_DELETE
-                                                                  : EVHTTP_REQ_GET;
+    ge_http_field_t auth = { "Authorization", r->authorization };
+    ge_http_request_t rq;
+    int rc;
 
-    if (!req)
-        return GE_ERR_NOMEM;
-    h = evhttp_request_get_output_headers(req);
-    snprintf(hostport, sizeof(hostport), "%s:%u", l->host, (unsigned)l->port);
-    if (evhttp_add_header(h, "Host", hostport) != 0 || evhttp_add_header(h, "Accept", MEDIA_JSON) != 0 ||
-        (r->content_type && evhttp_add_header(h, "Content-Type", r->content_type) != 0) ||
-        (r->authorization && evhttp_add_header(h, "Authorization", r->authorization) != 0) ||
-        (r->body_len && evbuffer_add(evhttp_request_get_output_buffer(req), r->body, r->body_len) != 0)) {
-        evhttp_request_free(req);
-        return GE_ERR_INVALID;
+    memset(&rq, 0, sizeof(rq));
+    rq.method = r->method;
+    rq.path = r->path;
+    rq.accept = MEDIA_JSON;
+    rq.content_type = r->content_type;
+    rq.body = r->body_len ? r->body : NULL;
+    rq.body_len = r->body_len;
+    rq.on_body = on_body;
+    rq.on_done = on_done;
+    rq.ud = l;
+    if (r->authorization) {
+        rq.fields = &auth;
+        rq.nfields = 1;
     }
-    l->req = req;
+    if ((rc = ge_http_client_request(l->http, &rq)) < 0)
+        return rc;
+    l->busy = 1;
     l->req_id = r->id;
-    if (evhttp_make_request(l->conn, req, cmd, r->path) != 0) {
-        l->req = NULL;
-        l->req_id = 0;
-        return GE_ERR_IO;
-    }
     return 0;
 }
 
@@ -201,15 +163,47 @@ static int start_webhook(gw_oadr3_link_t *l, char *token, size_t toklen)
     return 0;
 }
 
+/* https: a client context of the "modern" profile (OpenADR 3.0 / web TLS).  The VTN is verified
+ * against CA, or the system's trust store without one; our certificate is optional. */
+static int make_tls(gw_oadr3_link_t *l, const gw_oadr3_opts_t *o, char *err, size_t errlen)
+{
+    ge_tls_opts_t to;
+    int rc;
+
+    memset(&to, 0, sizeof(to));
+    to.ca_file = o->ca_file;
+    to.cert_file = o->cert_file;
+    to.key_file = o->key_file;
+    to.log = o->log;
+    rc = ge_tls_ctx_new(&l->tls, ge_tls_profile_find("modern"), GE_TLS_CLIENT, &to);
+    if (rc < 0)
+        snprintf(err, errlen, "TLS (modern profile) with CA %s%s%s: %s", o->ca_file ? o->ca_file : "(system trust)",
+                 o->cert_file ? ", certificate " : "", o->cert_file ? o->cert_file : "", ge_strerror(rc));
+    return rc;
+}
+
 int gw_oadr3_link_new(gw_oadr3_link_t **out, struct event_base *base, const gw_oadr3_opts_t *o, char *err,
                       size_t errlen)
 {
     gw_oadr3_link_t *l;
-    char path[OADR3_PATH_MAX / 2], token[40] = "";
+    char token[40] = "";
+    const char *path;
+    ge_http_client_opts_t hopts;
     oadr3_ven_config_t cfg;
-    int rc;
+    gw_url_t vtn;
+    int https, rc;
 
     *out = NULL;
+    if (gw_url_parse(o->url, &vtn) < 0) {
+        snprintf(err, errlen, "--vtn must be an http:// or https:// URL of the VTN's OpenADR 3.0 REST base");
+        return GE_ERR_INVALID;
+    }
+    https = vtn.https;
+    path = vtn.path[0] && vtn.path[1] ? vtn.path : DEFAULT_BASE; /* the client takes the authority */
+    if (strlen(path) >= OADR3_PATH_MAX / 2) {
+        snprintf(err, errlen, "the VTN's base path is too long (at most %d characters)", OADR3_PATH_MAX / 2 - 1);
+        return GE_ERR_INVALID;
+    }
     l = calloc(1, sizeof(*l));
     if (!l) {
         snprintf(err, errlen, "out of memory");
@@ -217,20 +211,27 @@ int gw_oadr3_link_new(gw_oadr3_link_t **out, struct event_base *base, const gw_o
     }
     l->base = base;
     l->log = o->log;
-    if (!o->url || split_url(o->url, l->host, sizeof(l->host), &l->port, path, sizeof(path)) < 0) {
-        snprintf(err, errlen, "--vtn must be an http:// URL of the VTN's OpenADR 3.0 REST base (TLS comes later)");
-        rc = GE_ERR_INVALID;
-        goto fail;
-    }
+    ge_buf_init(&l->body, NULL, BODY_CAP);
     l->kick = event_new(base, -1, 0, on_kick, l);
-    l->conn = evhttp_connection_base_new(base, NULL, l->host, l->port);
-    if (!l->kick || !l->conn) {
-        snprintf(err, errlen, "cannot set up the HTTP client for %s", o->url);
+    if (!l->kick) {
+        snprintf(err, errlen, "out of memory");
         rc = GE_ERR_NOMEM;
         goto fail;
     }
-    evhttp_connection_set_timeout(l->conn, 15);
-    evhttp_connection_set_retries(l->conn, 0);
+    if (https && (rc = make_tls(l, o, err, errlen)) < 0)
+        goto fail;
+    memset(&hopts, 0, sizeof(hopts));
+    hopts.url = o->url;
+    hopts.tls = l->tls;
+    hopts.connect_timeout_ms = 5000;
+    hopts.read_timeout_ms = 15000;
+    hopts.total_timeout_ms = 30000;
+    hopts.max_body_bytes = BODY_CAP;
+    hopts.log = o->log;
+    if ((rc = ge_http_client_new(&l->http, base, &hopts)) < 0) {
+        snprintf(err, errlen, "cannot set up the HTTP client for %s: %s", o->url, ge_strerror(rc));
+        goto fail;
+    }
     if (o->webhook && (rc = start_webhook(l, token, sizeof(token))) < 0) {
         snprintf(err, errlen, "cannot start the subscription webhook on 127.0.0.1: %s", ge_strerror(rc));
         goto fail;
@@ -252,8 +253,8 @@ int gw_oadr3_link_new(gw_oadr3_link_t **out, struct event_base *base, const gw_o
         snprintf(err, errlen, "OpenADR 3.0 engine: %s", ge_strerror(rc));
         goto fail;
     }
-    ge_log(o->log, GE_LOG_INFO, "oadr3", "VEN %s, VTN http://%s:%u%s%s%s", o->ven_name, l->host, (unsigned)l->port,
-           path, l->hook ? ", webhook " : "", l->hook ? l->callback_url : "");
+    ge_log(o->log, GE_LOG_INFO, "oadr3", "VEN %s, VTN %s%s%s%s", o->ven_name, o->url, https ? " (TLS, modern)" : "",
+           l->hook ? ", webhook " : "", l->hook ? l->callback_url : "");
     *out = l;
     return 0;
 fail:
@@ -265,30 +266,36 @@ void gw_oadr3_link_free(gw_oadr3_link_t *l)
 {
     if (!l)
         return;
-    /* freeing the connection frees a request in flight without calling on_done */
-    if (l->conn)
-        evhttp_connection_free(l->conn);
+    /* a request in flight ends now and its answer (none) still reaches the engine: free it last */
     if (l->kick)
         event_free(l->kick);
+    l->kick = NULL;
+    ge_http_client_free(l->http);
+    ge_tls_ctx_free(l->tls);
     ge_http_server_free(l->hook);
     oadr3_ven_free(l->eng);
+    ge_buf_free(&l->body);
     free(l);
 }
 
 void gw_oadr3_link_pump(gw_oadr3_link_t *l, double now)
 {
     oadr3_request_t r;
+    int rc;
 
-    if (l->req)
+    if (l->busy)
         return;
     if (oadr3_ven_next_request(l->eng, now, &r) != 1)
         return;
-    l->cur = r;
-    l->retried = 0;
-    if (send_request(l, &l->cur) < 0) {
-        ge_log(l->log, GE_LOG_WARN, "oadr3", "%s %s: cannot send", r.method, r.path);
+    if ((rc = send_request(l, &r)) < 0) {
+        ge_log(l->log, GE_LOG_WARN, "oadr3", "%s %s: cannot send: %s", r.method, r.path, ge_strerror(rc));
         oadr3_ven_response(l->eng, r.id, 0, NULL, NULL, 0, now);
     }
+}
+
+const char *gw_oadr3_link_fatal(const gw_oadr3_link_t *l)
+{
+    return l->fatal ? l->fatal_msg : NULL;
 }
 
 void gw_oadr3_link_telemetry(gw_oadr3_link_t *l, const gw_status_t *st)
@@ -357,7 +364,7 @@ void gw_oadr3_link_shutdown(gw_oadr3_link_t *l)
 
 int gw_oadr3_link_done(const gw_oadr3_link_t *l)
 {
-    return !l->req && oadr3_ven_done(l->eng);
+    return !l->busy && oadr3_ven_done(l->eng);
 }
 
 const oadr3_ven_t *gw_oadr3_link_engine(const gw_oadr3_link_t *l)

@@ -1,5 +1,6 @@
 /* oadr3_link.h - the OpenADR 3.0 VEN as the program runs it: the sans-I/O engine (gridedge/oadr3.h)
- * wired to HTTP on the event loop (with the bearer token on every request), the subscription
+ * wired to the HTTP client on the event loop (http, or https with the "modern" TLS profile; the
+ * bearer token on every request), the subscription
  * webhook (a small HTTP server on 127.0.0.1), and the site: the engine's SIMPLE level, prices and
  * capacity limits drive it, its telemetry feeds the reports. */
 #ifndef GATEWAY_OADR3_LINK_H
@@ -19,7 +20,10 @@ struct event_base;
 typedef struct gw_oadr3_link gw_oadr3_link_t;
 
 typedef struct gw_oadr3_opts {
-    const char *url;           /* the VTN's REST base, e.g. http://host:port/openadr3 */
+    const char *url;           /* the VTN's REST base, e.g. https://host:port/openadr3 */
+    const char *ca_file;       /* https: trust anchors for the VTN (PEM); NULL: the system's */
+    const char *cert_file;     /* https: our client certificate and key (PEM), optional */
+    const char *key_file;
     const char *ven_name;
     const char *token;         /* a fixed bearer token, or */
     const char *client_id;     /* OAuth2 client credentials */
@@ -36,6 +40,9 @@ void gw_oadr3_link_free(gw_oadr3_link_t *l);
 
 /* Send what the engine wants sent at NOW. */
 void gw_oadr3_link_pump(gw_oadr3_link_t *l, double now);
+
+/* Why the link must stop (the VTN's certificate was rejected: not our VTN), or NULL. */
+const char *gw_oadr3_link_fatal(const gw_oadr3_link_t *l);
 
 /* What the site does now, for the reports. */
 void gw_oadr3_link_telemetry(gw_oadr3_link_t *l, const gw_status_t *st);

@@ -7,9 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <event2/event.h>
 
-#include <gridedge/buf.h>
 #include <gridedge/error.h>
 #include <gridedge/http.h>
 #include <gridedge/pki.h>
@@ -17,14 +23,15 @@
 
 #include "gateway/daemon.h"
 #include "gateway/sep_link.h"
+#include "gateway/url.h"
 
-#define BODY_CAP (4u << 20)
+#define BODY_CAP (4u << 20) /* an answer's body (the HTTP client's cap), and a Notification's */
+#define NOTIFY_PATH "/ntfy"
 
 typedef struct pending {
     gw_sep_link_t *link;
     uint32_t id;           /* engine request id, or 0 for an outbox message */
     int64_t outbox_id;
-    ge_buf_t body;
 } pending_t;
 
 struct gw_sep_link {
@@ -32,6 +39,9 @@ struct gw_sep_link {
     struct event *kick;    /* pump again as soon as an answer came: follow-up requests go out at once */
     ge_tls_ctx_t *tls;
     ge_http_client_t *http;
+    ge_tls_ctx_t *ntls;    /* our notification server's TLS (https) */
+    ge_http_server_t *notify; /* where the server POSTs Notifications (NULL: polling only) */
+    char notify_uri[300];
     sep_client_t *eng;
     gw_store_t *store;
     const ge_log_t *log;
@@ -41,44 +51,22 @@ struct gw_sep_link {
     int outbox_busy;
     double stored_offset;
     int offset_stored;
+    unsigned long saved_gen; /* the engine's state generation last kept in the store */
     double (*clock)(void *ud);
     void *clock_ud;
     int fatal;             /* a security failure that must stop the client */
     char fatal_msg[256];
 };
 
-/* Split URL into "scheme://host:port" and the path. */
-static int split_url(const char *url, char *base, size_t base_len, char *path, size_t path_len, int *https)
-{
-    const char *p;
-    size_t n;
-
-    if (strncmp(url, "https://", 8) == 0)
-        *https = 1;
-    else if (strncmp(url, "http://", 7) == 0)
-        *https = 0;
-    else
-        return GE_ERR_INVALID;
-    p = strchr(url + (*https ? 8 : 7), '/');
-    n = p ? (size_t)(p - url) : strlen(url);
-    if (n >= base_len || (p && strlen(p) >= path_len) || n <= (size_t)(*https ? 8 : 7))
-        return GE_ERR_INVALID;
-    memcpy(base, url, n);
-    base[n] = '\0';
-    snprintf(path, path_len, "%s", p ? p : "/dcap");
-    return 0;
-}
-
+/* An answer's body goes to the engine's decoder as it arrives: nothing of it is kept here. */
 static int on_body(void *ud, const void *data, size_t len)
 {
     pending_t *p = ud;
-    return ge_buf_append(&p->body, data, len);
-}
 
-static void pending_free(pending_t *p)
-{
-    ge_buf_free(&p->body);
-    free(p);
+    /* an id the engine no longer waits for (it was freed) is nothing to stop the transfer for */
+    if (p->id && p->link->eng)
+        sep_client_body(p->link->eng, p->id, data, len);
+    return 0;
 }
 
 static void on_engine_done(void *ud, const ge_http_response_t *resp)
@@ -95,12 +83,12 @@ static void on_engine_done(void *ud, const ge_http_response_t *resp)
                  resp->errmsg ? resp->errmsg : ge_strerror(resp->err));
     }
     if (l->eng) {
-        sep_client_response(l->eng, p->id, resp->err ? 0 : resp->status, resp->location, p->body.data, p->body.len,
+        sep_client_response(l->eng, p->id, resp->err ? 0 : resp->status, resp->location, NULL, 0,
                             l->clock(l->clock_ud));
         if (l->kick)
             event_active(l->kick, 0, 0);
     }
-    pending_free(p);
+    free(p);
 }
 
 static double wall_clock(void *ud)
@@ -133,7 +121,7 @@ static void on_outbox_done(void *ud, const ge_http_response_t *resp)
                    resp->err ? ge_strerror(resp->err) : "HTTP error", (long long)next);
         }
     }
-    pending_free(p);
+    free(p);
 }
 
 static int send_http(gw_sep_link_t *l, const char *method, const char *path, const char *ctype, const void *body,
@@ -148,7 +136,6 @@ static int send_http(gw_sep_link_t *l, const char *method, const char *path, con
     p->link = l;
     p->id = id;
     p->outbox_id = outbox_id;
-    ge_buf_init(&p->body, NULL, BODY_CAP);
     memset(&req, 0, sizeof(req));
     req.method = method;
     req.path = path;
@@ -156,26 +143,211 @@ static int send_http(gw_sep_link_t *l, const char *method, const char *path, con
     req.content_type = ctype;
     req.body = body;
     req.body_len = len;
-    req.on_body = on_body;
+    req.on_body = id ? on_body : NULL; /* the outbox needs only the status */
     req.on_done = id ? on_engine_done : on_outbox_done;
     req.ud = p;
     rc = ge_http_client_request(l->http, &req);
     if (rc < 0)
-        pending_free(p);
+        free(p);
     return rc;
+}
+
+int gw_sep_notify_parse(const char *spec, char *addr, size_t addrlen, unsigned *port)
+{
+    const char *a = spec, *colon = NULL;
+    size_t n;
+    unsigned char bin[16];
+    char *end;
+
+    *port = 0;
+    if (spec[0] == '[') { /* [v6] or [v6]:PORT */
+        const char *close = strchr(spec, ']');
+        if (!close || (close[1] && close[1] != ':'))
+            return GE_ERR_INVALID;
+        a = spec + 1;
+        n = (size_t)(close - a);
+        colon = close[1] ? close + 1 : NULL;
+    } else if ((colon = strchr(spec, ':')) != NULL && strchr(colon + 1, ':')) {
+        n = strlen(spec); /* a bare IPv6 address */
+        colon = NULL;
+    } else {
+        n = colon ? (size_t)(colon - spec) : strlen(spec);
+    }
+    if (n == 0 || n >= addrlen)
+        return GE_ERR_INVALID;
+    memcpy(addr, a, n);
+    addr[n] = '\0';
+    if (inet_pton(AF_INET, addr, bin) != 1 && inet_pton(AF_INET6, addr, bin) != 1)
+        return GE_ERR_INVALID;
+    if (colon) {
+        unsigned long v;
+        errno = 0;
+        v = strtoul(colon + 1, &end, 10);
+        if (errno || !colon[1] || *end || v > 65535)
+            return GE_ERR_INVALID;
+        *port = (unsigned)v;
+    }
+    return 0;
+}
+
+/* A CSIP TLS context for ROLE with the device's certificate, key and CA. */
+static int csip_tls(ge_tls_ctx_t **out, const gw_sep_opts_t *o, ge_tls_role role)
+{
+    ge_tls_opts_t to;
+
+    memset(&to, 0, sizeof(to));
+    to.ca_file = o->ca;
+    to.cert_file = o->cert;
+    to.key_file = o->key;
+    to.log = o->log;
+    return ge_tls_ctx_new(out, ge_tls_profile_find("csip"), role, &to);
+}
+
+/* A Notification POSTed by the server: the engine takes it, the pump sends what follows at once. */
+static void on_notify(void *ud, ge_http_exchange_t *ex)
+{
+    gw_sep_link_t *l = ud;
+    const void *body;
+    size_t len = 0;
+    int status;
+
+    if (strcmp(ge_http_method(ex), "POST") != 0) {
+        ge_http_reply(ex, 405, NULL, NULL, 0);
+        return;
+    }
+    if (strcmp(ge_http_path(ex), NOTIFY_PATH) != 0) {
+        ge_http_reply(ex, 404, NULL, NULL, 0);
+        return;
+    }
+    body = ge_http_body(ex, &len);
+    status = l->eng ? sep_client_notification(l->eng, body, len, l->clock(l->clock_ud)) : 503;
+    if (status < 0)
+        status = 500;
+    ge_http_reply(ex, status, NULL, NULL, 0);
+    if (l->kick)
+        event_active(l->kick, 0, 0);
+}
+
+/* The local address this host reaches HOST:PORT from (a connected UDP socket sends nothing), into
+ * OUT; 0, or a negative ge_err. */
+static int local_address_toward(const char *host, const char *port, char *out, size_t outlen)
+{
+    struct addrinfo hints, *ai = NULL;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    int fd, rc = GE_ERR_NOTFOUND;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    if (getaddrinfo(host, port, &hints, &ai) != 0 || !ai)
+        return GE_ERR_NOTFOUND;
+    fd = socket(ai->ai_family, SOCK_DGRAM, 0);
+    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        const void *a = ss.ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                                                 : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+        if (inet_ntop(ss.ss_family, a, out, (socklen_t)outlen))
+            rc = 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(ai);
+    return rc;
+}
+
+/* Our notification server (2030.5 §5.5.4): on O->notify ("ADDR[:PORT]"), or on the address we
+ * reach SERVER ("scheme://host:port") from, any port; "off" = none.  Sets l->notify_uri. */
+static int start_notify(gw_sep_link_t *l, const gw_sep_opts_t *o, const gw_url_t *server, char *err, size_t errlen)
+{
+    char addr[INET6_ADDRSTRLEN + 8] = "";
+    int https = server->https;
+    unsigned p = 0;
+    ge_http_server_opts_t so;
+    int rc;
+
+    if (o->notify && strcmp(o->notify, "off") == 0)
+        return 0;
+    if (o->notify && *o->notify) {
+        if (gw_sep_notify_parse(o->notify, addr, sizeof(addr), &p) < 0) {
+            snprintf(err, errlen, "notification address '%s': expected IPADDR[:PORT] or [IPV6]:PORT", o->notify);
+            return GE_ERR_INVALID;
+        }
+    } else if (local_address_toward(server->host, server->port, addr, sizeof(addr)) < 0) {
+        ge_log(l->log, GE_LOG_WARN, "sep", "cannot tell our address toward %s; no subscriptions, polling only",
+               server->host);
+        return 0;
+    }
+    if (https && (rc = csip_tls(&l->ntls, o, GE_TLS_SERVER)) < 0) {
+        snprintf(err, errlen, "TLS set-up of the notification server failed: %s", ge_strerror(rc));
+        return rc;
+    }
+    memset(&so, 0, sizeof(so));
+    so.address = addr;
+    so.port = (unsigned short)p;
+    so.tls = l->ntls;
+    so.max_body_bytes = BODY_CAP;
+    so.handler = on_notify;
+    so.ud = l;
+    so.log = o->log;
+    if ((rc = ge_http_server_new(&l->notify, l->base, &so)) < 0) {
+        snprintf(err, errlen, "cannot listen for notifications on %s:%u: %s", addr, p, ge_strerror(rc));
+        return rc;
+    }
+    snprintf(l->notify_uri, sizeof(l->notify_uri), "%s://%s%s%s:%u%s", https ? "https" : "http",
+             strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "",
+             (unsigned)ge_http_server_port(l->notify), NOTIFY_PATH);
+    return 0;
+}
+
+/* The engine's control state (programs, defaults, controls) kept in the store, so that after a
+ * restart they are in force before the server answers - or while it does not (CSIP). */
+#define STATE_KEY "control_state"
+#define STATE_CAP (512u << 10)
+
+static void restore_state(gw_sep_link_t *l)
+{
+    char *text = malloc(STATE_CAP);
+
+    if (text && gw_store_reg_get(l->store, GW_SOURCE_SEP, STATE_KEY, text, STATE_CAP) == 0)
+        sep_client_restore(l->eng, text, strlen(text)); /* refused whole (and logged) when bad */
+    free(text);
+    l->saved_gen = sep_client_state_gen(l->eng);
+}
+
+static void keep_state(gw_sep_link_t *l)
+{
+    unsigned long gen = sep_client_state_gen(l->eng);
+    ge_buf_t text;
+
+    if (gen == l->saved_gen)
+        return;
+    ge_buf_init(&text, NULL, 0);
+    if (sep_client_save(l->eng, &text) < 0 || text.len >= STATE_CAP ||
+        gw_store_reg_set(l->store, GW_SOURCE_SEP, STATE_KEY, ge_buf_str(&text)) < 0)
+        ge_log(l->log, GE_LOG_WARN, "sep", "could not keep the control state in the store (%zu bytes); "
+               "trying again at the next change", text.len);
+    l->saved_gen = gen;
+    ge_buf_free(&text);
 }
 
 int gw_sep_link_new(gw_sep_link_t **out, struct event_base *base, const gw_sep_opts_t *o, char *err, size_t errlen)
 {
     gw_sep_link_t *l;
-    char server[256], path[SEP_PATH_MAX];
-    int https = 0, rc;
+    gw_url_t server;
+    const char *path;
+    int https, rc;
     ge_http_client_opts_t hopts;
     sep_client_config_t cfg;
 
     *out = NULL;
-    if (!o->url || split_url(o->url, server, sizeof(server), path, sizeof(path), &https) < 0) {
+    if (gw_url_parse(o->url, &server) < 0) {
         snprintf(err, errlen, "--server must be an http:// or https:// URL of the DeviceCapability resource");
+        return GE_ERR_INVALID;
+    }
+    https = server.https;
+    path = server.path[0] ? server.path : "/dcap";
+    if (strlen(path) >= SEP_PATH_MAX) {
+        snprintf(err, errlen, "the DeviceCapability path is too long (at most %d characters)", SEP_PATH_MAX - 1);
         return GE_ERR_INVALID;
     }
     if (https && (!o->ca || !o->cert || !o->key)) {
@@ -199,13 +371,7 @@ int gw_sep_link_new(gw_sep_link_t **out, struct event_base *base, const gw_sep_o
         goto fail;
     }
     if (https) {
-        ge_tls_opts_t to;
-        memset(&to, 0, sizeof(to));
-        to.ca_file = o->ca;
-        to.cert_file = o->cert;
-        to.key_file = o->key;
-        to.log = o->log;
-        rc = ge_tls_ctx_new(&l->tls, ge_tls_profile_find("csip"), GE_TLS_CLIENT, &to);
+        rc = csip_tls(&l->tls, o, GE_TLS_CLIENT);
         if (rc < 0) {
             snprintf(err, errlen, "TLS set-up with %s, %s, %s failed: %s", o->ca, o->cert, o->key, ge_strerror(rc));
             goto fail;
@@ -227,7 +393,7 @@ int gw_sep_link_new(gw_sep_link_t **out, struct event_base *base, const gw_sep_o
         l->lfdi[40] = '\0';
     }
     memset(&hopts, 0, sizeof(hopts));
-    hopts.url = server;
+    hopts.url = server.base;
     hopts.tls = l->tls;
     hopts.connect_timeout_ms = 5000;
     hopts.read_timeout_ms = 15000;
@@ -236,10 +402,13 @@ int gw_sep_link_new(gw_sep_link_t **out, struct event_base *base, const gw_sep_o
     hopts.log = o->log;
     rc = ge_http_client_new(&l->http, base, &hopts);
     if (rc < 0) {
-        snprintf(err, errlen, "HTTP client for %s: %s", server, ge_strerror(rc));
+        snprintf(err, errlen, "HTTP client for %s: %s", server.base, ge_strerror(rc));
         goto fail;
     }
+    if ((rc = start_notify(l, o, &server, err, errlen)) < 0)
+        goto fail;
     memset(&cfg, 0, sizeof(cfg));
+    cfg.notify_uri = l->notify_uri[0] ? l->notify_uri : NULL;
     cfg.dcap_path = path;
     cfg.lfdi = l->lfdi;
     cfg.sfdi = l->sfdi;
@@ -260,9 +429,10 @@ int gw_sep_link_new(gw_sep_link_t **out, struct event_base *base, const gw_sep_o
             l->stored_offset = (double)off;
             l->offset_stored = 1;
         }
+        restore_state(l);
     }
-    ge_log(o->log, GE_LOG_INFO, "sep", "client LFDI %s SFDI %llu, server %s%s", l->lfdi, (unsigned long long)l->sfdi,
-           server, path);
+    ge_log(o->log, GE_LOG_INFO, "sep", "client LFDI %s SFDI %llu, server %s%s%s%s", l->lfdi,
+           (unsigned long long)l->sfdi, server.base, path, l->notify_uri[0] ? ", notifications to " : "", l->notify_uri);
     *out = l;
     return 0;
 fail:
@@ -278,8 +448,10 @@ void gw_sep_link_free(gw_sep_link_t *l)
     if (l->kick)
         event_free(l->kick);
     l->kick = NULL;
+    ge_http_server_free(l->notify);
     ge_http_client_free(l->http);
     sep_client_free(l->eng);
+    ge_tls_ctx_free(l->ntls);
     ge_tls_ctx_free(l->tls);
     free(l);
 }
@@ -360,6 +532,7 @@ void gw_sep_link_pump(gw_sep_link_t *l, double now)
                 l->offset_stored = 1;
             }
         }
+        keep_state(l);
     }
 }
 
@@ -410,6 +583,24 @@ int64_t gw_sep_link_server_time(const gw_sep_link_t *l, double now)
 const char *gw_sep_link_fatal(const gw_sep_link_t *l)
 {
     return l->fatal ? l->fatal_msg : NULL;
+}
+
+const char *gw_sep_link_step(gw_sep_link_t *l, double now, gw_site_input_t *in, ge_setpoint_t *sp,
+                             gw_status_control_t *controls, size_t max)
+{
+    size_t n = 0;
+
+    gw_sep_link_pump(l, now);
+    if (l->fatal)
+        return l->fatal_msg;
+    ge_setpoint_init(sp);
+    if (gw_sep_link_control(l, now, sp, controls, max, &n) == 0) {
+        in->utility = sp;
+        in->controls = controls;
+        in->n_controls = n;
+    }
+    in->server_time = gw_sep_link_server_time(l, now);
+    return NULL;
 }
 
 const char *gw_sep_link_lfdi(const gw_sep_link_t *l)

@@ -7,6 +7,7 @@
 #include <gridedge/log.h>
 #include <gridedge/sep.h>
 
+#include "gateway/site.h"
 #include "gateway/status.h"
 #include "gateway/store.h"
 
@@ -22,12 +23,19 @@ typedef struct gw_sep_opts {
     const char *nmi;       /* CSIP-AUS connection point id to register (NULL: none) */
     int profile;           /* SEP_PROFILE_AUTO / _CSIP / _CSIP_AUS */
     uint64_t seed;
+    /* Our notification server for 2030.5 subscriptions: "ADDR[:PORT]" to listen on; NULL = the
+     * address we reach the server from, a free port; "off" = no subscriptions (polling only). */
+    const char *notify;
     gw_store_t *store;     /* may be NULL: then nothing survives a restart */
     const ge_log_t *log;
     /* The clock (unix seconds); NULL = the wall clock.  The demo runs a faster one. */
     double (*clock)(void *ud);
     void *clock_ud;
 } gw_sep_opts_t;
+
+/* Parse a notification address "IPADDR[:PORT]" / "[IPV6]:PORT" (numeric, port 0..65535, 0 or none =
+ * any free port) into ADDR and *PORT: 0, or GE_ERR_INVALID. */
+int gw_sep_notify_parse(const char *spec, char *addr, size_t addrlen, unsigned *port);
 
 int gw_sep_link_new(gw_sep_link_t **out, struct event_base *base, const gw_sep_opts_t *opts, char *err,
                     size_t errlen);
@@ -49,6 +57,12 @@ int64_t gw_sep_link_server_time(const gw_sep_link_t *l, double now);
 /* Non-NULL (why) once something happened that must stop the client: the server's certificate
  * did not verify against the CA. */
 const char *gw_sep_link_fatal(const gw_sep_link_t *l);
+
+/* A tick's share of the link: pumped at NOW, then IN given the utility's controls in force (SP and
+ * CONTROLS, up to MAX, hold them) and the server's time; the rest of IN is the caller's.  Returns
+ * gw_sep_link_fatal()'s message (stop), or NULL. */
+const char *gw_sep_link_step(gw_sep_link_t *l, double now, gw_site_input_t *in, ge_setpoint_t *sp,
+                             gw_status_control_t *controls, size_t max);
 
 /* Our identity. */
 const char *gw_sep_link_lfdi(const gw_sep_link_t *l);

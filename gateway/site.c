@@ -22,6 +22,8 @@ struct gw_site {
     ge_setpoint_t last_sp;     /* the last setpoint decided on valid telemetry */
     int has_last_sp;
     int device_fault;          /* the last read failed: holding LAST_SP */
+    int have_caps;             /* the device has answered since start (its ratings are known) */
+    double unavailable_logged; /* when "not answering yet" was last reported */
     double fault_logged;       /* when the fault was last reported */
     char fault[64];            /* why, for the status */
     double now;                /* the last tick */
@@ -30,6 +32,12 @@ struct gw_site {
     double last_status_write;
     char status_file[1024];
 };
+
+/* The device is not there (yet): the driver cannot reach it, rather than refusing what it found. */
+static int device_absent(int rc)
+{
+    return rc == GE_ERR_DEVICE || rc == GE_ERR_TIMEOUT || rc == GE_ERR_IO;
+}
 
 int gw_site_new(gw_site_t **out, const gw_site_opts_t *opts, double now, char *err, size_t errlen)
 {
@@ -58,12 +66,25 @@ int gw_site_new(gw_site_t **out, const gw_site_opts_t *opts, double now, char *e
         s->opts.status_file = s->status_file;
     }
     rc = ge_adapter_open(&s->ad, ops, NULL, opts->log, opts->adapter_config);
-    if (rc == 0)
-        rc = ge_adapter_step(&s->ad, now);
-    if (rc == 0)
-        rc = ge_adapter_capabilities(&s->ad, &s->caps);
-    if (rc == 0)
-        rc = ge_adapter_read(&s->ad, &s->tel);
+    if (rc == 0) {
+        int rc2 = ge_adapter_step(&s->ad, now);
+        if (rc2 == 0)
+            rc2 = ge_adapter_capabilities(&s->ad, &s->caps);
+        if (rc2 == 0)
+            rc2 = ge_adapter_read(&s->ad, &s->tel);
+        s->have_caps = rc2 == 0;
+        /* a device that is away (switched off, still booting, its link down) is waited for: the
+         * driver retries with backoff and gw_site_tick() takes it up when it answers.  Anything
+         * else (e.g. a device with nothing we can drive) is an error now. */
+        if (rc2 < 0 && !device_absent(rc2))
+            rc = rc2;
+        else if (rc2 < 0) {
+            snprintf(s->fault, sizeof(s->fault), "not answering (%s)", ge_strerror(rc2));
+            ge_log(opts->log, GE_LOG_WARN, "site", "device: %s; starting without it, keeping everything idle "
+                   "until it answers", s->fault);
+            s->unavailable_logged = now;
+        }
+    }
     if (rc < 0) {
         snprintf(err, errlen, "adapter '%s': %s", ops->name, ge_strerror(rc));
         ge_adapter_close(&s->ad);
@@ -81,20 +102,6 @@ void gw_site_free(gw_site_t *s)
         return;
     ge_adapter_close(&s->ad);
     free(s);
-}
-
-static const char *mode_name(ge_policy_action a)
-{
-    switch (a) {
-    case GE_POLICY_UTILITY: return "utility control";
-    case GE_POLICY_EVENT_SHED: return "event: discharging";
-    case GE_POLICY_EVENT_COVER: return "event: covering load";
-    case GE_POLICY_PRICE_HIGH: return "discharging";
-    case GE_POLICY_PRICE_LOW: return "charging";
-    case GE_POLICY_SELF: return "self-consumption";
-    case GE_POLICY_IDLE: return "idle";
-    }
-    return "idle";
 }
 
 /* A device that does not answer, or answers garbage (the adapter layer refuses out-of-range or
@@ -123,11 +130,24 @@ int gw_site_tick(gw_site_t *s, double now, const gw_site_input_t *in)
 
     s->now = now;
     rc = ge_adapter_step(&s->ad, now);
+    if (rc == 0 && !s->have_caps) {
+        /* never answered since start: its ratings first (the driver backs off between attempts) */
+        rc = ge_adapter_capabilities(&s->ad, &s->caps);
+        if (rc == 0) {
+            s->have_caps = 1;
+            ge_log(s->opts.log, GE_LOG_INFO, "site", "device: answering now (it was %s)", s->fault);
+        } else if (now - s->unavailable_logged >= FAULT_LOG_PERIOD_S) {
+            ge_log(s->opts.log, GE_LOG_WARN, "site", "device: still not answering (%s); retrying", ge_strerror(rc));
+            s->unavailable_logged = now;
+        }
+    }
     if (rc == 0)
         rc = ge_adapter_read(&s->ad, &s->tel);
     memset(&pout, 0, sizeof(pout));
     pout.action = GE_POLICY_IDLE;
-    if (rc < 0) {
+    if (!s->have_caps) {
+        /* nothing to decide for a device we have never seen: nothing is applied */
+    } else if (rc < 0) {
         device_failed(s, now, rc, "reading failed:");
         if (s->has_last_sp)
             ge_adapter_apply(&s->ad, &s->last_sp, &unsupported);
@@ -167,11 +187,15 @@ int gw_site_tick(gw_site_t *s, double now, const gw_site_input_t *in)
         memcpy(st->controls, in->controls, st->n_controls * sizeof(st->controls[0]));
     st->has_price = in->has_price;
     st->price = in->price;
-    if (s->device_fault) {
+    if (!s->have_caps) {
+        snprintf(st->mode, sizeof(st->mode), "device unavailable");
+        snprintf(st->reason, sizeof(st->reason), "the device is %s; retrying, nothing applied until it answers",
+                 s->fault);
+    } else if (s->device_fault) {
         snprintf(st->mode, sizeof(st->mode), "device fault");
         snprintf(st->reason, sizeof(st->reason), "device %s; holding the last valid setpoint", s->fault);
     } else {
-        snprintf(st->mode, sizeof(st->mode), "%s", mode_name(pout.action));
+        snprintf(st->mode, sizeof(st->mode), "%s", ge_policy_action_name(pout.action));
         snprintf(st->reason, sizeof(st->reason), "%s", pout.reason);
     }
     if (s->opts.status_file && now - s->last_status_write >= STATUS_PERIOD_S) {
@@ -179,6 +203,11 @@ int gw_site_tick(gw_site_t *s, double now, const gw_site_input_t *in)
         gw_site_flush(s);
     }
     return 0;
+}
+
+int gw_site_device_ready(const gw_site_t *s)
+{
+    return s->have_caps;
 }
 
 void gw_site_device(const gw_site_t *s, ge_der_caps_t *caps, ge_telemetry_t *tel)

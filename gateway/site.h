@@ -32,12 +32,18 @@ typedef struct gw_site_input {
     int64_t server_time;                 /* the utility's clock (0: not known yet, use ours) */
 } gw_site_input_t;
 
+/* A device that does not answer at start (the driver cannot reach it: GE_ERR_DEVICE, _TIMEOUT,
+ * _IO) is not an error: the site starts with status mode "device unavailable", applies nothing,
+ * and takes the device up on the tick it first answers (a lazy driver retries with backoff). */
 int gw_site_new(gw_site_t **out, const gw_site_opts_t *opts, double now, char *err, size_t errlen);
 void gw_site_free(gw_site_t *s);
 
 /* Step the devices to NOW, decide and apply the setpoint, refresh the snapshot (and the status
  * file when due).  A failing driver is logged; the site keeps its last safe setpoint. */
 int gw_site_tick(gw_site_t *s, double now, const gw_site_input_t *in);
+
+/* 1 once the device has answered since start (its ratings and telemetry are real), else 0. */
+int gw_site_device_ready(const gw_site_t *s);
 
 /* The latest ratings and telemetry. */
 void gw_site_device(const gw_site_t *s, ge_der_caps_t *caps, ge_telemetry_t *tel);

@@ -280,3 +280,100 @@ int gw_statuspage_get(const char *path, const gw_status_t *s, gw_store_t *st, in
         }
     return GE_ERR_NOTFOUND;
 }
+
+/* --- the page's actions ------------------------------------------------------------------------- */
+
+/* The value of field NAME in the form body BODY (application/x-www-form-urlencoded), decoded into
+ * OUT: 0, or -1 when it is missing, empty, too long, badly encoded or holds a control byte. */
+static int form_field(const char *body, size_t len, const char *name, char *out, size_t size)
+{
+    size_t nlen = strlen(name);
+
+    for (size_t i = 0; i < len;) {
+        size_t end = i;
+        while (end < len && body[end] != '&')
+            end++;
+        if (end - i > nlen && body[i + nlen] == '=' && memcmp(body + i, name, nlen) == 0) {
+            size_t n = 0;
+            for (size_t k = i + nlen + 1; k < end; k++) {
+                int c = (unsigned char)body[k];
+                if (c == '+') {
+                    c = ' ';
+                } else if (c == '%') {
+                    int hi = k + 2 < end ? ge_hex_digit((unsigned char)body[k + 1]) : -1;
+                    int lo = hi < 0 ? -1 : ge_hex_digit((unsigned char)body[k + 2]);
+                    if (lo < 0)
+                        return -1;
+                    c = hi << 4 | lo;
+                    k += 2;
+                }
+                if (c < 0x20 || c == 0x7f || n + 1 >= size)
+                    return -1;
+                out[n++] = (char)c;
+            }
+            out[n] = '\0';
+            return n ? 0 : -1;
+        }
+        i = end + 1;
+    }
+    return -1;
+}
+
+static int answer(ge_buf_t *reply, int status, const char *key, const char *value)
+{
+    json_t *j = json_pack("{s:s}", key, value);
+
+    if (!j || dump_into(j, reply) < 0)
+        ge_buf_puts(reply, "{\"error\":\"out of memory\"}\n");
+    json_decref(j);
+    return status;
+}
+
+int gw_statuspage_post(const char *path, const char *action, const void *body, size_t len, gw_opt_out_fn opt_out,
+                       void *ud, ge_buf_t *reply)
+{
+    char id[128];
+    json_t *probe;
+    int rc;
+
+    if (!path || strncmp(path, "/opt-out", 8) != 0 || (path[8] && path[8] != '?'))
+        return answer(reply, 404, "error", "no such action");
+    if (!action || strcmp(action, "opt-out") != 0)
+        return answer(reply, 403, "error", "the request lacks the header " GW_STATUSPAGE_ACTION_HEADER ": opt-out");
+    if (!body || form_field(body, len, "event", id, sizeof(id)) < 0 || !(probe = json_string(id)))
+        return answer(reply, 400, "error", "the body must be event=ID: an OpenADR eventID of 1 to 127 characters "
+                                           "(UTF-8)");
+    json_decref(probe);
+    if (!opt_out)
+        return answer(reply, 409, "error", "no OpenADR 2.0b VEN runs in this gateway");
+    rc = opt_out(ud, id);
+    if (rc == GE_ERR_LIMIT)
+        return answer(reply, 507, "error", "no room for another opt-out");
+    if (rc < 0)
+        return answer(reply, 400, "error", ge_strerror(rc));
+    return answer(reply, 200, "opted_out", id);
+}
+
+void gw_statuspage_serve(ge_http_exchange_t *ex, const gw_status_t *s, gw_store_t *st, int64_t now,
+                         gw_opt_out_fn opt_out, void *ud)
+{
+    const char *method = ge_http_method(ex), *type = NULL;
+    ge_buf_t body;
+
+    ge_buf_init(&body, NULL, 4u << 20);
+    if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
+        if (gw_statuspage_get(ge_http_path(ex), s, st, now, &body, &type) == 0)
+            ge_http_reply(ex, 200, type, body.data, body.len);
+        else
+            ge_http_reply(ex, 404, "text/plain", "not found\n", 10);
+    } else if (strcmp(method, "POST") == 0) {
+        size_t len = 0;
+        const void *data = ge_http_body(ex, &len);
+        int status = gw_statuspage_post(ge_http_path(ex), ge_http_header(ex, GW_STATUSPAGE_ACTION_HEADER), data, len,
+                                        opt_out, ud, &body);
+        ge_http_reply(ex, status, "application/json", body.data, body.len);
+    } else {
+        ge_http_reply(ex, 405, "text/plain", "method not allowed\n", 19);
+    }
+    ge_buf_free(&body);
+}

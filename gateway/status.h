@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include <gridedge/buf.h>
+#include <gridedge/http.h>
 #include <gridedge/log.h>
 
 #include "gateway/store.h"
@@ -74,6 +75,26 @@ int gw_history_render(gw_store_t *st, int64_t now, ge_buf_t *out);
  * 404).  ST may be NULL (then /history.json is an empty array). */
 int gw_statuspage_get(const char *path, const gw_status_t *s, gw_store_t *st, int64_t now,
                       ge_buf_t *body, const char **content_type);
+
+/* The household's opt-out of OpenADR event EVENT_ID (0, or a ge_err: GE_ERR_LIMIT when no more
+ * opt-outs can be held). */
+typedef int (*gw_opt_out_fn)(void *ud, const char *event_id);
+
+#define GW_STATUSPAGE_ACTION_HEADER "X-Gridedge-Action"
+
+/* One action of the status page (a POST).  "/opt-out" with the form body "event=ID" opts the
+ * household out of OpenADR 2.0b event ID through OPT_OUT (NULL: no 2.0b VEN runs here).  The
+ * request must carry the header X-Gridedge-Action: opt-out, given as ACTION (NULL if absent): a page
+ * of another site cannot add it to a request, so it cannot act for the household.  The JSON answer
+ * ({"opted_out": ID} or {"error": WHY}) goes to REPLY; returns the HTTP status: 200, 400 (no or a
+ * bad event ID), 403 (no action header), 404 (another path), 409 (no 2.0b VEN), 507 (no room). */
+int gw_statuspage_post(const char *path, const char *action, const void *body, size_t len, gw_opt_out_fn opt_out,
+                       void *ud, ge_buf_t *reply);
+
+/* Answer one request EX of the status page's server: GET as gw_statuspage_get() (404 for what it
+ * does not know), POST as gw_statuspage_post(), 405 for any other method. */
+void gw_statuspage_serve(ge_http_exchange_t *ex, const gw_status_t *s, gw_store_t *st, int64_t now,
+                         gw_opt_out_fn opt_out, void *ud);
 
 /* The compiled-in assets of the status page (generated from gateway/statuspage/ at build time). */
 typedef struct gw_statuspage_asset {

@@ -5,11 +5,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <CUnit/CUnit.h>
 
 #include "proc.h"
 
@@ -130,4 +133,50 @@ void proc_result_free(proc_result_t *res)
     free(res->out);
     free(res->err);
     res->out = res->err = NULL;
+}
+
+void proc_expect_usage(const char *const *args)
+{
+    char *argv[32] = { (char *)proc_gridedge() };
+    proc_result_t r;
+    size_t n = 1;
+
+    for (; args[n - 1] && n < 31; n++)
+        argv[n] = (char *)args[n - 1];
+    argv[n] = NULL;
+    CU_ASSERT_EQUAL_FATAL(proc_run(argv, NULL, 10000, &r), 0);
+    if (r.status != 2 || !strstr(r.err, "usage:")) {
+        fprintf(stderr, "gridedge");
+        for (size_t i = 1; i < n; i++)
+            fprintf(stderr, " '%s'", argv[i]);
+        fprintf(stderr, ": exit %d, not 2 with a usage message: %s\n", r.status, r.err);
+    }
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "usage:"));
+    proc_result_free(&r);
+}
+
+proc_result_t proc_expect_passes(char *const *argv, const char *const *ids, size_t n, int timeout_ms)
+{
+    proc_result_t r;
+    char want[96];
+
+    memset(&r, 0, sizeof(r));
+    CU_ASSERT_EQUAL(proc_run(argv, NULL, timeout_ms, &r), 0);
+    if (!r.out || !r.err) {
+        r.status = -1;
+        return r;
+    }
+    if (r.status != 0)
+        fprintf(stderr, "%s%s", r.out, r.err);
+    CU_ASSERT_EQUAL(r.status, 0);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(want, sizeof(want), "PASS %s ", ids[i]);
+        if (!strstr(r.out, want))
+            fprintf(stderr, "missing: %s\n", want);
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.out, want));
+    }
+    snprintf(want, sizeof(want), "conformance: %zu passed, 0 failed, 0 skipped\n", n);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, want));
+    return r;
 }

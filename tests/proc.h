@@ -22,4 +22,13 @@ void proc_result_free(proc_result_t *res);
 /* The gridedge program under test: $GRIDEDGE, or ../gridedge relative to the test's directory. */
 const char *proc_gridedge(void);
 
+/* CUnit checks.  `gridedge ARGS...` (ARGS NULL-terminated, at most 30) must exit 2 with a usage
+ * message. */
+void proc_expect_usage(const char *const *args);
+
+/* ARGV, a `gridedge conformance run`, must exit 0 within TIMEOUT_MS with "PASS ID " for each of
+ * the N IDS and the closing line "conformance: N passed, 0 failed, 0 skipped"; on failure its
+ * output is printed.  Returns the result for further checks (the caller frees it). */
+proc_result_t proc_expect_passes(char *const *argv, const char *const *ids, size_t n, int timeout_ms);
+
 #endif

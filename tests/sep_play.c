@@ -16,6 +16,7 @@
 #include "xsd.h"
 
 #define STEP 0.25
+#define NOTIFY_URI "http://127.0.0.1:9/ntfy"
 
 /* The CSIP-AUS limits, in the order the simulated site applies them: a generation limit on PV plus
  * discharge and a load limit on charging (the battery gives way first, then PV), then the site's export
@@ -41,16 +42,25 @@ static void ideal_limits(const ge_setpoint_t *sp, double house, double *pv, doub
 static void ideal_device(sep_play_device_t *d, double t, const sep_control_t *ctl, ge_der_caps_t *caps, ge_telemetry_t *tel)
 {
     const ge_setpoint_t *sp = &ctl->setpoint;
-    double bat = sp->set & GE_SP_BATTERY_W ? sp->battery_w : 0, pv = 3000, house = 1000;
+    const double rating = 5000; /* caps->rtg_max_w below */
+    int off = ((sp->set & GE_SP_CONNECT) && !sp->connect) || ((sp->set & GE_SP_ENERGIZE) && !sp->energize);
+    double bat = !off && (sp->set & GE_SP_BATTERY_W) ? sp->battery_w : 0, pv = 3000, house = 1000;
+    double ramp_s = sp->set & GE_SP_RAMP ? sp->ramp_s : 0, grad = sp->set & GE_SP_RAMP ? sp->ramp_grad_pct_s : 0;
 
-    if (bat != d->target_w) {
+    /* as the simulated site: a new target or ramp starts a ramp from where the battery is (off the
+     * grid it is at 0 W: a reconnection ramps up from there) */
+    if (off)
+        d->battery_w = 0;
+    if (bat != d->target_w || ramp_s != d->ramp_s || grad != d->grad_pct_s) {
         d->from_w = d->battery_w;
         d->target_w = bat;
         d->t_change = t;
-        d->ramp_s = sp->set & GE_SP_RAMP ? sp->ramp_s : 0;
+        d->ramp_s = ramp_s;
+        d->grad_pct_s = grad;
     }
-    if (d->ramp_s > 0 && t - d->t_change < d->ramp_s)
-        bat = d->from_w + (d->target_w - d->from_w) * (t - d->t_change) / d->ramp_s;
+    double dur = d->grad_pct_s > 0 ? fabs(d->target_w - d->from_w) / (d->grad_pct_s / 100.0 * rating) : d->ramp_s;
+    if (dur > 0 && t - d->t_change < dur)
+        bat = d->from_w + (d->target_w - d->from_w) * (t - d->t_change) / dur;
     d->battery_w = bat;
 
     memset(caps, 0, sizeof(*caps));
@@ -83,6 +93,7 @@ static void ideal_device(sep_play_device_t *d, double t, const sep_control_t *ct
     tel->time = t;
     if (d->alarm && t >= d->alarm_at)
         tel->alarms |= d->alarm;
+    tel->alarms |= d->faults;
 }
 
 
@@ -118,6 +129,87 @@ static char *status_json(double server_time, const sep_control_t *ctl, const ge_
     return strdup(buf);
 }
 
+static const char *method_name(const char *m)
+{
+    static const char *const names[] = { "GET", "PUT", "POST", "DELETE" };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(m, names[i]) == 0)
+            return names[i];
+    return "?";
+}
+
+/* The case's sends that fell due by T: a POST to the client's notification address goes to the
+ * engine as a Notification; each is recorded as the head-end records its sends ("SEND METHOD", the
+ * URL's path, the client's answer as the body). */
+static void play_sends(const cf_case_t *c, unsigned *fired, const cf_vars_t *vars, sep_client_t *eng, double t,
+                       double now, sep_play_run_t *r)
+{
+    for (size_t i = 0; i < c->n_actions; i++) {
+        const cf_action_t *a = &c->actions[i];
+        ge_buf_t url, body;
+        int status = 0;
+        if (a->kind != CF_ACT_SEND || fired[i] || a->at > t)
+            continue;
+        fired[i] = 1;
+        ge_buf_init(&url, NULL, 4096);
+        ge_buf_init(&body, NULL, 1 << 20);
+        if (cf_send_render(a, vars, &url, &body) == 0 && strcmp(ge_buf_str(&url), NOTIFY_URI) == 0 &&
+            strcmp(a->method, "POST") == 0)
+            status = sep_client_notification(eng, body.data, body.len, now);
+        if (r->n_ex < SEP_PLAY_MAX_EX) {
+            cf_exchange_t *x = &r->ex[r->n_ex];
+            const char *u = ge_buf_str(&url), *p = strstr(u, "://");
+            p = p ? strchr(p + 3, '/') : NULL;
+            r->bodies[r->n_ex] = strdup("");
+            x->t = t;
+            x->method = strcmp(a->method, "POST") == 0 ? "SEND POST" : "SEND";
+            x->path = strdup(p ? p : u);
+            x->body = r->bodies[r->n_ex];
+            x->status = status;
+            r->n_ex++;
+        }
+        ge_buf_free(&url);
+        ge_buf_free(&body);
+    }
+}
+
+/* The case's fault-file lines that fell due by T: the device raises the faults they name. */
+static void play_fault_files(const cf_case_t *c, unsigned *fired, double t, sep_play_device_t *d)
+{
+    for (size_t i = 0; i < c->n_actions; i++) {
+        const cf_action_t *a = &c->actions[i];
+        if (a->kind != CF_ACT_FAULT_FILE || fired[i] || a->at > t)
+            continue;
+        fired[i] = 1;
+        CU_ASSERT_EQUAL(ge_alarms_parse(a->body, &d->faults, NULL, 0), 0);
+    }
+}
+
+/* The case's restart lines that fell due by T: the client is stopped and started again with the
+ * same state, as `gridedge sep run --state-dir` keeps it (the control state and the server's clock
+ * offset). */
+static void play_restarts(const cf_case_t *c, unsigned *fired, double t, const sep_client_config_t *cfg,
+                          sep_client_t **eng)
+{
+    for (size_t i = 0; i < c->n_actions; i++) {
+        const cf_action_t *a = &c->actions[i];
+        ge_buf_t state;
+        double offset;
+        if (a->kind != CF_ACT_RESTART || fired[i] || a->at > t)
+            continue;
+        fired[i] = 1;
+        ge_buf_init(&state, NULL, 0);
+        CU_ASSERT_EQUAL(sep_client_save(*eng, &state), 0);
+        offset = sep_client_time_offset(*eng);
+        sep_client_free(*eng);
+        *eng = NULL;
+        CU_ASSERT_EQUAL_FATAL(sep_client_new(eng, cfg), 0);
+        sep_client_set_time_offset(*eng, offset);
+        CU_ASSERT_EQUAL(sep_client_restore(*eng, state.data, state.len), 0);
+        ge_buf_free(&state);
+    }
+}
+
 /* Play case C to a fresh engine and DEV (NULL: an ideal device without alarms); fill R.  Returns the
  * engine's stats. */
 sep_client_stats_t sep_play(const cf_case_t *c, sep_play_run_t *r, const ge_mem_t *mem, const sep_play_device_t *dev)
@@ -125,13 +217,15 @@ sep_client_stats_t sep_play(const cf_case_t *c, sep_play_run_t *r, const ge_mem_
     sep_play_device_t d = { 0 };
     /* the connection point is PUT only where an EndDevice has a csipaus:ConnectionPointLink */
     sep_client_config_t cfg = { .dcap_path = "/dcap", .lfdi = SEP_PLAY_LFDI, .sfdi = SEP_PLAY_SFDI, .pin = 111115,
-                                .seed = 7, .min_poll_s = 1, .mem = mem, .connection_point_id = SEP_PLAY_NMI };
+                                .seed = 7, .min_poll_s = 1, .mem = mem, .connection_point_id = SEP_PLAY_NMI,
+                                .notify_uri = NOTIFY_URI };
     sep_client_t *eng = NULL;
     sep_client_stats_t st;
     unsigned fired[CF_CASE_MAX_ACTIONS] = { 0 };
     cf_serve_state_t ss = { fired, 0 };
     char sfdi[32];
     cf_vars_t vars = { 0 };
+    cf_captures_t captures = { 0 };
 
     memset(&st, 0, sizeof(st));
     snprintf(sfdi, sizeof(sfdi), "%llu", SEP_PLAY_SFDI);
@@ -139,6 +233,7 @@ sep_client_stats_t sep_play(const cf_case_t *c, sep_play_run_t *r, const ge_mem_
     vars.lfdi = SEP_PLAY_LFDI;
     vars.sfdi = sfdi;
     vars.base = "http://127.0.0.1:1";
+    vars.captures = &captures;
     if (sep_client_new(&eng, &cfg) < 0)
         return st;
     if (dev)
@@ -152,6 +247,9 @@ sep_client_stats_t sep_play(const cf_case_t *c, sep_play_run_t *r, const ge_mem_
         int guard = 0;
 
         vars.now = now + c->time_offset;
+        play_sends(c, fired, &vars, eng, t, now, r);
+        play_fault_files(c, fired, t, &d);
+        play_restarts(c, fired, t, &cfg, &eng);
         while (sep_client_next_request(eng, now, &req) == 1 && guard++ < 64) {
             cf_answer_t ans;
             ge_buf_t out;
@@ -162,7 +260,7 @@ sep_client_stats_t sep_play(const cf_case_t *c, sep_play_run_t *r, const ge_mem_
                 cf_exchange_t *x = &r->ex[r->n_ex];
                 r->bodies[r->n_ex] = strndup(req.body ? req.body : "", req.body_len);
                 x->t = t;
-                x->method = req.method[0] == 'G' ? "GET" : req.method[1] == 'U' ? "PUT" : "POST";
+                x->method = method_name(req.method);
                 x->path = strdup(req.path);
                 x->body = r->bodies[r->n_ex];
                 x->status = ans.kind == CF_ANSWER_CLOSE ? 0 : ans.status;
@@ -187,6 +285,7 @@ sep_client_stats_t sep_play(const cf_case_t *c, sep_play_run_t *r, const ge_mem_
     }
     sep_client_stats(eng, &st);
     sep_client_free(eng);
+    cf_captures_clear(&captures);
     return st;
 }
 

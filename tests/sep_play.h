@@ -26,11 +26,13 @@
  * for (as the simulated site does); PV gives 3 kW unless limited; the house takes 1 kW.  It obeys the
  * CSIP-AUS export, import, generation and load limits as the simulated site does, and reports itself
  * disconnected while a control disconnects or de-energizes it.  From ALARM_AT (absolute local time) on,
- * it reports the alarms ALARM. */
+ * it reports the alarms ALARM; and the faults the case's `at T fault-file` lines name, from T on (as
+ * the simulated site does with fault_file=). */
 typedef struct sep_play_device {
-    double battery_w, from_w, target_w, t_change, ramp_s;
+    double battery_w, from_w, target_w, t_change, ramp_s, grad_pct_s;
     double alarm_at;
     uint32_t alarm;
+    uint32_t faults;
 } sep_play_device_t;
 
 /* What one play saw: the exchanges and the status samples. */

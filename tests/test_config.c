@@ -3,6 +3,7 @@
  * all errors are collected, and a failed load leaves the previous settings in place (reload). */
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ static void test_defaults_from_empty_file(void)
     /* the contract's numbers */
     CU_ASSERT_DOUBLE_EQUAL(c.charge_below, 0.10, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(c.discharge_above, 0.30, 1e-12);
+    CU_ASSERT_TRUE(isnan(c.base_price)); /* no tariff unless configured */
     CU_ASSERT_DOUBLE_EQUAL(c.sim_pv_peak_w, 5000, 1e-9);
     CU_ASSERT_DOUBLE_EQUAL(c.sim_battery_wh, 13500, 1e-9);
     CU_ASSERT_DOUBLE_EQUAL(c.sim_battery_max_w, 5000, 1e-9);
@@ -73,6 +75,7 @@ static const char full_ini[] =
     "[policy]\n"
     "charge_below = 0.05\n"
     "discharge_above = 0.45\n"
+    "base_price = 0.22\n"
     "reserve_soc_pct = 30\n"
     "ev_departure = 07:30\n"
     "import_limit_w = 15000\n"
@@ -119,6 +122,7 @@ static void test_full_config(void)
     CU_ASSERT_STRING_EQUAL(c.oadr_opt_out[2], "evt-3");
     CU_ASSERT_DOUBLE_EQUAL(c.charge_below, 0.05, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(c.discharge_above, 0.45, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(c.base_price, 0.22, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(c.reserve_soc_pct, 30, 1e-12);
     CU_ASSERT_EQUAL(c.ev_departure_min, 7 * 60 + 30);
     CU_ASSERT_DOUBLE_EQUAL(c.import_limit_w, 15000, 1e-9);
@@ -141,6 +145,8 @@ static void test_good_table(void)
         "[oadr]\nenabled=1\nversion=3.0\nvtn=https://vtn.example/openadr3\nven_name=v\n"
         "token=abc\nca=/ca.pem\n",
         "[oadr]\nenabled=1\nvtn=https://vtn/OpenADR2/Simple/2.0b\nven_name=v\nca=a\ncert=b\nkey=c\n",
+        "[oadr]\nenabled=1\nvtn=https://vtn/OpenADR2/Simple/2.0b\nven_name=v\nca=a\ncert=b\nkey=c\npush=1\n"
+        "push_port=8443\npush_bind=0.0.0.0\npush_cert=p.pem\npush_key=p.key\n",
         "[policy]\ncharge_below = -0.02\ndischarge_above = 0\n",
         "[policy]\nev_departure = 00:00\n",
         "[policy]\nev_departure = 23:59\n",
@@ -223,8 +229,16 @@ static const struct {
     { "[oadr]\nenabled=1\nvtn=https://vtn/OpenADR2/Simple/2.0b\nven_name=v\nca=a\n",
       "bad.ini:3: error: [oadr] vtn is https:// but cert and key (the client's identity) are not "
       "both set" },
+    { "[oadr]\npush_port = 8080\n", "bad.ini:2: error: push_port, push_bind, push_cert and push_key go with push = true" },
+    { "[oadr]\npush = yes\npush_cert = p.pem\n", "bad.ini:3: error: push_cert and push_key go together" },
+    { "[oadr]\nenabled=1\nversion=3.0\nvtn=http://127.0.0.1/openadr3\nven_name=v\ntoken=t\npush=1\n",
+      "bad.ini:7: error: push is an OpenADR 2.0b transport (3.0 uses webhooks)" },
+    { "[oadr]\npush = 1\npush_port = 70000\n", "bad.ini:3: error: push_port must be between 0 and 65535, not 70000" },
     { "[policy]\ncharge_below = cheap\n",
       "bad.ini:2: error: charge_below must be a number, not 'cheap'" },
+    { "[policy]\nbase_price = nan\n", "bad.ini:2: error: base_price must be a number, not 'nan'" },
+    { "[policy]\nbase_price = 0.2 EUR\n", "bad.ini:2: error: base_price must be a number, not '0.2 EUR'" },
+    { "[policy]\nbase_price = 2000\n", "bad.ini:2: error: base_price must be between -1000 and 1000, not 2000" },
     { "[policy]\ncharge_below = 0.40\n",
       "bad.ini:2: error: charge_below (0.4) must be lower than discharge_above (0.3)" },
     { "[policy]\nreserve_soc_pct = 101\n",
@@ -241,6 +255,16 @@ static const struct {
       "bad.ini:2: error: seed must be a whole number >= 0, not '-1'" },
     { "[sunspec]\nport = 0\n",
       "bad.ini:2: error: port must be between 1 and 65535, not 0" },
+    { "[oadr]\nunavailable = 2026-12-01T18:00:00Z\n",
+      "bad.ini:2: error: unavailable: the window '2026-12-01T18:00:00Z' is not START/DURATION (e.g. "
+      "2026-12-01T18:00:00Z/PT2H)" },
+    { "[oadr]\nunavailable = 2026-12-01T18:00:00Z/PT0S\n",
+      "bad.ini:2: error: unavailable: the window '2026-12-01T18:00:00Z/PT0S': DURATION 'PT0S' is not a duration "
+      "of 1 s to 366 days such as PT2H" },
+    { "[oadr]\nunavailable = 2026-12-01T25:00:00Z/PT1H\n",
+      "bad.ini:2: error: unavailable: the window '2026-12-01T25:00:00Z/PT1H': START '2026-12-01T25:00:00Z' is not "
+      "an ISO 8601 date-time such as 2026-12-01T18:00:00Z" },
+    { "[oadr]\nregistered = maybe\n", "bad.ini:2: error: registered must be true or false, not 'maybe'" },
     { "[gateway]\nstatus_port = 1\nstatus_port = 2\n",
       "bad.ini:3: error: status_port is set twice in [gateway] (first on line 2)" },
 };
@@ -263,6 +287,62 @@ static void test_bad_table(void)
             fprintf(stderr, "\n  bad[%zu]:\n    got  %s\n    want %s\n", i, buf, bad[i].first);
         CU_ASSERT_STRING_EQUAL(buf, bad[i].first);
     }
+}
+
+/* The availability windows ([oadr] unavailable, `oadr run --unavailable`) and the home owner's
+ * file: the same parser, only the owner's keys. */
+static void test_owner_keys(void)
+{
+    static const char owner[] = "[oadr]\n"
+                                "unavailable = 2026-12-01T18:00:00Z/PT2H, 2026-12-02T06:30:00Z/PT30M\n"
+                                "opt_out = EV-1\n"
+                                "registered = no\n";
+    oadr_opt_window_t w[GW_CONFIG_WINDOWS_MAX];
+    gw_config_t c;
+    gw_config_errors_t e;
+    char buf[512], why[200];
+    size_t n = 99;
+
+    CU_ASSERT_EQUAL_FATAL(gw_config_parse_owner_string(&c, "owner.ini", owner, &e), 0);
+    CU_ASSERT_EQUAL_FATAL(c.oadr_n_unavailable, 2);
+    CU_ASSERT_EQUAL(c.oadr_unavailable[0].start, 1796148000);
+    CU_ASSERT_EQUAL(c.oadr_unavailable[0].duration, 7200);
+    CU_ASSERT_EQUAL(c.oadr_unavailable[1].start, 1796148000 + 12 * 3600 + 1800);
+    CU_ASSERT_EQUAL(c.oadr_unavailable[1].duration, 1800);
+    CU_ASSERT_EQUAL(c.oadr_n_opt_out, 1);
+    CU_ASSERT_EQUAL(c.oadr_registered, 0);
+    /* the same keys in the gateway's config */
+    CU_ASSERT_EQUAL(gw_config_parse_string(&c, "gw.ini", owner, &e), 0);
+    CU_ASSERT_EQUAL(c.oadr_n_unavailable, 2);
+    CU_ASSERT_EQUAL(c.oadr_registered, 0);
+    gw_config_defaults(&c);
+    CU_ASSERT_EQUAL(c.oadr_registered, 1);
+    CU_ASSERT_EQUAL(c.oadr_n_unavailable, 0);
+    /* an empty owner file: no choices, still registered */
+    CU_ASSERT_EQUAL(gw_config_parse_owner_string(&c, "owner.ini", "", &e), 0);
+    CU_ASSERT_EQUAL(c.oadr_registered, 1);
+    /* anything else is not the owner's to set, and a bad window is named */
+    CU_ASSERT_EQUAL(gw_config_parse_owner_string(&c, "owner.ini", "[oadr]\nopt_out = A\n[gateway]\nstate_dir = /x\n",
+                                                 &e), GE_ERR_CONFIG);
+    CU_ASSERT_STRING_EQUAL(gw_config_error_format(&e, 0, buf, sizeof(buf)),
+                           "owner.ini:4: error: 'state_dir' in [gateway] is not the home owner's to set (the owner "
+                           "file holds [oadr] unavailable, opt_out and registered)");
+    CU_ASSERT_EQUAL(gw_config_parse_owner_string(&c, "owner.ini", "[oadr]\nvtn = http://x/y\n", &e), GE_ERR_CONFIG);
+    CU_ASSERT_EQUAL(e.items[0].line, 2);
+    CU_ASSERT_EQUAL(gw_config_parse_owner_string(&c, "owner.ini", "[oadr]\nunavailable = tomorrow/PT1H\n", &e),
+                    GE_ERR_CONFIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(gw_config_error_format(&e, 0, buf, sizeof(buf)), "START 'tomorrow'"));
+    /* the list itself: blanks or commas, bounded */
+    CU_ASSERT_EQUAL(gw_config_parse_windows(" 2026-12-01T18:00:00Z/PT1H\t2026-12-01T20:00:00Z/P1D ,", w, 8, &n, why,
+                                            sizeof(why)), 0);
+    CU_ASSERT_EQUAL(n, 2);
+    CU_ASSERT_EQUAL(w[1].duration, 86400);
+    CU_ASSERT_EQUAL(gw_config_parse_windows("2026-12-01T18:00:00Z/PT1H 2026-12-01T20:00:00Z/PT1H", w, 1, &n, why,
+                                            sizeof(why)), GE_ERR_LIMIT);
+    CU_ASSERT_EQUAL(gw_config_parse_windows("2026-12-01T18:00:00Z/P400D", w, 8, &n, why, sizeof(why)), GE_ERR_PARSE);
+    CU_ASSERT_EQUAL(gw_config_parse_windows("2026-12-01T18:00:00Z/-PT1H", w, 8, &n, why, sizeof(why)), GE_ERR_PARSE);
+    CU_ASSERT_EQUAL(gw_config_parse_windows("", w, 8, &n, why, sizeof(why)), 0);
+    CU_ASSERT_EQUAL(n, 0);
 }
 
 static void test_all_errors_collected_in_line_order(void)
@@ -386,6 +466,7 @@ int test_register(void)
         { "a complete config", test_full_config },
         { "good variants load", test_good_table },
         { "bad configs: FILE:LINE: error: MESSAGE", test_bad_table },
+        { "availability windows and the owner's file", test_owner_keys },
         { "all errors are collected in line order", test_all_errors_collected_in_line_order },
         { "long lines and many errors", test_long_line_and_many_errors },
         { "files, and a reload keeps the old settings on error", test_file_and_reload },

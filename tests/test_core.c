@@ -231,6 +231,39 @@ static int buf_workload(void *ud, const ge_mem_t *mem)
     return rc;
 }
 
+/* Escaped tokens: no space in them, and back to the original; broken escapes refused. */
+static void test_buf_escaped(void)
+{
+    static const char *const samples[] = { "plain", "a b", "100%", "tab\there\nnl", "\x7f-\x01", "", "%41" };
+    ge_buf_t b;
+    char tmp[64];
+
+    ge_buf_init(&b, NULL, 0);
+    for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+        ge_buf_clear(&b);
+        CU_ASSERT_EQUAL(ge_buf_put_escaped(&b, samples[i]), 0);
+        CU_ASSERT_PTR_NULL(strpbrk(ge_buf_str(&b), " \t\n"));
+        snprintf(tmp, sizeof(tmp), "%s", ge_buf_str(&b));
+        CU_ASSERT_EQUAL(ge_unescape(tmp), 0);
+        CU_ASSERT_STRING_EQUAL(tmp, samples[i]);
+    }
+    ge_buf_clear(&b);
+    ge_buf_put_escaped(&b, "a b%");
+    CU_ASSERT_STRING_EQUAL(ge_buf_str(&b), "a%20b%25");
+    snprintf(tmp, sizeof(tmp), "x%%2");
+    CU_ASSERT_EQUAL(ge_unescape(tmp), -1);
+    snprintf(tmp, sizeof(tmp), "x%%zz");
+    CU_ASSERT_EQUAL(ge_unescape(tmp), -1);
+    snprintf(tmp, sizeof(tmp), "x%%00y");
+    CU_ASSERT_EQUAL(ge_unescape(tmp), -1);
+    CU_ASSERT_EQUAL(ge_hex_digit('0'), 0);
+    CU_ASSERT_EQUAL(ge_hex_digit('f'), 15);
+    CU_ASSERT_EQUAL(ge_hex_digit('F'), 15);
+    CU_ASSERT_EQUAL(ge_hex_digit('g'), -1);
+    CU_ASSERT_EQUAL(ge_hex_digit(-3), -1);
+    ge_buf_free(&b);
+}
+
 static void test_buf_failmalloc(void)
 {
     long bad = -1;
@@ -310,6 +343,7 @@ int test_register(void)
         { "grows to cap", test_buf_grows_to_cap },
         { "fixed storage", test_buf_fixed_storage },
         { "failmalloc", test_buf_failmalloc },
+        { "escaped tokens", test_buf_escaped },
         { NULL, NULL },
     };
     static const test_case_t log[] = {

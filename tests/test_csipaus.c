@@ -1,7 +1,8 @@
 /* test_csipaus.c - the csip-aus conformance suite played to the 2030.5 engine in simulated time
  * (tests/sep_play.h): the cases whose features the engine has must pass, everything the client sends
  * must validate against the CSIP-AUS schema (2030.5 with the csipaus extensions), and a client that
- * does nothing fails every scripted case. */
+ * does nothing fails every scripted case.  The subscription cases (classes S-L, S-G) pass only with
+ * the Notifications: without them the client's polling misses what they change. */
 #include "config.h"
 
 #include <stdio.h>
@@ -26,6 +27,12 @@ static const char *const supported[] = {
     "ALL-12", "ALL-18", "ALL-19", "ALL-20", "ALL-21", "ALL-22", "ALL-23", "ALL-24", "ALL-25", "GEN-01",
     "GEN-02", "GEN-03", "GEN-04", "GEN-09", "GEN-10", "GEN-11", "GEN-12", "GEN-13", "LOA-01", "LOA-02",
     "LOA-03", "LOA-04", "LOA-09", "LOA-10", "LOA-11", "LOA-12", "LOA-13", "ALL-03-REJ", "ALL-10", "ALL-13",
+    "ALL-26", "ALL-27", "ALL-29", "ALL-30", "ALT-ALL-29", "ALT-LOA-13", "P-02", "P-03",
+};
+
+/* The subscription cases (classes S-L, S-G) the engine passes: what changes reaches it by Notification. */
+static const char *const subscribing[] = {
+    "ALL-14", "ALL-15", "ALL-16", "ALL-17", "GEN-05", "GEN-06", "GEN-07", "GEN-08", "LOA-05", "LOA-06", "LOA-07", "LOA-08",
 };
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -64,6 +71,170 @@ static void test_supported_cases_pass(void)
     }
 }
 
+static void test_subscription_cases_pass(void)
+{
+    size_t validated = sep_play_suite(SUITE, subscribing, N_OF(subscribing), "csipaus/csipaus-core.xsd");
+    if (xsd_dir()) {
+        CU_ASSERT(validated > 12); /* the Subscriptions among them */
+        printf("(%zu documents validated) ", validated);
+    }
+}
+
+/* The subscription cases need their Notifications: played without the head-end's sends (a client that
+ * does not subscribe, or whose notification server is unreachable, and keeps polling), the DER's
+ * behaviour in each case fails, not only the expectations about Subscriptions and answers. */
+static void test_subscription_cases_need_notifications(void)
+{
+    static sep_play_run_t r;
+
+    for (size_t i = 0; i < N_OF(subscribing); i++) {
+        cf_case_t c;
+        size_t n = 0, sends = 0;
+        ge_arena_t *a = load(subscribing[i], &c);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+        for (size_t k = 0; k < c.n_actions; k++)
+            if (c.actions[k].kind != CF_ACT_SEND)
+                c.actions[n++] = c.actions[k];
+            else
+                sends++;
+        c.n_actions = n;
+        n = 0;
+        for (size_t k = 0; k < c.n_expects; k++)
+            if (c.expects[k].kind == CF_EXP_STATUS)
+                c.expects[n++] = c.expects[k];
+        c.n_expects = n;
+        CU_ASSERT(sends > 0);
+        CU_ASSERT(n > 0);
+        memset(&r, 0, sizeof(r));
+        sep_play(&c, &r, NULL, NULL);
+        int failed = sep_play_failures(&c, &r);
+        if (!failed)
+            fprintf(stderr, "%s: the DER behaves as required without the Notifications\n", subscribing[i]);
+        CU_ASSERT(failed > 0);
+        sep_play_run_free(&r);
+        ge_arena_free(a);
+    }
+}
+
+/* P-02: a client that keeps following the program of a FunctionSetAssignments that left its list (the
+ * case played without the list's change) fails it. */
+static void test_fsa_change_needed(void)
+{
+    static sep_play_run_t r;
+    cf_case_t c;
+    size_t n = 0, dropped = 0;
+    ge_arena_t *a = load("P-02", &c);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    for (size_t k = 0; k < c.n_actions; k++)
+        if (c.actions[k].kind == CF_ACT_RESOURCE && c.actions[k].at > 0 &&
+            strcmp(c.actions[k].path, "/edev/1/fsa") == 0)
+            dropped++;
+        else
+            c.actions[n++] = c.actions[k];
+    c.n_actions = n;
+    CU_ASSERT_EQUAL(dropped, 1);
+    memset(&r, 0, sizeof(r));
+    sep_play(&c, &r, NULL, NULL);
+    CU_ASSERT(sep_play_failures(&c, &r) > 0);
+    sep_play_run_free(&r);
+    ge_arena_free(a);
+}
+
+/* `expect reading`: the telemetry cases' readings agree with the status file; shifted by 300 W (more
+ * than the 100 W accuracy limit) in the status file, every reading expectation that compares with it
+ * fails, and one that counts more readings than were posted fails too. */
+static void test_readings_judged(void)
+{
+    static sep_play_run_t r;
+    cf_case_t c;
+    ge_arena_t *a = load("ALL-29", &c);
+    cf_observed_t obs;
+    size_t judged = 0;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    memset(&r, 0, sizeof(r));
+    sep_play(&c, &r, NULL, NULL);
+    obs = (cf_observed_t){ .ex = r.ex, .n_ex = r.n_ex, .samples = r.samples, .n_samples = r.n_samples,
+                           .end = c.duration, .start = SEP_PLAY_T0 };
+    for (size_t k = 0; k < c.n_expects; k++) {
+        cf_expect_t e = c.expects[k];
+        char d[400];
+        if (e.kind != CF_EXP_READING)
+            continue;
+        CU_ASSERT_TRUE(cf_expect_check(&e, &obs, d, sizeof(d)));
+        e.count_min = 1000;
+        CU_ASSERT_FALSE(cf_expect_check(&e, &obs, d, sizeof(d)));
+        judged++;
+    }
+    CU_ASSERT_EQUAL(judged, 2);
+    for (size_t i = 0; i < r.n_samples; i++) {
+        /* every power in the status file 300 W higher: the meter disagrees with the readings */
+        char buf[4096];
+        size_t o = 0;
+        for (const char *p = r.samples[i].json; *p && o < sizeof(buf) - 32;) {
+            const char *q = strstr(p, "_w\":");
+            if (!q) {
+                o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s", p);
+                break;
+            }
+            q += 4;
+            memcpy(buf + o, p, (size_t)(q - p));
+            o += (size_t)(q - p);
+            char *end;
+            double v = strtod(q, &end);
+            o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%.1f", v + 300);
+            p = end;
+        }
+        free((char *)r.samples[i].json);
+        r.samples[i].json = strdup(buf);
+    }
+    for (size_t k = 0; k < c.n_expects; k++) {
+        char d[400];
+        if (c.expects[k].kind == CF_EXP_READING)
+            CU_ASSERT_FALSE(cf_expect_check(&c.expects[k], &obs, d, sizeof(d)));
+    }
+    sep_play_run_free(&r);
+    ge_arena_free(a);
+}
+
+/* `expect reading` lines: what parses and what is refused, with the line named. */
+static void test_reading_lines_parse(void)
+{
+    static const struct {
+        const char *line;
+        int ok;
+    } lines[] = {
+        { "expect reading site = site.power_w +- 100 within 3 40 count 8", 1 },
+        { "expect reading der = pv.power_w+battery.power_w +- 100", 1 },
+        { "expect reading der >= 4500 within 1 2 count 1 3", 1 },
+        { "expect reading meter = 0", 0 },
+        { "expect reading der <= site.power_w", 0 },
+        { "expect reading der >= 10 +- 5", 0 },
+        { "expect reading site ~ 0", 0 },
+        { "expect reading site = 0 within 5 2", 0 },
+        { "expect reading site = 0 every 2", 0 },
+    };
+    for (size_t i = 0; i < N_OF(lines); i++) {
+        char text[256], err[256] = "";
+        ge_arena_t *a;
+        cf_case_t c;
+        int n = snprintf(text, sizeof(text), "case X\n%s\n", lines[i].line);
+        CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 0, 1 << 20), 0);
+        int rc = cf_case_parse("t.case", text, (size_t)n, a, NULL, NULL, &c, err, sizeof(err));
+        if ((rc == 0) != lines[i].ok)
+            fprintf(stderr, "'%s': %s\n", lines[i].line, rc ? err : "parsed");
+        CU_ASSERT_EQUAL(rc == 0, lines[i].ok);
+        if (rc == 0) {
+            CU_ASSERT_EQUAL(c.expects[0].kind, CF_EXP_READING);
+            CU_ASSERT(c.expects[0].count_min >= 1);
+        } else {
+            CU_ASSERT_PTR_NOT_NULL(strstr(err, "t.case:2: error: "));
+        }
+        ge_arena_free(a);
+    }
+}
+
 /* Every scripted case is classified, and every case a list names is scripted. */
 static void test_every_case_classified(void)
 {
@@ -83,14 +254,16 @@ static void test_every_case_classified(void)
             continue;
         CU_ASSERT_EQUAL(rc, 0);
         scripted++;
-        int in = listed(supported, N_OF(supported), id);
+        int in = listed(supported, N_OF(supported), id) || listed(subscribing, N_OF(subscribing), id);
         if (!in)
             fprintf(stderr, "%s: scripted but not in the supported list\n", id);
         CU_ASSERT_EQUAL(in, 1);
     }
     for (size_t i = 0; i < N_OF(supported); i++)
         CU_ASSERT_PTR_NOT_NULL(cf_catalogue_find(&cat, supported[i]));
-    CU_ASSERT_EQUAL(scripted, N_OF(supported));
+    for (size_t i = 0; i < N_OF(subscribing); i++)
+        CU_ASSERT_PTR_NOT_NULL(cf_catalogue_find(&cat, subscribing[i]));
+    CU_ASSERT_EQUAL(scripted, N_OF(supported) + N_OF(subscribing));
     cf_catalogue_free(&cat);
 }
 
@@ -98,8 +271,8 @@ static void test_every_case_classified(void)
  * a status file showing a site that runs by itself (battery idle, PV 3 kW, house 1 kW, no controls). */
 static void test_idle_client_fails_every_case(void)
 {
-    static const char *const *const lists[] = { supported };
-    const size_t counts[] = { N_OF(supported) };
+    static const char *const *const lists[] = { supported, subscribing };
+    const size_t counts[] = { N_OF(supported), N_OF(subscribing) };
     static sep_play_run_t r;
 
     for (size_t l = 0; l < N_OF(lists); l++)
@@ -136,7 +309,12 @@ int test_register(void)
     static const test_case_t cases[] = {
         { "every scripted case classified", test_every_case_classified },
         { "supported csip-aus cases pass in simulated time", test_supported_cases_pass },
+        { "subscription cases pass in simulated time", test_subscription_cases_pass },
+        { "subscription cases need their Notifications", test_subscription_cases_need_notifications },
         { "a client that does nothing fails every case", test_idle_client_fails_every_case },
+        { "P-02 needs the FSA list's change followed", test_fsa_change_needed },
+        { "readings judged against the status file", test_readings_judged },
+        { "expect reading lines parse", test_reading_lines_parse },
         { NULL, NULL },
     };
     return test_add_suite("csip-aus", cases);

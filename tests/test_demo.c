@@ -47,16 +47,10 @@ static void test_day(void)
 
 static void test_usage(void)
 {
-    static const char *bad[][3] = { { "--speed", "0" }, { "--duration", "-1" }, { "--port", "70000" },
-                                    { "--bogus", NULL } };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        char *argv[] = { (char *)proc_gridedge(), "demo", (char *)bad[i][0], (char *)bad[i][1], NULL };
-        proc_result_t r;
-        CU_ASSERT_EQUAL_FATAL(proc_run(argv, NULL, 10000, &r), 0);
-        CU_ASSERT_EQUAL(r.status, 2);
-        CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "usage:"));
-        proc_result_free(&r);
-    }
+    static const char *const bad[][4] = { { "demo", "--speed", "0" }, { "demo", "--duration", "-1" },
+                                          { "demo", "--port", "70000" }, { "demo", "--bogus", NULL } };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        proc_expect_usage(bad[i]);
 }
 
 int test_register(void)

@@ -114,13 +114,12 @@ static int free_port(void)
     return port;
 }
 
-/* GET PATH from 127.0.0.1:PORT; the whole response (headers and body) in BUF. */
-static int http_get(int port, const char *path, char *buf, size_t size)
+/* REQUEST (a whole HTTP/1.1 request) to 127.0.0.1:PORT; the whole response (headers and body) in BUF. */
+static int http_exchange(int port, const char *req, char *buf, size_t size)
 {
     struct sockaddr_in a;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     size_t got = 0;
-    char req[256];
     struct timeval tv = { 5, 0 };
 
     memset(&a, 0, sizeof(a));
@@ -133,7 +132,6 @@ static int http_get(int port, const char *path, char *buf, size_t size)
         return -1;
     }
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
     if (write(fd, req, strlen(req)) < 0) {
         close(fd);
         return -1;
@@ -149,6 +147,25 @@ static int http_get(int port, const char *path, char *buf, size_t size)
     buf[got] = '\0';
     close(fd);
     return (int)got;
+}
+
+/* GET PATH from 127.0.0.1:PORT; the whole response in BUF. */
+static int http_get(int port, const char *path, char *buf, size_t size)
+{
+    char req[256];
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+    return http_exchange(port, req, buf, size);
+}
+
+/* POST the form BODY to PATH with the status page's action header ACTION (NULL: none). */
+static int http_post(int port, const char *path, const char *action, const char *body, char *buf, size_t size)
+{
+    char req[512];
+    snprintf(req, sizeof(req),
+             "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s%s"
+             "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %zu\r\n\r\n%s",
+             path, action ? "X-Gridedge-Action: " : "", action ? action : "", action ? "\r\n" : "", strlen(body), body);
+    return http_exchange(port, req, buf, size);
 }
 
 static void test_config_error_exit_2(void)
@@ -251,6 +268,13 @@ static void test_daemon(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"battery\""));
     CU_ASSERT(http_get(port, "/", buf, sizeof(buf)) > 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "<html"));
+    /* its opt-out action: refused without the action header (another site's page cannot send it),
+     * and here there is no OpenADR 2.0b VEN to opt out with */
+    CU_ASSERT(http_post(port, "/opt-out", NULL, "event=EV-1", buf, sizeof(buf)) > 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "HTTP/1.1 403"));
+    CU_ASSERT(http_post(port, "/opt-out", "opt-out", "event=EV-1", buf, sizeof(buf)) > 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "HTTP/1.1 409"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "no OpenADR 2.0b VEN"));
 
     /* SIGHUP with a broken file: reported, the daemon keeps running as it was */
     write_file(cfg, "[gateway]\nstatus_port = lots\n");
@@ -821,6 +845,23 @@ static void test_full_state_dir(void)
 }
 
 #ifdef GE_HAVE_LIBMODBUS
+/* A gateway in DIR (gridedge.ini, state/) driving the SunSpec device SIM; its status file and log
+ * are DIR/status.json and DIR/gateway.log (into STATUS and LOG, 128 bytes each). */
+static pid_t spawn_sunspec_gateway(const char *dir, sunspec_sim_t *sim, char *status, char *log)
+{
+    char cfg[128], text[1024];
+
+    snprintf(cfg, sizeof(cfg), "%s/gridedge.ini", dir);
+    snprintf(status, 128, "%s/status.json", dir);
+    snprintf(log, 128, "%s/gateway.log", dir);
+    snprintf(text, sizeof(text),
+             "[gateway]\nstate_dir = %s/state\nstatus_file = %s\nstatus_port = 0\nadapter = sunspec\n"
+             "[sunspec]\nhost = 127.0.0.1\nport = %d\ntimeout_ms = 300\n",
+             dir, status, ssim_port(sim));
+    write_file(cfg, text);
+    return spawn_gateway(cfg, log, NULL, NULL);
+}
+
 /* The storage controls the driver wrote (model 124: StorCtl_Mod, OutWRte, InWRte). */
 static void storage_controls(sunspec_sim_t *sim, uint16_t out[3])
 {
@@ -836,7 +877,7 @@ static void storage_controls(sunspec_sim_t *sim, uint16_t out[3])
 static void test_device_faults(void)
 {
     unsigned failures0 = CU_get_number_of_failures();
-    char dir[] = "/tmp/ge-gw-dev-XXXXXX", cfg[128], status[128], log[128], text[1024], mode[64];
+    char dir[] = "/tmp/ge-gw-dev-XXXXXX", status[128], log[128], mode[64];
     sunspec_sim_t *sim = NULL;
     ssim_opts_t o;
     uint16_t before[3], again[3], during[3], chastate;
@@ -847,15 +888,7 @@ static void test_device_faults(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
     ssim_opts_default(&o);
     CU_ASSERT_EQUAL_FATAL(ssim_start(&sim, &o), 0);
-    snprintf(cfg, sizeof(cfg), "%s/gridedge.ini", dir);
-    snprintf(status, sizeof(status), "%s/status.json", dir);
-    snprintf(log, sizeof(log), "%s/gateway.log", dir);
-    snprintf(text, sizeof(text),
-             "[gateway]\nstate_dir = %s/state\nstatus_file = %s\nstatus_port = 0\nadapter = sunspec\n"
-             "[sunspec]\nhost = 127.0.0.1\nport = %d\ntimeout_ms = 300\n",
-             dir, status, ssim_port(sim));
-    write_file(cfg, text);
-    pid_t pid = spawn_gateway(cfg, log, NULL, NULL);
+    pid_t pid = spawn_sunspec_gateway(dir, sim, status, log);
     CU_ASSERT(wait_mode(status, "device fault", 0, 10000));
     usleep(1500000);
     storage_controls(sim, before);
@@ -898,6 +931,68 @@ static void test_device_faults(void)
     ssim_stop(sim);
     finish(failures0, log, dir);
 }
+
+/* The SunSpec device is away when the gateway starts: the gateway starts all the same, says
+ * "device unavailable" in its status, applies nothing, and takes the device up when it appears
+ * (the driver retries with backoff); a device that goes away mid-run is reconnected to. */
+static void test_device_absent_at_start(void)
+{
+    unsigned failures0 = CU_get_number_of_failures();
+    char dir[] = "/tmp/ge-gw-absent-XXXXXX", status[128], log[128], mode[64];
+    sunspec_sim_t *sim = NULL;
+    ssim_opts_t o;
+    double t1, t2;
+    long requests, conns;
+    int st;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    ssim_opts_default(&o);
+    CU_ASSERT_EQUAL_FATAL(ssim_start(&sim, &o), 0);
+    ssim_set_online(sim, 0); /* its port is known, nothing listens on it yet */
+    pid_t pid = spawn_sunspec_gateway(dir, sim, status, log);
+    CU_ASSERT(wait_mode(status, "device unavailable", 1, 10000));
+    CU_ASSERT_EQUAL(status_mode(status, mode, sizeof(mode), &t1), 0);
+    usleep(2500000);
+    CU_ASSERT_EQUAL(status_mode(status, mode, sizeof(mode), &t2), 0);
+    CU_ASSERT_STRING_EQUAL(mode, "device unavailable");
+    CU_ASSERT(t2 > t1); /* running, writing its status */
+    CU_ASSERT_EQUAL(waitpid(pid, &st, WNOHANG), 0);
+    CU_ASSERT(file_has(log, "starting without it, keeping everything idle until it answers"));
+    CU_ASSERT_EQUAL(ssim_requests(sim), 0); /* nothing reached a device that is not there */
+    {
+        json_t *j = json_load_file(status, 0, NULL);
+        const char *why = json_string_value(json_object_get(json_object_get(j, "gateway"), "reason"));
+        CU_ASSERT_PTR_NOT_NULL(why ? strstr(why, "not answering") : NULL);
+        json_decref(j);
+    }
+
+    /* the device appears: within the backoff (at most 10 s) the gateway drives it */
+    ssim_set_online(sim, 1);
+    CU_ASSERT(wait_mode(status, "device unavailable", 0, 15000));
+    CU_ASSERT_EQUAL(status_mode(status, mode, sizeof(mode), &t1), 0);
+    CU_ASSERT_STRING_NOT_EQUAL(mode, "device fault");
+    CU_ASSERT(file_has(log, "device: answering now"));
+    requests = ssim_requests(sim);
+    usleep(1500000);
+    CU_ASSERT(ssim_requests(sim) > requests); /* read and driven every tick */
+    /* StorCtl_Mod (0 at power-up): the gateway's decision is written now */
+    CU_ASSERT(ssim_get(sim, 124, 3) >= 1 && ssim_get(sim, 124, 3) <= 3);
+
+    /* it goes away mid-run: a device fault, the gateway keeps running; back: reconnected */
+    conns = ssim_connections(sim);
+    ssim_set_online(sim, 0);
+    CU_ASSERT(wait_mode(status, "device fault", 1, 5000));
+    usleep(2000000);
+    CU_ASSERT_EQUAL(waitpid(pid, &st, WNOHANG), 0);
+    ssim_set_online(sim, 1);
+    CU_ASSERT(wait_mode(status, "device fault", 0, 15000));
+    CU_ASSERT(ssim_connections(sim) > conns);
+    CU_ASSERT(file_has(log, "device: answering again"));
+
+    CU_ASSERT_TRUE(stop_gateway(pid));
+    ssim_stop(sim);
+    finish(failures0, log, dir);
+}
 #endif
 
 int test_register(void)
@@ -909,6 +1004,7 @@ int test_register(void)
         { "a full state dir: logged, still controlling, stored later", test_full_state_dir },
 #ifdef GE_HAVE_LIBMODBUS
         { "a device that answers garbage or times out", test_device_faults },
+        { "a device away at start, then gone and back", test_device_absent_at_start },
 #endif
         { NULL, NULL },
     };

@@ -2,8 +2,8 @@
  * no libevent call in this file.  A csip TLS client makes keep-alive requests against our server,
  * both on loops of their own that one poll() waits for together with a pipe of the test's;
  * timers (a read timeout, the server's idle timeout) fire through the timeout the library
- * exports, without busy waiting; and a server on such a loop serves blocking OpenSSL clients
- * running in other threads. */
+ * exports, without busy waiting; a server on such a loop serves blocking OpenSSL clients
+ * running in other threads; and a host name is resolved through a pipe the loop waits for. */
 #include "config.h"
 
 #include <errno.h>
@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <openssl/ssl.h>
 
@@ -30,26 +31,10 @@
 #include <gridedge/tls.h>
 
 #include "runner.h"
-
-/* test_net_util.c: */
-char *tnet_tmpdir(void);
-void tnet_rmdir(char *dir);
-const char *tnet_path(const char *dir, const char *file);
-int tnet_connect(unsigned short port, int timeout_s);
-SSL_CTX *tnet_csip_client_ctx(const char *dir);
+#include "test_net_util.h"
 
 static char *g_dir;
 static char g_lfdi[GE_LFDI_BUF];
-
-static const char DCAP[] = "<DeviceCapability xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/dcap\"/>";
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* --- the caller's event loop: poll() over the transport's fds and one fd of its own ------- */
 
@@ -104,12 +89,32 @@ static void own_turn(own_loop_t *o, int cap_ms)
 }
 
 /* Turn until *DONE or LIMIT_MS pass.  The wait is capped only so a broken test cannot hang. */
-static void own_run(own_loop_t *o, atomic_int *done, int limit_ms)
+static void own_run(own_loop_t *o, int *done, int limit_ms)
 {
-    double end = now_s() + limit_ms / 1000.0, left;
+    double end = tnet_now() + limit_ms / 1000.0, left;
 
-    while (!atomic_load(done) && (left = end - now_s()) > 0)
+    while (!*done && (left = end - tnet_now()) > 0)
         own_turn(o, left > 5 ? 5000 : (int)(left * 1000) + 1);
+}
+
+/* Two transport loops (0: the server's, 1: the client's) and no fd of the test's own. */
+static void loops_new(own_loop_t *o)
+{
+    memset(o, 0, sizeof *o);
+    CU_ASSERT_EQUAL_FATAL(ge_net_loop_new(&o->net[0], NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(ge_net_loop_new(&o->net[1], NULL), 0);
+    o->nnet = 2;
+    o->own_fd = -1;
+}
+
+/* Let the loops close what was freed on them, then free them. */
+static void loops_free(own_loop_t *o)
+{
+    int never = 0;
+
+    own_run(o, &never, 100);
+    for (size_t i = 0; i < o->nnet; i++)
+        ge_net_loop_free(o->net[i]);
 }
 
 /* --- a server with a few routes ------------------------------------------------------------ */
@@ -129,7 +134,7 @@ static void route(void *ud, ge_http_exchange_t *ex)
     if (ge_http_peer_id(ex, s->peer_lfdi, NULL) != 0)
         s->peer_lfdi[0] = '\0';
     if (strcmp(path, "/dcap") == 0) {
-        ge_http_reply(ex, 200, GE_MEDIA_SEP_XML, DCAP, sizeof DCAP - 1);
+        ge_http_reply(ex, 200, GE_MEDIA_SEP_XML, TNET_DCAP, sizeof TNET_DCAP - 1);
     } else if (strcmp(path, "/edev") == 0 && strcmp(ge_http_method(ex), "POST") == 0) {
         ge_http_set_header(ex, "Location", "/edev/3");
         ge_http_reply(ex, 201, NULL, NULL, 0);
@@ -139,7 +144,7 @@ static void route(void *ud, ge_http_exchange_t *ex)
         if (inm && strcmp(inm, "\"t1\"") == 0)
             ge_http_reply(ex, 304, NULL, NULL, 0);
         else
-            ge_http_reply(ex, 200, GE_MEDIA_SEP_XML, DCAP, sizeof DCAP - 1);
+            ge_http_reply(ex, 200, GE_MEDIA_SEP_XML, TNET_DCAP, sizeof TNET_DCAP - 1);
     } else if (strcmp(path, "/never") == 0 && !s->held) {
         s->held = ex;
     } else {
@@ -149,15 +154,10 @@ static void route(void *ud, ge_http_exchange_t *ex)
 
 static void srv_start(srv_t *s, ge_net_loop_t *loop, unsigned idle_s)
 {
-    ge_tls_opts_t t;
     ge_http_server_opts_t o;
 
     memset(s, 0, sizeof *s);
-    memset(&t, 0, sizeof t);
-    t.ca_file = tnet_path(g_dir, "ca.pem");
-    t.cert_file = tnet_path(g_dir, "server.pem");
-    t.key_file = tnet_path(g_dir, "server.key");
-    CU_ASSERT_EQUAL_FATAL(ge_tls_ctx_new(&s->tls, ge_tls_profile_find("csip"), GE_TLS_SERVER, &t), 0);
+    s->tls = tnet_tls_ctx(g_dir, "csip", GE_TLS_SERVER);
     memset(&o, 0, sizeof o);
     o.tls = s->tls;
     o.handler = route;
@@ -176,29 +176,22 @@ static void srv_stop(srv_t *s)
 
 /* --- client side --------------------------------------------------------------------------- */
 
-typedef struct res {
-    atomic_int done;
-    int err, status;
-    size_t body_len;
-    char loc[32], etag[16], ct[32];
-    double t_done;
-} res_t;
-
-static void res_done(void *ud, const ge_http_response_t *p)
+/* A csip client on loop 1 for the server S, at https://HOST:port, with *CTLS its TLS context. */
+static ge_http_client_t *client_new(own_loop_t *o, const srv_t *s, const char *host, ge_http_client_opts_t *co,
+                                    ge_tls_ctx_t **ctls)
 {
-    res_t *r = ud;
+    ge_http_client_t *cl;
+    char url[64];
 
-    r->err = p->err;
-    r->status = p->status;
-    r->body_len = p->body_len;
-    snprintf(r->loc, sizeof r->loc, "%s", p->location ? p->location : "");
-    snprintf(r->etag, sizeof r->etag, "%s", p->etag ? p->etag : "");
-    snprintf(r->ct, sizeof r->ct, "%s", p->content_type ? p->content_type : "");
-    r->t_done = now_s();
-    atomic_store(&r->done, 1);
+    *ctls = tnet_tls_ctx(g_dir, "csip", GE_TLS_CLIENT);
+    snprintf(url, sizeof url, "https://%s:%u", host, (unsigned)ge_http_server_port(s->http));
+    co->url = url;
+    co->tls = *ctls;
+    CU_ASSERT_EQUAL_FATAL(ge_http_client_new(&cl, ge_net_loop_base(o->net[1]), co), 0);
+    return cl;
 }
 
-static void request(ge_http_client_t *cl, res_t *r, const char *method, const char *path,
+static void request(ge_http_client_t *cl, tnet_res_t *r, const char *method, const char *path,
                     const char *inm)
 {
     ge_http_request_t rq;
@@ -210,44 +203,13 @@ static void request(ge_http_client_t *cl, res_t *r, const char *method, const ch
     rq.accept = GE_MEDIA_SEP_XML;
     rq.if_none_match = inm;
     if (strcmp(method, "POST") == 0) {
-        rq.body = DCAP;
-        rq.body_len = sizeof DCAP - 1;
+        rq.body = TNET_DCAP;
+        rq.body_len = sizeof TNET_DCAP - 1;
         rq.content_type = GE_MEDIA_SEP_XML;
     }
-    rq.on_done = res_done;
+    rq.on_done = tnet_res_done;
     rq.ud = r;
     CU_ASSERT_EQUAL_FATAL(ge_http_client_request(cl, &rq), 0);
-}
-
-typedef struct chain {
-    ge_http_client_t *cl;
-    int left, ok;
-    atomic_int done;
-} chain_t;
-
-static void chain_next(void *ud, const ge_http_response_t *p);
-
-static void chain_send(chain_t *ch)
-{
-    ge_http_request_t rq;
-
-    memset(&rq, 0, sizeof rq);
-    rq.path = "/dcap";
-    rq.on_done = chain_next;
-    rq.ud = ch;
-    if (ge_http_client_request(ch->cl, &rq) != 0)
-        atomic_store(&ch->done, 1);
-}
-
-static void chain_next(void *ud, const ge_http_response_t *p)
-{
-    chain_t *ch = ud;
-
-    ch->ok += p->err == 0 && p->status == 200 && p->body_len == sizeof DCAP - 1;
-    if (--ch->left > 0)
-        chain_send(ch);
-    else
-        atomic_store(&ch->done, 1);
 }
 
 static void test_client_and_server_on_own_poll_loop(void)
@@ -255,20 +217,15 @@ static void test_client_and_server_on_own_poll_loop(void)
     own_loop_t o;
     srv_t s;
     ge_tls_ctx_t *ctls;
-    ge_tls_opts_t t;
     ge_http_client_opts_t co;
     ge_http_client_t *cl;
-    chain_t ch;
-    res_t r;
+    tnet_chain_t ch;
+    tnet_res_t r;
     int pipefd[2];
-    char url[64];
     double t0;
     unsigned long turns0;
 
-    memset(&o, 0, sizeof o);
-    CU_ASSERT_EQUAL_FATAL(ge_net_loop_new(&o.net[0], NULL), 0);
-    CU_ASSERT_EQUAL_FATAL(ge_net_loop_new(&o.net[1], NULL), 0);
-    o.nnet = 2;
+    loops_new(&o);
     CU_ASSERT_EQUAL_FATAL(pipe(pipefd), 0);
     o.own_fd = pipefd[0];
 
@@ -293,24 +250,13 @@ static void test_client_and_server_on_own_poll_loop(void)
         /* asking with no room still counts */
         CU_ASSERT_EQUAL(ge_net_loop_fds(o.net[0], NULL, 0, &to), 1);
     }
-    memset(&t, 0, sizeof t);
-    t.ca_file = tnet_path(g_dir, "ca.pem");
-    t.cert_file = tnet_path(g_dir, "client.pem");
-    t.key_file = tnet_path(g_dir, "client.key");
-    CU_ASSERT_EQUAL_FATAL(ge_tls_ctx_new(&ctls, ge_tls_profile_find("csip"), GE_TLS_CLIENT, &t), 0);
-    snprintf(url, sizeof url, "https://127.0.0.1:%u", (unsigned)ge_http_server_port(s.http));
     memset(&co, 0, sizeof co);
-    co.url = url;
-    co.tls = ctls;
     co.read_timeout_ms = 300;
     co.total_timeout_ms = 20000;
-    CU_ASSERT_EQUAL_FATAL(ge_http_client_new(&cl, ge_net_loop_base(o.net[1]), &co), 0);
+    cl = client_new(&o, &s, "127.0.0.1", &co, &ctls);
 
     /* 200 keep-alive GETs over one TLS connection, each started from the previous one's on_done */
-    memset(&ch, 0, sizeof ch);
-    ch.cl = cl;
-    ch.left = 200;
-    chain_send(&ch);
+    tnet_chain_start(&ch, cl, 200);
     CU_ASSERT_EQUAL(write(pipefd[1], "x", 1), 1); /* the loop's own fd wakes it too */
     own_run(&o, &ch.done, 30000);
     CU_ASSERT_EQUAL(ch.ok, 200);
@@ -338,7 +284,7 @@ static void test_client_and_server_on_own_poll_loop(void)
     /* A timer: the server holds /never; the client's 300 ms read timeout must fire from the
      * timeout the loop exports, without the loop spinning meanwhile. */
     turns0 = o.turns;
-    t0 = now_s();
+    t0 = tnet_now();
     request(cl, &r, "GET", "/never", NULL);
     own_run(&o, &r.done, 10000);
     CU_ASSERT_EQUAL(r.err, GE_ERR_TIMEOUT);
@@ -352,15 +298,49 @@ static void test_client_and_server_on_own_poll_loop(void)
     ge_http_client_free(cl);
     ge_tls_ctx_free(ctls);
     srv_stop(&s);
-    /* let the server loop close what the freed client left */
-    {
-        atomic_int never = 0;
-        own_run(&o, &never, 100);
-    }
-    ge_net_loop_free(o.net[0]);
-    ge_net_loop_free(o.net[1]);
+    loops_free(&o);
     close(pipefd[0]);
     close(pipefd[1]);
+}
+
+/* --- a host name, resolved through an fd of the caller's loop ------------------------------ */
+
+static void test_host_name_on_own_poll_loop(void)
+{
+    own_loop_t o;
+    srv_t s;
+    ge_tls_ctx_t *ctls;
+    ge_http_client_opts_t co;
+    ge_http_client_t *cl;
+    tnet_res_t r;
+    struct pollfd f[4];
+    struct stat st;
+    int to = -1, n;
+
+    loops_new(&o);
+    srv_start(&s, o.net[0], 30);
+    memset(&co, 0, sizeof co);
+    co.connect_timeout_ms = 5000;
+    cl = client_new(&o, &s, "localhost", &co, &ctls);
+    request(cl, &r, "GET", "/dcap", NULL);
+    CU_ASSERT_EQUAL(ge_net_loop_process(o.net[1]), 0); /* the request starts: the name first */
+    /* What the client waits for now is the resolver's pipe, with the resolution's timeout: the
+     * caller's poll() waits for it like for any socket, and nothing blocked. */
+    n = ge_net_loop_fds(o.net[1], f, 4, &to);
+    CU_ASSERT_EQUAL(n, 1);
+    if (n == 1) {
+        CU_ASSERT_EQUAL(f[0].events, POLLIN);
+        CU_ASSERT(fstat(f[0].fd, &st) == 0 && S_ISFIFO(st.st_mode));
+        CU_ASSERT(to > 0 && to <= 5000);
+    }
+    own_run(&o, &r.done, 10000);
+    CU_ASSERT_EQUAL(r.err, 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(s.peer_lfdi, g_lfdi);
+    ge_http_client_free(cl);
+    ge_tls_ctx_free(ctls);
+    srv_stop(&s);
+    loops_free(&o);
 }
 
 /* --- the server on the caller's loop, blocking OpenSSL clients in threads -------------------- */
@@ -386,9 +366,9 @@ static void *peer_run(void *arg)
         goto out;
     if (p->idle) {
         char b;
-        double t0 = now_s();
+        double t0 = tnet_now();
         if (recv(fd, &b, 1, 0) == 0)
-            p->closed_after = now_s() - t0;
+            p->closed_after = tnet_now() - t0;
         goto out;
     }
     ssl = SSL_new(ctx);
@@ -411,7 +391,7 @@ static void *peer_run(void *arg)
                 break;
         }
         buf[got] = '\0';
-        p->ok += strncmp(buf, "HTTP/1.1 200", 12) == 0 && strstr(buf, DCAP) != NULL;
+        p->ok += strncmp(buf, "HTTP/1.1 200", 12) == 0 && strstr(buf, TNET_DCAP) != NULL;
     }
 out:
     SSL_free(ssl);
@@ -428,8 +408,9 @@ static void test_server_on_own_poll_loop(void)
     own_loop_t o;
     srv_t s;
     peer_t peers[NPEERS + 1];
-    atomic_int left = NPEERS + 1, all_done = 0;
-    double t0 = now_s();
+    atomic_int left = NPEERS + 1;
+    int all_done = 0;
+    double t0 = tnet_now();
 
     memset(&o, 0, sizeof o);
     CU_ASSERT_EQUAL_FATAL(ge_net_loop_new(&o.net[0], NULL), 0);
@@ -444,7 +425,7 @@ static void test_server_on_own_poll_loop(void)
         peers[i].left = &left;
         CU_ASSERT_EQUAL_FATAL(pthread_create(&peers[i].th, NULL, peer_run, &peers[i]), 0);
     }
-    while (atomic_load(&left) > 0 && now_s() - t0 < 30)
+    while (atomic_load(&left) > 0 && tnet_now() - t0 < 30)
         own_run(&o, &all_done, 50);
     for (int i = 0; i <= NPEERS; i++)
         pthread_join(peers[i].th, NULL);
@@ -461,11 +442,7 @@ static void test_server_on_own_poll_loop(void)
 
 static int suite_init(void)
 {
-    uint64_t sfdi;
-
-    signal(SIGPIPE, SIG_IGN);
-    g_dir = tnet_tmpdir();
-    return !g_dir || ge_pki_init(g_dir, g_lfdi, &sfdi, NULL) != 0;
+    return tnet_suite_pki(&g_dir, g_lfdi);
 }
 
 static int suite_clean(void)
@@ -479,14 +456,8 @@ int test_register(void)
     static const test_case_t cases[] = {
         { "TLS client and server driven by the caller's poll() loop", test_client_and_server_on_own_poll_loop },
         { "server on the caller's poll() loop, clients in threads", test_server_on_own_poll_loop },
+        { "a host name resolved through an fd of the caller's loop", test_host_name_on_own_poll_loop },
         { NULL, NULL },
     };
-    CU_pSuite s = CU_add_suite("own event loop", suite_init, suite_clean);
-
-    if (!s)
-        return CU_get_error();
-    for (const test_case_t *c = cases; c->name; c++)
-        if (!CU_add_test(s, c->name, c->fn))
-            return CU_get_error();
-    return 0;
+    return tnet_add_suite("own event loop", suite_init, suite_clean, cases);
 }

@@ -20,14 +20,8 @@
 #include <gridedge/tls.h>
 
 #include "runner.h"
+#include "test_net_util.h"
 
-/* test_net_util.c: */
-char *tnet_tmpdir(void);
-void tnet_rmdir(char *dir);
-const char *tnet_path(const char *dir, const char *file);
-int tnet_issue(const char *dir, const char *name, ge_pki_role role, ge_pki_key key, int expired,
-               int no_policy, const char *issuer);
-void tnet_loop(struct event_base *base, int *done, int timeout_ms);
 
 static char *g_dir;                 /* the PKI shared by all tests of this program */
 static char g_client_lfdi[GE_LFDI_BUF];

@@ -1,14 +1,15 @@
-/* test_net_util.c - helpers shared by the transport tests (test_pki, test_net_tls, test_http,
- * test_net_loop): a scratch directory with a test PKI in it, the openssl CLI, a bounded event
- * loop, and bare TCP and csip TLS clients.
- * The prototypes are repeated in each test file under "test_net_util.c:" (no header of our own). */
+/* test_net_util.c - helpers shared by the transport tests (see test_net_util.h): a scratch
+ * directory with a test PKI in it, the openssl CLI, a bounded event loop, bare TCP and csip TLS
+ * clients, and the client-side bookkeeping of requests. */
 #include "config.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -21,17 +22,16 @@
 
 #include <gridedge/pki.h>
 
-#include "proc.h"
+#include "runner.h"
+#include "test_net_util.h"
 
-const char *tnet_openssl(void);
-char *tnet_tmpdir(void);
-void tnet_rmdir(char *dir);
-const char *tnet_path(const char *dir, const char *file);
-int tnet_issue(const char *dir, const char *name, ge_pki_role role, ge_pki_key key, int expired,
-               int no_policy, const char *issuer);
-void tnet_loop(struct event_base *base, int *done, int timeout_ms);
-int tnet_connect(unsigned short port, int timeout_s);
-SSL_CTX *tnet_csip_client_ctx(const char *dir);
+double tnet_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 const char *tnet_openssl(void)
 {
@@ -173,4 +173,124 @@ SSL_CTX *tnet_csip_client_ctx(const char *dir)
         return NULL;
     }
     return ctx;
+}
+
+int tnet_suite_pki(char **dir, char lfdi[GE_LFDI_BUF])
+{
+    uint64_t sfdi;
+
+    signal(SIGPIPE, SIG_IGN);
+    *dir = tnet_tmpdir();
+    return !*dir || ge_pki_init(*dir, lfdi, &sfdi, NULL) != 0;
+}
+
+ge_tls_ctx_t *tnet_tls_ctx(const char *dir, const char *profile, ge_tls_role role)
+{
+    ge_tls_opts_t t;
+    ge_tls_ctx_t *ctx = NULL;
+    const char *who = role == GE_TLS_SERVER ? "server" : "client";
+    char cert[64], key[64];
+
+    snprintf(cert, sizeof cert, "%s.pem", who);
+    snprintf(key, sizeof key, "%s.key", who);
+    memset(&t, 0, sizeof t);
+    t.ca_file = tnet_path(dir, "ca.pem");
+    t.cert_file = tnet_path(dir, cert);
+    t.key_file = tnet_path(dir, key);
+    CU_ASSERT_EQUAL_FATAL(ge_tls_ctx_new(&ctx, ge_tls_profile_find(profile), role, &t), 0);
+    return ctx;
+}
+
+int tnet_open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+
+    if (!d)
+        return -1;
+    while ((e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n - 1; /* the directory's own */
+}
+
+int tnet_res_body(void *ud, const void *data, size_t len)
+{
+    tnet_res_t *r = ud;
+
+    r->pieces++;
+    if (r->stop_rc)
+        return r->stop_rc;
+    if (r->body_len + len < sizeof r->body) {
+        memcpy(r->body + r->body_len, data, len);
+        r->body[r->body_len + len] = '\0';
+    }
+    r->body_len += len;
+    return 0;
+}
+
+void tnet_res_done(void *ud, const ge_http_response_t *p)
+{
+    tnet_res_t *r = ud;
+
+    r->done = 1;
+    r->err = p->err;
+    r->status = p->status;
+    r->attempts = p->attempts;
+    r->body_len = p->body_len;
+    r->t_done = tnet_now();
+    snprintf(r->errmsg, sizeof r->errmsg, "%s", p->errmsg ? p->errmsg : "");
+    snprintf(r->ct, sizeof r->ct, "%s", p->content_type ? p->content_type : "");
+    snprintf(r->loc, sizeof r->loc, "%s", p->location ? p->location : "");
+    snprintf(r->etag, sizeof r->etag, "%s", p->etag ? p->etag : "");
+    snprintf(r->lm, sizeof r->lm, "%s", p->last_modified ? p->last_modified : "");
+}
+
+static void chain_next(void *ud, const ge_http_response_t *p);
+
+static void chain_send(tnet_chain_t *ch)
+{
+    ge_http_request_t rq;
+
+    memset(&rq, 0, sizeof rq);
+    rq.method = "GET";
+    rq.path = "/dcap";
+    rq.accept = GE_MEDIA_SEP_XML;
+    rq.on_done = chain_next;
+    rq.ud = ch;
+    if (ge_http_client_request(ch->cl, &rq) != 0)
+        ch->done = 1;
+}
+
+static void chain_next(void *ud, const ge_http_response_t *p)
+{
+    tnet_chain_t *ch = ud;
+
+    ch->ok += p->err == 0 && p->status == 200 && p->body_len == sizeof TNET_DCAP - 1;
+    if (--ch->left > 0)
+        chain_send(ch);
+    else
+        ch->done = 1;
+}
+
+void tnet_chain_start(tnet_chain_t *ch, ge_http_client_t *cl, int n)
+{
+    memset(ch, 0, sizeof *ch);
+    ch->cl = cl;
+    ch->left = n;
+    chain_send(ch);
+}
+
+int tnet_add_suite(const char *name, int (*init)(void), int (*clean)(void), const test_case_t *cases)
+{
+    int rc = test_add_suite(name, cases);
+    CU_pSuite suite = rc ? NULL : CU_get_suite(name);
+
+    if (rc)
+        return rc;
+    if (!suite || CU_set_suite_initfunc(suite, init) != CUE_SUCCESS ||
+        CU_set_suite_cleanupfunc(suite, clean) != CUE_SUCCESS)
+        return CU_get_error();
+    return 0;
 }

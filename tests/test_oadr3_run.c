@@ -1,7 +1,8 @@
 /* test_oadr3_run.c - `gridedge oadr run --version 3.0` end to end: the real program against our own
  * conformance head-end playing an OpenADR 3.0 VTN on 127.0.0.1, a client that does nothing
- * against the same cases, and webhook delivery: a small VTN in this test takes the VEN's
- * subscription and POSTs an event notification to its callback URL. */
+ * against the same cases, webhook delivery (a small VTN in this test takes the VEN's
+ * subscription and POSTs an event notification to its callback URL), and an https VTN (a case of
+ * the suite played with `scheme https`). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -278,14 +279,112 @@ static void test_usage(void)
         CU_ASSERT_EQUAL(r.status, 2);
         proc_result_free(&r);
     }
-    /* an https VTN: not built yet, said so, exit 1 */
+    /* a certificate without its key is a usage error; a CA file that cannot be read says so, exit 1 */
     {
         char *argv[] = { (char *)proc_gridedge(), "oadr", "run", "--version", "3.0", "--vtn", "https://127.0.0.1:1/x",
-                         "--ven-name", "v", NULL };
+                         "--ven-name", "v", "--cert", "/nonexistent/c.pem", NULL };
+        proc_result_t r;
+        CU_ASSERT_EQUAL_FATAL(proc_run(argv, NULL, 10000, &r), 0);
+        CU_ASSERT_EQUAL(r.status, 2);
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "--cert and --key go together"));
+        proc_result_free(&r);
+    }
+    {
+        char *argv[] = { (char *)proc_gridedge(), "oadr", "run", "--version", "3.0", "--vtn", "https://127.0.0.1:1/x",
+                         "--ven-name", "v", "--ca", "/nonexistent/ca.pem", "--duration", "1", NULL };
         proc_result_t r;
         CU_ASSERT_EQUAL_FATAL(proc_run(argv, NULL, 10000, &r), 0);
         CU_ASSERT_EQUAL(r.status, 1);
-        CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "TLS for OpenADR 3.0"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "TLS (modern profile) with CA /nonexistent/ca.pem"));
+        proc_result_free(&r);
+    }
+}
+
+/* ---- https: an oadr3 case with the head-end serving TLS (the "modern" profile) ------------------ */
+
+static const char *srcdir(void)
+{
+    const char *s = getenv("GE_SRCDIR");
+    return s && *s ? s : GE_SRCDIR;
+}
+
+/* DIR gets a copy of the built-in case ID with "scheme https" and TLS evidence expectations added. */
+static int https_case(const char *dir, const char *id)
+{
+    char src[1024], dst[1024];
+    char *text;
+    FILE *f;
+    int ok;
+
+    snprintf(src, sizeof(src), "%s/conformance/cases/oadr3/%s.case", srcdir(), id);
+    snprintf(dst, sizeof(dst), "%s/%s.case", dir, id);
+    if (!(text = slurp(src)) || !(f = fopen(dst, "w"))) {
+        free(text);
+        return -1;
+    }
+    ok = fprintf(f, "%s\nscheme https\nexpect handshake completed has \"TLSv1.3\"\n"
+                    "expect no-handshake refused\nexpect no-handshake failed\n", text) > 0;
+    ok = fclose(f) == 0 && ok;
+    free(text);
+    return ok ? 0 : -1;
+}
+
+/* Play the https copy of GE-OADR3-VEN-001 in DIR against the VEN with CA_ARGS (up to two
+ * arguments, NULL-ended) for its trust. */
+static void run_https_case(const char *dir, const char *const *ca_args, proc_result_t *r)
+{
+    char *argv[40] = { (char *)proc_gridedge(), "conformance", "run", "--suite", "oadr3", "--case-dir", (char *)dir,
+                       "--case", "GE-OADR3-VEN-001", "--", (char *)proc_gridedge(), "oadr", "run", "--version",
+                       "3.0", "--vtn", "{url}", "--ven-name", "{ven_name}", "--client-id", "{client_id}",
+                       "--client-secret", "{client_secret}", "--status-file", "{status_file}", "--duration",
+                       "{duration}" };
+    size_t n = 0;
+
+    while (argv[n])
+        n++;
+    for (size_t i = 0; ca_args[i] && i < 2; i++)
+        argv[n++] = (char *)ca_args[i];
+    argv[n] = NULL;
+    CU_ASSERT_EQUAL_FATAL(proc_run(argv, NULL, 120000, r), 0);
+}
+
+/* The VEN against an https VTN, the modern profile: with the head-end's CA alone (no client
+ * certificate) it registers as over http, over TLS 1.3; with a CA that did not issue the VTN's
+ * certificate, or with only the system's trust store (which does not know the test CA), it sends
+ * nothing and exits 1. */
+static void test_https_vtn(void)
+{
+    char dir[] = "/tmp/ge-oadr3-tls-XXXXXX", other[1100], ca[1200];
+    const char *with_ca[] = { "--ca", "{ca}", NULL }, *with_other[] = { "--ca", ca, NULL }, *system[] = { NULL };
+    const char *const *refused[] = { with_other, system };
+    proc_result_t r;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    CU_ASSERT_EQUAL_FATAL(https_case(dir, "GE-OADR3-VEN-001"), 0);
+    run_https_case(dir, with_ca, &r);
+    if (r.status != 0)
+        fprintf(stderr, "%s%s", r.out, r.err);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "PASS GE-OADR3-VEN-001 "));
+    proc_result_free(&r);
+    snprintf(other, sizeof(other), "%s/other", dir);
+    {
+        char *pki[] = { (char *)proc_gridedge(), "pki", "init", other, NULL };
+        CU_ASSERT_EQUAL_FATAL(proc_run(pki, NULL, 30000, &r), 0);
+        CU_ASSERT_EQUAL(r.status, 0);
+        proc_result_free(&r);
+    }
+    snprintf(ca, sizeof(ca), "%s/ca.pem", other);
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        run_https_case(dir, refused[i], &r);
+        CU_ASSERT_EQUAL(r.status, 1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "FAIL GE-OADR3-VEN-001 "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "the client exited with status 1 without a request"));
+        proc_result_free(&r);
+    }
+    {
+        char *rm[] = { "/bin/rm", "-rf", dir, NULL };
+        proc_run(rm, NULL, 10000, &r);
         proc_result_free(&r);
     }
 }
@@ -297,6 +396,7 @@ int test_register(void)
         { "webhook delivery", test_webhook_delivery },
         { "a client that does nothing fails", test_idle_client_fails },
         { "oadr3 cases against the head-end", test_oadr3_cases },
+        { "an https VTN (modern TLS profile)", test_https_vtn },
         { NULL, NULL },
     };
     return test_add_suite("oadr run 3.0", cases);

@@ -18,14 +18,8 @@
 
 #include "proc.h"
 #include "runner.h"
+#include "test_net_util.h"
 
-/* test_net_util.c: */
-const char *tnet_openssl(void);
-char *tnet_tmpdir(void);
-void tnet_rmdir(char *dir);
-const char *tnet_path(const char *dir, const char *file);
-int tnet_issue(const char *dir, const char *name, ge_pki_role role, ge_pki_key key, int expired,
-               int no_policy, const char *issuer);
 
 /* Run the openssl CLI with up to 8 arguments; returns its stdout (caller frees) or NULL. */
 static char *openssl_out(const char *a1, const char *a2, const char *a3, const char *a4,

@@ -69,6 +69,21 @@ static const policy_row_t rows[] = {
       1, NONE, NONE, -2000, GE_POLICY_EVENT_COVER, "SIMPLE level 1", NONE, NONE },
     { "utility battery command wins over price and SIMPLE", 1, 0.35, 2, U_BATTERY, -3000, 50, 1000, 0,
       0, 0, 1, NONE, NONE, -3000, GE_POLICY_UTILITY, "utility control: battery -3000 W", NONE, NONE },
+    { "utility charge target at night, import limit 500: the EV waits, the battery covers the house", 0, 0,
+      -1, U_BATTERY, -5000, 50, 2100, 0, 20000, 8, 1, NONE, 500, 1600, GE_POLICY_UTILITY,
+      "utility control: battery -5000 W, import limit 500 W", NONE, 0 },
+    { "utility charge target by day, import limit 500: the battery charges less, the EV waits", 0, 0,
+      -1, U_BATTERY, -5000, 50, 1000, 4000, 20000, 8, 1, NONE, 500, -3500, GE_POLICY_UTILITY,
+      "import limit 500 W", NONE, 0 },
+    { "utility charge target inside the import limit: kept, the EV takes the rest", 0, 0, -1, U_BATTERY,
+      -2000, 50, 1000, 0, 20000, 8, 1, NONE, 5000, -2000, GE_POLICY_UTILITY,
+      "utility control: battery -2000 W", NONE, 2000 },
+    { "utility discharge target, export limit 1000: trimmed, the EV's load counted", 0, 0, -1, U_BATTERY,
+      5000, 50, 1000, 0, 20000, 8, 1, 1000, NONE, 5000, GE_POLICY_UTILITY, "utility control: battery 5000 W",
+      1000, NONE },
+    { "utility discharge target, export limit 0 and no EV: trimmed to the house load", 0, 0, -1, U_BATTERY,
+      5000, 50, 1000, 0, 0, 0, 1, 0, NONE, 1000, GE_POLICY_UTILITY, "battery 5000 W, export limit 0 W",
+      0, NONE },
     { "utility disconnect wins", 0, 0, 2, U_DISCONNECT, 0, 50, 1000, 0, 0, 0,
       1, NONE, NONE, NAN, GE_POLICY_UTILITY, "disconnected", NONE, NONE },
     { "utility de-energize wins", 1, 0.05, -1, U_DEENERGIZE, 0, 50, 1000, 0, 0, 0,
@@ -80,6 +95,11 @@ static const policy_row_t rows[] = {
       50, 1000, 0, 0, 0, 1, 2000, NONE, 3000, GE_POLICY_PRICE_HIGH, "export limit 2000 W", 2000, NONE },
     { "import limit trims cheap charging", 1, 0.05, -1, U_NONE, 0, 50, 1000, 0, 0, 0,
       1, NONE, 3000, -2000, GE_POLICY_PRICE_LOW, "import limit 3000 W", NONE, NONE },
+    { "SIMPLE 1 (a demand charge), EV leaves in 10 h: the EV waits, the battery covers the house", 0, 0,
+      1, U_NONE, 0, 50, 2000, 0, 10000, 10, 1, NONE, NONE, 2000, GE_POLICY_EVENT_COVER,
+      "covering the house load: OpenADR SIMPLE level 1; EV waits for the event's end", NONE, 0 },
+    { "SIMPLE 1, EV leaves in 1 h: the EV charges, the battery covers what it can", 0, 0, 1, U_NONE, 0, 50,
+      2000, 0, 10000, 1, 1, NONE, NONE, 5000, GE_POLICY_EVENT_COVER, "covering the house load", NONE, NONE },
     { "expensive price, EV leaves in 10 h: EV waits", 1, 0.40, -1, U_NONE, 0, 50, 1000, 0, 10000, 10,
       1, NONE, NONE, 5000, GE_POLICY_PRICE_HIGH, "EV waits", NONE, 0 },
     { "expensive price, EV leaves in 4 h needing 40 kWh: EV charges", 1, 0.40, -1, U_NONE, 0, 50,
@@ -174,6 +194,9 @@ static void test_policy_table(void)
 
 static void test_policy_arguments(void)
 {
+    CU_ASSERT_STRING_EQUAL(ge_policy_action_name(GE_POLICY_SELF), "self-consumption");
+    CU_ASSERT_STRING_EQUAL(ge_policy_action_name(GE_POLICY_EVENT_SHED), "event: discharging");
+    CU_ASSERT_STRING_EQUAL(ge_policy_action_name((ge_policy_action)99), "idle");
     ge_policy_input_t in;
     ge_policy_output_t out;
     memset(&in, 0, sizeof(in));

@@ -143,7 +143,7 @@ static void format_active(const ge_sched_result_t *r, char *out, size_t cap)
     qsort(ptrs, r->n_active, sizeof(ptrs[0]), cmp_str);
     out[0] = '\0';
     size_t len = 0;
-    for (size_t i = 0; i < r->n_active; i++)
+    for (size_t i = 0; i < r->n_active && len < cap; i++)
         len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? " " : "", ptrs[i]);
 }
 
@@ -151,7 +151,7 @@ static void format_responses(const ge_sched_result_t *r, char *out, size_t cap)
 {
     out[0] = '\0';
     size_t len = 0;
-    for (size_t i = 0; i < r->n_responses; i++)
+    for (size_t i = 0; i < r->n_responses && len < cap; i++)
         len += (size_t)snprintf(out + len, cap - len, "%s%s:%d", i ? " " : "",
                                 r->responses[i].id, r->responses[i].status);
 }
@@ -976,14 +976,11 @@ static void test_differential_against_model(void)
     CU_ASSERT(evals > 5000);
 }
 
-static int sched_alloc_op(void *ud, const ge_mem_t *mem)
+/* N events over 3 programs, a default, a removal and an evaluation: what the allocation tests run. */
+static int sched_fill_some(ge_sched_t *s, int n)
 {
-    (void)ud;
-    ge_sched_t *s;
-    int rc = ge_sched_new(&s, mem, 3);
-    if (rc < 0)
-        return rc;
-    for (int i = 0; i < 40 && rc == 0; i++) {
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
         ge_sched_event_t ev;
         memset(&ev, 0, sizeof(ev));
         snprintf(ev.id, sizeof(ev.id), "f%d", i);
@@ -1003,6 +1000,17 @@ static int sched_alloc_op(void *ud, const ge_mem_t *mem)
     memset(&r, 0, sizeof(r));
     if (rc == 0)
         rc = ge_sched_eval(s, T + 1000, &r);
+    return rc;
+}
+
+static int sched_alloc_op(void *ud, const ge_mem_t *mem)
+{
+    (void)ud;
+    ge_sched_t *s;
+    int rc = ge_sched_new(&s, mem, 3);
+    if (rc < 0)
+        return rc;
+    rc = sched_fill_some(s, 40);
     ge_sched_free(s);
     return rc;
 }
@@ -1011,6 +1019,96 @@ static void test_allocation_failures(void)
 {
     long bad = -1;
     CU_ASSERT(failmem_sweep(sched_alloc_op, NULL, &bad) > 5);
+    CU_ASSERT_EQUAL(bad, -1);
+}
+
+/* ge_sched_reserve(): events up to the reservation take no allocation (puts, the index build,
+ * evaluations), the schedule is the same as without it, and past it the scheduler grows as usual. */
+static void test_reserve_takes_the_allocations(void)
+{
+    enum { N = 2000 };
+    failmem_t fm;
+    ge_sched_t *a, *b;
+
+    failmem_init(&fm, -1);
+    CU_ASSERT_EQUAL_FATAL(ge_sched_new(&a, &fm.mem, 9), 0);
+    CU_ASSERT_EQUAL_FATAL(ge_sched_new(&b, NULL, 9), 0);
+    CU_ASSERT_EQUAL(ge_sched_reserve(a, N), 0);
+    CU_ASSERT_EQUAL(ge_sched_reserve(a, N / 2), 0); /* less than held: nothing to do */
+    long before = fm.count;
+    for (int round = 0; round < 2; round++) { /* the second round replaces every event */
+        for (int i = 0; i < N; i++) {
+            ge_sched_event_t ev;
+            memset(&ev, 0, sizeof(ev));
+            snprintf(ev.id, sizeof(ev.id), "r%04d", i);
+            ev.program = (uint32_t)(i % 6);
+            ev.primacy = (uint8_t)(i % 3);
+            ev.creation_time = T - N + i + round;
+            ev.start = T + (i / 6) * 60 + round * 30;
+            ev.duration = 90 + (uint32_t)(i % 7) * 10;
+            ev.modes = 1u << (i % 3);
+            ev.respond = i % 2;
+            CU_ASSERT_EQUAL(ge_sched_put(a, &ev), 0);
+            CU_ASSERT_EQUAL(ge_sched_put(b, &ev), 0);
+        }
+        for (int64_t now = T - 10; now < T + (N / 6) * 60 + 200; now += 37) {
+            ge_sched_response_t ra[64], rb[64];
+            ge_sched_result_t xa, xb;
+            memset(&xa, 0, sizeof(xa));
+            memset(&xb, 0, sizeof(xb));
+            xa.responses = ra;
+            xa.responses_cap = 64;
+            xb.responses = rb;
+            xb.responses_cap = 64;
+            CU_ASSERT_EQUAL_FATAL(ge_sched_eval(a, now, &xa), 0);
+            CU_ASSERT_EQUAL_FATAL(ge_sched_eval(b, now, &xb), 0);
+            CU_ASSERT_EQUAL(xa.modes, xb.modes);
+            CU_ASSERT_EQUAL(xa.n_active, xb.n_active);
+            CU_ASSERT_EQUAL(xa.n_responses, xb.n_responses);
+            CU_ASSERT_EQUAL(xa.next_change, xb.next_change);
+            for (size_t j = 0; j < xa.n_active && j < xb.n_active; j++)
+                CU_ASSERT_STRING_EQUAL(xa.active[j].id, xb.active[j].id);
+        }
+    }
+    CU_ASSERT_EQUAL(fm.count, before);
+    /* past the reservation: more room, as without one */
+    for (int i = 0; i < 100; i++) {
+        ge_sched_event_t ev;
+        memset(&ev, 0, sizeof(ev));
+        snprintf(ev.id, sizeof(ev.id), "x%03d", i);
+        ev.start = T;
+        ev.duration = 60;
+        ev.modes = 1;
+        CU_ASSERT_EQUAL(ge_sched_put(a, &ev), 0);
+    }
+    CU_ASSERT(fm.count > before);
+    CU_ASSERT_EQUAL(ge_sched_count(a), N + 100);
+    CU_ASSERT_EQUAL(ge_sched_reserve(NULL, 10), GE_ERR_INVALID);
+    if (sizeof(size_t) > 4)
+        CU_ASSERT_EQUAL(ge_sched_reserve(a, ((size_t)1 << 31) + 1), GE_ERR_RANGE);
+    ge_sched_free(a);
+    ge_sched_free(b);
+    CU_ASSERT_EQUAL(fm.live, 0);
+}
+
+static int sched_reserve_op(void *ud, const ge_mem_t *mem)
+{
+    (void)ud;
+    ge_sched_t *s;
+    int rc = ge_sched_new(&s, mem, 3);
+    if (rc < 0)
+        return rc;
+    rc = ge_sched_reserve(s, 300);
+    if (rc == 0)
+        rc = sched_fill_some(s, 40);
+    ge_sched_free(s);
+    return rc;
+}
+
+static void test_reserve_allocation_failures(void)
+{
+    long bad = -1;
+    CU_ASSERT(failmem_sweep(sched_reserve_op, NULL, &bad) > 3);
     CU_ASSERT_EQUAL(bad, -1);
 }
 
@@ -1081,6 +1179,253 @@ static void test_recovers_after_allocation_failure(void)
     }
 }
 
+/* --- the ways to the same schedule ---------------------------------------------------------------- */
+
+/* However a set of events arrives (in one fill, which rebuilds every index at once, one evaluation
+ * per event, batches, refreshes, removals that leave a rebuild no put reserved memory for, a put
+ * whose memory ran out), the schedule is the one computed by a scheduler given the final set at
+ * once (a rebuild) and by one given it an evaluation per event (linked one by one): the same
+ * effective times and final responses, the same controls, next change and responses due. */
+typedef struct path_row {
+    const char *name;
+    int n;         /* events in the final set */
+    int batches;   /* they arrive in this many evaluated batches */
+    int unevaluated; /* then this many of those that stay change, not evaluated before... */
+    int removed;   /* ...events are removed (ids 0, 3, 6, ..., then 1, 4, ..., then 2, 5, ...) */
+    int refresh;   /* every event is put again with a later start (all changed at once) */
+    int changes;   /* then this many single events change (one evaluation each) */
+    int respond;
+    int fail_each; /* run once per allocation, failing each in turn; the put that meets it is retried */
+} path_row_t;
+
+static const path_row_t path_rows[] = {
+    { "one fill, one rebuild", 600, 1, 0, 0, 0, 0, 1, 0 },
+    { "one evaluation per event", 150, 150, 0, 0, 0, 0, 1, 0 },
+    { "batches, rebuilt and linked one by one", 400, 7, 0, 0, 0, 0, 1, 0 },
+    { "no responses wanted", 500, 3, 0, 0, 0, 0, 0, 0 },
+    { "removals among similar ids (the id table's deletions)", 300, 4, 0, 450, 0, 0, 1, 0 },
+    { "removals leave a rebuild no put reserved for", 200, 1, 60, 900, 0, 0, 1, 0 },
+    { "a refresh of every event, then single changes", 300, 2, 0, 0, 1, 40, 1, 0 },
+    { "each allocation fails in turn", 90, 1, 0, 0, 1, 5, 1, 1 },
+};
+
+static void path_event(uint64_t *x, int i, int respond, ge_sched_event_t *ev)
+{
+    memset(ev, 0, sizeof(*ev));
+    snprintf(ev->id, sizeof(ev->id), "%032x", (unsigned)i); /* long shared prefixes */
+    *x = *x * 6364136223846793005ULL + 1442695040888963407ULL;
+    uint64_t r = *x >> 16;
+    ev->program = (uint32_t)(r % 5);
+    ev->primacy = (uint8_t)(ev->program / 2);
+    ev->creation_time = T - 5000 + (int64_t)((r >> 4) % 4000);
+    ev->start = T + (int64_t)((r >> 16) % 20000);
+    ev->duration = 300 + (uint32_t)((r >> 32) % 2700);
+    ev->randomize_start = (r >> 44) % 4 == 0 ? 120 : 0;
+    ev->randomize_duration = (r >> 46) % 5 == 0 ? -60 : 0;
+    ev->modes = 1u + (uint32_t)((r >> 8) % 7);
+    switch ((r >> 40) % 10) {
+    case 0:
+        ev->status = GE_EVENT_CANCELLED;
+        ev->status_time = ev->start + (int64_t)((r >> 12) % 600) - 300;
+        break;
+    case 1:
+        ev->status = GE_EVENT_SUPERSEDED;
+        ev->status_time = ev->start + 100;
+        break;
+    default:
+        ev->status = GE_EVENT_SCHEDULED;
+    }
+    ev->respond = respond;
+}
+
+/* Put EV into S; a put that meets the failing allocation must store nothing, and is retried. */
+static void path_put(ge_sched_t *s, const ge_sched_event_t *ev)
+{
+    size_t before = ge_sched_count(s);
+    int known = ge_sched_get(s, ev->id) != NULL;
+    int rc = ge_sched_put(s, ev);
+    if (rc < 0) {
+        CU_ASSERT_EQUAL(rc, GE_ERR_NOMEM);
+        CU_ASSERT_EQUAL(ge_sched_count(s), before);
+        CU_ASSERT_EQUAL(ge_sched_get(s, ev->id) != NULL, known);
+        rc = ge_sched_put(s, ev);
+    }
+    CU_ASSERT_EQUAL(rc, 0);
+}
+
+static void path_eval(ge_sched_t *s, int64_t now)
+{
+    ge_sched_result_t r;
+    memset(&r, 0, sizeof(r));
+    CU_ASSERT_EQUAL(ge_sched_eval(s, now, &r), 0);
+}
+
+/* ROW with allocation FAIL_AT failing (-1: none); how many allocations were made. */
+static long path_run(const path_row_t *row, uint64_t seed, long fail_at)
+{
+    enum { NMAX = 1200 };
+    static ge_sched_event_t evs[NMAX];
+    int total = row->n + row->removed;
+    CU_ASSERT_FATAL(total <= NMAX);
+    failmem_t fm;
+    failmem_init(&fm, fail_at);
+    ge_sched_t *s, *ref, *each;
+    if (ge_sched_new(&s, &fm.mem, 9) < 0) {
+        CU_ASSERT_EQUAL(fail_at, 0);
+        return fm.count;
+    }
+    CU_ASSERT_EQUAL_FATAL(ge_sched_new(&ref, NULL, 9), 0);
+    CU_ASSERT_EQUAL_FATAL(ge_sched_new(&each, NULL, 9), 0);
+    uint64_t x = seed;
+    for (int i = 0; i < total; i++)
+        path_event(&x, i, row->respond, &evs[i]);
+    int per = (total + row->batches - 1) / row->batches;
+    for (int i = 0; i < total; i++) {
+        path_put(s, &evs[i]);
+        if ((i + 1) % per == 0 || i + 1 == total)
+            path_eval(s, T - 20000);
+    }
+    for (int i = total - 1, k = 0; i >= 0 && k < row->unevaluated; i--)
+        if (i % 3 == 2) {
+            evs[i].duration += 30;
+            path_put(s, &evs[i]);
+            k++;
+        }
+    int gone = 0;
+    for (int i = 0; gone < row->removed && i < total; i += 3, gone++)
+        CU_ASSERT_EQUAL(ge_sched_remove(s, evs[i].id), 0);
+    for (int i = 1; gone < row->removed && i < total; i += 3, gone++)
+        CU_ASSERT_EQUAL(ge_sched_remove(s, evs[i].id), 0);
+    for (int i = 2; gone < row->removed && i < total; i += 3, gone++)
+        CU_ASSERT_EQUAL(ge_sched_remove(s, evs[i].id), 0);
+    path_eval(s, T - 20000);
+    if (row->refresh)
+        for (int i = 0; i < total; i++) {
+            evs[i].start += 45;
+            if (ge_sched_get(s, evs[i].id))
+                path_put(s, &evs[i]);
+        }
+    path_eval(s, T - 20000);
+    for (int k = 0; k < row->changes; k++) {
+        int i = (int)((uint64_t)(k + 1) * 2654435761u % (uint64_t)total);
+        if (!ge_sched_get(s, evs[i].id))
+            continue;
+        evs[i].start += (k % 2 ? 400 : -400);
+        evs[i].duration += 60;
+        path_put(s, &evs[i]);
+        path_eval(s, T - 20000);
+    }
+    /* the references: the final set at once (one rebuild), and one evaluation per event (each
+     * linked by itself once there are a few) */
+    for (int i = 0; i < total; i++)
+        if (ge_sched_get(s, evs[i].id)) {
+            CU_ASSERT_EQUAL(ge_sched_put(ref, &evs[i]), 0);
+            CU_ASSERT_EQUAL(ge_sched_put(each, &evs[i]), 0);
+            path_eval(each, T - 20000);
+        }
+    ge_sched_t *all[3] = { s, ref, each };
+    int same = 1;
+    for (int k = 0; k < 3; k++)
+        CU_ASSERT_EQUAL(ge_sched_count(all[k]), (size_t)row->n);
+    for (int i = 0; i < total; i++) {
+        int64_t a0, a1, b0, b1;
+        int af, bf;
+        if (ge_sched_effective(s, evs[i].id, &a0, &a1, &af) < 0)
+            continue;
+        for (int k = 1; k < 3; k++) {
+            CU_ASSERT_EQUAL(ge_sched_effective(all[k], evs[i].id, &b0, &b1, &bf), 0);
+            same &= a0 == b0 && a1 == b1 && af == bf;
+        }
+    }
+    for (int64_t now = T - 600; now < T + 24000; now += 293) {
+        ge_sched_response_t resp[3][64];
+        ge_sched_result_t r[3];
+        char act[3][1024], rs[3][4096];
+        for (int k = 0; k < 3; k++) {
+            memset(&r[k], 0, sizeof(r[k]));
+            r[k].responses = resp[k];
+            r[k].responses_cap = 64;
+            CU_ASSERT_EQUAL_FATAL(ge_sched_eval(all[k], now, &r[k]), 0);
+            format_active(&r[k], act[k], sizeof(act[k]));
+            format_responses(&r[k], rs[k], sizeof(rs[k]));
+        }
+        for (int k = 1; k < 3; k++)
+            same &= strcmp(act[0], act[k]) == 0 && strcmp(rs[0], rs[k]) == 0 &&
+                r[0].next_change == r[k].next_change &&
+                r[0].more_responses == r[k].more_responses;
+        for (size_t i = 0; i < r[1].n_responses; i++)
+            for (int k = 0; k < 3; k++)
+                CU_ASSERT_EQUAL(ge_sched_mark_sent(all[k], resp[1][i].id, resp[1][i].status), 0);
+    }
+    if (!same)
+        fprintf(stderr, "\n%s: the schedule differs from the one given at once or one by one\n",
+                row->name);
+    CU_ASSERT(same);
+    ge_sched_free(each);
+    ge_sched_free(s);
+    ge_sched_free(ref);
+    CU_ASSERT_EQUAL(fm.live, 0);
+    return fm.count;
+}
+
+static void test_paths_to_one_schedule(void)
+{
+    for (size_t c = 0; c < sizeof(path_rows) / sizeof(path_rows[0]); c++) {
+        const path_row_t *row = &path_rows[c];
+        if (!row->fail_each) {
+            path_run(row, 77 + c, -1);
+            continue;
+        }
+        long runs = 0; /* until a run meets no failure */
+        for (long fail_at = 0; path_run(row, 77 + c, fail_at) > fail_at; fail_at++)
+            runs++;
+        CU_ASSERT(runs > 10);
+    }
+}
+
+/* A fill builds balanced trees: right after one, a pick that passes a change point (a stabbing
+ * query and the search for the next start, each a descent of about log2 n levels, with one event
+ * in force) visits at most 3 log2 n + 4 nodes.  Random priorities give trees about 1.4 times as
+ * deep, whose worst picks pass that bound at each of these sizes. */
+static void test_fill_builds_balanced_trees(void)
+{
+    static const struct {
+        int log2n;
+        int programs;
+    } rows[] = { { 10, 1 }, { 13, 4 }, { 15, 10 } };
+    for (size_t c = 0; c < sizeof(rows) / sizeof(rows[0]); c++) {
+        int n = 1 << rows[c].log2n;
+        ge_sched_t *s;
+        CU_ASSERT_EQUAL_FATAL(ge_sched_new(&s, NULL, 1), 0);
+        for (int i = 0; i < n; i++) {
+            ge_sched_event_t ev;
+            memset(&ev, 0, sizeof(ev));
+            snprintf(ev.id, sizeof(ev.id), "b%d", i);
+            ev.program = (uint32_t)(i % rows[c].programs);
+            ev.primacy = 1;
+            ev.creation_time = i;
+            ev.start = T + (int64_t)i * 100; /* one at a time: 50 s on, 50 s off */
+            ev.duration = 50;
+            ev.modes = TGT;
+            CU_ASSERT_EQUAL_FATAL(ge_sched_put(s, &ev), 0);
+        }
+        ge_sched_result_t r;
+        memset(&r, 0, sizeof(r));
+        CU_ASSERT_EQUAL(ge_sched_eval(s, T - 1, &r), 0); /* the fill's rebuild */
+        uint64_t worst = 0;
+        for (int64_t now = T + 25; now < T + (int64_t)n * 100; now += 97 * 100) {
+            uint64_t v0 = ge_sched_nodes_visited(s);
+            CU_ASSERT_EQUAL(ge_sched_eval(s, now, &r), 0);
+            CU_ASSERT_EQUAL(r.n_active, 1);
+            uint64_t v = ge_sched_nodes_visited(s) - v0;
+            worst = v > worst ? v : worst;
+        }
+        CU_ASSERT(worst > 0);
+        CU_ASSERT(worst <= (uint64_t)(3 * rows[c].log2n + 4));
+        ge_sched_free(s);
+    }
+}
+
 int test_register(void)
 {
     static const test_case_t tcs[] = {
@@ -1092,6 +1437,8 @@ int test_register(void)
         { "3000 events: indexes agree with a scan", test_many_events_match_a_scan },
         { "random sets agree with the rules written out", test_random_sets_match_the_rules },
         { "allocation failures are clean", test_allocation_failures },
+        { "a reservation takes the allocations", test_reserve_takes_the_allocations },
+        { "a reservation fails cleanly", test_reserve_allocation_failures },
         { "usable after an allocation failure", test_recovers_after_allocation_failure },
         { "default controls by primacy", test_defaults_by_primacy },
         { "an event no longer superseded is started", test_unsuperseded_event_starts },
@@ -1099,6 +1446,8 @@ int test_register(void)
         { "the work per change grows like log n", test_change_cost_is_logarithmic },
         { "random changes: the indexes agree with the rules over thousands of events",
           test_differential_against_model },
+        { "every way to a set of events gives the same schedule (table)", test_paths_to_one_schedule },
+        { "a fill builds balanced trees (table)", test_fill_builds_balanced_trees },
         { NULL, NULL },
     };
     return test_add_suite("sched", tcs);

@@ -31,7 +31,7 @@ static const char *const supported[] = {
     "BASIC-018", "BASIC-020", "BASIC-022", "BASIC-024", "BASIC-028", "BASIC-029", "ERR-001", "GE-SEP-002", "GE-SEP-004",
     "GE-SEP-005", "GE-SEP-006", "BASIC-004", "BASIC-005", "BASIC-006", "BASIC-007", "BASIC-008", "BASIC-011",
     "BASIC-012", "BASIC-015", "BASIC-001", "BASIC-019", "BASIC-021", "BASIC-023", "BASIC-025", "BASIC-026",
-    "GE-SEP-001", "BASIC-002", "BASIC-003", "COMM-003",
+    "GE-SEP-001", "BASIC-002", "BASIC-003", "COMM-003", "CORE-018", "CORE-019", "GE-SEP-007", "BASIC-027",
 };
 
 static void test_cases_in_simulated_time(void)
@@ -44,7 +44,6 @@ static void test_cases_in_simulated_time(void)
     }
 }
 
-/* The engine survives every allocation failing in turn while it plays a case with controls. */
 /* The engine survives each allocation failing in turn while it plays a case with controls: no
  * crash, nothing leaked (it degrades, logs and goes on; a failed creation is reported). */
 static void test_failmalloc(void)
@@ -143,27 +142,39 @@ static const char inband_case[] =
     "expect request GET /edev/1/fsa* within 0 6\n"
     "expect request PUT /edev/1/der/1/dercap has \"doeModesSupported\" within 0 12\n";
 
-static void test_inband_registration_csip_aus(void)
+/* Load case ID of the csip suite from TEXT (written to a temporary dir, with the built-in
+ * fragments it includes) into *C; returns the arena holding it. */
+static ge_arena_t *load_inline_case(const char *id, const char *text, cf_case_t *c)
 {
     char dir[] = "/tmp/ge-test-sep-XXXXXX", path[128], err[512];
+    ge_arena_t *a;
+    FILE *f;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/%s.case", dir, id);
+    f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    fclose(f);
+    CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 0, 4 << 20), 0);
+    int rc = cf_case_load("csip", id, dir, a, c, err, sizeof(err));
+    if (rc)
+        fprintf(stderr, "%s\n", err);
+    remove(path);
+    rmdir(dir);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    return a;
+}
+
+static void test_inband_registration_csip_aus(void)
+{
     xsd_t *xsd = xsd_dir() ? xsd_load("csipaus/csipaus-core.xsd") : NULL;
     static sep_play_run_t r;
     ge_arena_t *a;
     cf_case_t c;
-    FILE *f;
     int dercaps = 0;
 
-    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/GE-T-INBAND.case", dir);
-    f = fopen(path, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    fputs(inband_case, f);
-    fclose(f);
-    CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 0, 4 << 20), 0);
-    int rc = cf_case_load("csip", "GE-T-INBAND", dir, a, &c, err, sizeof(err));
-    if (rc)
-        fprintf(stderr, "%s\n", err);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    a = load_inline_case("GE-T-INBAND", inband_case, &c);
     memset(&r, 0, sizeof(r));
     sep_client_stats_t st = sep_play(&c, &r, NULL, NULL);
     CU_ASSERT_TRUE(st.csip_aus);
@@ -184,14 +195,121 @@ static void test_inband_registration_csip_aus(void)
     sep_play_run_free(&r);
     ge_arena_free(a);
     xsd_free(xsd);
-    remove(path);
-    rmdir(dir);
+}
+
+/* Notifications that are not XML, not a Notification, or for a resource the client does not
+ * follow: answered (400, 400, 201), logged, and nothing the client holds changes. */
+static void test_notification_bad_input(void)
+{
+    static const char garbage[] = "<Notification xmlns=\"urn:ieee:std:2030.5:ns\"><status>0</sta";
+    static const char wrong_root[] = "<Time xmlns=\"urn:ieee:std:2030.5:ns\"><currentTime>1</currentTime>"
+                                     "<dstEndTime>0</dstEndTime><dstOffset>0</dstOffset><dstStartTime>0</dstStartTime>"
+                                     "<quality>7</quality><tzOffset>0</tzOffset></Time>";
+    static const char elsewhere[] = "<Notification xmlns=\"urn:ieee:std:2030.5:ns\">"
+                                    "<subscribedResource>/derp/9/derc</subscribedResource><status>0</status>"
+                                    "<subscriptionURI>/edev/1/sub/9</subscriptionURI></Notification>";
+    sep_client_config_t cfg = { .dcap_path = "/dcap", .lfdi = LFDI, .sfdi = SFDI,
+                                .notify_uri = "http://127.0.0.1:9/ntfy" };
+    sep_client_t *c = NULL;
+    sep_client_stats_t st;
+    sep_request_t req;
+
+    CU_ASSERT_EQUAL_FATAL(sep_client_new(&c, &cfg), 0);
+    CU_ASSERT_EQUAL(sep_client_notification(c, garbage, sizeof(garbage) - 1, T0), 400);
+    CU_ASSERT_EQUAL(sep_client_notification(c, wrong_root, sizeof(wrong_root) - 1, T0), 400);
+    CU_ASSERT_EQUAL(sep_client_notification(c, elsewhere, sizeof(elsewhere) - 1, T0), 201);
+    CU_ASSERT_EQUAL(sep_client_notification(c, NULL, 0, T0), 400);
+    sep_client_stats(c, &st);
+    CU_ASSERT_EQUAL(st.bad_documents, 3);
+    CU_ASSERT_EQUAL(st.notifications, 1);
+    CU_ASSERT_EQUAL(st.subscriptions, 0);
+    /* and it goes on as before: the first thing it does is read DeviceCapability */
+    CU_ASSERT_EQUAL_FATAL(sep_client_next_request(c, T0, &req), 1);
+    CU_ASSERT_STRING_EQUAL(req.method, "GET");
+    CU_ASSERT_STRING_EQUAL(req.path, "/dcap");
+    sep_client_free(c);
+}
+
+/* Restarted while the server is unreachable, the client keeps the control it had (its saved
+ * state); once the server answers again, its list decides: the control it no longer lists goes. */
+static const char restore_case[] =
+    "case GE-T-RESTORE\n"
+    "duration 26\n"
+    "include csip-base\n"
+    "resource /derp/1/derc\n"
+    "<DERControlList xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/derp/1/derc\" subscribable=\"0\" all=\"1\" results=\"1\">"
+    "<DERControl href=\"/derp/1/derc/1\" subscribable=\"0\"><mRID>B0000000000000000000000000000099</mRID>"
+    "<description>Discharge 1 kW</description><creationTime>{start-60}</creationTime>"
+    "<EventStatus><currentStatus>0</currentStatus><dateTime>{start-60}</dateTime>"
+    "<potentiallySuperseded>false</potentiallySuperseded></EventStatus>"
+    "<interval><duration>600</duration><start>{start-30}</start></interval>"
+    "<DERControlBase><opModTargetW><multiplier>0</multiplier><value>1000</value></opModTargetW></DERControlBase>"
+    "</DERControl></DERControlList>\n"
+    "end\n"
+    "fault /* close from 4 until 10\n"
+    "at 6 restart\n"
+    "at 8 resource /derp/1/derc\n"
+    "<DERControlList xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/derp/1/derc\" subscribable=\"0\" all=\"0\" "
+    "results=\"0\"/>\n"
+    "end\n"
+    "expect status active_controls.0.id = \"B0000000000000000000000000000099\" during 2 4\n"
+    "expect status active_controls.0.id = \"B0000000000000000000000000000099\" during 6.5 9.5\n"
+    "expect status active_controls.# = 0 during 22 26\n";
+
+static void test_saved_state(void)
+{
+    sep_client_config_t cfg = { .dcap_path = "/dcap", .lfdi = LFDI, .sfdi = SFDI };
+    static sep_play_run_t r;
+    sep_client_t *c = NULL;
+    sep_client_stats_t st;
+    ge_buf_t state, text;
+    ge_arena_t *a;
+    cf_case_t cs;
+
+    /* the case: restored while unreachable, then replaced by the server's list */
+    a = load_inline_case("GE-T-RESTORE", restore_case, &cs);
+    memset(&r, 0, sizeof(r));
+    sep_play(&cs, &r, NULL, NULL);
+    CU_ASSERT_EQUAL(sep_play_judge("GE-T-RESTORE", &cs, &r), 0);
+    sep_play_run_free(&r);
+    ge_arena_free(a);
+
+    /* bad saved states are refused whole: nothing of them is used */
+    CU_ASSERT_EQUAL_FATAL(sep_client_new(&c, &cfg), 0);
+    ge_buf_init(&state, NULL, 0);
+    ge_buf_init(&text, NULL, 0);
+    CU_ASSERT_EQUAL(sep_client_save(c, &state), 0); /* a fresh engine: the header line alone */
+    CU_ASSERT_EQUAL(strncmp(ge_buf_str(&state), "S 1 ", 4), 0);
+    CU_ASSERT_PTR_NOT_NULL(strchr(ge_buf_str(&state), '\n'));
+    CU_ASSERT_EQUAL(sep_client_restore(c, "hello", 5), GE_ERR_PARSE);
+    CU_ASSERT_EQUAL(sep_client_restore(c, "S 1 1 1\n", 8), GE_ERR_PARSE); /* another layout */
+    ge_buf_printf(&text, "%sP 0 1 1 0 /edev/1/fsa/1/derp /derp/1 -\nD 0 zz\n", ge_buf_str(&state));
+    CU_ASSERT_EQUAL(sep_client_restore(c, text.data, text.len), GE_ERR_PARSE);
+    ge_buf_clear(&text);
+    ge_buf_printf(&text, "%sP 0 1 1 0 /edev/1/fsa/1/derp /derp/1 -\nC 12 1 1 0 0 60 0 0 0 0 1 0 0 _4.\n",
+                  ge_buf_str(&state));
+    CU_ASSERT_EQUAL(sep_client_restore(c, text.data, text.len), GE_ERR_PARSE); /* the control's bytes */
+    sep_client_stats(c, &st);
+    CU_ASSERT_EQUAL(st.programs, 0);
+    CU_ASSERT_EQUAL(st.controls_known, 0);
+    /* a good one takes effect; an href with a space survives the round trip */
+    ge_buf_clear(&text);
+    ge_buf_printf(&text, "%sP 3 5 2 0 /edev/1/fsa/1/derp /derp/a%%20b A1\n", ge_buf_str(&state));
+    CU_ASSERT_EQUAL(sep_client_restore(c, text.data, text.len), 0);
+    sep_client_stats(c, &st);
+    CU_ASSERT_EQUAL(st.programs, 1);
+    ge_buf_clear(&state);
+    CU_ASSERT_EQUAL(sep_client_save(c, &state), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ge_buf_str(&state), "P 3 5 2 0 /edev/1/fsa/1/derp /derp/a%20b A1\n"));
+    ge_buf_free(&state);
+    ge_buf_free(&text);
+    sep_client_free(c);
 }
 
 static void test_config_checked(void)
 {
     sep_client_t *c = NULL;
-    sep_client_config_t cfg = { "/dcap", LFDI, SFDI, 0, 1, 0, NULL, NULL, NULL, 0 };
+    sep_client_config_t cfg = { .dcap_path = "/dcap", .lfdi = LFDI, .sfdi = SFDI, .seed = 1 };
     CU_ASSERT_EQUAL(sep_client_new(&c, &cfg), 0);
     sep_client_free(c);
     cfg.lfdi = "XYZ";
@@ -199,6 +317,14 @@ static void test_config_checked(void)
     cfg.lfdi = LFDI;
     cfg.dcap_path = "dcap";
     CU_ASSERT_EQUAL(sep_client_new(&c, &cfg), GE_ERR_INVALID);
+    {
+        char uri[1024];
+        memset(uri, 'a', sizeof(uri) - 1);
+        uri[sizeof(uri) - 1] = '\0';
+        cfg.dcap_path = "/dcap";
+        cfg.notify_uri = uri; /* longer than any notificationURI we could be given */
+        CU_ASSERT_EQUAL(sep_client_new(&c, &cfg), GE_ERR_INVALID);
+    }
 }
 
 int test_register(void)
@@ -209,6 +335,8 @@ int test_register(void)
         { "failmalloc", test_failmalloc },
         { "DER faults become LogEvents", test_logevents },
         { "in-band registration, CSIP-AUS detected", test_inband_registration_csip_aus },
+        { "bad Notifications", test_notification_bad_input },
+        { "saved control state across a restart", test_saved_state },
         { NULL, NULL },
     };
     return test_add_suite("sep", cases);

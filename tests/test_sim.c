@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gridedge/adapter.h>
 #include <gridedge/error.h>
@@ -170,6 +171,77 @@ static void test_slow_ramp(void)
     ge_sim_free(s);
 }
 
+/* The gateway follows the house load by a few watts each tick: such moves retarget the ramp under
+ * way (it still ends on time) and apply at once after it, instead of starting a new ramp each tick. */
+static void test_small_moves_retarget_the_ramp(void)
+{
+    ge_sim_t *s = new_sim(3);
+    ge_telemetry_t t;
+    ge_sim_step(s, SUMMER_NOON);
+    ge_setpoint_t sp = battery_sp(4000);
+    sp.set |= GE_SP_RAMP;
+    sp.ramp_s = 10;
+    ge_sim_apply(s, &sp, NULL);
+    for (int k = 1; k <= 10; k++) {
+        ge_sim_step(s, SUMMER_NOON + k);
+        sp.battery_w = 4000 + k; /* a 1 W move each second */
+        CU_ASSERT_EQUAL(ge_sim_apply(s, &sp, NULL), 0);
+    }
+    ge_sim_step(s, SUMMER_NOON + 10.1);
+    ge_sim_read(s, &t);
+    CU_ASSERT_DOUBLE_EQUAL(t.battery_w, 4010, TOL);
+    sp.battery_w = 4030;
+    ge_sim_apply(s, &sp, NULL);
+    ge_sim_step(s, SUMMER_NOON + 10.2);
+    ge_sim_read(s, &t);
+    CU_ASSERT_DOUBLE_EQUAL(t.battery_w, 4030, TOL);
+    /* a real step (more than 1 % of the 5 kW rating) ramps again */
+    sp.battery_w = 2030;
+    ge_sim_apply(s, &sp, NULL);
+    ge_sim_step(s, SUMMER_NOON + 15.2);
+    ge_sim_read(s, &t);
+    CU_ASSERT_DOUBLE_EQUAL(t.battery_w, 3030, TOL);
+    ge_sim_free(s);
+}
+
+/* A default's setGradW: a move takes as long as its size at that rate of the DER's rating.  A new
+ * rate never re-runs the ramp that ended long ago (the battery stays where it is), and after a
+ * reconnection the battery comes back at that rate instead of jumping. */
+static void test_gradient_ramp(void)
+{
+    ge_sim_t *s = new_sim(3);
+    ge_telemetry_t t;
+    ge_der_caps_t caps;
+    ge_sim_step(s, SUMMER_NOON);
+    ge_sim_capabilities(s, &caps);
+    ge_setpoint_t sp = battery_sp(4000);
+    ge_sim_apply(s, &sp, NULL);
+    ge_sim_step(s, SUMMER_NOON + 2);
+    sp.set |= GE_SP_RAMP;
+    sp.ramp_grad_pct_s = 0.27;
+    for (int k = 3; k <= 6; k++) { /* re-applied every second */
+        CU_ASSERT_EQUAL(ge_sim_apply(s, &sp, NULL), 0);
+        ge_sim_step(s, SUMMER_NOON + k);
+        ge_sim_read(s, &t);
+        CU_ASSERT_DOUBLE_EQUAL(t.battery_w, 4000, TOL);
+    }
+    sp.set |= GE_SP_CONNECT;
+    sp.connect = 0;
+    ge_sim_apply(s, &sp, NULL);
+    ge_sim_step(s, SUMMER_NOON + 7);
+    ge_sim_read(s, &t);
+    CU_ASSERT_DOUBLE_EQUAL(t.battery_w, 0, TOL);
+    sp.connect = 1;
+    for (int k = 8; k <= 18; k++) {
+        CU_ASSERT_EQUAL(ge_sim_apply(s, &sp, NULL), 0);
+        ge_sim_step(s, SUMMER_NOON + k);
+    }
+    ge_sim_read(s, &t);
+    /* reconnected as of the sim's time then (7 s): 11 s of ramp at 0.27 %/s */
+    CU_ASSERT_DOUBLE_EQUAL(t.battery_w, 0.0027 * caps.rtg_max_w * 11, 1.0);
+    ge_sim_free(s);
+}
+
 typedef struct control_row {
     const char *name;
     double when;          /* offset from summer solar noon */
@@ -183,31 +255,31 @@ static void test_controls_table(void)
 {
     static const control_row_t rows[] = {
         { "discharge at noon exports", 0,
-          { GE_SP_BATTERY_W, 5000, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0, 0, 0, {0}, {0, 0, 0, 0, 0}, {{0}} },
+          { GE_SP_BATTERY_W, 5000, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0, 0, 0, {0}, {0, 0, 0, 0, 0}, {{0}}, 0 },
           -1e9, -2000, 1e9, 0, 0 },
         { "export limit 0 holds the site at >= 0", 0,
-          { GE_SP_BATTERY_W | GE_SP_EXPORT_LIM, 5000, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0, 0, 0, {0}, {0, 0, 0, 0, 0}, {{0}} },
+          { GE_SP_BATTERY_W | GE_SP_EXPORT_LIM, 5000, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0, 0, 0, {0}, {0, 0, 0, 0, 0}, {{0}}, 0 },
           -TOL, 1e9, 1e9, 0, 0 },
         { "export limit 1500", 0,
-          { GE_SP_EXPORT_LIM, 0, 0, 1, 1, 1500, 0, 0, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0, 0, 0, {0}, {0, 0, 0, 0, 0}, {{0}} },
+          { GE_SP_EXPORT_LIM, 0, 0, 1, 1, 1500, 0, 0, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0, 0, 0, {0}, {0, 0, 0, 0, 0}, {{0}}, 0 },
           -1500 - TOL, 1e9, 1e9, 0, 0 },
         { "opModMaxLimW 20 % caps PV + discharge", 0,
-          { GE_SP_BATTERY_W | GE_SP_MAX_LIM, 5000, 20, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0, 0, 0, {0}, {0, 0, 0, 0, 0}, {{0}} },
+          { GE_SP_BATTERY_W | GE_SP_MAX_LIM, 5000, 20, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0, 0, 0, {0}, {0, 0, 0, 0, 0}, {{0}}, 0 },
           -1e9, 1e9, 2000 + TOL, 0, 0 },
         { "opModGenLimW 1000", 0,
-          { GE_SP_GEN_LIM, 0, 0, 1, 1, 0, 0, 1000, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0, 0, 0, {0}, {0, 0, 0, 0, 0}, {{0}} },
+          { GE_SP_GEN_LIM, 0, 0, 1, 1, 0, 0, 1000, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0, 0, 0, {0}, {0, 0, 0, 0, 0}, {{0}}, 0 },
           -1e9, 1e9, 1000 + TOL, 0, 0 },
         { "connect false: PV and battery at 0", 0,
-          { GE_SP_BATTERY_W | GE_SP_CONNECT, 5000, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0, 0, 0, {0}, {0, 0, 0, 0, 0}, {{0}} },
+          { GE_SP_BATTERY_W | GE_SP_CONNECT, 5000, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0, 0, 0, {0}, {0, 0, 0, 0, 0}, {{0}}, 0 },
           0, 1e9, 1e9, 1, 1 },
         { "energize false: PV and battery at 0", 0,
-          { GE_SP_BATTERY_W | GE_SP_ENERGIZE, -5000, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0, 0, 0, {0}, {0, 0, 0, 0, 0}, {{0}} },
+          { GE_SP_BATTERY_W | GE_SP_ENERGIZE, -5000, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0, 0, 0, {0}, {0, 0, 0, 0, 0}, {{0}}, 0 },
           0, 1e9, 1e9, 1, 1 },
         { "import limit 2000 trims night charging", 12 * 3600,
-          { GE_SP_BATTERY_W | GE_SP_IMPORT_LIM, -5000, 0, 1, 1, 0, 2000, 0, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0, 0, 0, {0}, {0, 0, 0, 0, 0}, {{0}} },
+          { GE_SP_BATTERY_W | GE_SP_IMPORT_LIM, -5000, 0, 1, 1, 0, 2000, 0, 0, 1, 0, 0, 0, 0, {0}, {0}, {0}, {0}, 0, 0, 0, {0}, {0, 0, 0, 0, 0}, {{0}}, 0 },
           -1e9, 2000 + TOL, 1e9, 1, 0 },
         { "PV cap 500 W", 0,
-          { GE_SP_PV_CAP, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 500, 0, 0, {0}, {0}, {0}, {0}, 0, 0, 0, {0}, {0, 0, 0, 0, 0}, {{0}} },
+          { GE_SP_PV_CAP, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 500, 0, 0, {0}, {0}, {0}, {0}, 0, 0, 0, {0}, {0, 0, 0, 0, 0}, {{0}}, 0 },
           -1e9, 1e9, 500 + TOL, 0, 1 },
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -395,6 +467,50 @@ static void test_adapter_vtable_sim(void)
     CU_ASSERT_EQUAL(ge_adapter_open(&ad, NULL, NULL, NULL, NULL), GE_ERR_INVALID);
 }
 
+/* fault_file=PATH: the faults the file names are in the telemetry's alarms while it names them. */
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_adapter_fault_file(void)
+{
+    char path[64], cfg[128];
+    ge_adapter_t ad;
+    ge_telemetry_t t;
+    double now = SUMMER_NOON;
+
+    snprintf(path, sizeof(path), "test_sim-faults-%d.txt", (int)getpid());
+    snprintf(cfg, sizeof(cfg), "seed=4 fault_file=%s", path);
+    remove(path);
+    CU_ASSERT_EQUAL_FATAL(ge_adapter_open(&ad, ge_adapter_find("sim"), NULL, NULL, cfg), 0);
+    static const struct { const char *text; uint32_t alarms; } rows[] = {
+        { NULL, 0 },                                            /* no file: no fault */
+        { "over_voltage\n", GE_ALARM_OVER_VOLTAGE },
+        { "under_frequency, phase_rotation", GE_ALARM_UNDER_FREQUENCY | GE_ALARM_PHASE_ROTATION },
+        { "smoke over_current", GE_ALARM_OVER_CURRENT },         /* an unknown word is ignored */
+        { "", 0 },                                              /* emptied: cleared */
+        { "local_emergency", GE_ALARM_EMERGENCY_LOCAL },
+        { NULL, 0 },                                            /* removed: cleared */
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        if (rows[i].text)
+            write_text(path, rows[i].text);
+        else
+            remove(path);
+        now += 1;
+        CU_ASSERT_EQUAL(ge_adapter_step(&ad, now), 0);
+        CU_ASSERT_EQUAL(ge_adapter_read(&ad, &t), 0);
+        CU_ASSERT_EQUAL(t.alarms & (((1u << GE_ALARM_SEP_BITS) - 1) << 5), rows[i].alarms); /* the 2030.5 ones */
+    }
+    ge_adapter_close(&ad);
+    /* a fault_file with no name is a configuration error */
+    CU_ASSERT_EQUAL(ge_adapter_open(&ad, ge_adapter_find("sim"), NULL, NULL, "fault_file="), GE_ERR_CONFIG);
+}
+
 /* A driver whose device answers with garbage: the wrapper must refuse the reading. */
 static int garbage_open(void **st, const ge_mem_t *m, const ge_log_t *l, const char *c)
 {
@@ -479,12 +595,15 @@ int test_register(void)
         { "clouds are seeded and step-independent", test_clouds_are_seeded },
         { "battery setpoint reached within 1 s", test_setpoint_reached_within_one_second },
         { "rampTms slows the battery", test_slow_ramp },
+        { "small moves retarget the ramp", test_small_moves_retarget_the_ramp },
+        { "setGradW: a rate, no glitch, back after a reconnection", test_gradient_ramp },
         { "controls drive the site (table)", test_controls_table },
         { "unsupported modes are reported", test_unsupported_modes_reported },
         { "SoC stays within 0..100, 90 % round trip", test_soc_stays_in_bounds },
         { "EV arrives and leaves with a need", test_ev_comes_and_goes },
         { "energy balances over a year", test_energy_balances_over_a_year },
         { "adapter vtable drives the sim", test_adapter_vtable_sim },
+        { "faults raised from a file", test_adapter_fault_file },
         { "adapter refuses garbage from a driver", test_adapter_rejects_garbage },
         { "allocation failures are clean", test_sim_allocation_failure },
         { "setpoints merge per mode", test_setpoint_merge },

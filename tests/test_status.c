@@ -384,6 +384,77 @@ static void test_history_json(void)
     rm_tree(dir);
 }
 
+/* The opt-out action records what it was given, as the gateway's link would take it. */
+typedef struct opt_outs {
+    char ids[4][128];
+    int n;
+    int rc;
+} opt_outs_t;
+
+static int record_opt_out(void *ud, const char *event_id)
+{
+    opt_outs_t *o = ud;
+    if (o->rc < 0)
+        return o->rc;
+    snprintf(o->ids[o->n++ % 4], sizeof(o->ids[0]), "%s", event_id);
+    return 0;
+}
+
+/* POST /opt-out: the event ID form-decoded and handed on; refused without the action header, for a
+ * missing, empty, badly encoded or control-byte ID, on another path, without a 2.0b VEN, and when
+ * the VEN has no room; every answer is JSON saying what happened. */
+static void test_page_opt_out(void)
+{
+    opt_outs_t o = { .n = 0 };
+    ge_buf_t b;
+    static const struct {
+        const char *path, *action, *body;
+        int status;
+        const char *says;
+    } rows[] = {
+        { "/opt-out", "opt-out", "event=EV-1", 200, "\"opted_out\":\"EV-1\"" },
+        { "/opt-out", "opt-out", "x=1&event=EV%202+b&y=2", 200, "\"opted_out\":\"EV 2 b\"" },
+        { "/opt-out?from=page", "opt-out", "event=E%C3%A9", 200, "\"opted_out\":\"E\xc3\xa9\"" },
+        { "/opt-out", NULL, "event=EV-1", 403, "X-Gridedge-Action" },
+        { "/opt-out", "other", "event=EV-1", 403, "X-Gridedge-Action" },
+        { "/opt-out", "opt-out", "event=", 400, "event=ID" },
+        { "/opt-out", "opt-out", "evt=EV-1", 400, "event=ID" },
+        { "/opt-out", "opt-out", "event=EV%2", 400, "event=ID" },
+        { "/opt-out", "opt-out", "event=EV%0A1", 400, "event=ID" },
+        { "/opt-out", "opt-out", "event=EV%DA%CA", 400, "UTF-8" },
+        { "/opt-outs", "opt-out", "event=EV-1", 404, "no such action" },
+        { "/status.json", "opt-out", "event=EV-1", 404, "no such action" },
+    };
+    char big[300];
+
+    ge_buf_init(&b, NULL, 0);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        ge_buf_clear(&b);
+        int st = gw_statuspage_post(rows[i].path, rows[i].action, rows[i].body, strlen(rows[i].body),
+                                    record_opt_out, &o, &b);
+        if (st != rows[i].status || !strstr(ge_buf_str(&b), rows[i].says))
+            fprintf(stderr, "row %zu: %d %s\n", i, st, ge_buf_str(&b));
+        CU_ASSERT_EQUAL(st, rows[i].status);
+        CU_ASSERT_PTR_NOT_NULL(strstr(ge_buf_str(&b), rows[i].says));
+    }
+    CU_ASSERT_EQUAL(o.n, 3); /* only the accepted ones reached the VEN */
+    CU_ASSERT_STRING_EQUAL(o.ids[1], "EV 2 b");
+    /* an ID longer than any eventID */
+    memset(big, 'A', sizeof(big));
+    memcpy(big, "event=", 6);
+    big[sizeof(big) - 1] = '\0';
+    ge_buf_clear(&b);
+    CU_ASSERT_EQUAL(gw_statuspage_post("/opt-out", "opt-out", big, strlen(big), record_opt_out, &o, &b), 400);
+    /* no 2.0b VEN; a VEN without room */
+    ge_buf_clear(&b);
+    CU_ASSERT_EQUAL(gw_statuspage_post("/opt-out", "opt-out", "event=EV-1", 10, NULL, NULL, &b), 409);
+    o.rc = GE_ERR_LIMIT;
+    ge_buf_clear(&b);
+    CU_ASSERT_EQUAL(gw_statuspage_post("/opt-out", "opt-out", "event=EV-1", 10, record_opt_out, &o, &b), 507);
+    CU_ASSERT_EQUAL(o.n, 3);
+    ge_buf_free(&b);
+}
+
 static void test_page_requests(void)
 {
     gw_status_t s;
@@ -631,6 +702,7 @@ int test_register(void)
     static const test_case_t page_cases[] = {
         { "/history.json", test_history_json },
         { "requests and a self-contained page", test_page_requests },
+        { "the opt-out action", test_page_opt_out },
         { "the page renders in headless Chromium", test_page_renders_in_chromium },
         { NULL, NULL }
     };

@@ -389,19 +389,20 @@ static int setup(void)
     return 0;
 }
 
-/* Encode VALUE of ROOT, validate, decode, encode again: same bytes.  Returns 0 on success. */
-static int round_trip(const ge_xml_schema_t *sc, const ge_xml_root_t *root, const void *value, const char *what,
-                      int *validated)
+/* Encode VALUE of ROOT (a struct of TYPE, NULL: the root's type), validate, decode, encode
+ * again: same bytes.  Returns 0 on success. */
+static int round_trip(const ge_xml_schema_t *sc, const ge_xml_root_t *root, const ge_xml_ctype_t *type,
+                      const void *value, const char *what, int *validated)
 {
     ge_buf_t a, b, j;
     ge_xml_error_t err;
-    ge_xml_msg_t msg;
+    ge_xml_msg_t msg = { sc, root, (void *)value, type };
     int rc, bad = 0, v;
 
     ge_buf_init(&a, NULL, 64 << 20);
     ge_buf_init(&b, NULL, 64 << 20);
     ge_buf_init(&j, NULL, 64 << 20);
-    rc = ge_xml_encode(&a, sc, root, value, &err);
+    rc = type ? ge_xml_encode_msg(&a, &msg, &err) : ge_xml_encode(&a, sc, root, value, &err);
     if (rc < 0) {
         fprintf(stderr, "\n%s %s: encode failed: %s\n", what, root->name, err.msg);
         bad = 1;
@@ -422,8 +423,8 @@ static int round_trip(const ge_xml_schema_t *sc, const ge_xml_root_t *root, cons
         bad = 1;
         goto out;
     }
-    if (msg.root != root) {
-        fprintf(stderr, "\n%s %s: decoded as root %s\n", what, root->name, msg.root->name);
+    if (msg.root != root || msg.type != (type ? type : root->type)) {
+        fprintf(stderr, "\n%s %s: decoded as root %s of type %s\n", what, root->name, msg.root->name, msg.type->name);
         bad = 1;
     }
     rc = ge_xml_encode_msg(&b, &msg, &err);
@@ -457,7 +458,7 @@ static void every_root(const ge_xml_schema_t *sc)
             ge_arena_reset(arena1);
             value = build(&s, sc, sc->roots[r].type, 0);
             runs++;
-            if (s.failed || !value || round_trip(sc, &sc->roots[r], value, variants[v].name, &validated) < 0)
+            if (s.failed || !value || round_trip(sc, &sc->roots[r], NULL, value, variants[v].name, &validated) < 0)
                 failures++;
         }
     }
@@ -485,7 +486,7 @@ static void test_every_oadr_root(void)
 
 static const char *const docs[] = {
     "sep-dercontrol.xml", "sep-dcap.xml", "sep-enddevice-list.xml", "sep-mirror-usage-point.xml",
-    "sep-dercapability-csipaus.xml", "oadr-distribute-event.xml", "oadr-register-report.xml",
+    "sep-dercapability-csipaus.xml", "sep-notification.xml", "oadr-distribute-event.xml", "oadr-register-report.xml",
     "oadr-update-report.xml", "oadr-create-party-registration.xml", "oadr-created-event.xml", NULL,
 };
 
@@ -605,6 +606,9 @@ static void test_typed_access(void)
 
 #define SEPNS "xmlns=\"urn:ieee:std:2030.5:ns\""
 #define OADRNS "xmlns:oadr=\"http://openadr.org/oadr-2.0b/2012/07\" xmlns:ei=\"http://docs.oasis-open.org/ns/energyinterop/201110\" xmlns:pyld=\"http://docs.oasis-open.org/ns/energyinterop/201110/payloads\""
+#define XSINS "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
+#define NOTIF_HEAD "<Notification " SEPNS " " XSINS "><subscribedResource>/r</subscribedResource>"
+#define NOTIF_TAIL "<status>0</status><subscriptionURI>/s</subscriptionURI></Notification>"
 #define TIME_OK "<currentTime>1</currentTime><dstEndTime>2</dstEndTime><dstOffset>3600</dstOffset><dstStartTime>4</dstStartTime><quality>7</quality><tzOffset>36000</tzOffset>"
 
 /* '^' marks where the error must be reported (it is removed before decoding). */
@@ -626,6 +630,17 @@ static const struct neg {
       GE_ERR_SCHEMA, "'sep:currentTime' occurs more than 1 time in 'sep:Time'" },
     { "unknown element", "sep", "<Time " SEPNS "><currentTime>1</currentTime>^<frob>1</frob></Time>",
       GE_ERR_SCHEMA, "element 'sep:frob' is not allowed in 'sep:Time' here (expected 'sep:dstEndTime')" },
+    /* names of a field's length that differ in one byte: in the first or last word compared */
+    { "name differs at its end", "sep", "<Time " SEPNS "><currentTime>1</currentTime>^<dstEndTimX>2</dstEndTimX></Time>",
+      GE_ERR_SCHEMA, "element 'sep:dstEndTimX' is not allowed in 'sep:Time' here" },
+    { "name differs at its start", "sep", "<Time " SEPNS "><currentTime>1</currentTime>^<dstXndTime>2</dstXndTime></Time>",
+      GE_ERR_SCHEMA, "element 'sep:dstXndTime' is not allowed in 'sep:Time' here" },
+    { "short name differs in its last bytes", "sep", "<Time " SEPNS "><currentTime>1</currentTime><dstEndTime>2</dstEndTime>"
+      "<dstOffset>3600</dstOffset><dstStartTime>4</dstStartTime>^<qualiXy>7</qualiXy></Time>",
+      GE_ERR_SCHEMA, "element 'sep:qualiXy' is not allowed in 'sep:Time' here" },
+    { "short name differs in its first bytes", "sep", "<Time " SEPNS "><currentTime>1</currentTime><dstEndTime>2</dstEndTime>"
+      "<dstOffset>3600</dstOffset><dstStartTime>4</dstStartTime>^<quXlity>7</quXlity></Time>",
+      GE_ERR_SCHEMA, "element 'sep:quXlity' is not allowed in 'sep:Time' here" },
     { "element in another namespace", "sep", "<Time " SEPNS ">^<currentTime xmlns=\"urn:other\">1</currentTime></Time>",
       GE_ERR_SCHEMA, "'urn:other currentTime' is not allowed in 'sep:Time'" },
     { "hexBinary within maxLength", "sep", "<EndDevice " SEPNS "><lFDI>00</lFDI><sFDI>1</sFDI><changedTime>0</changedTime></EndDevice>",
@@ -686,8 +701,85 @@ static const struct neg {
       "DOCTYPE is not allowed" },
     { "undeclared entity", "sep", "<Time " SEPNS "><currentTime>^&x;</currentTime></Time>", GE_ERR_PARSE,
       "undefined entity" },
-    { "xsi:type", "sep", "^<DERControlBase " SEPNS " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"X\"/>",
-      GE_ERR_SCHEMA, "'xsi:type' on 'sep:DERControlBase' is not supported" },
+    /* xsi:type (polymorphic elements; the positive cases are in test_xsi_*) */
+    { "xsi:type: unknown type", "sep", NOTIF_HEAD "^<Resource xsi:type=\"Frob\"/>" NOTIF_TAIL, GE_ERR_SCHEMA,
+      "xsi:type 'sep:Frob' on 'sep:Resource': schema sep has no such complex type" },
+    { "xsi:type: not derived", "sep", NOTIF_HEAD "^<Resource xsi:type=\"DERControlBase\"/>" NOTIF_TAIL, GE_ERR_SCHEMA,
+      "xsi:type 'sep:DERControlBase' on 'sep:Resource' is not derived from sep:Resource" },
+    { "xsi:type: root not derived", "sep", "^<DERControl " SEPNS " " XSINS " xsi:type=\"EndDevice\"/>", GE_ERR_SCHEMA,
+      "xsi:type 'sep:EndDevice' on 'sep:DERControl' is not derived from sep:DERControl" },
+    { "xsi:type: element without derived types", "sep", "<DERControl " SEPNS " " XSINS "><mRID>00</mRID>"
+      "<creationTime>1</creationTime>\n  ^<EventStatus xsi:type=\"DERControl\"/></DERControl>", GE_ERR_SCHEMA,
+      "xsi:type not allowed on 'sep:EventStatus': its type sep:EventStatus has no derived types" },
+    { "xsi:type: repeated element", "sep", "<ResponseList " SEPNS " " XSINS " all=\"1\" results=\"1\">"
+      "^<Response xsi:type=\"DERControlResponse\"/></ResponseList>", GE_ERR_SCHEMA,
+      "xsi:type not allowed on 'sep:Response': a repeated element takes only its declared type sep:Response" },
+    { "xsi:type: unbound prefix", "sep", NOTIF_HEAD "^<Resource xsi:type=\"foo:DERControlList\"/>" NOTIF_TAIL,
+      GE_ERR_SCHEMA, "xsi:type 'foo:DERControlList' on 'sep:Resource': prefix 'foo' is not declared" },
+    { "xsi:type: prefix out of scope", "sep", "<Notification " SEPNS " " XSINS "><subscribedResource xmlns:p=\"urn:ieee:std:2030.5:ns\">"
+      "/r</subscribedResource>^<Resource xsi:type=\"p:EndDevice\"/>" NOTIF_TAIL, GE_ERR_SCHEMA,
+      "xsi:type 'p:EndDevice' on 'sep:Resource': prefix 'p' is not declared" },
+    { "xsi:type: namespace without types", "sep", NOTIF_HEAD "^<Resource xmlns:o=\"urn:other\" xsi:type=\"o:EndDevice\"/>"
+      NOTIF_TAIL, GE_ERR_SCHEMA, "xsi:type 'o:EndDevice' on 'sep:Resource': namespace 'urn:other' has no types in schema sep" },
+    { "xsi:type: not a QName", "sep", NOTIF_HEAD "^<Resource xsi:type=\"sep:List:x\"/>" NOTIF_TAIL, GE_ERR_SCHEMA,
+      "xsi:type 'sep:List:x' on 'sep:Resource' is not a QName" },
+    { "xsi:type: the derived type's content model applies", "sep", NOTIF_HEAD "<Resource xsi:type=\"EndDevice\">"
+      "<sFDI>4</sFDI>^<frob/></Resource>" NOTIF_TAIL, GE_ERR_SCHEMA,
+      "element 'sep:frob' is not allowed in 'sep:Resource' here (expected 'sep:changedTime')" },
+    { "xsi:type: the derived type's required attributes", "sep", NOTIF_HEAD "^<Resource xsi:type=\"DERControlList\"/>" NOTIF_TAIL,
+      GE_ERR_SCHEMA, "missing required attribute 'all' on 'sep:Resource'" },
+    { "xsi:type: on a simple element", "sep", "<Notification " SEPNS " " XSINS ">^<subscribedResource xsi:type=\"String32\">"
+      "/r</subscribedResource>" NOTIF_TAIL, GE_ERR_SCHEMA, "attribute 'type' is not allowed on 'sep:subscribedResource'" },
+    { "xsi:nil still refused", "sep", NOTIF_HEAD "^<Resource xsi:nil=\"true\"/>" NOTIF_TAIL, GE_ERR_SCHEMA,
+      "attribute 'xsi:nil' on 'sep:Resource' is not supported" },
+    { "xsi:noNamespaceSchemaLocation ignored, xsi:foo refused", "sep", "^<DERControlBase " SEPNS " " XSINS
+      " xsi:noNamespaceSchemaLocation=\"x.xsd\" xsi:foo=\"1\"/>", GE_ERR_SCHEMA,
+      "attribute 'xsi:foo' on 'sep:DERControlBase' is not supported" },
+    { "xsi:type: attributes before it", "sep", NOTIF_HEAD "<Resource all=\"0\" results=\"0\" xsi:type=\"DERControlList\" "
+      "xsi:schemaLocation=\"urn:ieee:std:2030.5:ns sep.xsd\"/>" NOTIF_TAIL, 0, NULL },
+    { "xsi:type: its declared type, on any element", "sep", "<DefaultDERControl " SEPNS " " XSINS " xsi:type=\"DefaultDERControl\">"
+      "<mRID>00</mRID><DERControlBase xsi:type=\" sep:DERControlBase \" xmlns:sep=\"urn:ieee:std:2030.5:ns\"/></DefaultDERControl>",
+      0, NULL },
+    /* namespaces are resolved by the decoder (expat runs without namespace processing) */
+    { "ns: explicit prefix, redeclared inside, out of scope again", "sep", "<s:Time xmlns:s=\"urn:ieee:std:2030.5:ns\">"
+      "<s:currentTime>1</s:currentTime><t:dstEndTime xmlns:t=\"urn:ieee:std:2030.5:ns\" xmlns:s=\"urn:other\">2"
+      "</t:dstEndTime><dstOffset " SEPNS ">3600</dstOffset><s:dstStartTime>4</s:dstStartTime><s:quality>7</s:quality>"
+      "<s:tzOffset>36000</s:tzOffset></s:Time>", 0, NULL },
+    { "ns: a prefix redeclared on an element names the element", "sep", "<s:Time xmlns:s=\"urn:ieee:std:2030.5:ns\">"
+      "^<s:currentTime xmlns:s=\"urn:other\">1</s:currentTime></s:Time>", GE_ERR_SCHEMA,
+      "element 'urn:other currentTime' is not allowed in 'sep:Time'" },
+    { "ns: undeclared element prefix", "sep", "<Time " SEPNS ">^<p:currentTime>1</p:currentTime></Time>", GE_ERR_PARSE,
+      "prefix 'p' of 'p:currentTime' is not declared" },
+    { "ns: undeclared attribute prefix", "sep", "^<DERControlBase " SEPNS " p:x=\"1\"/>", GE_ERR_PARSE,
+      "prefix 'p' of 'p:x' is not declared" },
+    { "ns: prefix out of scope after its element", "sep", "<Time " SEPNS "><currentTime xmlns:p=\"urn:ieee:std:2030.5:ns\">1"
+      "</currentTime>^<p:dstEndTime>2</p:dstEndTime></Time>", GE_ERR_PARSE, "prefix 'p' of 'p:dstEndTime' is not declared" },
+    { "ns: default namespace undeclared", "sep", "<Time " SEPNS ">^<currentTime xmlns=\"\">1</currentTime></Time>",
+      GE_ERR_SCHEMA, "'currentTime' is not allowed in 'sep:Time'" },
+    { "ns: prefix undeclared", "sep", "^<DERControlBase " SEPNS " xmlns:p=\"\"/>", GE_ERR_PARSE,
+      "prefix 'p' must not be undeclared" },
+    { "ns: xmlns declared", "sep", "^<DERControlBase " SEPNS " xmlns:xmlns=\"urn:x\"/>", GE_ERR_PARSE,
+      "reserved prefix (xmlns)" },
+    { "ns: the xmlns namespace bound", "sep", "^<DERControlBase " SEPNS " xmlns:p=\"http://www.w3.org/2000/xmlns/\"/>",
+      GE_ERR_PARSE, "reserved prefix (xmlns)" },
+    { "ns: xml bound elsewhere", "sep", "^<DERControlBase " SEPNS " xmlns:xml=\"urn:x\"/>", GE_ERR_PARSE,
+      "reserved prefix (xml)" },
+    { "ns: the xml namespace bound to another prefix", "sep", "^<DERControlBase " SEPNS
+      " xmlns:x=\"http://www.w3.org/XML/1998/namespace\"/>", GE_ERR_PARSE, "reserved prefix (xml)" },
+    { "ns: xml declared as itself", "sep", "<DERControlBase " SEPNS " xmlns:xml=\"http://www.w3.org/XML/1998/namespace\"/>",
+      0, NULL },
+    { "ns: empty prefix in a declaration", "sep", "^<DERControlBase " SEPNS " xmlns:=\"urn:x\"/>", GE_ERR_PARSE,
+      "namespace declaration 'xmlns:' does not name a valid prefix" },
+    { "ns: two colons in a name", "sep", "<Time " SEPNS ">^<sep:a:b/></Time>", GE_ERR_PARSE,
+      "'sep:a:b' is not a valid qualified name" },
+    { "ns: empty local part", "sep", "<Time " SEPNS " xmlns:sep=\"urn:ieee:std:2030.5:ns\">^<sep:/></Time>", GE_ERR_PARSE,
+      "'sep:' is not a valid qualified name" },
+    { "ns: empty prefix", "sep", "<Time " SEPNS ">^<:currentTime/></Time>", GE_ERR_PARSE,
+      "':currentTime' is not a valid qualified name" },
+    { "ns: one expanded attribute name twice", "sep", "^<DERControlBase " SEPNS " xmlns:a=\"urn:x\" xmlns:b=\"urn:x\" "
+      "a:k=\"1\" b:k=\"2\"/>", GE_ERR_PARSE, "duplicate attribute 'b:k'" },
+    { "ns: one local name in two namespaces", "sep", "^<DERControlBase " SEPNS " xmlns:a=\"urn:x\" xmlns:b=\"urn:y\" "
+      "a:k=\"1\" b:k=\"2\"/>", GE_ERR_SCHEMA, "attribute 'k' is not allowed on 'sep:DERControlBase'" },
     { "choice: two alternatives", "oadr20b", "<oadr:oadrSignedObject " OADRNS "><oadr:oadrPoll ei:schemaVersion=\"2.0b\">"
       "<ei:venID>v</ei:venID></oadr:oadrPoll>^<oadr:oadrPoll ei:schemaVersion=\"2.0b\"><ei:venID>v</ei:venID>"
       "</oadr:oadrPoll></oadr:oadrSignedObject>", GE_ERR_SCHEMA, "'oadr:oadrPoll' occurs more than 1 time" },
@@ -844,6 +936,440 @@ static void test_positions(void)
             CU_ASSERT_EQUAL(e->col, w.col);
         }
     }
+}
+
+/* ---- xsi:type ------------------------------------------------------------------------------------------- */
+
+static const ge_xml_ctype_t *sep_type(const char *name)
+{
+    return ge_xml_ctype_find(&ge_xml_schema_sep, name);
+}
+
+/* Decode DOC with the sep schema into arena1 (CU failure and NULL if it does not decode). */
+static void *decode_sep(const char *doc, size_t len, ge_xml_msg_t *msg)
+{
+    ge_arena_reset(arena1);
+    if (ge_xml_decode(dec, &ge_xml_schema_sep, arena1, doc, len, msg) < 0) {
+        const ge_xml_error_t *e = ge_xml_decoder_error(dec);
+        fprintf(stderr, "\n%lu:%lu: %s\n", e->line, e->col, e->msg);
+        CU_FAIL("decode");
+        return NULL;
+    }
+    return msg->value;
+}
+
+/* Encode MSG, check it against the official XSDs, decode it again and encode that: same bytes;
+ * the encoding contains WANT and not UNWANTED (NULL: not checked). */
+static void xsi_round_trip(const ge_xml_msg_t *msg, const char *want, const char *unwanted)
+{
+    ge_buf_t a, b;
+    ge_xml_error_t err;
+    ge_xml_msg_t again;
+
+    ge_buf_init(&a, NULL, 0);
+    ge_buf_init(&b, NULL, 0);
+    CU_ASSERT_EQUAL_FATAL(ge_xml_encode_msg(&a, msg, &err), 0);
+    CU_ASSERT_NOT_EQUAL(xsd_valid(msg->schema, a.data, a.len), 0);
+    ge_arena_reset(arena2);
+    CU_ASSERT_EQUAL_FATAL(ge_xml_decode(dec, msg->schema, arena2, a.data, a.len, &again), 0);
+    CU_ASSERT_PTR_EQUAL(again.type, msg->type ? msg->type : msg->root->type);
+    CU_ASSERT_EQUAL(ge_xml_encode_msg(&b, &again, &err), 0);
+    CU_ASSERT_STRING_EQUAL(ge_buf_str(&a), ge_buf_str(&b));
+    if (!strstr(ge_buf_str(&a), want) || (unwanted && strstr(ge_buf_str(&a), unwanted))) {
+        fprintf(stderr, "\nwant '%s' (and not '%s') in\n%s\n", want, unwanted ? unwanted : "", ge_buf_str(&a));
+        CU_FAIL("encoding");
+    }
+    ge_buf_free(&a);
+    ge_buf_free(&b);
+}
+
+static void test_xsi_types_table(void)
+{
+    const ge_xml_schema_t *schemas[] = { &ge_xml_schema_sep, &ge_xml_schema_oadr20b };
+
+    /* lookups: by index, by name, unprefixed; every type is found by its own name (sorted) */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sep_type("sep:DERControlList"));
+    CU_ASSERT_PTR_EQUAL(sep_type("sep:DERControlList"), ge_xml_schema_sep.types[SEP_TYPE_DERControlList]);
+    CU_ASSERT_PTR_EQUAL(sep_type("DERControlList"), ge_xml_schema_sep.types[SEP_TYPE_DERControlList]);
+    CU_ASSERT_PTR_EQUAL(sep_type("csipaus:ConnectionPointType"),
+                        ge_xml_schema_sep.types[SEP_TYPE_csipaus_ConnectionPointType]);
+    CU_ASSERT_PTR_EQUAL(ge_xml_ctype_find(&ge_xml_schema_oadr20b, "ei:eiEventType"),
+                        ge_xml_schema_oadr20b.types[OADR_TYPE_ei_eiEventType]);
+    CU_ASSERT_PTR_NULL(sep_type("sep:Frob"));
+    CU_ASSERT_PTR_NULL(sep_type("csipaus:DERControlList"));
+    CU_ASSERT_PTR_NULL(sep_type(""));
+    CU_ASSERT_PTR_NULL(ge_xml_ctype_find(NULL, "sep:List"));
+    /* derivation */
+    CU_ASSERT_PTR_EQUAL(sep_type("sep:DERControlList")->base, sep_type("sep:SubscribableList"));
+    CU_ASSERT_TRUE(ge_xml_ctype_is_a(sep_type("sep:DERControlList"), sep_type("sep:Resource")));
+    CU_ASSERT_TRUE(ge_xml_ctype_is_a(sep_type("sep:Resource"), sep_type("sep:Resource")));
+    CU_ASSERT_FALSE(ge_xml_ctype_is_a(sep_type("sep:Resource"), sep_type("sep:List")));
+    CU_ASSERT_FALSE(ge_xml_ctype_is_a(sep_type("sep:DERControlBase"), sep_type("sep:Resource")));
+    CU_ASSERT_TRUE(ge_xml_ctype_find(&ge_xml_schema_oadr20b, "emix:ItemBaseType")->abstract);
+    CU_ASSERT_FALSE(sep_type("sep:Resource")->abstract);
+    for (size_t i = 0; i < 2; i++) {
+        const ge_xml_schema_t *sc = schemas[i];
+        for (uint32_t k = 0; k < sc->n_types; k++) {
+            const ge_xml_ctype_t *t = sc->types[k], *b = t->base;
+            CU_ASSERT_PTR_EQUAL(ge_xml_ctype_find(sc, t->name), t);
+            if (!b)
+                continue;
+            /* a struct starts with its base type's members: base fields sit at the same offsets,
+             * so a derived value can be read through a pointer to its base type */
+            CU_ASSERT_TRUE(b->size <= t->size && b->n_elems <= t->n_elems && b->n_attrs <= t->n_attrs);
+            for (uint32_t f = 0; f < b->n_elems && f < t->n_elems; f++) {
+                const ge_xml_field_t *x = &b->elems[f], *y = &t->elems[f];
+                if (strcmp(x->name, y->name) || x->off != y->off || x->aux != y->aux || x->xsi_off != y->xsi_off) {
+                    fprintf(stderr, "\n%s: element %s of base %s is laid out differently\n", t->name, x->name, b->name);
+                    CU_FAIL("layout");
+                }
+            }
+            for (uint32_t f = 0; f < b->n_attrs && f < t->n_attrs; f++) {
+                const ge_xml_field_t *x = &b->attrs[f], *y = &t->attrs[f];
+                if (strcmp(x->name, y->name) || x->off != y->off || x->aux != y->aux) {
+                    fprintf(stderr, "\n%s: attribute %s of base %s is laid out differently\n", t->name, x->name, b->name);
+                    CU_FAIL("layout");
+                }
+            }
+            if (b->text) {
+                CU_ASSERT_TRUE(t->text && t->text->off == b->text->off);
+            }
+        }
+    }
+    /* the polymorphic elements of the 2030.5 schema (OpenADR 2.0b expands its substitution
+     * groups into choices and has none) */
+    {
+        const ge_xml_ctype_t *n = sep_type("sep:Notification");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+        for (uint32_t f = 0; f < n->n_elems; f++)
+            CU_ASSERT_EQUAL(n->elems[f].xsi_off != 0, strcmp(n->elems[f].name, "Resource") == 0);
+        CU_ASSERT_EQUAL(n->elems[2].xsi_off, offsetof(sep_Notification_t, Resource_xsi));
+        for (uint32_t k = 0; k < ge_xml_schema_oadr20b.n_types; k++)
+            for (uint32_t f = 0; f < ge_xml_schema_oadr20b.types[k]->n_elems; f++)
+                CU_ASSERT_EQUAL(ge_xml_schema_oadr20b.types[k]->elems[f].xsi_off, 0);
+    }
+}
+
+/* The Notification of the task: a DERControlList of two DERControls, with xsi:type. */
+static void test_xsi_notification_dercontrol_list(void)
+{
+    size_t len;
+    char *doc = txml_read_data("sep-notification.xml", &len);
+    ge_xml_msg_t msg;
+    const sep_Notification_t *n;
+    const sep_DERControlList_t *l;
+    ge_buf_t j;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    n = decode_sep(doc, len, &msg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+    CU_ASSERT_PTR_EQUAL(msg.root, &ge_xml_schema_sep.roots[SEP_ROOT_Notification]);
+    CU_ASSERT_PTR_EQUAL(msg.type, msg.root->type);
+    CU_ASSERT_STRING_EQUAL(n->subscribedResource, "/derp/1/derc");
+    CU_ASSERT_EQUAL(n->status, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(n->Resource);
+    CU_ASSERT_PTR_EQUAL_FATAL(n->Resource_xsi, ge_xml_schema_sep.types[SEP_TYPE_DERControlList]);
+    CU_ASSERT_STRING_EQUAL(n->Resource_xsi->name, "sep:DERControlList");
+    /* the base type's members are readable through the declared pointer */
+    CU_ASSERT_STRING_EQUAL(n->Resource->href, "/derp/1/derc");
+    l = (const sep_DERControlList_t *)n->Resource;
+    CU_ASSERT_STRING_EQUAL(l->href, "/derp/1/derc");
+    CU_ASSERT_EQUAL(l->all, 2);
+    CU_ASSERT_EQUAL(l->results, 2);
+    CU_ASSERT_FALSE(l->has_subscribable);
+    CU_ASSERT_EQUAL_FATAL(l->DERControl_count, 2);
+    CU_ASSERT_STRING_EQUAL(l->DERControl[0]->href, "/derp/1/derc/1");
+    CU_ASSERT_STRING_EQUAL(l->DERControl[0]->description, "Export limit 1.5 kW");
+    CU_ASSERT_EQUAL(l->DERControl[0]->mRID.len, 16);
+    CU_ASSERT_EQUAL(l->DERControl[0]->mRID.data[15], 0x01);
+    CU_ASSERT_EQUAL(l->DERControl[0]->interval->duration, 3600);
+    CU_ASSERT_EQUAL(l->DERControl[0]->interval->start, 1767229200);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l->DERControl[0]->DERControlBase->opModExpLimW);
+    CU_ASSERT_EQUAL(l->DERControl[0]->DERControlBase->opModExpLimW->value, 1500);
+    CU_ASSERT_STRING_EQUAL(l->DERControl[1]->href, "/derp/1/derc/2");
+    CU_ASSERT_EQUAL(l->DERControl[1]->creationTime, 1767225660);
+    CU_ASSERT_EQUAL(l->DERControl[1]->interval->duration, 1800);
+    CU_ASSERT_TRUE(l->DERControl[1]->DERControlBase->has_opModConnect);
+    CU_ASSERT_FALSE(l->DERControl[1]->DERControlBase->opModConnect);
+    CU_ASSERT_PTR_NULL(l->DERControl[1]->description);
+    /* encoded as 2030.5 servers write it: xsi:type unprefixed in the default namespace, xmlns:xsi
+     * on the root; valid per the XSD; a fixed point */
+    xsi_round_trip(&msg, "<Notification xmlns=\"urn:ieee:std:2030.5:ns\" xmlns:csipaus=\"https://csipaus.org/ns\" "
+                         "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><subscribedResource>/derp/1/derc"
+                         "</subscribedResource><Resource xsi:type=\"DERControlList\" href=\"/derp/1/derc\" all=\"2\" "
+                         "results=\"2\"><DERControl href=\"/derp/1/derc/1\"", NULL);
+    /* JSON names the derived type */
+    ge_buf_init(&j, NULL, 0);
+    CU_ASSERT_EQUAL(ge_xml_to_json(&j, &msg), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ge_buf_str(&j), "\"Resource\":{\"@xsi:type\":\"DERControlList\",\"@href\":\"/derp/1/derc\","
+                                                  "\"@all\":2,\"@results\":2,\"DERControl\":[{\"@href\":\"/derp/1/derc/1\""));
+    ge_buf_free(&j);
+    free(doc);
+}
+
+/* An EndDevice (prefixed xsi:type, other prefixes), a DefaultDERControl, a CSIP-AUS type, the
+ * declared type itself, and xsi:type on the root. */
+static void test_xsi_other_types(void)
+{
+    static const char edev[] =
+        "<Notification xmlns=\"urn:ieee:std:2030.5:ns\" xmlns:i=\"http://www.w3.org/2001/XMLSchema-instance\">"
+        "<subscribedResource>/edev/3</subscribedResource>\n"
+        "<Resource xmlns:s=\"urn:ieee:std:2030.5:ns\" i:type=\" s:EndDevice \" href=\"/edev/3\" subscribable=\"1\">"
+        "<sFDI>167261211391</sFDI><changedTime>1767225602</changedTime><enabled>true</enabled></Resource>"
+        "<status>0</status><subscriptionURI>/edev/0/sub/2</subscriptionURI></Notification>";
+    static const char dderc[] =
+        NOTIF_HEAD "<Resource xsi:type=\"DefaultDERControl\" href=\"/derp/1/dderc\"><mRID>0A0B</mRID>"
+        "<DERControlBase><opModConnect>true</opModConnect><opModEnergize>true</opModEnergize>"
+        "<opModFixedW>-2000</opModFixedW></DERControlBase><setESDelay>300</setESDelay><setGradW>1000</setGradW></Resource>"
+        NOTIF_TAIL;
+    static const char cp[] =
+        NOTIF_HEAD "<Resource xmlns:c=\"https://csipaus.org/ns\" xsi:type=\"c:ConnectionPointType\" href=\"/cp\">"
+        "<c:connectionPointId>NMI-4102</c:connectionPointId></Resource>" NOTIF_TAIL;
+    static const char plain[] = NOTIF_HEAD "<Resource href=\"/r/1\"/>" NOTIF_TAIL;
+    static const char root[] = "<Resource " SEPNS " " XSINS " xsi:type=\"EndDevice\" href=\"/edev/4\">"
+                               "<sFDI>4</sFDI><changedTime>5</changedTime></Resource>";
+    ge_xml_msg_t msg;
+    const sep_Notification_t *n;
+
+    n = decode_sep(edev, sizeof(edev) - 1, &msg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+    CU_ASSERT_PTR_EQUAL_FATAL(n->Resource_xsi, ge_xml_schema_sep.types[SEP_TYPE_EndDevice]);
+    {
+        const sep_EndDevice_t *e = (const sep_EndDevice_t *)n->Resource;
+        CU_ASSERT_STRING_EQUAL(e->href, "/edev/3");
+        CU_ASSERT_TRUE(e->has_subscribable && e->subscribable == 1);
+        CU_ASSERT_EQUAL(e->sFDI, 167261211391ULL);
+        CU_ASSERT_EQUAL(e->changedTime, 1767225602);
+        CU_ASSERT_TRUE(e->has_enabled && e->enabled);
+        CU_ASSERT_PTR_NULL(e->ConnectionPointLink);
+    }
+    xsi_round_trip(&msg, "<Resource xsi:type=\"EndDevice\" href=\"/edev/3\" subscribable=\"1\">", NULL);
+
+    n = decode_sep(dderc, sizeof(dderc) - 1, &msg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+    CU_ASSERT_PTR_EQUAL_FATAL(n->Resource_xsi, sep_type("sep:DefaultDERControl"));
+    {
+        const sep_DefaultDERControl_t *c = (const sep_DefaultDERControl_t *)n->Resource;
+        CU_ASSERT_STRING_EQUAL(c->href, "/derp/1/dderc");
+        CU_ASSERT_EQUAL(c->mRID.len, 2);
+        CU_ASSERT_TRUE(c->DERControlBase->has_opModFixedW);
+        CU_ASSERT_EQUAL(c->DERControlBase->opModFixedW, -2000);
+        CU_ASSERT_TRUE(c->has_setESDelay);
+        CU_ASSERT_EQUAL(c->setESDelay, 300);
+        CU_ASSERT_EQUAL(c->setGradW, 1000);
+        CU_ASSERT_FALSE(c->has_setSoftGradW);
+    }
+    xsi_round_trip(&msg, "<Resource xsi:type=\"DefaultDERControl\" href=\"/derp/1/dderc\">", NULL);
+
+    /* a type of another namespace keeps its prefix, declared on the root */
+    n = decode_sep(cp, sizeof(cp) - 1, &msg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+    CU_ASSERT_PTR_EQUAL_FATAL(n->Resource_xsi, ge_xml_schema_sep.types[SEP_TYPE_csipaus_ConnectionPointType]);
+    CU_ASSERT_STRING_EQUAL(((const sep_csipaus_ConnectionPointType_t *)n->Resource)->connectionPointId, "NMI-4102");
+    xsi_round_trip(&msg, "xmlns:csipaus=\"https://csipaus.org/ns\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">"
+                         "<subscribedResource>/r</subscribedResource><Resource xsi:type=\"csipaus:ConnectionPointType\" "
+                         "href=\"/cp\">", NULL);
+
+    /* without xsi:type: the declared type, and no xsi in the output */
+    n = decode_sep(plain, sizeof(plain) - 1, &msg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+    CU_ASSERT_PTR_EQUAL(n->Resource_xsi, ge_xml_schema_sep.types[SEP_TYPE_Resource]);
+    CU_ASSERT_STRING_EQUAL(n->Resource->href, "/r/1");
+    xsi_round_trip(&msg, "<Resource href=\"/r/1\"/>", "xsi");
+
+    /* on the root: msg.root stays Resource, msg.type is EndDevice */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(decode_sep(root, sizeof(root) - 1, &msg));
+    CU_ASSERT_PTR_EQUAL(msg.root, &ge_xml_schema_sep.roots[SEP_ROOT_Resource]);
+    CU_ASSERT_PTR_EQUAL_FATAL(msg.type, ge_xml_schema_sep.types[SEP_TYPE_EndDevice]);
+    CU_ASSERT_EQUAL(((const sep_EndDevice_t *)msg.value)->changedTime, 5);
+    xsi_round_trip(&msg, "<Resource xmlns=\"urn:ieee:std:2030.5:ns\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+                         "xsi:type=\"EndDevice\" href=\"/edev/4\">", NULL);
+    {
+        ge_buf_t j;
+        ge_buf_init(&j, NULL, 0);
+        CU_ASSERT_EQUAL(ge_xml_to_json(&j, &msg), 0);
+        CU_ASSERT_STRING_EQUAL(ge_buf_str(&j), "{\"Resource\":{\"@xsi:type\":\"EndDevice\",\"@href\":\"/edev/4\","
+                                               "\"sFDI\":4,\"changedTime\":5}}");
+        ge_buf_free(&j);
+    }
+}
+
+/* Every polymorphic element of a root, and every root, with each type derived from its declared
+ * type: built from the tables, encoded with xsi:type, XSD-valid, decoded, same bytes. */
+static void test_xsi_every_derived_type(void)
+{
+    const ge_xml_schema_t *sc = &ge_xml_schema_sep;
+    int runs = 0, failures = 0, validated = 0;
+
+    for (uint32_t r = 0; r < sc->n_roots; r++) {
+        const ge_xml_root_t *root = &sc->roots[r];
+        for (uint32_t k = 0; k < sc->n_types; k++) {
+            const ge_xml_ctype_t *d = sc->types[k];
+            if (d->abstract)
+                continue;
+            /* the root element itself */
+            if (d != root->type && ge_xml_ctype_is_a(d, root->type)) {
+                sampler_t s = { arena1, 1, 0, 0, 0 };
+                void *v;
+                ge_arena_reset(arena1);
+                v = build(&s, sc, d, 0);
+                runs++;
+                if (s.failed || !v || round_trip(sc, root, d, v, "xsi:type on the root", &validated) < 0)
+                    failures++;
+            }
+            /* its polymorphic elements */
+            for (uint32_t f = 0; f < root->type->n_elems; f++) {
+                const ge_xml_field_t *fd = &root->type->elems[f];
+                sampler_t s = { arena1, 1, 0, 0, 0 };
+                unsigned char *v;
+                if (!fd->xsi_off || d == fd->ctype || !ge_xml_ctype_is_a(d, fd->ctype))
+                    continue;
+                ge_arena_reset(arena1);
+                v = build(&s, sc, root->type, 0);
+                if (v) {
+                    *(void **)(v + fd->off) = build(&s, sc, d, 1);
+                    *(const ge_xml_ctype_t **)(v + fd->xsi_off) = d;
+                }
+                runs++;
+                if (s.failed || !v || round_trip(sc, root, NULL, v, "xsi:type", &validated) < 0)
+                    failures++;
+            }
+        }
+    }
+    printf("\n  sep: %d values with xsi:type, %d checked against the XSD, %d failed\n", runs, validated, failures);
+    CU_ASSERT_TRUE(runs > 300);
+    CU_ASSERT_EQUAL(failures, 0);
+    if (txml_schemas_dir()) {
+        CU_ASSERT_EQUAL(validated, runs);
+    }
+}
+
+/* The encoder refuses a type that is not derived from the declared one. */
+static void test_xsi_encoder_checks(void)
+{
+    sep_Notification_t n;
+    sep_Resource_t res = { "/r" };
+    sep_DERControlBase_t base;
+    ge_buf_t out;
+    ge_xml_error_t err;
+    ge_xml_msg_t msg = { &ge_xml_schema_sep, &ge_xml_schema_sep.roots[SEP_ROOT_Notification], &n, NULL };
+
+    memset(&n, 0, sizeof(n));
+    memset(&base, 0, sizeof(base));
+    n.subscribedResource = "/r";
+    n.subscriptionURI = "/s";
+    n.Resource = &res;
+    ge_buf_init(&out, NULL, 0);
+    /* NULL and the declared type: no xsi:type */
+    CU_ASSERT_EQUAL(ge_xml_encode_msg(&out, &msg, &err), 0);
+    CU_ASSERT_PTR_NULL(strstr(ge_buf_str(&out), "xsi"));
+    n.Resource_xsi = sep_type("sep:Resource");
+    ge_buf_clear(&out);
+    CU_ASSERT_EQUAL(ge_xml_encode_msg(&out, &msg, &err), 0);
+    CU_ASSERT_PTR_NULL(strstr(ge_buf_str(&out), "xsi"));
+    /* not derived */
+    n.Resource = (sep_Resource_t *)&base;
+    n.Resource_xsi = sep_type("sep:DERControlBase");
+    ge_buf_clear(&out);
+    CU_ASSERT_EQUAL(ge_xml_encode_msg(&out, &msg, &err), GE_ERR_SCHEMA);
+    CU_ASSERT_STRING_EQUAL(err.msg, "'sep:Resource' has the type sep:DERControlBase, which is not derived from sep:Resource");
+    CU_ASSERT_EQUAL(out.len, 0);
+    /* the derived type's own rules apply */
+    {
+        sep_DERControlList_t l;
+        memset(&l, 0, sizeof(l));
+        l.href = "/derp/1/derc";
+        l.DERControl_count = 1; /* but no array */
+        n.Resource = (sep_Resource_t *)&l;
+        n.Resource_xsi = ge_xml_schema_sep.types[SEP_TYPE_DERControlList];
+        CU_ASSERT_EQUAL(ge_xml_encode_msg(&out, &msg, &err), 0); /* a NULL array is an empty list */
+        CU_ASSERT_PTR_NOT_NULL(strstr(ge_buf_str(&out), "<Resource xsi:type=\"DERControlList\" href=\"/derp/1/derc\" all=\"0\" results=\"0\"/>"));
+    }
+    /* on the root */
+    msg.root = &ge_xml_schema_sep.roots[SEP_ROOT_DERControl];
+    msg.type = sep_type("sep:EndDevice");
+    ge_buf_clear(&out);
+    CU_ASSERT_EQUAL(ge_xml_encode_msg(&out, &msg, &err), GE_ERR_SCHEMA);
+    CU_ASSERT_STRING_EQUAL(err.msg, "'DERControl' has the type sep:EndDevice, which is not derived from sep:DERControl");
+    ge_buf_free(&out);
+}
+
+/* Abstract types, which the built-in schemas never declare for an element: a small schema by hand. */
+typedef struct tx_top {
+    void *a;
+    const ge_xml_ctype_t *a_xsi;
+} tx_top_t;
+typedef struct tx_b {
+    char *n;
+} tx_b_t;
+
+static const ge_xml_stype_t tx_string = { "xs:string", "string", GE_XML_STRING, GE_XML_WS_PRESERVE, 0, 0, 0, 0, 0,
+                                          0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0 };
+static const ge_xml_ctype_t tx_a = { "t:A", sizeof(char), NULL, 0, NULL, 0, NULL, NULL, 0, false, NULL, true };
+static const ge_xml_field_t tx_b_attrs[] = {
+    { "n", GE_XML_NO_NS, GE_XML_F_ATTR, 0, 1, 1, offsetof(tx_b_t, n), GE_XML_NO_AUX, &tx_string, NULL, NULL, 1, 0 },
+};
+static const ge_xml_ctype_t tx_b = { "t:B", sizeof(tx_b_t), NULL, 0, tx_b_attrs, 1, NULL, NULL, 0, false, &tx_a, false };
+static const ge_xml_field_t tx_top_elems[] = {
+    { "a", 0, GE_XML_F_ELEM, 0, 1, 1, offsetof(tx_top_t, a), GE_XML_NO_AUX, NULL, &tx_a, NULL, 1, offsetof(tx_top_t, a_xsi) },
+};
+static const ge_xml_ctype_t tx_top = { "t:Top", sizeof(tx_top_t), tx_top_elems, 1, NULL, 0, NULL, NULL, 0, false, NULL, false };
+static const char *const tx_uri[] = { "urn:t" }, *const tx_prefix[] = { "t" };
+static const ge_xml_root_t tx_roots[] = { { "Top", 0, &tx_top } };
+static const ge_xml_ctype_t *const tx_types[] = { &tx_a, &tx_b, &tx_top };
+static const ge_xml_schema_t tx_schema = { "t", tx_uri, tx_prefix, 1, tx_roots, 1, tx_types, 3 };
+
+static void test_xsi_abstract(void)
+{
+    static const struct {
+        const char *doc, *msg;
+    } cases[] = {
+        { "<Top xmlns=\"urn:t\">^<a/></Top>", "element 't:a' has the abstract type t:A: it needs an xsi:type naming a derived type" },
+        { "<Top xmlns=\"urn:t\" " XSINS ">^<a xsi:type=\"A\"/></Top>", "xsi:type 't:A' on 't:a' names an abstract type" },
+        { "<Top xmlns=\"urn:t\" " XSINS ">\n ^<a xsi:type=\"Top\"/></Top>", "xsi:type 't:Top' on 't:a' is not derived from t:A" },
+        { "<Top xmlns=\"urn:t\" " XSINS ">^<a xsi:type=\"B\"/></Top>", "missing required attribute 'n' on 't:a'" },
+    };
+    static const char good[] = "<Top xmlns=\"urn:t\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">"
+                               "<a xsi:type=\"B\" n=\"x\"/></Top>";
+    ge_xml_msg_t msg;
+    const tx_top_t *top;
+    ge_buf_t out;
+    ge_xml_error_t err;
+    tx_top_t t2;
+    tx_b_t b2 = { "y" };
+    char a2 = 0;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char doc[512];
+        unsigned long line, col;
+        const ge_xml_error_t *e;
+        strip_marker(cases[i].doc, doc, sizeof(doc), &line, &col);
+        ge_arena_reset(arena1);
+        CU_ASSERT_EQUAL(ge_xml_decode(dec, &tx_schema, arena1, doc, strlen(doc), &msg), GE_ERR_SCHEMA);
+        e = ge_xml_decoder_error(dec);
+        if (e->line != line || e->col != col || strcmp(e->msg, cases[i].msg) != 0)
+            fprintf(stderr, "\nwant %lu:%lu '%s'\ngot  %lu:%lu '%s'\n", line, col, cases[i].msg, e->line, e->col, e->msg);
+        CU_ASSERT_TRUE(e->line == line && e->col == col && strcmp(e->msg, cases[i].msg) == 0);
+    }
+    ge_arena_reset(arena1);
+    CU_ASSERT_EQUAL_FATAL(ge_xml_decode(dec, &tx_schema, arena1, good, sizeof(good) - 1, &msg), 0);
+    top = msg.value;
+    CU_ASSERT_PTR_EQUAL_FATAL(top->a_xsi, &tx_b);
+    CU_ASSERT_STRING_EQUAL(((const tx_b_t *)top->a)->n, "x");
+    ge_buf_init(&out, NULL, 0);
+    CU_ASSERT_EQUAL(ge_xml_encode_msg(&out, &msg, &err), 0);
+    CU_ASSERT_STRING_EQUAL(ge_buf_str(&out), good);
+    /* the encoder wants a derived type too */
+    t2.a = &a2;
+    t2.a_xsi = NULL;
+    ge_buf_clear(&out);
+    CU_ASSERT_EQUAL(ge_xml_encode(&out, &tx_schema, &tx_roots[0], &t2, &err), GE_ERR_SCHEMA);
+    CU_ASSERT_STRING_EQUAL(err.msg, "'t:a' has the abstract type t:A: set its type to a derived one");
+    t2.a = &b2;
+    t2.a_xsi = &tx_b;
+    CU_ASSERT_EQUAL(ge_xml_encode(&out, &tx_schema, &tx_roots[0], &t2, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ge_buf_str(&out), "<a xsi:type=\"B\" n=\"y\"/>"));
+    ge_buf_free(&out);
 }
 
 /* ---- caps --------------------------------------------------------------------------------------------- */
@@ -1066,7 +1592,7 @@ static int fm_op(void *ud, const ge_mem_t *mem)
 
 static void test_failmalloc(void)
 {
-    const char *names[] = { "oadr-distribute-event.xml", "sep-dercontrol.xml", NULL };
+    const char *names[] = { "oadr-distribute-event.xml", "sep-dercontrol.xml", "sep-notification.xml", NULL };
     for (int i = 0; names[i]; i++) {
         long bad = -1, runs;
         char *doc = txml_read_data(names[i], &fm_len);
@@ -1152,6 +1678,12 @@ int test_register(void)
         { "our documents: decode whole and in chunks, canonical fixed point", test_documents },
         { "typed access to decoded messages", test_typed_access },
         { "negative cases: first error with line:col and rule", test_negative },
+        { "xsi:type: type lookups, derivation, base-first layout", test_xsi_types_table },
+        { "xsi:type: Notification with a DERControlList of two DERControls", test_xsi_notification_dercontrol_list },
+        { "xsi:type: EndDevice, DefaultDERControl, CSIP-AUS type, declared type, root", test_xsi_other_types },
+        { "xsi:type: every derived type on every polymorphic element and root, XSD-valid", test_xsi_every_derived_type },
+        { "xsi:type: encoder refuses types not derived from the declared one", test_xsi_encoder_checks },
+        { "xsi:type: abstract types", test_xsi_abstract },
         { "error positions after CR/LF and multibyte characters, whole and in chunks", test_positions },
         { "10,000-deep nesting and the depth cap", test_deep_nesting },
         { "50 MB text node stops at the string cap", test_huge_text },

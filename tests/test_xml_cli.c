@@ -66,6 +66,24 @@ static void test_decode_json(void)
     proc_result_free(&r);
 }
 
+/* A 2030.5 Notification whose Resource is a DERControlList (xsi:type), as XML and as JSON. */
+static void test_decode_xsi_type(void)
+{
+    const char *xml[] = { "xml", "decode", data_path("sep-notification.xml"), NULL };
+    const char *json[] = { "xml", "decode", "--json", data_path("sep-notification.xml"), NULL };
+    proc_result_t r = run(xml, NULL);
+
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><subscribedResource>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "<Resource xsi:type=\"DERControlList\" href=\"/derp/1/derc\" all=\"2\" results=\"2\">"));
+    proc_result_free(&r);
+    r = run(json, NULL);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "{\"Notification\":{\"subscribedResource\":\"/derp/1/derc\",\"Resource\":"
+                                         "{\"@xsi:type\":\"DERControlList\",\"@href\":\"/derp/1/derc\",\"@all\":2,"));
+    proc_result_free(&r);
+}
+
 static void test_decode_invalid(void)
 {
     static const struct {
@@ -78,6 +96,9 @@ static void test_decode_invalid(void)
         { "<oadr:oadrPayload xmlns:oadr=\"http://openadr.org/oadr-2.0b/2012/07\"/>", "sep",
           "-:1:1: error: unknown root element 'oadrPayload' in namespace 'http://openadr.org/oadr-2.0b/2012/07' for schema sep\n" },
         { "<Time xmlns=\"urn:ieee:std:2030.5:ns\">", "auto", "-:1:38: error: not well-formed XML: no element found\n" },
+        { "<Notification xmlns=\"urn:ieee:std:2030.5:ns\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n"
+          "<subscribedResource>/r</subscribedResource>\n  <Resource xsi:type=\"DERControlBase\"/>", "sep",
+          "-:3:3: error: xsi:type 'sep:DERControlBase' on 'sep:Resource' is not derived from sep:Resource\n" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *args[] = { "xml", "decode", "--schema", cases[i].schema, "-", NULL };
@@ -160,6 +181,7 @@ int test_register(void)
     static const test_case_t cases[] = {
         { "decode: canonical XML, exit 0", test_decode_valid },
         { "decode --json", test_decode_json },
+        { "decode: xsi:type, XML and JSON", test_decode_xsi_type },
         { "decode: one error line with position, exit 1", test_decode_invalid },
         { "usage errors exit 2", test_usage },
         { "validate with the official XSDs", test_validate },

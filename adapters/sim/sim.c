@@ -9,8 +9,10 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <gridedge/adapter.h>
 #include <gridedge/error.h>
@@ -125,7 +127,11 @@ static double house_w(const ge_sim_t *s, double t)
         h += 24;
     double doy = fmod(local / DAY_S, 365.2422);
     double season = 1.0 + 0.15 * cos(2 * PI * doy / 365.2422); /* more in winter (north) */
-    double noise = 0.85 + 0.3 * u01(s->cfg.seed, 7, (long long)floor(t / LOAD_SLOT_S));
+    /* the noise moves smoothly from one slot's value to the next, as the clouds do: a step would
+     * leave a controller that follows the load a tick behind at every slot edge */
+    double slot = floor(t / LOAD_SLOT_S), frac = t / LOAD_SLOT_S - slot;
+    double noise = 0.85 + 0.3 * (u01(s->cfg.seed, 7, (long long)slot) * (1 - frac) +
+                                 u01(s->cfg.seed, 7, (long long)slot + 1) * frac);
     return s->cfg.house_mean_w * load_shape(h) / s->load_norm * season * noise;
 }
 
@@ -292,6 +298,24 @@ int ge_sim_capabilities(const ge_sim_t *s, ge_der_caps_t *o)
     return 0;
 }
 
+/* The battery power SP asks for: its target, or 0 while it keeps the DER off the grid. */
+static double effective_target(const ge_setpoint_t *sp)
+{
+    if (((sp->set & GE_SP_CONNECT) && !sp->connect) || ((sp->set & GE_SP_ENERGIZE) && !sp->energize))
+        return 0;
+    return (sp->set & GE_SP_BATTERY_W) ? sp->battery_w : 0;
+}
+
+/* How long the move from FROM_W to TARGET_W takes under SP: rampTms, or at setGradW of RATING_W. */
+static double ramp_time(const ge_setpoint_t *sp, double from_w, double target_w, double rating_w)
+{
+    if (!(sp->set & GE_SP_RAMP))
+        return 1.0;
+    if (sp->ramp_grad_pct_s > 0 && rating_w > 0)
+        return fabs(target_w - from_w) / (sp->ramp_grad_pct_s / 100.0 * rating_w);
+    return sp->ramp_s;
+}
+
 int ge_sim_apply(ge_sim_t *s, const ge_setpoint_t *sp, uint32_t *unsupported)
 {
     if (unsupported)
@@ -299,7 +323,7 @@ int ge_sim_apply(ge_sim_t *s, const ge_setpoint_t *sp, uint32_t *unsupported)
     if (!s || !sp)
         return GE_ERR_INVALID;
     const double nums[] = { sp->battery_w, sp->max_lim_pct, sp->export_limit_w, sp->import_limit_w,
-                            sp->gen_limit_w, sp->load_limit_w, sp->ramp_s, sp->ev_limit_w,
+                            sp->gen_limit_w, sp->load_limit_w, sp->ramp_s, sp->ramp_grad_pct_s, sp->ev_limit_w,
                             sp->pv_cap_w, sp->pf_inject, sp->pf_absorb };
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
         if (!isfinite(nums[i]))
@@ -308,10 +332,15 @@ int ge_sim_apply(ge_sim_t *s, const ge_setpoint_t *sp, uint32_t *unsupported)
     ge_sim_capabilities(s, &caps);
     if (unsupported)
         *unsupported = sp->set & ~caps.modes;
-    /* the gateway re-applies its decision every tick: only a new target starts a new ramp */
-    double old_target = (s->sp.set & GE_SP_BATTERY_W) ? s->sp.battery_w : 0;
-    double new_target = (sp->set & GE_SP_BATTERY_W) ? sp->battery_w : 0;
-    if (old_target != new_target) {
+    /* the gateway re-applies its decision every tick, following the house load by a few watts:
+     * only a new target (a step of more than 1 % of the rating) starts a new ramp; smaller moves
+     * retarget the ramp under way, or apply at once after it */
+    double old_target = effective_target(&s->sp), new_target = effective_target(sp);
+    int ramp_changed = (s->sp.set & GE_SP_RAMP) != (sp->set & GE_SP_RAMP) || s->sp.ramp_s != sp->ramp_s ||
+                       s->sp.ramp_grad_pct_s != sp->ramp_grad_pct_s;
+    /* a new ramp rate (or a reconnection) starts from where the battery is, not where the last
+     * ramp started */
+    if (fabs(old_target - new_target) > 0.01 * s->cfg.battery_max_w || ramp_changed) {
         s->ramp_from_w = s->t.battery_w;
         s->ramp_t0 = s->t.time;
     }
@@ -343,7 +372,7 @@ static void compute_flows(ge_sim_t *s, double t1, double dt)
     double pv = pv_avail;
 
     double target = (sp->set & GE_SP_BATTERY_W) ? clamp(sp->battery_w, -maxw, maxw) : 0.0;
-    double ramp = (sp->set & GE_SP_RAMP) ? sp->ramp_s : 1.0;
+    double ramp = ramp_time(sp, s->ramp_from_w, target, s->cfg.pv_peak_w + maxw);
     double batt = target;
     if (ramp > 0 && t1 - s->ramp_t0 < ramp)
         batt = s->ramp_from_w + (target - s->ramp_from_w) * clamp((t1 - s->ramp_t0) / ramp, 0, 1);
@@ -495,10 +524,62 @@ int ge_sim_step(ge_sim_t *s, double now)
 
 /* --- the driver vtable ------------------------------------------------------------------------- */
 
+/* The driver: the simulated home, plus device faults raised from a file for tests (fault_file=PATH:
+ * the file holds the names of the faults in force, e.g. "over_voltage under_frequency"; empty or
+ * missing: none).  The file is read again whenever its size or time changes. */
+typedef struct sim_drv {
+    ge_sim_t *sim;
+    ge_mem_t mem;
+    const ge_log_t *log;
+    char fault_file[256];
+    struct timespec fault_mtime;
+    off_t fault_size;
+    int fault_seen;
+    uint32_t faults;
+} sim_drv_t;
+
+static void read_faults(sim_drv_t *d)
+{
+    struct stat st;
+    char buf[1024], word[33];
+    size_t n = 0;
+    FILE *f;
+
+    if (stat(d->fault_file, &st) < 0) {
+        d->faults = 0;
+        d->fault_seen = 0;
+        return;
+    }
+    if (d->fault_seen && st.st_size == d->fault_size && st.st_mtim.tv_sec == d->fault_mtime.tv_sec &&
+        st.st_mtim.tv_nsec == d->fault_mtime.tv_nsec)
+        return;
+    d->fault_seen = 1;
+    d->fault_size = st.st_size;
+    d->fault_mtime = st.st_mtim;
+    if ((f = fopen(d->fault_file, "r")) != NULL) {
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+    }
+    buf[n] = '\0';
+    if (ge_alarms_parse(buf, &d->faults, word, sizeof(word)) > 0)
+        ge_log(d->log, GE_LOG_WARN, "sim", "%s: unknown fault '%s' ignored (known: over_current, over_voltage, "
+               "under_voltage, over_frequency, ...)", d->fault_file, word);
+}
+
 static int drv_open(void **state, const ge_mem_t *mem, const ge_log_t *log, const char *config)
 {
-    (void)log;
     ge_sim_config_t c;
+    sim_drv_t *d;
+    int rc;
+
+    if (!mem)
+        mem = ge_mem_default();
+    d = mem->malloc(sizeof(*d), mem->ud);
+    if (!d)
+        return GE_ERR_NOMEM;
+    memset(d, 0, sizeof(*d));
+    d->mem = *mem;
+    d->log = log;
     ge_sim_config_default(&c);
     if (config) {
         /* "key=value" pairs separated by spaces or commas */
@@ -511,47 +592,72 @@ static int drv_open(void **state, const ge_mem_t *mem, const ge_log_t *log, cons
             const char *tok = p;
             while (*p && *p != ' ' && *p != ',' && *p != '\t')
                 p++;
-            char buf[128];
+            char buf[300];
             size_t len = (size_t)(p - tok);
+            char *eq;
+            rc = GE_ERR_CONFIG;
             if (len >= sizeof(buf))
-                return GE_ERR_CONFIG;
+                goto fail;
             memcpy(buf, tok, len);
             buf[len] = '\0';
-            char *eq = strchr(buf, '=');
-            if (!eq)
-                return GE_ERR_CONFIG;
+            if (!(eq = strchr(buf, '=')))
+                goto fail;
             *eq = '\0';
-            int rc = ge_sim_config_set(&c, buf, eq + 1);
-            if (rc < 0)
-                return rc;
+            if (strcmp(buf, "fault_file") == 0) {
+                if (!eq[1] || strlen(eq + 1) >= sizeof(d->fault_file))
+                    goto fail;
+                snprintf(d->fault_file, sizeof(d->fault_file), "%s", eq + 1);
+            } else if ((rc = ge_sim_config_set(&c, buf, eq + 1)) < 0) {
+                goto fail;
+            }
         }
     }
-    return ge_sim_new((ge_sim_t **)state, mem, &c);
+    if ((rc = ge_sim_new(&d->sim, mem, &c)) < 0)
+        goto fail;
+    *state = d;
+    return 0;
+fail:
+    d->mem.free(d, d->mem.ud);
+    return rc;
 }
 
 static void drv_close(void *st)
 {
-    ge_sim_free(st);
+    sim_drv_t *d = st;
+
+    if (!d)
+        return;
+    ge_sim_free(d->sim);
+    d->mem.free(d, d->mem.ud);
 }
 
 static int drv_caps(void *st, ge_der_caps_t *o)
 {
-    return ge_sim_capabilities(st, o);
+    return ge_sim_capabilities(((sim_drv_t *)st)->sim, o);
 }
 
 static int drv_read(void *st, ge_telemetry_t *o)
 {
-    return ge_sim_read(st, o);
+    sim_drv_t *d = st;
+    int rc = ge_sim_read(d->sim, o);
+
+    if (rc == 0)
+        o->alarms |= d->faults;
+    return rc;
 }
 
 static int drv_apply(void *st, const ge_setpoint_t *sp, uint32_t *unsupported)
 {
-    return ge_sim_apply(st, sp, unsupported);
+    return ge_sim_apply(((sim_drv_t *)st)->sim, sp, unsupported);
 }
 
 static int drv_step(void *st, double now)
 {
-    return ge_sim_step(st, now);
+    sim_drv_t *d = st;
+
+    if (d->fault_file[0])
+        read_faults(d);
+    return ge_sim_step(d->sim, now);
 }
 
 static const ge_adapter_ops_t sim_ops = {

@@ -107,6 +107,22 @@
     return what;
   }
 
+  function optOut(id, button) {
+    button.disabled = true;
+    fetch("opt-out", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", "X-Gridedge-Action": "opt-out" },
+      body: "event=" + encodeURIComponent(String(id))
+    }).then(function (r) {
+      return r.json().then(function (j) {
+        button.textContent = r.ok ? "Opted out" : (j && j.error ? j.error : "Failed");
+      });
+    }).catch(function () {
+      button.textContent = "Failed";
+      button.disabled = false;
+    });
+  }
+
   function renderControls(list) {
     var ul = $("controls");
     var key = JSON.stringify(list);
@@ -134,6 +150,16 @@
       li.appendChild(badge);
       li.appendChild(id);
       li.appendChild(what);
+      if (c.source === "oadr") {
+        /* the household may opt out of an OpenADR event (POST /opt-out, with the action header
+           that a page of another site cannot send) */
+        var out = document.createElement("button");
+        out.className = "optout";
+        out.type = "button";
+        out.textContent = "Opt out";
+        out.addEventListener("click", function () { optOut(c.id, out); });
+        li.appendChild(out);
+      }
       if (typeof c.end === "number") {
         var when = document.createElement("div");
         when.className = "when";

@@ -144,3 +144,42 @@ const char *ge_buf_str(const ge_buf_t *buf)
 {
     return buf->data ? buf->data : "";
 }
+
+int ge_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int ge_buf_put_escaped(ge_buf_t *buf, const char *s)
+{
+    int rc = 0;
+
+    for (const unsigned char *p = (const unsigned char *)s; *p && rc == 0; p++)
+        rc = *p <= ' ' || *p == '%' || *p == 0x7f ? ge_buf_printf(buf, "%%%02X", *p) : ge_buf_putc(buf, (char)*p);
+    return rc;
+}
+
+int ge_unescape(char *s)
+{
+    char *o = s;
+
+    for (const char *p = s; *p; p++) {
+        if (*p == '%') {
+            int hi = ge_hex_digit((unsigned char)p[1]), lo = hi < 0 ? -1 : ge_hex_digit((unsigned char)p[2]);
+            if (lo < 0 || (hi | lo) == 0)
+                return -1;
+            *o++ = (char)(hi << 4 | lo);
+            p += 2;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    return 0;
+}

@@ -1,11 +1,14 @@
 /* http_client.c - the HTTP/1.1 client (see gridedge/http.h): one keep-alive evhttp connection
  * per server over a TLS profile, bodies streamed to the caller, bounded time and size, retries
- * with exponential backoff and jitter for connection failures and 5xx answers. */
+ * with exponential backoff and jitter for connection failures and 5xx answers.  A host name is
+ * resolved off the loop (resolve.c) and evhttp is given the address, so it never resolves (and
+ * never blocks) itself. */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -39,6 +42,11 @@ struct ge_http_client {
     unsigned connect_ms, read_ms, total_ms, max_retries, backoff_ms, backoff_max_ms;
     uint64_t rng;
     ge_log_t log;
+    int numeric;             /* the host is an IP address: never resolved */
+    gnet_resolve_t *res;     /* the resolution in progress, or NULL */
+    gnet_addrs_t addrs;      /* what the host resolved to, when RESOLVED */
+    size_t addr_next;        /* the address the next connection goes to */
+    int resolved;
     struct conn *conn;       /* the live connection, or NULL */
     struct conn *graveyard;  /* dead connections waiting to be freed outside evhttp's callbacks */
     struct call *calls;      /* every request not yet finished */
@@ -55,6 +63,8 @@ struct conn {
     int dead;
     int nodelay;       /* TCP_NODELAY set on its socket */
     int session_kept;  /* its TLS session is saved in the client */
+    int answered;      /* a response came over it */
+    size_t addr_idx;   /* which of the client's addresses it went to */
     struct conn *next; /* in the graveyard */
 };
 
@@ -66,6 +76,8 @@ struct call {
     char *path, *accept, *ctype, *inm, *ims;
     unsigned char *body;
     size_t body_len;
+    ge_http_field_t *fields; /* one block: the array, then its strings */
+    size_t nfields;
     ge_http_body_fn on_body;
     ge_http_done_fn on_done;
     void *ud;
@@ -78,10 +90,12 @@ struct call {
     unsigned attempts;
     int ev_error;               /* the evhttp error of the attempt, -1 if none */
     int suppress_body;          /* a 5xx that will be retried: its body is not the answer */
+    int stale_resent;           /* sent again after a kept-alive connection closed unanswered */
     int abort_rc;               /* on_body asked to stop */
     int finished;
     int orphaned;               /* its connection died under it (see reap) */
     int orphanings;             /* how often that happened */
+    int resolving;              /* waits for the host name to be resolved */
     /* the answer */
     ge_http_response_t resp;
     char errmsg[512];
@@ -89,6 +103,8 @@ struct call {
 };
 
 static void start_attempt(struct call *c);
+static void on_resolved(void *arg, int err, const gnet_addrs_t *addrs, const char *why);
+static void retry_now(struct call *c);
 
 /* --- small helpers ------------------------------------------------------------------------- */
 
@@ -224,19 +240,20 @@ static struct conn *conn_get(struct ge_http_client *cl)
          * context, hence the same profile, and keeps its suite and peer certificate. */
         if (cl->session && SSL_set_session(ssl, cl->session) != 1)
             ERR_clear_error();
+        /* the bufferevent owns SSL from here on, also when it fails (libevent frees it then) */
         k->bev = bufferevent_openssl_socket_new(cl->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
                                                 BEV_OPT_CLOSE_ON_FREE);
-        if (!k->bev) {
-            SSL_free(ssl);
+        if (!k->bev)
             goto fail;
-        }
         bufferevent_openssl_set_allow_dirty_shutdown(k->bev, 1);
     } else {
         k->bev = bufferevent_socket_new(cl->base, -1, BEV_OPT_CLOSE_ON_FREE);
         if (!k->bev)
             goto fail;
     }
-    k->evcon = evhttp_connection_base_bufferevent_new(cl->base, NULL, k->bev, cl->host, cl->port);
+    k->addr_idx = cl->addr_next;
+    k->evcon = evhttp_connection_base_bufferevent_new(
+        cl->base, NULL, k->bev, cl->numeric ? cl->host : cl->addrs.addr[cl->addr_next], cl->port);
     if (!k->evcon) {
         bufferevent_free(k->bev);
         goto fail;
@@ -287,6 +304,7 @@ static void call_free(struct call *c)
     free(c->inm);
     free(c->ims);
     free(c->body);
+    free(c->fields);
     free(c->ct);
     free(c->loc);
     free(c->etag);
@@ -336,6 +354,15 @@ static void retry_later(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     start_attempt(arg);
+}
+
+/* Start the next attempt from a fresh loop turn, with no delay. */
+static void retry_now(struct call *c)
+{
+    struct timeval zero = { 0, 0 };
+
+    event_assign(c->step, c->cl->base, -1, 0, retry_later, c);
+    evtimer_add(c->step, &zero);
 }
 
 /* A failed attempt: retry if allowed and time remains, else finish with ERR. */
@@ -453,6 +480,33 @@ static void on_response(struct evhttp_request *req, void *arg)
                 oe = e;
         if (k)
             conn_kill(k);
+        if (k && !k->answered && !cl->numeric) {
+            /* This address never answered: the next one, at once and not counted as an attempt;
+             * after the last, the name is resolved again for the next attempt. */
+            if (k->addr_idx + 1 < cl->addrs.n && k->addr_idx == cl->addr_next && !(cl->tls && (k->tls.why[0] || oe))) {
+                cl->addr_next++;
+                ge_log(&cl->log, GE_LOG_INFO, MOD, "%s:%u: no connection to %s; trying %s", cl->host,
+                       (unsigned)cl->port, cl->addrs.addr[k->addr_idx], cl->addrs.addr[cl->addr_next]);
+                c->attempts--;
+                retry_now(c);
+                return;
+            }
+            if (k->addr_idx + 1 >= cl->addrs.n)
+                cl->resolved = 0;
+        }
+        if (k && k->answered && !c->stale_resent && c->cmd != EVHTTP_REQ_POST && c->resp.body_len == 0 &&
+            (c->ev_error == EVREQ_HTTP_EOF || c->ev_error < 0)) {
+            /* A kept-alive connection that the server closed as the request went out (its idle
+             * timeout crossed the request): nothing was answered, so an idempotent request is
+             * sent again once, on a new connection, and not counted as an attempt (RFC 9112
+             * 9.3.1).  A POST is not: whether it was applied is unknown (its caller retries). */
+            c->stale_resent = 1;
+            c->attempts--;
+            ge_log(&cl->log, GE_LOG_INFO, MOD, "%s:%u: the kept-alive connection closed unanswered; sending again",
+                   cl->host, (unsigned)cl->port);
+            retry_now(c);
+            return;
+        }
         if (cl->tls && k && (k->tls.why[0] || oe)) {
             /* A profile failure: the handshake ended before any request byte was sent; trying
              * again would meet the same certificate or the same server configuration. */
@@ -484,6 +538,8 @@ static void on_response(struct evhttp_request *req, void *arg)
         attempt_failed(c, err, err != GE_ERR_LIMIT && err != GE_ERR_HTTP, msg);
         return;
     }
+    if (k)
+        k->answered = 1;
     if (k && cl->tls && !k->session_kept) {
         SSL_SESSION *live = SSL_get1_session(bufferevent_openssl_get_ssl(k->bev));
         /* A copy: OpenSSL marks the live session unusable when its connection is freed without
@@ -572,6 +628,14 @@ static void on_connect_timeout(evutil_socket_t fd, short what, void *arg)
 
 /* --- attempts ------------------------------------------------------------------------------ */
 
+static int add_fields(const struct call *c, struct evkeyvalq *h)
+{
+    for (size_t i = 0; i < c->nfields; i++)
+        if (evhttp_add_header(h, c->fields[i].name, c->fields[i].value) != 0)
+            return -1;
+    return 0;
+}
+
 static void start_attempt(struct call *c)
 {
     struct ge_http_client *cl = c->cl;
@@ -583,6 +647,21 @@ static void start_attempt(struct call *c)
 
     if (c->finished)
         return;
+    if (!cl->numeric && !cl->resolved && !(cl->conn && !cl->conn->dead)) {
+        /* the name first: the attempt starts when it is resolved (on_resolved) */
+        int rc = cl->res ? 0 : gnet_resolve_start(&cl->res, cl->base, cl->host, cl->connect_ms, on_resolved, cl);
+        char msg[400];
+
+        if (rc == 0) {
+            c->resolving = 1;
+            return;
+        }
+        c->attempts++;
+        snprintf(msg, sizeof msg, "cannot resolve %s: %s", cl->host,
+                 rc == GE_ERR_LIMIT ? "too many resolutions under way" : "out of resources");
+        attempt_failed(c, rc, rc == GE_ERR_LIMIT, msg);
+        return;
+    }
     c->attempts++;
     c->ev_error = -1;
     c->suppress_body = 0;
@@ -596,12 +675,13 @@ static void start_attempt(struct call *c)
     evhttp_request_set_header_cb(r, on_headers);
     evhttp_request_set_error_cb(r, on_error);
     h = evhttp_request_get_output_headers(r);
-    snprintf(hostport, sizeof hostport, "%s:%u", cl->host, (unsigned)cl->port);
+    /* an IPv6 address goes in brackets (RFC 3986 §3.2.2) */
+    snprintf(hostport, sizeof hostport, strchr(cl->host, ':') ? "[%s]:%u" : "%s:%u", cl->host, (unsigned)cl->port);
     if (evhttp_add_header(h, "Host", hostport) != 0 ||
         (c->accept && evhttp_add_header(h, "Accept", c->accept) != 0) ||
         (c->ctype && evhttp_add_header(h, "Content-Type", c->ctype) != 0) ||
         (c->inm && evhttp_add_header(h, "If-None-Match", c->inm) != 0) ||
-        (c->ims && evhttp_add_header(h, "If-Modified-Since", c->ims) != 0) ||
+        (c->ims && evhttp_add_header(h, "If-Modified-Since", c->ims) != 0) || add_fields(c, h) != 0 ||
         (c->body_len && evbuffer_add(evhttp_request_get_output_buffer(r), c->body, c->body_len) != 0)) {
         evhttp_request_free(r);
         finish(c, GE_ERR_INVALID, "a request header is invalid (CR or LF in a value?)");
@@ -627,6 +707,37 @@ static void start_attempt(struct call *c)
     if (cl->tls) {
         tv = tv_ms(cl->connect_ms);
         evtimer_add(c->connect_to, &tv);
+    }
+}
+
+static void on_resolved(void *arg, int err, const gnet_addrs_t *addrs, const char *why)
+{
+    struct ge_http_client *cl = arg;
+    struct call *c, *next;
+
+    cl->res = NULL;
+    if (err == 0) {
+        cl->addrs = *addrs;
+        cl->addr_next = 0;
+        cl->resolved = 1;
+    } else {
+        ge_log(&cl->log, GE_LOG_WARN, MOD, "%s", why);
+    }
+    /* Neither path unlinks a call here (on_done always runs from a later loop turn). */
+    for (c = cl->calls; c; c = next) {
+        next = c->next;
+        if (!c->resolving)
+            continue;
+        c->resolving = 0;
+        if (c->finished)
+            continue;
+        if (err == 0) {
+            start_attempt(c);
+        } else {
+            c->attempts++;
+            /* no such name: asking again gives the same answer */
+            attempt_failed(c, err, err != GE_ERR_NOTFOUND, why);
+        }
     }
 }
 
@@ -656,7 +767,16 @@ static int parse_url(struct ge_http_client *cl, const char *url, int *https)
         else if (strcmp(scheme, "http") == 0)
             *https = 0, rc = 0;
         if (rc == 0) {
-            gnet_strlcpy(cl->host, host, sizeof cl->host);
+            size_t n = strlen(host);
+
+            /* "[2001:db8::1]": the address without its brackets (connect, TLS name check) */
+            if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
+                memcpy(cl->host, host + 1, n - 2);
+                cl->host[n - 2] = '\0';
+            } else {
+                gnet_strlcpy(cl->host, host, sizeof cl->host);
+            }
+            cl->numeric = gnet_numeric_host(cl->host);
             cl->port = (unsigned short)(port > 0 && port < 65536 ? port : (*https ? 443 : 80));
         }
     }
@@ -712,6 +832,8 @@ void ge_http_client_free(ge_http_client_t *cl)
 {
     if (!cl)
         return;
+    gnet_resolve_cancel(cl->res);
+    cl->res = NULL;
     /* Connections first: evhttp frees their queued requests without calling back. */
     if (cl->conn)
         conn_free(cl->conn);
@@ -737,6 +859,63 @@ unsigned long ge_http_client_connections(const ge_http_client_t *cl)
     return cl ? cl->nconns : 0;
 }
 
+/* RFC 9110 §5.1, §5.5: a name is a token; a value has no control characters but HTAB. */
+static int field_ok(const ge_http_field_t *f)
+{
+    static const char *const ours[] = { "Host", "Content-Length", "Transfer-Encoding", "Connection" };
+    const unsigned char *p;
+
+    if (!f->name || !f->value || !f->name[0])
+        return 0;
+    for (p = (const unsigned char *)f->name; *p; p++)
+        if (*p <= 0x20 || *p >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", *p))
+            return 0;
+    for (p = (const unsigned char *)f->value; *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return 0;
+    for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
+        if (strcasecmp(f->name, ours[i]) == 0)
+            return 0;
+    return 1;
+}
+
+/* Copy the request's extra fields into one block owned by C.  GE_ERR_INVALID for a bad field or
+ * too many, GE_ERR_NOMEM. */
+static int copy_fields(struct call *c, const ge_http_field_t *fields, size_t n)
+{
+    size_t bytes = 0, off;
+    char *blk;
+
+    if (n == 0)
+        return 0;
+    if (!fields || n > GE_HTTP_MAX_FIELDS)
+        return GE_ERR_INVALID;
+    for (size_t i = 0; i < n; i++) {
+        if (!field_ok(&fields[i]))
+            return GE_ERR_INVALID;
+        bytes += strlen(fields[i].name) + strlen(fields[i].value) + 2;
+        if (bytes > GE_HTTP_MAX_FIELD_BYTES + 2 * n)
+            return GE_ERR_INVALID;
+    }
+    off = n * sizeof *c->fields;
+    blk = malloc(off + bytes);
+    if (!blk)
+        return GE_ERR_NOMEM;
+    c->fields = (ge_http_field_t *)(void *)blk;
+    c->nfields = n;
+    for (size_t i = 0; i < n; i++) {
+        size_t a = strlen(fields[i].name) + 1, b = strlen(fields[i].value) + 1;
+
+        memcpy(blk + off, fields[i].name, a);
+        c->fields[i].name = blk + off;
+        off += a;
+        memcpy(blk + off, fields[i].value, b);
+        c->fields[i].value = blk + off;
+        off += b;
+    }
+    return 0;
+}
+
 static int method_cmd(const char *m, enum evhttp_cmd_type *cmd)
 {
     static const struct {
@@ -759,6 +938,7 @@ int ge_http_client_request(ge_http_client_t *cl, const ge_http_request_t *rq)
 {
     struct call *c;
     struct timeval zero = { 0, 0 }, total;
+    int rc;
 
     if (!cl || !rq || !rq->path || rq->path[0] != '/' || !rq->on_done || (rq->body_len && !rq->body))
         return GE_ERR_INVALID;
@@ -782,6 +962,11 @@ int ge_http_client_request(ge_http_client_t *cl, const ge_http_request_t *rq)
         goto nomem;
     if (rq->body_len)
         memcpy(c->body, rq->body, rq->body_len);
+    rc = copy_fields(c, rq->fields, rq->nfields);
+    if (rc) {
+        call_free(c);
+        return rc;
+    }
     c->step = evtimer_new(cl->base, start_first, c);
     c->deadline = evtimer_new(cl->base, on_deadline, c);
     c->connect_to = evtimer_new(cl->base, on_connect_timeout, c);

@@ -1,6 +1,6 @@
 /* http_server.c - the HTTP/1.1 server (see gridedge/http.h): libevent's evhttp for framing, our
- * TLS profiles for the connections, the peer's certificate identity for the handler, and a
- * deadline on each request header of a TLS connection (slow senders).
+ * TLS profiles for the connections, the peer's certificate identity for the handler, and
+ * deadlines on each request's header and body (slow senders).
  * Why evhttp and not a parser of our own: docs/transport.md. */
 #include "config.h"
 
@@ -41,21 +41,35 @@ struct ge_http_server {
     ge_log_t log;
     unsigned short port;
     unsigned long requests;
-    unsigned header_timeout_s;
-    struct guard *guards; /* one per live TLS connection */
+    unsigned header_timeout_s, body_timeout_s;
+    struct guard *guards; /* one per connection (see "request deadlines") */
 };
 
-/* --- the header deadline ----------------------------------------------------------------------
- * evhttp 2.1 bounds a request's header size and the silence between reads, not the time a
- * header takes: a client sending a byte every few seconds holds a connection as long as it likes.
- * Each TLS connection gets a guard with a timer: armed at accept (handshake and first header)
- * and again at the first byte of each later request, disarmed when the header block ends (an
- * empty line in the decrypted input), re-opened when the server starts its answer.  When it fires,
- * the socket is shut down and evhttp frees the connection the usual way.
- * The guard lives exactly as long as the connection's SSL: OpenSSL frees it through ex_data
- * when the bufferevent frees the SSL, so it never outlives, or is outlived by, the connection. */
+/* --- request deadlines ------------------------------------------------------------------------
+ * evhttp 2.1 bounds a request's header and body size and the silence between reads, not the time
+ * a request takes: a client sending a byte every few seconds holds a connection as long as it
+ * likes ("slowloris"), and many such clients hold the server.  Each connection gets a guard with
+ * one timer and a phase:
+ *   HEADER   armed at accept (the TLS handshake counts) and at the first byte of each later
+ *            request, for header_timeout_s;
+ *   BODY     from the empty line that ends the header block (seen in the decrypted input), for
+ *            body_timeout_s;
+ *   HANDLER  evhttp handed the complete request to the handler: no deadline (replies may be late);
+ *   IDLE     the server started its answer: the idle timeout is evhttp's; the next byte starts a
+ *            new request.
+ * When the timer fires the socket is shut down and evhttp frees the connection the usual way.
+ *
+ * Lifetimes.  TLS: the guard lives exactly as long as the connection's SSL: OpenSSL frees it
+ * through ex_data when the bufferevent frees the SSL, so it never outlives, or is outlived by,
+ * the connection.  Plain HTTP has no such hook (a filter bufferevent would have been one, but
+ * evhttp frees a "Connection: close" connection as soon as the filter's output drains into the
+ * socket's, losing the last reply), so the guard holds a reference on the socket bufferevent,
+ * created without BEV_OPT_CLOSE_ON_FREE so that evhttp closes the socket itself when it frees the
+ * connection.  bufferevent_free() clears the callbacks, which is how a guard sees that its
+ * connection is gone; such guards are released at the next accept, when their timer fires, and
+ * when the server is freed: never more of them than connections were open at once. */
 
-enum { G_IDLE, G_HEADER, G_BODY, G_CUT };
+enum { G_IDLE, G_HEADER, G_BODY, G_HANDLER, G_CUT };
 
 struct guard {
     struct ge_http_server *srv; /* NULL once the server is gone */
@@ -63,10 +77,11 @@ struct guard {
     struct bufferevent *bev;
     struct evbuffer_cb_entry *in_cb, *out_cb;
     struct event *timer;
-    struct timeval limit;
     ge_log_t log;
+    struct timeval header_limit, body_limit;
     int phase;
-    int line; /* 0 inside a line, 1 at the start of one, 2 after a CR there */
+    int line;  /* 0 inside a line, 1 at the start of one, 2 after a CR there */
+    int plain; /* holds a reference on BEV (see above) */
 };
 
 static void guard_unlink(struct guard *g)
@@ -92,6 +107,8 @@ static void guard_free(struct guard *g)
             evbuffer_remove_cb_entry(bufferevent_get_input(g->bev), g->in_cb);
         if (g->out_cb)
             evbuffer_remove_cb_entry(bufferevent_get_output(g->bev), g->out_cb);
+        if (g->plain)
+            bufferevent_decref(g->bev); /* the last reference: libevent finalizes it */
     }
     if (g->timer)
         event_free(g->timer);
@@ -126,26 +143,74 @@ static int guard_index(void)
     return cur;
 }
 
-static void on_header_deadline(evutil_socket_t fd, short what, void *arg)
+/* A plain guard's connection is gone once evhttp has freed its bufferevent (no callbacks left). */
+static int guard_orphaned(const struct guard *g)
+{
+    bufferevent_data_cb rd, wr;
+    bufferevent_event_cb ev;
+
+    if (!g->plain)
+        return 0;
+    bufferevent_getcb(g->bev, &rd, &wr, &ev, NULL);
+    return !rd && !wr && !ev;
+}
+
+static void guard_reap(struct ge_http_server *srv)
+{
+    struct guard *g = srv->guards, *next;
+
+    for (; g; g = next) {
+        next = g->next;
+        if (guard_orphaned(g))
+            guard_free(g);
+    }
+}
+
+static void guard_arm(struct guard *g, int phase)
+{
+    g->phase = phase;
+    g->line = 0;
+    evtimer_add(g->timer, phase == G_BODY ? &g->body_limit : &g->header_limit);
+}
+
+static void guard_disarm(struct guard *g, int phase)
+{
+    g->phase = phase;
+    evtimer_del(g->timer);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
     struct guard *g = arg;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     char peer[INET6_ADDRSTRLEN] = "?";
-    evutil_socket_t sock = bufferevent_getfd(g->bev);
+    evutil_socket_t sock;
 
     (void)fd;
     (void)what;
+    if (guard_orphaned(g)) {
+        guard_free(g);
+        return;
+    }
+    sock = bufferevent_getfd(g->bev);
     if (sock >= 0 && getpeername(sock, (struct sockaddr *)&ss, &sl) == 0)
         inet_ntop(ss.ss_family,
                   ss.ss_family == AF_INET6 ? (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
                                            : (void *)&((struct sockaddr_in *)&ss)->sin_addr,
                   peer, sizeof peer);
-    ge_log(&g->log, GE_LOG_WARN, MOD,
-           "closing the connection from %s: request header not complete within %ld s (slow sender)",
-           peer, (long)g->limit.tv_sec);
+    if (g->phase == G_BODY)
+        ge_log(&g->log, GE_LOG_WARN, MOD,
+               "closing the connection from %s: request body not complete within %ld s of its header "
+               "(slow sender)",
+               peer, (long)g->body_limit.tv_sec);
+    else
+        ge_log(&g->log, GE_LOG_WARN, MOD,
+               "closing the connection from %s: request header not complete within %ld s (slow sender)",
+               peer, (long)g->header_limit.tv_sec);
     g->phase = G_CUT;
-    /* evhttp then reads end-of-file and frees the connection, its SSL and this guard. */
+    /* evhttp then reads end-of-file and frees the connection (and, with TLS, its SSL and this
+     * guard). */
     if (sock >= 0)
         shutdown(sock, SHUT_RDWR);
 }
@@ -158,13 +223,10 @@ static void guard_in(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
     size_t len, left;
     int n;
 
-    if (info->n_added == 0 || g->phase == G_BODY || g->phase == G_CUT)
+    if (info->n_added == 0 || (g->phase != G_IDLE && g->phase != G_HEADER))
         return;
-    if (g->phase == G_IDLE) {
-        g->phase = G_HEADER;
-        g->line = 0;
-        evtimer_add(g->timer, &g->limit);
-    }
+    if (g->phase == G_IDLE)
+        guard_arm(g, G_HEADER);
     /* scan the bytes just added for the empty line that ends the header block */
     len = evbuffer_get_length(buf);
     left = info->n_added <= len ? info->n_added : len;
@@ -181,8 +243,7 @@ static void guard_in(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
             for (size_t j = 0; j < k; j++) {
                 if (b[j] == '\n') {
                     if (g->line) {
-                        g->phase = G_BODY;
-                        evtimer_del(g->timer);
+                        guard_arm(g, G_BODY);
                         return;
                     }
                     g->line = 1;
@@ -202,33 +263,36 @@ static void guard_out(struct evbuffer *buf, const struct evbuffer_cb_info *info,
     struct guard *g = arg;
 
     (void)buf;
-    /* The server is answering, so a request was complete: the next byte from the client starts
-     * a new one.  (Also when we lost track of a pipelined header's end: each reset needs a
-     * complete request, so a slow sender gains nothing from it.) */
-    if (info->n_added > 0 && (g->phase == G_BODY || g->phase == G_HEADER)) {
-        g->phase = G_IDLE;
-        evtimer_del(g->timer);
-    }
+    /* The server is answering a complete request (or refusing a broken one): the next byte from
+     * the client starts a new one.  Output during the body ("100 Continue", or an error reply
+     * before the connection closes) changes nothing. */
+    if (info->n_added > 0 && (g->phase == G_HANDLER || g->phase == G_HEADER))
+        guard_disarm(g, G_IDLE);
 }
 
-/* Give BEV (whose SSL is SSL) a guard, armed now.  When memory runs out the connection has only
- * the idle timeout, and a warning says so. */
+/* Give BEV (whose SSL is SSL, NULL for plain HTTP) a guard, armed now.  When memory runs out the
+ * connection has only the idle timeout, and a warning says so. */
 static void guard_attach(struct ge_http_server *srv, struct bufferevent *bev, SSL *ssl)
 {
     struct guard *g = calloc(1, sizeof *g);
-    int idx = guard_index();
+    int idx = ssl ? guard_index() : 0;
 
-    if (!g || idx < 0 || SSL_set_ex_data(ssl, idx, g) != 1) {
+    if (!g || idx < 0 || (ssl && SSL_set_ex_data(ssl, idx, g) != 1)) {
         free(g);
         ERR_clear_error();
-        ge_log(&srv->log, GE_LOG_WARN, MOD, "no header deadline for a connection (out of memory)");
+        ge_log(&srv->log, GE_LOG_WARN, MOD, "no request deadlines for a connection (out of memory)");
         return;
     }
-    /* From here on SSL_free frees G. */
+    /* From here on SSL_free (TLS) or guard_reap (plain) frees G. */
     g->bev = bev;
+    if (!ssl) {
+        g->plain = 1;
+        bufferevent_incref(bev);
+    }
     g->log = srv->log;
-    g->limit.tv_sec = (time_t)srv->header_timeout_s;
-    g->timer = evtimer_new(srv->base, on_header_deadline, g);
+    g->header_limit.tv_sec = (time_t)srv->header_timeout_s;
+    g->body_limit.tv_sec = (time_t)srv->body_timeout_s;
+    g->timer = evtimer_new(srv->base, on_deadline, g);
     g->in_cb = evbuffer_add_cb(bufferevent_get_input(bev), guard_in, g);
     g->out_cb = evbuffer_add_cb(bufferevent_get_output(bev), guard_out, g);
     g->srv = srv;
@@ -237,12 +301,32 @@ static void guard_attach(struct ge_http_server *srv, struct bufferevent *bev, SS
         srv->guards->prev = g;
     srv->guards = g;
     if (!g->timer || !g->in_cb || !g->out_cb) {
-        ge_log(&srv->log, GE_LOG_WARN, MOD, "no header deadline for a connection (out of memory)");
+        ge_log(&srv->log, GE_LOG_WARN, MOD, "no request deadlines for a connection (out of memory)");
         g->phase = G_CUT;
         return;
     }
-    g->phase = G_HEADER;
-    evtimer_add(g->timer, &g->limit);
+    guard_arm(g, G_HEADER);
+}
+
+/* The guard of the connection REQ came on, NULL if it has none. */
+static struct guard *guard_of(struct ge_http_server *srv, struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    SSL *ssl;
+    int idx;
+
+    if (!bev)
+        return NULL;
+    if (srv->tls) {
+        ssl = bufferevent_openssl_get_ssl(bev);
+        idx = guard_index();
+        return ssl && idx >= 0 ? SSL_get_ex_data(ssl, idx) : NULL;
+    }
+    for (struct guard *g = srv->guards; g; g = g->next)
+        if (g->bev == bev)
+            return g;
+    return NULL;
 }
 
 /* An exchange is the evhttp request itself: no allocation per request of our own. */
@@ -258,16 +342,22 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
     struct bufferevent *bev;
     SSL *ssl;
 
-    if (!srv->tls)
-        return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (!srv->tls) {
+        guard_reap(srv);
+        /* no BEV_OPT_CLOSE_ON_FREE: evhttp closes the socket itself (see "request deadlines") */
+        bev = bufferevent_socket_new(base, -1, 0);
+        if (bev)
+            guard_attach(srv, bev, NULL);
+        return bev;
+    }
     ssl = gnet_tls_ssl_new(srv->tls, NULL, NULL);
     if (!ssl)
         return NULL;
+    /* With BEV_OPT_CLOSE_ON_FREE the bufferevent owns SSL from here on, even when it fails:
+     * libevent frees it then (freeing it here too would free it twice). */
     bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-    if (!bev) {
-        SSL_free(ssl);
+    if (!bev)
         return NULL;
-    }
     /* A peer that drops TCP without close_notify is common and harmless for HTTP with framing. */
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     guard_attach(srv, bev, ssl);
@@ -277,7 +367,11 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct ge_http_server *srv = arg;
+    struct guard *g = guard_of(srv, req);
 
+    /* the request is complete: no deadline while the handler works */
+    if (g && g->phase != G_CUT)
+        guard_disarm(g, G_HANDLER);
     srv->requests++;
     if (!srv->handler) {
         evhttp_send_error(req, 404, NULL);
@@ -307,6 +401,7 @@ int ge_http_server_new(ge_http_server_t **out, struct event_base *base, const ge
     srv->handler = opts->handler;
     srv->ud = opts->ud;
     srv->header_timeout_s = opts->header_timeout_s ? opts->header_timeout_s : 10;
+    srv->body_timeout_s = opts->body_timeout_s ? opts->body_timeout_s : 30;
     if (opts->log)
         srv->log = *opts->log;
     srv->http = evhttp_new(base);
@@ -350,11 +445,16 @@ void ge_http_server_free(ge_http_server_t *srv)
 {
     if (!srv)
         return;
-    /* Connections may outlive us by a loop turn (libevent finalizes bufferevents late): their
-     * guards stop here and forget the server. */
+    /* TLS connections may outlive us by a loop turn (libevent finalizes bufferevents late):
+     * their guards stop here and forget the server; their SSL frees them.  Plain guards let go of
+     * their bufferevent, which evhttp_free() then frees with its connection. */
     while (srv->guards) {
         struct guard *g = srv->guards;
 
+        if (g->plain) {
+            guard_free(g);
+            continue;
+        }
         if (g->timer)
             evtimer_del(g->timer);
         g->phase = G_CUT;

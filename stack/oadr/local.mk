@@ -1,49 +1,18 @@
 # stack/oadr: the OpenADR 2.0b VEN engine, sans I/O (issue 6), and `gridedge oadr run`.
 libgecore_la_SOURCES += stack/oadr/ven.c stack/oadr/messages.c stack/oadr/oadr_internal.h
 gridedgeinclude_HEADERS += stack/include/gridedge/oadr.h
-gridedge_SOURCES += gateway/oadr_link.c gateway/oadr_link.h gateway/cmd_oadr.c
+# XML signatures (oadrSignedObject, XMLDSig on xmlsec): `oadr run --sign`, the head-end's `sign-payloads`.
+libgecore_la_SOURCES += stack/oadr/sig.c
+gridedgeinclude_HEADERS += stack/include/gridedge/oadr_sig.h
+gridedge_SOURCES += gateway/oadr_link.c gateway/oadr_link.h gateway/cmd_oadr.c gateway/owner.c gateway/owner.h
 EXTRA_DIST += docs/openadr.md
 
 # The oadr20b conformance cases (VTN scripts), compiled into the program with the others.
-GE_OADR_CASES = \
-	conformance/cases/oadr20b/A_E1_0130.case \
-	conformance/cases/oadr20b/A_E1_0210.case \
-	conformance/cases/oadr20b/A_E1_0230.case \
-	conformance/cases/oadr20b/A_E1_0240.case \
-	conformance/cases/oadr20b/E1_1010.case \
-	conformance/cases/oadr20b/E1_1020.case \
-	conformance/cases/oadr20b/E1_1030.case \
-	conformance/cases/oadr20b/E1_1040.case \
-	conformance/cases/oadr20b/E1_1060.case \
-	conformance/cases/oadr20b/G1_4010.case \
-	conformance/cases/oadr20b/N0_5040.case \
-	conformance/cases/oadr20b/N1_0010.case \
-	conformance/cases/oadr20b/N1_0020.case \
-	conformance/cases/oadr20b/N1_0030.case \
-	conformance/cases/oadr20b/N1_0040.case \
-	conformance/cases/oadr20b/N1_0050.case \
-	conformance/cases/oadr20b/E0_6020.case \
-	conformance/cases/oadr20b/E1_1025.case \
-	conformance/cases/oadr20b/E1_1027.case \
-	conformance/cases/oadr20b/E1_1050.case \
-	conformance/cases/oadr20b/P1_2010.case \
-	conformance/cases/oadr20b/P1_2015.case \
-	conformance/cases/oadr20b/P1_2020.case \
-	conformance/cases/oadr20b/R0_8010.case \
-	conformance/cases/oadr20b/R1_3010.case \
-	conformance/cases/oadr20b/R1_3030.case \
-	conformance/cases/oadr20b/R1_3040.case \
-	conformance/cases/oadr20b/R1_3045.case \
-	conformance/cases/oadr20b/R1_3070.case \
-	conformance/cases/oadr20b/R1_3090.case \
-	conformance/cases/oadr20b/R1_3140.case \
-	conformance/cases/oadr20b/R1_3150.case \
-	conformance/cases/oadr20b/R1_3180.case \
-	conformance/cases/oadr20b/oadr-base.inc
-GE_CF_CASES += $(GE_OADR_CASES)
+include $(srcdir)/conformance/cases/oadr20b/local.mk
 
 check_PROGRAMS += tests/test_oadr
-tests_test_oadr_SOURCES = tests/test_oadr.c $(GE_CF_SOURCES)
+tests_test_oadr_SOURCES = tests/test_oadr.c $(GE_CF_SOURCES) gateway/owner.c gateway/owner.h gateway/gwconfig.c \
+	gateway/gwconfig.h
 nodist_tests_test_oadr_SOURCES = conformance/cases_data.c conformance/catalogue_data.c
 tests_test_oadr_CFLAGS = $(GE_TEST_CFLAGS)
 tests_test_oadr_LDADD = $(GE_TEST_LIBS)
@@ -59,6 +28,38 @@ tests_fuzz_fuzz_oadr_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_oadr_LDADD = libgecore.la
 endif
 EXTRA_DIST += tests/fuzz/fuzz_oadr.c tests/fuzz/corpus/fuzz_oadr/base.seed tests/fuzz/corpus/fuzz_oadr/push.seed
+
+# XML signatures under libFuzzer: verify what a VTN sends; sign, verify, change a byte, verify.
+if GE_FUZZ
+GE_FUZZERS += tests/fuzz/fuzz_oadr_sig
+EXTRA_PROGRAMS += tests/fuzz/fuzz_oadr_sig
+tests_fuzz_fuzz_oadr_sig_SOURCES = tests/fuzz/fuzz_oadr_sig.c
+tests_fuzz_fuzz_oadr_sig_CFLAGS = $(AM_CFLAGS)
+tests_fuzz_fuzz_oadr_sig_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_oadr_sig_LDADD = libgecore.la
+endif
+EXTRA_DIST += tests/fuzz/fuzz_oadr_sig.c tests/fuzz/corpus/fuzz_oadr_sig/signed-event.seed \
+	tests/fuzz/corpus/fuzz_oadr_sig/signed-poll.seed tests/fuzz/corpus/fuzz_oadr_sig/sign-event.seed \
+	tests/fuzz/corpus/fuzz_oadr_sig/sign-poll.seed
+
+# XML signatures: sign/verify, tampering, wrapping, the XSDs, the xmlsec1 tool.
+check_PROGRAMS += tests/test_oadr_sig
+tests_test_oadr_sig_SOURCES = tests/test_oadr_sig.c gateway/gwconfig.c gateway/gwconfig.h
+tests_test_oadr_sig_CFLAGS = $(GE_TEST_CFLAGS)
+tests_test_oadr_sig_LDADD = $(GE_TEST_LIBS)
+TESTS += tests/test_oadr_sig
+
+# The home owner's file (gateway/owner.c, read by gateway/gwconfig.c's parser).
+if GE_FUZZ
+GE_FUZZERS += tests/fuzz/fuzz_owner
+EXTRA_PROGRAMS += tests/fuzz/fuzz_owner
+tests_fuzz_fuzz_owner_SOURCES = tests/fuzz/fuzz_owner.c gateway/owner.c gateway/owner.h gateway/gwconfig.c \
+	gateway/gwconfig.h
+tests_fuzz_fuzz_owner_CFLAGS = $(AM_CFLAGS)
+tests_fuzz_fuzz_owner_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_owner_LDADD = libgecore.la $(INIH_LIBS)
+endif
+EXTRA_DIST += tests/fuzz/fuzz_owner.c tests/fuzz/corpus/fuzz_owner/owner.seed tests/fuzz/corpus/fuzz_owner/windows.seed
 
 # `gridedge oadr run` end to end against the conformance head-end (runs the real program).
 check_PROGRAMS += tests/test_oadr_run

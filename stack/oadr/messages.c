@@ -171,7 +171,7 @@ int oadr__query_registration_xml(ge_buf_t *out, const char *request_id)
 
 int oadr__create_party_registration_xml(ge_buf_t *out, const char *request_id, const char *ven_id,
                                         const char *registration_id, const char *ven_name,
-                                        const char *transport_address)
+                                        const char *transport_address, int xml_signature)
 {
     oadr_oadrSignedObject_t so;
     oadr_oadrCreatePartyRegistrationType_t r;
@@ -184,7 +184,7 @@ int oadr__create_party_registration_xml(ge_buf_t *out, const char *request_id, c
     r.oadrProfileName = (char *)"2.0b";
     r.oadrTransportName = (char *)"simpleHttp";
     r.oadrReportOnly = false;
-    r.oadrXmlSignature = false;
+    r.oadrXmlSignature = xml_signature != 0;
     r.oadrVenName = ven_name && *ven_name ? (char *)ven_name : NULL;
     /* push (§9.2): the VTN POSTs to oadrTransportAddress */
     r.oadrTransportAddress = transport_address && *transport_address ? (char *)transport_address : NULL;

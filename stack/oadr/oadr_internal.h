@@ -14,7 +14,7 @@
 int oadr__query_registration_xml(ge_buf_t *out, const char *request_id);
 int oadr__create_party_registration_xml(ge_buf_t *out, const char *request_id, const char *ven_id,
                                         const char *registration_id, const char *ven_name,
-                                        const char *transport_address);
+                                        const char *transport_address, int xml_signature);
 int oadr__request_event_xml(ge_buf_t *out, const char *request_id, const char *ven_id);
 int oadr__poll_xml(ge_buf_t *out, const char *ven_id);
 int oadr__created_event_xml(ge_buf_t *out, const char *request_id, const char *ven_id, const char *event_id,

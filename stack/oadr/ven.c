@@ -20,10 +20,14 @@
 #define RETRY_MAX 60.0
 #define MAX_REPLIES 8          /* answers to VTN-initiated payloads waiting to go out */
 #define OPEN_ENDED 0x7fffffffu /* a duration of PT0S: the event runs until cancelled (§8.3.1) */
-#define MODE_SIMPLE 1u         /* our scheduler mode bits: which signal an event sets */
-#define MODE_PRICE 2u
-#define MODE_DISPATCH 4u
-#define MODE_CHARGE 8u
+#define MAX_RAMP 3600          /* x-eiRampUp / x-eiRecovery longer than an hour are cut to it */
+#define MAX_SAVED_TIME 1000000000000ll /* the times and durations kept (and saved) are within these */
+#define MAX_SAVED_DURATION (366ll * 86400)
+
+/* The signals the VEN acts on; an event's scheduler mode bits are 1 << SIG_*. */
+typedef enum sig_kind {
+    SIG_SIMPLE, SIG_PRICE, SIG_DISPATCH, SIG_CHARGE, SIG_DEMAND, SIG_BID, SIG_LOADCTL, SIG_COUNT
+} sig_kind;
 
 typedef enum reg_state { REG_NONE, REG_QUERIED, REG_DONE, REG_LEAVING, REG_LEFT } reg_state;
 
@@ -53,12 +57,18 @@ typedef struct ven_event {
     int32_t startafter;
     uint32_t program;         /* the scheduler's program number for this event */
     unsigned gen;
-    size_t n_simple, n_price, n_dispatch, n_charge;
+    int64_t ramp_up, recovery; /* x-eiRampUp, x-eiRecovery: s before the start, after the end */
+    int not_ours;             /* its eiTarget names others only: answered optOut, never acted on */
+    int code;                 /* 0, or the eventResponse code refusing it (answered optOut, never acted on):
+                               * 452 from a vtnID not ours, 460 no signal whose name we support */
+    int cancel_seen;          /* cancelled while in force: the end was randomized from here */
+    int64_t cancel_at;
     int dispatch_delta;       /* LOAD_DISPATCH signalType delta (else setpoint) */
-    sig_interval_t simple[OADR_MAX_INTERVALS];
-    sig_interval_t price[OADR_MAX_INTERVALS];     /* ELECTRICITY_PRICE or ENERGY_PRICE, per kWh */
-    sig_interval_t dispatch[OADR_MAX_INTERVALS];  /* LOAD_DISPATCH, W */
-    sig_interval_t charge[OADR_MAX_INTERVALS];    /* CHARGE_STATE setpoint, % */
+    oadr_load_control lc;     /* LOAD_CONTROL signalType */
+    /* per signal kind: its intervals (ELECTRICITY_PRICE or ENERGY_PRICE per kWh, LOAD_DISPATCH W,
+     * CHARGE_STATE %, DEMAND_CHARGE per kW, BID_PRICE per kWh, LOAD_CONTROL as its type says) */
+    size_t n_sig[SIG_COUNT];
+    sig_interval_t sig[SIG_COUNT][OADR_MAX_INTERVALS];
 } ven_event_t;
 
 typedef struct reply {
@@ -131,6 +141,7 @@ struct oadr_ven {
     ge_xml_decoder_t *dec;
     ge_arena_t *arena;
     ven_event_t events[OADR_MAX_EVENTS];
+    ven_event_t scratch_event; /* an event's new version, built aside */
     uint32_t next_program;
     unsigned gen;
     reply_t replies[MAX_REPLIES];
@@ -153,6 +164,10 @@ struct oadr_ven {
     char opt_outs[OADR_MAX_OPT_OUTS][OADR_ID_MAX];
     unsigned opt_seq;
     int inflight_opt;
+    /* eiTarget: our other identities */
+    struct { oadr_target_kind kind; char id[OADR_ID_MAX]; } targets[OADR_MAX_TARGETS];
+    size_t n_targets;
+    unsigned long state_gen;  /* moves with what oadr_ven_save() writes */
     /* the one request outstanding */
     int inflight;
     uint32_t inflight_id;
@@ -372,6 +387,8 @@ static int event_opted_out(const oadr_ven_t *v, const ven_event_t *e)
 {
     int64_t end = e->duration >= OPEN_ENDED ? INT64_MAX : e->start + e->duration;
 
+    if (e->not_ours || e->code)
+        return 1;
     for (int i = 0; i < OADR_MAX_OPT_OUTS; i++)
         if (v->opt_outs[i][0] && strcmp(v->opt_outs[i], e->id) == 0)
             return 1;
@@ -393,8 +410,14 @@ static void schedule(oadr_ven_t *v, ven_event_t *e)
     uint32_t priority = e->priority;
     int32_t startafter = e->startafter;
 
-    if (e->test || e->opt_out || e->status == EV_CANCELLED || e->status == EV_COMPLETED ||
-        (!e->n_simple && !e->n_price && !e->n_dispatch && !e->n_charge)) {
+    uint32_t modes = 0;
+
+    for (int k = 0; k < SIG_COUNT; k++)
+        modes |= e->n_sig[k] ? 1u << k : 0;
+    /* a cancelled event that was randomized ends at a random time after the cancellation
+     * (A_E1_0267: the randomization of its start applies to its end too) */
+    if (e->test || e->opt_out || e->not_ours || e->status == EV_COMPLETED || !modes ||
+        (e->status == EV_CANCELLED && !e->cancel_seen)) {
         ge_sched_remove(v->sched, e->id);
         return;
     }
@@ -404,26 +427,201 @@ static void schedule(oadr_ven_t *v, ven_event_t *e)
     /* priority: lower number wins; 0 means none, the lowest (EiEvent eventDescriptor). */
     ev.primacy = priority == 0 || priority > 254 ? 255 : (uint8_t)priority;
     ev.creation_time = created;
-    ev.start = e->start;
-    ev.duration = e->duration >= OPEN_ENDED ? OPEN_ENDED : (uint32_t)e->duration;
+    /* in force from the ramp-up before dtstart to the recovery after the end */
+    ev.start = e->start - e->ramp_up;
+    ev.duration = e->duration >= OPEN_ENDED ? OPEN_ENDED : (uint32_t)(e->duration + e->ramp_up + e->recovery);
     ev.randomize_start = startafter;
     ev.status = e->status == EV_ACTIVE ? GE_EVENT_ACTIVE : GE_EVENT_SCHEDULED;
-    ev.modes = (e->n_simple ? MODE_SIMPLE : 0) | (e->n_price ? MODE_PRICE : 0) |
-               (e->n_dispatch ? MODE_DISPATCH : 0) | (e->n_charge ? MODE_CHARGE : 0);
+    if (e->status == EV_CANCELLED) {
+        ev.status = GE_EVENT_CANCELLED_RANDOM;
+        ev.status_time = e->cancel_at;
+    }
+    ev.modes = modes;
     ev.payload = e;
     if (ge_sched_put(v->sched, &ev) < 0)
         ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "event %s could not be scheduled", e->id);
 }
 
-/* One oadrEvent of a distribute.  Returns 0, or -1 when it was refused (logged). */
-static int take_event(oadr_ven_t *v, const oadr_oadrDistributeEventType_oadrEvent_t *oe, const char *request_id)
+/* eiTarget: 1 when T names none of venID, resourceID, groupID, partyID (every VEN is meant) or
+ * names one of ours. */
+static int targets_us(const oadr_ven_t *v, const oadr_ei_EiTargetType_t *t)
 {
+    const struct { char **ids; size_t n; oadr_target_kind kind; } lists[] = {
+        { t ? t->venID : NULL, t ? t->venID_count : 0, 0 },
+        { t ? t->resourceID : NULL, t ? t->resourceID_count : 0, OADR_TARGET_RESOURCE },
+        { t ? t->groupID : NULL, t ? t->groupID_count : 0, OADR_TARGET_GROUP },
+        { t ? t->partyID : NULL, t ? t->partyID_count : 0, OADR_TARGET_PARTY },
+    };
+    int named = 0;
+
+    for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+        for (size_t i = 0; i < lists[l].n; i++) {
+            char id[OADR_ID_MAX + 1];
+            copy_trim(id, sizeof(id), lists[l].ids[i]);
+            if (!id[0])
+                continue;
+            named = 1;
+            if (!lists[l].kind) {
+                if (v->ven_id[0] && strcmp(id, v->ven_id) == 0)
+                    return 1;
+                continue;
+            }
+            for (size_t k = 0; k < v->n_targets; k++)
+                if (v->targets[k].kind == lists[l].kind && strcmp(v->targets[k].id, id) == 0)
+                    return 1;
+        }
+    }
+    return !named;
+}
+
+int oadr_ven_add_target(oadr_ven_t *v, oadr_target_kind kind, const char *id)
+{
+    if (!v || !id || !*id || strlen(id) >= OADR_ID_MAX ||
+        (kind != OADR_TARGET_RESOURCE && kind != OADR_TARGET_GROUP && kind != OADR_TARGET_PARTY))
+        return GE_ERR_INVALID;
+    if (v->n_targets == OADR_MAX_TARGETS)
+        return GE_ERR_LIMIT;
+    v->targets[v->n_targets].kind = kind;
+    copy_str(v->targets[v->n_targets].id, OADR_ID_MAX, id);
+    v->n_targets++;
+    return 0;
+}
+
+/* Which of our signals S is (and, for LOAD_DISPATCH and LOAD_CONTROL, its type), or -1: one the
+ * VEN does not act on. */
+static int signal_kind(const oadr_ei_eiEventSignalType_t *s, int *delta, oadr_load_control *lc)
+{
+    static const struct { const char *type; oadr_load_control lc; } lc_types[] = {
+        { "x-loadControlCapacity", OADR_LC_CAPACITY },
+        { "x-loadControlLevelOffset", OADR_LC_LEVEL_OFFSET },
+        { "x-loadControlPercentOffset", OADR_LC_PERCENT_OFFSET },
+        { "x-loadControlSetpoint", OADR_LC_SETPOINT },
+    };
+
+    if (trimmed_eq(s->signalName, "simple") || trimmed_eq(s->signalName, "SIMPLE"))
+        return SIG_SIMPLE;
+    if (trimmed_eq(s->signalName, "ELECTRICITY_PRICE") || trimmed_eq(s->signalName, "ENERGY_PRICE"))
+        return SIG_PRICE;
+    if (trimmed_eq(s->signalName, "DEMAND_CHARGE"))
+        return SIG_DEMAND;
+    if (trimmed_eq(s->signalName, "BID_PRICE"))
+        return SIG_BID;
+    if (trimmed_eq(s->signalName, "LOAD_DISPATCH") &&
+        (trimmed_eq(s->signalType, "setpoint") || trimmed_eq(s->signalType, "delta"))) {
+        *delta = trimmed_eq(s->signalType, "delta");
+        return SIG_DISPATCH;
+    }
+    if (trimmed_eq(s->signalName, "CHARGE_STATE") && trimmed_eq(s->signalType, "setpoint") && !s->energyReal)
+        return SIG_CHARGE;
+    if (trimmed_eq(s->signalName, "LOAD_CONTROL"))
+        for (size_t i = 0; i < sizeof(lc_types) / sizeof(lc_types[0]); i++)
+            /* a setpoint we can follow is a power; a thermostat's temperature is not ours */
+            if (trimmed_eq(s->signalType, lc_types[i].type) &&
+                (lc_types[i].lc != OADR_LC_SETPOINT || s->powerReal)) {
+                *lc = lc_types[i].lc;
+                return SIG_LOADCTL;
+            }
+    return -1;
+}
+
+/* S's signalName is one of those we act on (with some signalType): an event with none of them
+ * is answered 460 (Signal not supported). */
+static int known_signal_name(const oadr_ei_eiEventSignalType_t *s)
+{
+    static const char *const names[] = { "simple",        "SIMPLE",       "ELECTRICITY_PRICE", "ENERGY_PRICE",
+                                         "DEMAND_CHARGE", "BID_PRICE",    "LOAD_DISPATCH",     "CHARGE_STATE",
+                                         "LOAD_CONTROL" };
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (trimmed_eq(s->signalName, names[i]))
+            return 1;
+    return 0;
+}
+
+enum { PRICE_ABSOLUTE, PRICE_RELATIVE, PRICE_MULTIPLIER };
+
+/* Signal S of KIND in event ID: PRICE_RELATIVE or PRICE_MULTIPLIER when its signalType says its
+ * values are relative to the base price and we have one to apply them to, PRICE_ABSOLUTE when
+ * its values stand as they are, -1 when they are relative to a base we do not have (logged when
+ * SAY: once per event modification, not at each poll that repeats it). */
+static int relative_price(const oadr_ven_t *v, const oadr_ei_eiEventSignalType_t *s, int kind, const char *id,
+                          int say)
+{
+    int how = trimmed_eq(s->signalType, "priceRelative")     ? PRICE_RELATIVE
+              : trimmed_eq(s->signalType, "priceMultiplier") ? PRICE_MULTIPLIER
+                                                             : PRICE_ABSOLUTE;
+
+    if (how == PRICE_ABSOLUTE || (kind == SIG_PRICE && v->cfg.has_base_price))
+        return how;
+    if (say)
+        ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "event %s: signal %s (%s) not acted on: %s", id, s->signalName,
+               s->signalType,
+               kind == SIG_PRICE ? "no base price (tariff) is configured to apply it to ([policy] base_price, "
+                                   "--base-price)"
+                                 : "its values are relative to a base price we do not know");
+    return -1;
+}
+
+/* The power unit's scale: kW or MW values become W. */
+static double power_scale(const oadr_ei_eiEventSignalType_t *s)
+{
+    if (!s->powerReal || !s->powerReal->siScaleCode)
+        return 1;
+    return trimmed_eq(s->powerReal->siScaleCode, "k") ? 1e3 : trimmed_eq(s->powerReal->siScaleCode, "M") ? 1e6 : 1;
+}
+
+/* The values of signal KIND in E that make no sense: WHY filled, -1. */
+static int check_values(ven_event_t *e, int kind, char *why, size_t why_len)
+{
+    for (size_t j = 0; j < e->n_sig[kind]; j++) {
+        double x = e->sig[kind][j].value;
+        const char *bad = NULL;
+        if (!isfinite(x))
+            bad = "is not a number";
+        else if (kind == SIG_CHARGE && (x < 0 || x > 100))
+            bad = "is not a percentage (CHARGE_STATE)";
+        else if (kind == SIG_LOADCTL && e->lc == OADR_LC_CAPACITY && (x < 0 || x > 1))
+            bad = "is not a share of capacity 0..1 (x-loadControlCapacity)";
+        else if (kind == SIG_LOADCTL && e->lc == OADR_LC_PERCENT_OFFSET && (x < -100 || x > 100))
+            bad = "is not a percentage offset -100..100 (x-loadControlPercentOffset)";
+        else if (kind == SIG_SIMPLE && (x < 0 || x > 3))
+            bad = "is not a SIMPLE level 0..3";
+        if (bad) {
+            snprintf(why, why_len, "interval %zu: value %g %s", j + 1, x, bad);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* x-eiRampUp / x-eiRecovery of PROPS (0 when absent; negative ones are taken as 0). */
+static int64_t ramp_of(const oadr_ven_t *v, const char *id, const oadr_xcal_DurationPropType_t *p, const char *what)
+{
+    int64_t d = 0;
+
+    if (!p || !p->duration)
+        return 0;
+    if (oadr_parse_duration(p->duration, &d) < 0 || d < 0) {
+        ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "event %s: %s '%.40s' is not a positive duration; none taken", id,
+               what, p->duration);
+        return 0;
+    }
+    return d > MAX_RAMP ? MAX_RAMP : d;
+}
+
+/* One oadrEvent of a distribute; REFUSE: 0, or 452 when the distribute came from a vtnID not ours
+ * (a new event is then kept only to be answered 452 optOut, a known one is left as it was).
+ * Returns 0, or -1 when it was refused (logged). */
+static int take_event(oadr_ven_t *v, const oadr_oadrDistributeEventType_oadrEvent_t *oe, const char *request_id,
+                      int64_t snow, int refuse)
+{
+    size_t n_known_names = 0;
     const oadr_ei_eiEventType_t *ev = oe->eiEvent;
     const oadr_ei_eventDescriptorType_t *d = ev->eventDescriptor;
     const oadr_xcal_properties_t *props = ev->eiActivePeriod ? ev->eiActivePeriod->properties : NULL;
     char id[OADR_ID_MAX + 1], why[160];
     int64_t start = 0, dur = 0, created = 0, startafter = 0;
-    ven_event_t *e, tmp;
+    ven_event_t *e, *tmp = &v->scratch_event;
     size_t len;
     int existed;
 
@@ -455,63 +653,59 @@ static int take_event(oadr_ven_t *v, const oadr_oadrDistributeEventType_oadrEven
         e->gen = v->gen;
         return -1;
     }
+    if (refuse && e && e->code != refuse) {
+        ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "event %s from another vtnID: the one we hold is kept", id);
+        return -1;
+    }
     /* build the new version aside, so a refused one leaves the last good one in place */
-    memset(&tmp, 0, sizeof(tmp));
-    copy_str(tmp.id, sizeof(tmp.id), id);
-    tmp.used = 1;
-    tmp.mod = d->modificationNumber;
-    tmp.status = parse_status(d->eventStatus);
-    tmp.respond = !oe->oadrResponseRequired || !trimmed_eq(oe->oadrResponseRequired, "never");
-    tmp.start = start;
-    tmp.duration = dur == 0 ? OPEN_ENDED : dur;
-    tmp.test = d->testEvent && !trimmed_eq(d->testEvent, "false") && !trimmed_eq(d->testEvent, "");
-    tmp.gen = v->gen;
-    copy_str(tmp.request_id, sizeof(tmp.request_id), request_id);
+    memset(tmp, 0, sizeof(*tmp));
+    copy_str(tmp->id, sizeof(tmp->id), id);
+    tmp->used = 1;
+    tmp->mod = d->modificationNumber;
+    tmp->status = parse_status(d->eventStatus);
+    tmp->respond = !oe->oadrResponseRequired || !trimmed_eq(oe->oadrResponseRequired, "never");
+    tmp->start = start;
+    tmp->duration = dur == 0 ? OPEN_ENDED : dur;
+    tmp->test = d->testEvent && !trimmed_eq(d->testEvent, "false") && !trimmed_eq(d->testEvent, "");
+    tmp->gen = v->gen;
+    tmp->ramp_up = ramp_of(v, id, props->x_eiRampUp, "x-eiRampUp");
+    tmp->recovery = ramp_of(v, id, props->x_eiRecovery, "x-eiRecovery");
+    tmp->not_ours = !targets_us(v, ev->eiTarget);
+    copy_str(tmp->request_id, sizeof(tmp->request_id), request_id);
     for (size_t i = 0; ev->eiEventSignals && i < ev->eiEventSignals->eiEventSignal_count; i++) {
         const oadr_ei_eiEventSignalType_t *s = ev->eiEventSignals->eiEventSignal[i];
-        int n;
-        sig_interval_t *dst = NULL;
-        size_t *count = NULL;
-        if (trimmed_eq(s->signalName, "simple") || trimmed_eq(s->signalName, "SIMPLE")) {
-            dst = tmp.simple;
-            count = &tmp.n_simple;
-        } else if (trimmed_eq(s->signalName, "ELECTRICITY_PRICE") || trimmed_eq(s->signalName, "ENERGY_PRICE")) {
-            dst = tmp.price;
-            count = &tmp.n_price;
-        } else if (trimmed_eq(s->signalName, "LOAD_DISPATCH") &&
-                   (trimmed_eq(s->signalType, "setpoint") || trimmed_eq(s->signalType, "delta"))) {
-            dst = tmp.dispatch;
-            count = &tmp.n_dispatch;
-            tmp.dispatch_delta = trimmed_eq(s->signalType, "delta");
-        } else if (trimmed_eq(s->signalName, "CHARGE_STATE") && trimmed_eq(s->signalType, "setpoint") &&
-                   !s->energyReal) {
-            dst = tmp.charge;
-            count = &tmp.n_charge;
-        }
-        if (dst) {
-            if (*count)
-                continue; /* one signal of a kind per event */
-            n = take_intervals(s->intervals, dst, why, sizeof(why));
-            if (n >= 0)
-                *count = (size_t)n;
-            if (n > 0 && dst == tmp.dispatch && s->powerReal && s->powerReal->siScaleCode) {
-                /* the power unit's scale: values in kW or MW become W */
-                double k = trimmed_eq(s->powerReal->siScaleCode, "k") ? 1e3
-                           : trimmed_eq(s->powerReal->siScaleCode, "M") ? 1e6 : 1;
-                for (int j = 0; j < n; j++)
-                    tmp.dispatch[j].value *= k;
-            }
-            if (n > 0 && dst == tmp.charge)
-                for (int j = 0; j < n; j++)
-                    if (tmp.charge[j].value < 0 || tmp.charge[j].value > 100) {
-                        snprintf(why, sizeof(why), "CHARGE_STATE setpoint %g is not a percentage", tmp.charge[j].value);
-                        n = -1;
-                        break;
-                    }
-        } else {
-            ge_log(v->cfg.log, GE_LOG_INFO, "oadr", "event %s: signal %s not acted on", id,
-                   s->signalName ? s->signalName : "?");
+        int delta = 0, n, kind, rel;
+        oadr_load_control lc = OADR_LC_NONE;
+        n_known_names += (size_t)known_signal_name(s);
+        if ((kind = signal_kind(s, &delta, &lc)) < 0) {
+            ge_log(v->cfg.log, GE_LOG_INFO, "oadr", "event %s: signal %s (%s) not acted on", id,
+                   s->signalName ? s->signalName : "?", s->signalType ? s->signalType : "?");
             continue;
+        }
+        if (tmp->n_sig[kind])
+            continue; /* one signal of a kind per event */
+        rel = relative_price(v, s, kind, id, !e || e->mod != tmp->mod);
+        if (rel < 0)
+            continue;
+        if (s->eiTarget && !targets_us(v, s->eiTarget)) {
+            ge_log(v->cfg.log, GE_LOG_INFO, "oadr", "event %s: signal %s targets others; not acted on", id,
+                   s->signalName);
+            continue;
+        }
+        n = take_intervals(s->intervals, tmp->sig[kind], why, sizeof(why));
+        if (n >= 0) {
+            tmp->n_sig[kind] = (size_t)n;
+            if (kind == SIG_DISPATCH)
+                tmp->dispatch_delta = delta;
+            if (kind == SIG_LOADCTL)
+                tmp->lc = lc;
+            if (kind == SIG_DISPATCH || (kind == SIG_LOADCTL && lc == OADR_LC_SETPOINT))
+                for (int j = 0; j < n; j++)
+                    tmp->sig[kind][j].value *= power_scale(s);
+            for (int j = 0; rel && j < n; j++) /* the absolute price it stands for */
+                tmp->sig[kind][j].value = rel == PRICE_RELATIVE ? v->cfg.base_price + tmp->sig[kind][j].value
+                                                                : v->cfg.base_price * tmp->sig[kind][j].value;
+            n = check_values(tmp, kind, why, sizeof(why));
         }
         if (n < 0) {
             ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "event %s signal %s: %s; event ignored", id, s->signalName, why);
@@ -519,6 +713,13 @@ static int take_event(oadr_ven_t *v, const oadr_oadrDistributeEventType_oadrEven
                 e->gen = v->gen;
             return -1;
         }
+    }
+    tmp->code = refuse;
+    if (!refuse && ev->eiEventSignals && ev->eiEventSignals->eiEventSignal_count && !n_known_names) {
+        tmp->code = 460;
+        if (!e || e->mod != tmp->mod)
+            ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "event %s: none of its signals is one we support; answered 460",
+                   id);
     }
     existed = e != NULL;
     if (!e) {
@@ -529,44 +730,66 @@ static int take_event(oadr_ven_t *v, const oadr_oadrDistributeEventType_oadrEven
             ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "more than %d events; %s ignored", OADR_MAX_EVENTS, id);
             return -1;
         }
-        tmp.program = v->next_program++;
+        tmp->program = v->next_program++;
         v->stats.events_known++;
-        ge_log(v->cfg.log, GE_LOG_INFO, "oadr", "event %s (modification %u, %s) received", id, (unsigned)tmp.mod,
-               d->eventStatus ? d->eventStatus : "?");
+        ge_log(v->cfg.log, GE_LOG_INFO, "oadr", "event %s (modification %u, %s) received%s", id, (unsigned)tmp->mod,
+               d->eventStatus ? d->eventStatus : "?", tmp->not_ours ? "; its eiTarget is not us: not acted on" : "");
     } else {
-        tmp.program = e->program;
+        tmp->program = e->program;
         /* the same modification again: its answer is not due again (§8.3.3: once per modification) */
-        tmp.responded = e->mod == tmp.mod ? e->responded : 0;
-        if (e->mod != tmp.mod)
+        tmp->responded = e->mod == tmp->mod ? e->responded : 0;
+        if (e->mod != tmp->mod)
             ge_log(v->cfg.log, GE_LOG_INFO, "oadr", "event %s modified (%u -> %u, %s)", id, (unsigned)e->mod,
-                   (unsigned)tmp.mod, d->eventStatus ? d->eventStatus : "?");
-        else if (e->status != tmp.status)
+                   (unsigned)tmp->mod, d->eventStatus ? d->eventStatus : "?");
+        else if (e->status != tmp->status)
             ge_log(v->cfg.log, GE_LOG_INFO, "oadr", "event %s is now %s", id, d->eventStatus ? d->eventStatus : "?");
-        if (e->mod == tmp.mod)
-            copy_str(tmp.request_id, sizeof(tmp.request_id), e->request_id);
+        if (e->mod == tmp->mod)
+            copy_str(tmp->request_id, sizeof(tmp->request_id), e->request_id);
+        tmp->cancel_seen = e->cancel_seen;
+        tmp->cancel_at = e->cancel_at;
     }
-    tmp.created = created;
-    tmp.priority = d->has_priority ? d->priority : 0;
-    tmp.startafter = (int32_t)startafter;
-    if (existed && e->mod == tmp.mod)
-        tmp.answered_opt_out = e->answered_opt_out;
-    *e = tmp;
+    tmp->created = created;
+    tmp->priority = d->has_priority ? d->priority : 0;
+    tmp->startafter = (int32_t)startafter;
+    if (tmp->status == EV_CANCELLED && startafter > 0 && !tmp->cancel_seen) {
+        tmp->cancel_seen = 1;
+        tmp->cancel_at = snow;
+    }
+    if (existed && e->mod == tmp->mod)
+        tmp->answered_opt_out = e->answered_opt_out;
+    *e = *tmp;
     e->opt_out = event_opted_out(v, e);
     schedule(v, e);
     return 0;
 }
 
-static void on_distribute(oadr_ven_t *v, const oadr_oadrDistributeEventType_t *de)
+static reply_t *reply_add(oadr_ven_t *v, oadr_msg_kind kind, const char *service, const char *code,
+                          const char *description, const char *request_id);
+
+static void on_distribute(oadr_ven_t *v, const oadr_oadrDistributeEventType_t *de, double now)
 {
     char request_id[128];
 
     copy_trim(request_id, sizeof(request_id), de->requestID);
-    if (v->vtn_id[0] && de->vtnID && !trimmed_eq(de->vtnID, v->vtn_id))
-        ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "oadrDistributeEvent from vtnID %s, registered with %s", de->vtnID,
-               v->vtn_id);
+    if (v->vtn_id[0] && de->vtnID && !trimmed_eq(de->vtnID, v->vtn_id)) {
+        /* not from the VTN we registered with (IDs are case-sensitive): its events are answered
+         * 452 (Invalid ID) optOut, never acted on, and it cancels none of ours; a push is
+         * answered 452 in the exchange; said once, not at each poll that repeats it */
+        unsigned long known = v->stats.events_known;
+        int pushed = v->push_capture;
+        if (pushed)
+            reply_add(v, OADR_MSG_RESPONSE, "EiEvent", "452", "unknown vtnID", request_id);
+        for (size_t i = 0; i < de->oadrEvent_count; i++)
+            take_event(v, de->oadrEvent[i], request_id, server_now(v, now), 452);
+        if (pushed || v->stats.events_known != known)
+            ge_log(v->cfg.log, GE_LOG_WARN, "oadr",
+                   "oadrDistributeEvent from vtnID %.64s, registered with %s: refused, its events answered 452",
+                   de->vtnID, v->vtn_id);
+        return;
+    }
     v->gen++;
     for (size_t i = 0; i < de->oadrEvent_count; i++)
-        take_event(v, de->oadrEvent[i], request_id);
+        take_event(v, de->oadrEvent[i], request_id, server_now(v, now), 0);
     /* §8.3.1: the distribute lists every event the VTN holds for us; one no longer listed is
      * cancelled implicitly. */
     for (int i = 0; i < OADR_MAX_EVENTS; i++) {
@@ -777,7 +1000,8 @@ static void report_drop(oadr_ven_t *v, rep_req_t *r)
 }
 
 /* One report request of the VTN.  0, or an EiResponse code (452: an ID we do not know; 454: invalid
- * data; 463: too many) with WHY filled.  The METADATA specifier asks for our metadata again. */
+ * data; 469: too many, an other error) with WHY filled.  The METADATA specifier asks for our
+ * metadata again. */
 static int take_report_request(oadr_ven_t *v, const oadr_oadrReportRequestType_t *rq, double now, char *why,
                                size_t why_len)
 {
@@ -846,13 +1070,19 @@ static int take_report_request(oadr_ven_t *v, const oadr_oadrReportRequestType_t
     }
     if (gran > 0 && back > 0 && gran > back)
         gran = back;
+    if (gran > MAX_SAVED_DURATION || back > MAX_SAVED_DURATION) {
+        snprintf(why, why_len, "report %s: granularity or reportBackDuration longer than a year", id);
+        return 454;
+    }
+    if (end != INT64_MAX && end > MAX_SAVED_TIME)
+        end = INT64_MAX;
     r = report_find(v, id);
     for (int i = 0; i < MAX_REPORTS && !r; i++)
         if (!v->reports[i].used)
             r = &v->reports[i];
     if (!r) {
         snprintf(why, why_len, "more than %d report requests", MAX_REPORTS);
-        return 463;
+        return 469;
     }
     memset(r, 0, sizeof(*r));
     r->used = 1;
@@ -1159,7 +1389,8 @@ int oadr_ven_create_opt(oadr_ven_t *v, const char *opt_id, int opt_in, const cha
         (reason && strlen(reason) >= sizeof(o->reason)))
         return GE_ERR_INVALID;
     for (size_t i = 0; i < n; i++)
-        if (windows[i].duration <= 0)
+        if (windows[i].duration <= 0 || windows[i].duration > MAX_SAVED_DURATION || windows[i].start > MAX_SAVED_TIME ||
+            windows[i].start < -MAX_SAVED_TIME)
             return GE_ERR_INVALID;
     for (int i = 0; i < OADR_MAX_OPTS; i++)
         if (v->opts[i].state != OPT_FREE && strcmp(v->opts[i].id, opt_id) == 0)
@@ -1198,6 +1429,21 @@ int oadr_ven_cancel_opt(oadr_ven_t *v, const char *opt_id)
     return GE_ERR_NOTFOUND;
 }
 
+size_t oadr_ven_schedules(const oadr_ven_t *v, char (*ids)[OADR_ID_MAX], size_t max)
+{
+    size_t n = 0;
+
+    for (int i = 0; v && i < OADR_MAX_OPTS; i++) {
+        const opt_entry_t *o = &v->opts[i];
+        if ((o->state != OPT_TO_CREATE && o->state != OPT_CREATED) || o->event_id[0])
+            continue;
+        if (ids && n < max)
+            copy_str(ids[n], OADR_ID_MAX, o->id);
+        n++;
+    }
+    return n;
+}
+
 static void opt_done(oadr_ven_t *v, int ok)
 {
     opt_entry_t *o;
@@ -1219,6 +1465,235 @@ static void opt_done(oadr_ven_t *v, int ok)
         if (o->event_id[0])
             o->state = OPT_FREE; /* an event's opt is said once */
     }
+}
+
+/* ---- persistence -------------------------------------------------------------------------------------- */
+
+/* The state text: one line per item, fields separated by spaces, ids with bytes <= ' ', '%' and
+ * DEL written as %XX:
+ *   R ID REPORT POINTS GRANULARITY BACK END COVERED FINAL     a report request (server time)
+ *   O ID STATE ACKED OPT_IN MOD REASON EVENT N START DUR...   an opt (EVENT "-" for a schedule)
+ *   X EVENTID                                                 the owner opted out of this event */
+
+int oadr_ven_save(const oadr_ven_t *v, ge_buf_t *out)
+{
+    int rc = 0;
+
+    if (!v || !out)
+        return GE_ERR_INVALID;
+    for (int i = 0; i < MAX_REPORTS && rc == 0; i++) {
+        const rep_req_t *r = &v->reports[i];
+        if (!r->used)
+            continue;
+        rc = ge_buf_printf(out, "R ");
+        if (rc == 0)
+            rc = ge_buf_put_escaped(out, r->id);
+        if (rc == 0)
+            rc = ge_buf_printf(out, " %d %u %lld %lld %lld %lld %d\n", r->report, r->points, (long long)r->gran,
+                               (long long)r->back, (long long)(r->end == INT64_MAX ? -1 : r->end),
+                               (long long)r->covered, r->final);
+    }
+    for (int i = 0; i < OADR_MAX_OPTS && rc == 0; i++) {
+        const opt_entry_t *o = &v->opts[i];
+        if (o->state == OPT_FREE)
+            continue;
+        rc = ge_buf_printf(out, "O ");
+        if (rc == 0)
+            rc = ge_buf_put_escaped(out, o->id);
+        /* a create the VTN never acknowledged is to be sent again */
+        if (rc == 0)
+            rc = ge_buf_printf(out, " %d %d %d %u ", (int)(o->state == OPT_CREATED && !o->acked ? OPT_TO_CREATE : o->state),
+                               o->acked, o->opt_in, (unsigned)o->mod);
+        if (rc == 0)
+            rc = ge_buf_put_escaped(out, o->reason);
+        /* EVENT "-": a schedule (an eventID "-" itself is written %2D) */
+        if (rc == 0)
+            rc = !o->event_id[0] ? ge_buf_printf(out, " -")
+                 : strcmp(o->event_id, "-") == 0 ? ge_buf_printf(out, " %%2D") : ge_buf_printf(out, " ");
+        if (rc == 0 && o->event_id[0] && strcmp(o->event_id, "-") != 0)
+            rc = ge_buf_put_escaped(out, o->event_id);
+        if (rc == 0)
+            rc = ge_buf_printf(out, " %zu", o->n);
+        for (size_t k = 0; k < o->n && rc == 0; k++)
+            rc = ge_buf_printf(out, " %lld %lld", (long long)o->start[k], (long long)o->dur[k]);
+        if (rc == 0)
+            rc = ge_buf_printf(out, "\n");
+    }
+    for (int i = 0; i < OADR_MAX_OPT_OUTS && rc == 0; i++) {
+        if (!v->opt_outs[i][0])
+            continue;
+        rc = ge_buf_printf(out, "X ");
+        if (rc == 0)
+            rc = ge_buf_put_escaped(out, v->opt_outs[i]);
+        if (rc == 0)
+            rc = ge_buf_printf(out, "\n");
+    }
+    return rc;
+}
+
+/* The next space-separated field of [*P, END) into OUT (%XX decoded); 0, or -1 when there is none,
+ * it does not fit, or it decodes to an empty string. */
+static int get_id(const char **p, const char *end, char *out, size_t size)
+{
+    size_t n = 0;
+
+    while (*p < end && **p == ' ')
+        (*p)++;
+    while (*p < end && **p != ' ') {
+        unsigned c = (unsigned char)**p;
+        if (c == '%') {
+            int hi = end - *p < 3 ? -1 : ge_hex_digit((unsigned char)(*p)[1]);
+            int lo = end - *p < 3 ? -1 : ge_hex_digit((unsigned char)(*p)[2]);
+            if (hi < 0 || lo < 0 || (c = (unsigned)(hi * 16 + lo)) == 0)
+                return -1;
+            *p += 2;
+        }
+        if (n + 1 >= size)
+            return -1;
+        out[n++] = (char)c;
+        (*p)++;
+    }
+    out[n] = '\0';
+    return n ? 0 : -1;
+}
+
+/* The next number field of [*P, END); 0, or -1. */
+static int get_num(const char **p, const char *end, long long *out)
+{
+    char tok[32], *e;
+
+    if (get_id(p, end, tok, sizeof(tok)) < 0)
+        return -1;
+    *out = strtoll(tok, &e, 10);
+    return *e ? -1 : 0;
+}
+
+/* One line of the state text into the tables of T (a copy of the engine's); 0 or -1. */
+static int restore_line(oadr_ven_t *t, const char *p, const char *end)
+{
+    long long x[8];
+    char id[OADR_ID_MAX];
+
+    if (end - p < 2 || p[1] != ' ')
+        return -1;
+    if (p[0] == 'X') {
+        p += 2;
+        for (int i = 0; i < OADR_MAX_OPT_OUTS; i++)
+            if (!t->opt_outs[i][0])
+                return get_id(&p, end, t->opt_outs[i], OADR_ID_MAX) < 0 || p != end ? -1 : 0;
+        return -1;
+    }
+    if (p[0] == 'R') {
+        rep_req_t *r = NULL;
+        p += 2;
+        for (int i = 0; i < MAX_REPORTS && !r; i++)
+            if (!t->reports[i].used)
+                r = &t->reports[i];
+        if (!r || get_id(&p, end, id, sizeof(id)) < 0)
+            return -1;
+        for (int k = 0; k < 7; k++)
+            if (get_num(&p, end, &x[k]) < 0)
+                return -1;
+        /* times within the unix seconds of +-30000 years, durations within a year: no overflow later */
+        if (p != end || x[0] < 0 || x[0] >= OADR__RPT_COUNT || x[1] <= 0 || x[1] >= 1ll << oadr__reports[x[0]].n_points ||
+            x[2] < 0 || x[2] > MAX_SAVED_DURATION || x[3] < 0 || x[3] > MAX_SAVED_DURATION || x[4] < -1 ||
+            x[4] > MAX_SAVED_TIME || x[5] < -MAX_SAVED_TIME || x[5] > MAX_SAVED_TIME || (x[6] != 0 && x[6] != 1))
+            return -1;
+        memset(r, 0, sizeof(*r));
+        r->used = 1;
+        copy_str(r->id, sizeof(r->id), id);
+        r->report = (int)x[0];
+        r->points = (unsigned)x[1];
+        r->gran = x[2];
+        r->back = x[3];
+        r->end = x[4] < 0 ? INT64_MAX : x[4];
+        r->covered = x[5];
+        r->final = (int)x[6];
+        return 0;
+    }
+    if (p[0] == 'O') {
+        opt_entry_t o, *slot = opt_slot(t);
+        char ev[OADR_ID_MAX];
+        const char *ev_at;
+        int schedule;
+        p += 2;
+        memset(&o, 0, sizeof(o));
+        if (!slot || get_id(&p, end, o.id, sizeof(o.id)) < 0)
+            return -1;
+        for (int k = 0; k < 4; k++)
+            if (get_num(&p, end, &x[k]) < 0)
+                return -1;
+        if (get_id(&p, end, o.reason, sizeof(o.reason)) < 0)
+            return -1;
+        while (p < end && *p == ' ')
+            p++;
+        ev_at = p;
+        if (get_id(&p, end, ev, sizeof(ev)) < 0 || get_num(&p, end, &x[4]) < 0)
+            return -1;
+        schedule = strcmp(ev, "-") == 0 && ev_at[0] != '%';
+        if (x[0] < OPT_TO_CREATE || x[0] > OPT_TO_CANCEL || (x[1] | x[2]) & ~1ll || x[3] < 0 || x[3] > UINT32_MAX ||
+            x[4] < 0 || x[4] > OADR_MAX_WINDOWS || (x[4] == 0 && schedule))
+            return -1;
+        o.state = (opt_state)x[0];
+        o.acked = (int)x[1];
+        o.opt_in = (int)x[2];
+        o.mod = (uint32_t)x[3];
+        if (!schedule)
+            copy_str(o.event_id, sizeof(o.event_id), ev);
+        o.n = (size_t)x[4];
+        for (size_t k = 0; k < o.n; k++) {
+            long long s, d;
+            if (get_num(&p, end, &s) < 0 || get_num(&p, end, &d) < 0 || d <= 0 || d > MAX_SAVED_DURATION ||
+                s < -MAX_SAVED_TIME || s > MAX_SAVED_TIME)
+                return -1;
+            o.start[k] = s;
+            o.dur[k] = d;
+        }
+        if (p != end)
+            return -1;
+        /* a create the VTN never acknowledged is sent again */
+        if (o.state == OPT_CREATED && !o.acked)
+            o.state = OPT_TO_CREATE;
+        *slot = o;
+        return 0;
+    }
+    return -1;
+}
+
+int oadr_ven_restore(oadr_ven_t *v, const char *text, size_t len)
+{
+    const char *p = text, *end = text + len;
+    unsigned line = 0;
+    rep_req_t reports[MAX_REPORTS];
+    opt_entry_t opts[OADR_MAX_OPTS];
+    char opt_outs[OADR_MAX_OPT_OUTS][OADR_ID_MAX];
+
+    if (!v || (!text && len))
+        return GE_ERR_INVALID;
+    /* parse into the live tables, and put the old ones back if a line is bad */
+    memcpy(reports, v->reports, sizeof(reports));
+    memcpy(opts, v->opts, sizeof(opts));
+    memcpy(opt_outs, v->opt_outs, sizeof(opt_outs));
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        line++;
+        if (le > p && restore_line(v, p, le) < 0) {
+            ge_log(v->cfg.log, GE_LOG_ERROR, "oadr", "saved state:%u: not understood; nothing restored", line);
+            memcpy(v->reports, reports, sizeof(reports));
+            memcpy(v->opts, opts, sizeof(opts));
+            memcpy(v->opt_outs, opt_outs, sizeof(opt_outs));
+            return GE_ERR_PARSE;
+        }
+        p = nl ? nl + 1 : end;
+    }
+    {
+        const char *ids[MAX_REPORTS];
+        ge_log(v->cfg.log, GE_LOG_INFO, "oadr", "restored %zu report request(s) and the opts from the saved state",
+               pending_reports(v, ids));
+    }
+    reconsider_events(v);
+    return 0;
 }
 
 /* ---- payloads from the VTN ---------------------------------------------------------------------------- */
@@ -1249,7 +1724,7 @@ static void handle_payload(oadr_ven_t *v, const oadr_oadrSignedObject_t *so, dou
                                     v->inflight_kind == OADR_MSG_CREATE_PARTY_REGISTRATION);
     } else if (so->oadrDistributeEvent) {
         if (v->reg == REG_DONE)
-            on_distribute(v, so->oadrDistributeEvent);
+            on_distribute(v, so->oadrDistributeEvent, now);
     } else if (so->oadrRequestReregistration) {
         /* §8.2.5: acknowledge, then register again with the same identity */
         reply_add(v, OADR_MSG_RESPONSE, "EiRegisterParty", "200", "OK", "");
@@ -1313,6 +1788,7 @@ static void handle_payload(oadr_ven_t *v, const oadr_oadrSignedObject_t *so, dou
         if (v->inflight_kind == OADR_MSG_REGISTER_REPORT) {
             if (code[0] == '2') {
                 ge_log(v->cfg.log, GE_LOG_INFO, "oadr", "the VTN registered our reports");
+                v->rr_backoff = 0;
             } else {
                 v->stats.reports_registered--;
                 v->need_register_report = 1;
@@ -1445,8 +1921,9 @@ static int next_created_event(oadr_ven_t *v, oadr_request_t *req)
             copy_str(rid, sizeof(rid), e->request_id);
         else
             new_request_id(v, rid, sizeof(rid));
-        if (oadr__created_event_xml(&v->body, rid, v->ven_id, e->id, e->mod, "200", e->opt_out ? "optOut" : "optIn") <
-            0) {
+        if (oadr__created_event_xml(&v->body, rid, v->ven_id, e->id, e->mod,
+                                    e->code == 452 ? "452" : e->code == 460 ? "460" : "200",
+                                    e->opt_out ? "optOut" : "optIn") < 0) {
             ge_log(v->cfg.log, GE_LOG_ERROR, "oadr", "cannot encode the oadrCreatedEvent for %s", e->id);
             e->responded = 1;
             continue;
@@ -1553,7 +2030,7 @@ int oadr_ven_next_request(oadr_ven_t *v, double now, oadr_request_t *req)
             fill(v, OADR_MSG_QUERY_REGISTRATION, req);
         } else {
             rc = oadr__create_party_registration_xml(&v->body, rid, v->ven_id, v->registration_id, v->ven_name,
-                                                     v->transport);
+                                                     v->transport, v->cfg.xml_signature);
             set_path(v, "EiRegisterParty");
             if (rc < 0)
                 goto fail;
@@ -1673,9 +2150,9 @@ int oadr_ven_response(oadr_ven_t *v, uint32_t id, int status, const void *body, 
     } else if (kind == OADR_MSG_CREATE_OPT || kind == OADR_MSG_CANCEL_OPT) {
         opt_done(v, 1);
     } else if (kind == OADR_MSG_REGISTER_REPORT) {
-        /* delivered; an oadrRegisteredReport refusing it sends it again */
+        /* delivered; an oadrRegisteredReport refusing it sends it again, backing off (rr_backoff is
+         * reset once the VTN accepts them) */
         v->need_register_report = 0;
-        v->rr_backoff = 0;
         v->stats.reports_registered++;
     }
     if (!body || len == 0) {
@@ -1708,6 +2185,14 @@ int oadr_ven_push(oadr_ven_t *v, const void *body, size_t len, double now, ge_bu
         return 400;
     if (so->oadrDistributeEvent)
         copy_trim(rid, sizeof(rid), so->oadrDistributeEvent->requestID);
+    if (v->reg != REG_DONE && v->reg != REG_LEAVING && !so->oadrCancelPartyRegistration &&
+        !so->oadrRequestReregistration) {
+        /* no active registration: nothing but EiRegisterParty is taken; 463 (not registered) */
+        ge_log(v->cfg.log, GE_LOG_WARN, "oadr", "a push payload while not registered; refused with 463");
+        if (!rid[0])
+            new_request_id(v, rid, sizeof(rid));
+        return oadr__response_xml(answer, "463", "not registered", rid, v->ven_id) < 0 ? 500 : 200;
+    }
     memset(&v->push_reply, 0, sizeof(v->push_reply));
     v->push_capture = 1;
     handle_payload(v, so, now);
@@ -1773,6 +2258,84 @@ static int interval_value(const sig_interval_t *sig, size_t n, int64_t elapsed, 
     return 0;
 }
 
+/* Signal KIND's value X as it holds with share RAMP of the load shed in force (1: all of it); 0
+ * when the signal does not hold in ramp-up or recovery. */
+static int ramped(int kind, oadr_load_control lc, int dispatch_delta, double ramp, double *x)
+{
+    if (ramp >= 1)
+        return 1;
+    switch (kind) {
+    case SIG_SIMPLE: *x = floor(*x * ramp + 0.5); return 1;
+    case SIG_DISPATCH:
+        if (!dispatch_delta)
+            return 0;
+        *x *= ramp;
+        return 1;
+    case SIG_LOADCTL:
+        if (lc == OADR_LC_CAPACITY)
+            *x = 1 - ramp * (1 - *x);
+        else if (lc == OADR_LC_PERCENT_OFFSET)
+            *x *= ramp;
+        else if (lc == OADR_LC_LEVEL_OFFSET)
+            *x = *x < 0 ? -floor(-*x * ramp + 0.5) : floor(*x * ramp + 0.5);
+        else
+            return 0;
+        return 1;
+    default: return 0;
+    }
+}
+
+/* Signal KIND's value X, of event E, into its entry D. */
+static void put_value(oadr_active_event_t *d, const ven_event_t *e, int kind, double x)
+{
+    switch (kind) {
+    case SIG_SIMPLE: d->has_level = 1; d->level = x; break;
+    case SIG_PRICE: d->has_price = 1; d->price = x; break;
+    case SIG_DISPATCH: d->has_dispatch = 1; d->dispatch_w = x; d->dispatch_delta = e->dispatch_delta; break;
+    case SIG_CHARGE: d->has_charge = 1; d->charge_pct = x; break;
+    case SIG_DEMAND: d->has_demand_charge = 1; d->demand_charge = x; break;
+    case SIG_BID: d->has_bid = 1; d->bid_price = x; break;
+    case SIG_LOADCTL: d->load_control = e->lc; d->load_control_value = x; break;
+    }
+}
+
+/* What the entries ask, into OUT's summary (each signal kind has one winner, so one entry). */
+static void summarize(oadr_control_t *out)
+{
+    for (size_t i = 0; i < out->n_active; i++) {
+        const oadr_active_event_t *a = &out->active[i];
+        if (a->has_level) {
+            out->has_level = 1;
+            out->level = a->level;
+        }
+        if (a->has_price) {
+            out->has_price = 1;
+            out->price = a->price;
+        }
+        if (a->has_dispatch) {
+            out->has_dispatch = 1;
+            out->dispatch_w = a->dispatch_w;
+            out->dispatch_delta = a->dispatch_delta;
+        }
+        if (a->has_charge) {
+            out->has_charge = 1;
+            out->charge_pct = a->charge_pct;
+        }
+        if (a->has_demand_charge) {
+            out->has_demand_charge = 1;
+            out->demand_charge = a->demand_charge;
+        }
+        if (a->has_bid) {
+            out->has_bid = 1;
+            out->bid_price = a->bid_price;
+        }
+        if (a->load_control) {
+            out->load_control = a->load_control;
+            out->load_control_value = a->load_control_value;
+        }
+    }
+}
+
 int oadr_ven_control(oadr_ven_t *v, double now, oadr_control_t *out)
 {
     ge_sched_result_t res;
@@ -1792,9 +2355,26 @@ int oadr_ven_control(oadr_ven_t *v, double now, oadr_control_t *out)
         const ge_sched_active_t *a = &res.active[i];
         const ven_event_t *e = a->payload;
         oadr_active_event_t *o = NULL;
-        double val;
+        int64_t s0, e0, at;
+        double ramp = 1;
+        oadr_phase phase = OADR_PHASE_ACTIVE;
         if (!e)
             continue;
+        /* the scheduler's window holds the ramp-up before the start and the recovery after the end */
+        s0 = a->start + e->ramp_up;
+        e0 = e->duration >= OPEN_ENDED || a->end == INT64_MAX ? INT64_MAX : a->end - e->recovery;
+        at = snow - s0;
+        if (snow < s0) {
+            phase = OADR_PHASE_RAMP_UP;
+            ramp = (double)(snow - a->start) / (double)e->ramp_up;
+            at = 0;
+        } else if (snow >= e0) {
+            phase = OADR_PHASE_RECOVERY;
+            ramp = e->recovery > 0 ? 1 - (double)(snow - e0) / (double)e->recovery : 0;
+            at = e0 - 1 - s0;
+            if (at < 0)
+                at = 0;
+        }
         for (size_t k = 0; k < out->n_active; k++)
             if (strcmp(out->active[k].id, e->id) == 0)
                 o = &out->active[k];
@@ -1803,42 +2383,20 @@ int oadr_ven_control(oadr_ven_t *v, double now, oadr_control_t *out)
             copy_str(o->id, sizeof(o->id), e->id);
             o->start = a->start;
             o->end = e->duration >= OPEN_ENDED ? INT64_MAX : a->end;
+            o->phase = phase;
+            o->ramp = ramp;
         }
-        if ((a->modes & MODE_SIMPLE) && interval_value(e->simple, e->n_simple, snow - a->start, &val)) {
-            out->has_level = 1;
-            out->level = val;
-            if (o) {
-                o->has_level = 1;
-                o->level = val;
-            }
-        }
-        if ((a->modes & MODE_PRICE) && interval_value(e->price, e->n_price, snow - a->start, &val)) {
-            out->has_price = 1;
-            out->price = val;
-            if (o) {
-                o->has_price = 1;
-                o->price = val;
-            }
-        }
-        if ((a->modes & MODE_DISPATCH) && interval_value(e->dispatch, e->n_dispatch, snow - a->start, &val)) {
-            out->has_dispatch = 1;
-            out->dispatch_w = val;
-            out->dispatch_delta = e->dispatch_delta;
-            if (o) {
-                o->has_dispatch = 1;
-                o->dispatch_w = val;
-                o->dispatch_delta = e->dispatch_delta;
-            }
-        }
-        if ((a->modes & MODE_CHARGE) && interval_value(e->charge, e->n_charge, snow - a->start, &val)) {
-            out->has_charge = 1;
-            out->charge_pct = val;
-            if (o) {
-                o->has_charge = 1;
-                o->charge_pct = val;
-            }
+        if (!o)
+            continue;
+        for (int kind = 0; kind < SIG_COUNT; kind++) {
+            double val;
+            if (!(a->modes & (1u << kind)) || !interval_value(e->sig[kind], e->n_sig[kind], at, &val) ||
+                !ramped(kind, e->lc, e->dispatch_delta, ramp, &val))
+                continue;
+            put_value(o, e, kind, val);
         }
     }
+    summarize(out);
     return 0;
 }
 

@@ -22,6 +22,20 @@ void ge_policy_config_default(ge_policy_config_t *c)
     c->ev_margin = 0.25;
 }
 
+const char *ge_policy_action_name(ge_policy_action a)
+{
+    switch (a) {
+    case GE_POLICY_UTILITY: return "utility control";
+    case GE_POLICY_EVENT_SHED: return "event: discharging";
+    case GE_POLICY_EVENT_COVER: return "event: covering load";
+    case GE_POLICY_PRICE_HIGH: return "discharging";
+    case GE_POLICY_PRICE_LOW: return "charging";
+    case GE_POLICY_SELF: return "self-consumption";
+    case GE_POLICY_IDLE: return "idle";
+    }
+    return "idle";
+}
+
 static double clampd(double v, double lo, double hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
@@ -93,7 +107,9 @@ int ge_policy_decide(const ge_policy_config_t *cfg, const ge_policy_input_t *in,
         double full = in->caps.ev_max_w > 0 ? in->caps.ev_max_w : t->ev_w;
         if (sp->set & GE_SP_EV_LIM)
             full = fmin(full, fmax(sp->ev_limit_w, 0));
-        if (price_high && t->ev_departure > in->now && full > 0) {
+        /* a high price, or an OpenADR event asking for less load (SIMPLE 1 and up; a demand
+         * charge is a SIMPLE 1): charge later, when the departure leaves the time for it */
+        if ((price_high || in->simple_level >= 1) && t->ev_departure > in->now && full > 0) {
             double hours_left = (t->ev_departure - in->now) / 3600.0;
             double hours_needed = t->ev_need_wh / full * (1.0 + cfg->ev_margin);
             ev_deferred = hours_left > hours_needed;
@@ -106,52 +122,58 @@ int ge_policy_decide(const ge_policy_config_t *cfg, const ge_policy_input_t *in,
     }
     double net = t->house_w + ev_plan - t->pv_w; /* site power with the battery idle */
 
-    double b = 0;
+    double b = 0, net_import = net;
+    int decide_battery = 1;
     const size_t rl = sizeof(out->reason);
     if (u && (u->set & GE_SP_BATTERY_W)) {
         out->action = GE_POLICY_UTILITY;
+        b = u->battery_w;
         snprintf(out->reason, rl, "utility control: battery %.0f W", u->battery_w);
+        /* the utility's battery target comes before the EV: against the import limit the EV is
+         * held back first, and it takes what is left */
+        net_import = t->house_w - t->pv_w;
     } else if (u && (((u->set & GE_SP_CONNECT) && !u->connect) ||
                      ((u->set & GE_SP_ENERGIZE) && !u->energize))) {
         out->action = GE_POLICY_UTILITY;
+        decide_battery = 0;
         snprintf(out->reason, rl, "utility control: %s", (u->set & GE_SP_CONNECT) && !u->connect
                                                               ? "disconnected" : "de-energized");
-    } else {
-        if (in->simple_level >= 2 || price_high) {
-            out->action = in->simple_level >= 2 ? GE_POLICY_EVENT_SHED : GE_POLICY_PRICE_HIGH;
-            if (soc > reserve) {
-                b = maxd;
-                if (in->simple_level >= 2)
-                    snprintf(out->reason, rl, "discharging: OpenADR SIMPLE level %d", in->simple_level);
-                else
-                    snprintf(out->reason, rl, "discharging: price %.2f above %.2f", in->price,
-                             cfg->discharge_above);
-            } else {
-                snprintf(out->reason, rl, "holding: SoC %.0f%% at the %.0f%% reserve", soc, reserve);
-            }
-        } else if (in->simple_level == 1) {
-            out->action = GE_POLICY_EVENT_COVER;
-            b = cover(net, maxc, maxd, soc, reserve);
-            snprintf(out->reason, rl, "covering the house load: OpenADR SIMPLE level 1");
-        } else if (price_low) {
-            out->action = GE_POLICY_PRICE_LOW;
-            if (soc < 100) {
-                b = -maxc;
-                snprintf(out->reason, rl, "charging: price %.2f below %.2f", in->price, cfg->charge_below);
-            } else {
-                snprintf(out->reason, rl, "full: price %.2f below %.2f", in->price, cfg->charge_below);
-            }
-        } else if (cfg->self_consumption) {
-            out->action = GE_POLICY_SELF;
-            b = cover(net, maxc, maxd, soc, reserve);
-            snprintf(out->reason, rl, "self-consumption");
+    } else if (in->simple_level >= 2 || price_high) {
+        out->action = in->simple_level >= 2 ? GE_POLICY_EVENT_SHED : GE_POLICY_PRICE_HIGH;
+        if (soc > reserve) {
+            b = maxd;
+            if (in->simple_level >= 2)
+                snprintf(out->reason, rl, "discharging: OpenADR SIMPLE level %d", in->simple_level);
+            else
+                snprintf(out->reason, rl, "discharging: price %.2f above %.2f", in->price, cfg->discharge_above);
         } else {
-            out->action = GE_POLICY_IDLE;
-            snprintf(out->reason, rl, "idle");
+            snprintf(out->reason, rl, "holding: SoC %.0f%% at the %.0f%% reserve", soc, reserve);
         }
+    } else if (in->simple_level == 1) {
+        out->action = GE_POLICY_EVENT_COVER;
+        b = cover(net, maxc, maxd, soc, reserve);
+        snprintf(out->reason, rl, "covering the house load: OpenADR SIMPLE level 1");
+    } else if (price_low) {
+        out->action = GE_POLICY_PRICE_LOW;
+        if (soc < 100) {
+            b = -maxc;
+            snprintf(out->reason, rl, "charging: price %.2f below %.2f", in->price, cfg->charge_below);
+        } else {
+            snprintf(out->reason, rl, "full: price %.2f below %.2f", in->price, cfg->charge_below);
+        }
+    } else if (cfg->self_consumption) {
+        out->action = GE_POLICY_SELF;
+        b = cover(net, maxc, maxd, soc, reserve);
+        snprintf(out->reason, rl, "self-consumption");
+    } else {
+        out->action = GE_POLICY_IDLE;
+        snprintf(out->reason, rl, "idle");
+    }
 
-        /* keep the predicted site power (net - b) inside the limits: soak a PV surplus rather
-         * than export past the limit; cut charging (or discharge) rather than import past it */
+    if (decide_battery) {
+        /* keep the predicted site power (net - b) inside the limits, a utility target included:
+         * soak a PV surplus rather than export past the limit; cut charging (or discharge) rather
+         * than import past it */
         if (sp->set & GE_SP_EXPORT_LIM) {
             double hi = net + sp->export_limit_w;
             if (b > hi) {
@@ -163,7 +185,7 @@ int ge_policy_decide(const ge_policy_config_t *cfg, const ge_policy_input_t *in,
             }
         }
         if (sp->set & GE_SP_IMPORT_LIM) {
-            double lo = net - sp->import_limit_w;
+            double lo = net_import - sp->import_limit_w;
             if (b < lo) {
                 b = fmin(lo, maxd);
                 if (b > 0 && soc <= reserve)
@@ -186,7 +208,7 @@ int ge_policy_decide(const ge_policy_config_t *cfg, const ge_policy_input_t *in,
         }
     }
     if (ev_deferred)
-        snprintf(out->reason + strlen(out->reason), rl - strlen(out->reason),
-                 "; EV waits for a lower price");
+        snprintf(out->reason + strlen(out->reason), rl - strlen(out->reason), "; EV waits for %s",
+                 in->simple_level >= 1 ? "the event's end" : "a lower price");
     return 0;
 }

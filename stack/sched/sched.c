@@ -3,8 +3,8 @@
  *
  * The indexes are updated in place, so a change costs O(log n) plus the events of its program
  * that it overlaps:
- *   - events live in 1,024-event chunks (a pool with a free list: no allocation per event, stable
- *     addresses), found by id through an open-addressing hash table;
+ *   - events live in 64-event chunks (a pool with a free list: no allocation per event, stable
+ *     addresses), found by id through an open-addressing table of (pool slot, 32 hash bits);
  *   - treaps with intrusive nodes, all inside the event:
  *       timeline:  events that run (end > start), keyed by effective start, each node holding the
  *                  latest end in its subtree: the events in force at `now` are a stabbing query;
@@ -15,14 +15,19 @@
  * Supersession is pairwise (it depends on the events' intervals before supersession, never on
  * whether the superseder is itself superseded), so a change only revisits the events it overlaps.
  * A put only records the event; the next evaluation links what changed one by one, or rebuilds
- * every tree from radix-sorted arrays when much changed (a first fill).  The last pick is kept
- * until the next change point or a change within its window.  The treaps' priorities come from a
- * counter through a mixer, so a schedule is the same on every run. */
+ * every tree from radix-sorted arrays when much changed (a first fill), as balanced trees.  The
+ * last pick is kept until the next change point or a change within its window.  The treaps'
+ * priorities come from a counter through a mixer, so a schedule is the same on every run.
+ *
+ * Memory is what a large fill costs where fresh pages are dear (bench/bench_sched): an event is
+ * 384 bytes, 64-aligned so that a visit of either tree reads one cache line; what follows from
+ * others' times (the final response, a Superseded status's end) is derived, not stored; the bulk
+ * build's scratch (32 bytes an event, 48 when all want responses) is reserved without being copied
+ * and given back after it. */
 #include "config.h"
 
 #include <limits.h>
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <gridedge/error.h>
@@ -30,13 +35,17 @@
 
 #define TIME_LIMIT (INT64_C(1) << 60) /* keeps start + duration + randomization from overflowing */
 #define NO_TIME INT64_MAX
-#define CHUNK_SHIFT 6                 /* events per pool chunk: 64 (about 30 KB; a few events cost little) */
+#define CHUNK_SHIFT 6                 /* events per pool chunk: 64 (24 KB; a few events cost little) */
 #define CHUNK (1u << CHUNK_SHIFT)
 
-/* An intrusive treap node; its owner is found with container_of. */
+/* An intrusive treap node; its owner is found with container_of.  The bytes after the priority
+ * would be padding: the milestones keep their small fields there. */
 typedef struct tnode {
     struct tnode *l, *r;
     uint32_t prio;
+    uint8_t order;   /* milestones: MS_*, also the node's index in its event's ms[] */
+    uint8_t linked;  /* milestones: in the milestone tree */
+    uint16_t status; /* milestones: the response */
 } tnode_t;
 
 #define OWNER(p, type, member) ((type *)(void *)((char *)(p) - offsetof(type, member)))
@@ -45,48 +54,44 @@ enum { MS_RECEIVED, MS_FINAL, MS_STARTED, MS_KINDS }; /* the order at one instan
 
 typedef struct sev sev_t;
 
-/* A node of an interval tree, keyed by (lo, slot), knowing the latest hi in its subtree.  It holds
- * copies of its event's times, set when it is linked (they do not change while it is). */
+/* A node of an interval tree, keyed by (its event's es, slot), knowing the latest end in its
+ * subtree.  The key and the end are read from the event: they do not change while it is linked
+ * (refresh() puts the old end back while it unlinks). */
 typedef struct inode {
     tnode_t n;
-    int64_t lo, hi, max;
-    uint32_t slot;
+    int64_t max;
 } inode_t;
 
+/* A response not yet sent, keyed by (t, order, id); its event is found through n.order. */
 typedef struct msnode {
     tnode_t n;
     int64_t t;
-    sev_t *owner;
-    uint8_t order;  /* MS_*: at one instant one event ends before the next starts */
-    uint8_t linked; /* in the milestone tree */
-    uint16_t status;
 } msnode_t;
 
+/* An event: 384 bytes, 64-aligned, so that a visit of either tree reads one cache line. */
 struct sev {
-    /* hot: what the timeline query and picking a winner read */
-    inode_t tn;        /* timeline: (es, end) */
+    /* line 0: the timeline and picking a winner */
+    _Alignas(64) inode_t tn; /* timeline: (es, end) */
     int64_t es;        /* effective start */
     int64_t end;       /* final effective end (<= es: never runs) */
+    int64_t creation;
     uint32_t modes;
     uint8_t primacy;
     uint8_t in_time, in_prog;
-    int64_t creation;
-    /* supersession */
-    inode_t pn;        /* its program's tree: (es, e_raw) */
+    uint8_t pending;   /* on the list of changes, in no tree */
+    /* line 1: its program's tree and supersession */
+    inode_t pn;        /* its program's tree: (pes, e_raw) */
+    int64_t pes;       /* es, where the program tree reads it */
     int64_t e_raw;     /* effective end after cancellation, before supersession */
-    int64_t ssup;      /* a server-marked Superseded status ends it here (NO_TIME: not) */
     int64_t psup;      /* a newer covering event of the program starts here (NO_TIME: none) */
     uint32_t program;
     uint32_t slot;     /* pool index: the last key of every tree, so keys are unique */
-    int64_t term0_time; /* completed or cancelled, before supersession */
-    int term0_status;
-    int64_t term_time; /* when the final response is due */
-    int term_status;   /* GE_RESP_COMPLETED / CANCELLED / SUPERSEDED */
-    msnode_t ms[MS_KINDS];
+    /* the rest */
     uint64_t idhash;   /* fnv1a of the id: the hash table's key and the draws' */
-    struct sev *pprev, *pnext; /* the list of events changed since the last evaluation */
-    uint8_t pending;   /* on that list, in no tree */
+    uint32_t pprev, pnext; /* the list of events changed since the last evaluation (slot + 1) */
     uint8_t live;      /* holds an event (not on the pool's free list) */
+    uint8_t cancelled; /* its status cancels it before its end */
+    msnode_t ms[MS_KINDS];
     ge_sched_event_t ev;
 };
 
@@ -94,7 +99,7 @@ struct sev {
 typedef struct bkey {
     int64_t es;
     uint32_t program;
-    sev_t *e;
+    uint32_t slot;
 } bkey_t;
 
 typedef struct defctl {
@@ -106,15 +111,18 @@ typedef struct defctl {
 } defctl_t;
 
 struct hslot {
-    sev_t *e;     /* NULL: empty */
-    uint32_t h32; /* low bits of the id's hash: most probes never touch the event */
+    uint32_t slot1; /* the event's pool slot + 1 (0: empty) */
+    uint32_t h32;   /* hash_key() of the id: most probes never touch the event */
 };
 
 struct ge_sched {
     ge_mem_t mem;
     uint64_t seed;
     /* the pool */
-    sev_t **chunks;
+    struct chunk {
+        sev_t *ev; /* CHUNK events, aligned */
+        void *mem; /* as allocated */
+    } *chunks;
     size_t nchunks, chunkcap;
     size_t used;     /* slots handed out from the chunks so far */
     sev_t *freelist; /* released slots, linked through tn.n.l */
@@ -133,13 +141,12 @@ struct ge_sched {
     uint32_t prio_counter;
     uint64_t visits;  /* tree nodes visited: the work done, whatever the machine */
     msnode_t *cursor; /* every milestone before it is resolved (NULL: all are) */
-    sev_t *pending;   /* events put since the last evaluation, not yet in the trees */
+    uint32_t pending; /* events put since the last evaluation, not yet in the trees (slot + 1) */
     size_t npending;
-    /* scratch of the bulk build */
-    bkey_t *keys;
-    size_t keycap;
-    tnode_t **nodes, **stack;
-    size_t nodecap, stackcap;
+    size_t nrespond;  /* live events that want responses (the bulk build's milestones: 3 each) */
+    void *scratch;    /* the next bulk build's, reserved by the puts that call for one */
+    size_t scratch_cap;
+    size_t scratch_kept; /* what ge_sched_reserve() asked for: a scratch that large is kept */
     int64_t last_now;
     int has_last;
     /* default controls */
@@ -215,6 +222,7 @@ typedef struct tree_ops {
     int (*less)(const tnode_t *a, const tnode_t *b); /* keys are unique */
     void (*fix)(tnode_t *n);                          /* recompute the subtree summary */
     void (*absorb)(tnode_t *n, const tnode_t *added); /* the summary after ADDED joined the subtree */
+    int (*held)(const tnode_t *n, const tnode_t *gone); /* the summary may have come from GONE */
 } tree_ops_t;
 
 static tnode_t *t_merge(ge_sched_t *s, tnode_t *a, tnode_t *b, const tree_ops_t *op)
@@ -279,7 +287,8 @@ static tnode_t *t_erase(ge_sched_t *s, tnode_t *root, tnode_t *n, const tree_ops
         root->l = t_erase(s, root->l, n, op);
     else
         root->r = t_erase(s, root->r, n, op);
-    op->fix(root);
+    if (op->held(root, n)) /* else it stands: reading the other child would be a cache miss */
+        op->fix(root);
     return root;
 }
 
@@ -288,50 +297,89 @@ static uint32_t next_prio(ge_sched_t *s)
     return (uint32_t)mix64(s->seed ^ ++s->prio_counter);
 }
 
-/* the timeline and the program trees */
-static int inode_less(const tnode_t *pa, const tnode_t *pb)
+/* the timeline, keyed by (es, slot) with the latest end below, and the program trees, keyed the
+ * same with the latest raw end below; both read the key from the event */
+
+static int64_t sub_max(const tnode_t *pn)
 {
-    const inode_t *a = OWNER(pa, inode_t, n), *b = OWNER(pb, inode_t, n);
-    return a->lo < b->lo || (a->lo == b->lo && a->slot < b->slot);
+    return pn ? OWNER(pn, inode_t, n)->max : INT64_MIN;
 }
 
-static void inode_fix(tnode_t *pn)
-{
-    inode_t *e = OWNER(pn, inode_t, n);
-    int64_t m = e->hi;
-    if (pn->l)
-        m = max64(m, OWNER(pn->l, inode_t, n)->max);
-    if (pn->r)
-        m = max64(m, OWNER(pn->r, inode_t, n)->max);
-    e->max = m;
-}
-
-static void inode_absorb(tnode_t *pn, const tnode_t *added)
+static void sub_absorb(tnode_t *pn, const tnode_t *added)
 {
     inode_t *e = OWNER(pn, inode_t, n);
     e->max = max64(e->max, OWNER(added, inode_t, n)->max);
 }
 
-static const tree_ops_t interval_ops = { inode_less, inode_fix, inode_absorb };
-
-/* Set up N for linking, with the interval [LO, HI). */
-static tnode_t *inode_set(ge_sched_t *s, inode_t *n, int64_t lo, int64_t hi, uint32_t slot)
+/* The trees' key order: (effective start, slot). */
+static int key_less(int64_t es_a, uint32_t slot_a, int64_t es_b, uint32_t slot_b)
 {
-    n->lo = lo;
-    n->hi = hi;
-    n->slot = slot;
+    return es_a < es_b || (es_a == es_b && slot_a < slot_b);
+}
+
+static int64_t children_max(const tnode_t *pn)
+{
+    return max64(sub_max(pn->l), sub_max(pn->r));
+}
+
+static int time_less(const tnode_t *pa, const tnode_t *pb)
+{
+    const sev_t *a = OWNER(pa, sev_t, tn.n), *b = OWNER(pb, sev_t, tn.n);
+    return key_less(a->es, a->slot, b->es, b->slot);
+}
+
+static void time_fix(tnode_t *pn)
+{
+    sev_t *e = OWNER(pn, sev_t, tn.n);
+    e->tn.max = max64(e->end, children_max(pn));
+}
+
+static int prog_less(const tnode_t *pa, const tnode_t *pb)
+{
+    const sev_t *a = OWNER(pa, sev_t, pn.n), *b = OWNER(pb, sev_t, pn.n);
+    return key_less(a->pes, a->slot, b->pes, b->slot);
+}
+
+static void prog_fix(tnode_t *pn)
+{
+    sev_t *e = OWNER(pn, sev_t, pn.n);
+    e->pn.max = max64(e->e_raw, children_max(pn));
+}
+
+/* An ancestor's latest end can only have come from a removed node that ended as late. */
+static int time_held(const tnode_t *n, const tnode_t *gone)
+{
+    return OWNER(n, inode_t, n)->max <= OWNER(gone, sev_t, tn.n)->end;
+}
+
+static int prog_held(const tnode_t *n, const tnode_t *gone)
+{
+    return OWNER(n, inode_t, n)->max <= OWNER(gone, sev_t, pn.n)->e_raw;
+}
+
+static const tree_ops_t time_ops = { time_less, time_fix, sub_absorb, time_held };
+static const tree_ops_t prog_ops = { prog_less, prog_fix, sub_absorb, prog_held };
+
+/* N, ready to be linked. */
+static tnode_t *inode_set(ge_sched_t *s, inode_t *n)
+{
     n->n.prio = next_prio(s);
     return &n->n;
 }
 
 /* milestones: key (t, order, id) */
+static sev_t *ms_owner(const msnode_t *m)
+{
+    return OWNER(m - m->n.order, sev_t, ms);
+}
+
 static int ms_cmp(const msnode_t *a, const msnode_t *b)
 {
     if (a->t != b->t)
         return a->t < b->t ? -1 : 1;
-    if (a->order != b->order)
-        return a->order < b->order ? -1 : 1;
-    return strcmp(a->owner->ev.id, b->owner->ev.id);
+    if (a->n.order != b->n.order)
+        return a->n.order < b->n.order ? -1 : 1;
+    return strcmp(ms_owner(a)->ev.id, ms_owner(b)->ev.id);
 }
 
 static int ms_less(const tnode_t *a, const tnode_t *b)
@@ -350,7 +398,14 @@ static void no_absorb(tnode_t *n, const tnode_t *added)
     (void)added;
 }
 
-static const tree_ops_t ms_ops = { ms_less, no_fix, no_absorb };
+static int no_held(const tnode_t *n, const tnode_t *gone)
+{
+    (void)n;
+    (void)gone;
+    return 0;
+}
+
+static const tree_ops_t ms_ops = { ms_less, no_fix, no_absorb, no_held };
 
 static msnode_t *ms_first(const ge_sched_t *s)
 {
@@ -417,6 +472,8 @@ static tnode_t **prog_root(ge_sched_t *s, uint32_t program)
     return &r->root;
 }
 
+static int prog_grow(ge_sched_t *s, size_t cap);
+
 /* PROGRAM in the table of program trees (kept at most half full).  A failure changes nothing. */
 static int prog_reserve(ge_sched_t *s, uint32_t program)
 {
@@ -426,7 +483,16 @@ static int prog_reserve(ge_sched_t *s, uint32_t program)
         prog_root(s, program);
         return 0;
     }
-    size_t cap = s->prcap ? s->prcap * 2 : 16;
+    int rc = prog_grow(s, s->prcap ? s->prcap * 2 : 16);
+    if (rc < 0)
+        return rc;
+    prog_root(s, program);
+    return 0;
+}
+
+/* The table of program trees rehashed into CAP slots (a power of two, larger than the present). */
+static int prog_grow(ge_sched_t *s, size_t cap)
+{
     struct proot *t = s->mem.malloc(cap * sizeof(*t), s->mem.ud);
     if (!t)
         return GE_ERR_NOMEM;
@@ -439,21 +505,28 @@ static int prog_reserve(ge_sched_t *s, uint32_t program)
         if (old[k].used)
             s->proots[prog_slot(s, old[k].program)] = old[k];
     s->mem.free(old, s->mem.ud);
-    prog_root(s, program);
     return 0;
 }
 
 /* --- id hash and pool ----------------------------------------------------------------------------- */
 
-static size_t hash_home(const ge_sched_t *s, uint64_t h)
+static sev_t *slot_ev(const ge_sched_t *s, uint32_t slot)
 {
-    return (size_t)mix64(h) & (s->hcap - 1); /* fnv1a alone clusters similar ids */
+    return &s->chunks[slot >> CHUNK_SHIFT].ev[slot & (CHUNK - 1)];
 }
 
-static size_t hash_slot(const ge_sched_t *s, const char *id, uint64_t h)
+/* The id hash's 32 bits kept in the table: its slots' homes and most mismatches are found without
+ * touching the events (fnv1a alone clusters similar ids, hence the mixer). */
+static uint32_t hash_key(uint64_t idhash)
 {
-    size_t mask = s->hcap - 1, i = hash_home(s, h);
-    while (s->hash[i].e && (s->hash[i].h32 != (uint32_t)h || strcmp(s->hash[i].e->ev.id, id) != 0))
+    return (uint32_t)(mix64(idhash) >> 32);
+}
+
+static size_t hash_slot(const ge_sched_t *s, const char *id, uint32_t hk)
+{
+    size_t mask = s->hcap - 1, i = hk & mask;
+    while (s->hash[i].slot1 &&
+           (s->hash[i].h32 != hk || strcmp(slot_ev(s, s->hash[i].slot1 - 1)->ev.id, id) != 0))
         i = (i + 1) & mask;
     return i;
 }
@@ -463,7 +536,8 @@ static sev_t *find_h(const ge_sched_t *s, const char *id, uint64_t h)
 {
     if (!s->hcap)
         return NULL;
-    return s->hash[hash_slot(s, id, h)].e;
+    const struct hslot *x = &s->hash[hash_slot(s, id, hash_key(h))];
+    return x->slot1 ? slot_ev(s, x->slot1 - 1) : NULL;
 }
 
 static sev_t *find(const ge_sched_t *s, const char *id)
@@ -471,12 +545,23 @@ static sev_t *find(const ge_sched_t *s, const char *id)
     return find_h(s, id, fnv1a(id));
 }
 
-/* Room for one more id, kept at most half full.  A failure changes nothing. */
+/* Room for one more id, kept at most three quarters full (linear probing's probes stay few: the
+ * table holds 8 bytes per slot, so they rarely leave a cache line) and at most 2^31 events, so
+ * that a slot and the table's index fit in 32 bits.  A failure changes nothing. */
+static int hash_grow(ge_sched_t *s, size_t cap);
+
 static int hash_reserve(ge_sched_t *s)
 {
-    if ((s->n + 1) * 2 <= s->hcap)
+    if ((s->n + 1) * 4 <= s->hcap * 3)
         return 0;
-    size_t cap = s->hcap ? s->hcap * 2 : 64;
+    if (s->n >= (size_t)1 << 31)
+        return GE_ERR_NOMEM;
+    return hash_grow(s, s->hcap ? s->hcap * 2 : 64);
+}
+
+/* The id table rehashed into CAP slots (a power of two, larger than the present one). */
+static int hash_grow(ge_sched_t *s, size_t cap)
+{
     struct hslot *h = s->mem.malloc(cap * sizeof(*h), s->mem.ud);
     if (!h)
         return GE_ERR_NOMEM;
@@ -486,8 +571,12 @@ static int hash_reserve(ge_sched_t *s)
     s->hash = h;
     s->hcap = cap;
     for (size_t k = 0; k < oldcap; k++)
-        if (old[k].e)
-            s->hash[hash_slot(s, old[k].e->ev.id, old[k].e->idhash)] = old[k];
+        if (old[k].slot1) {
+            size_t i = old[k].h32 & (cap - 1);
+            while (h[i].slot1) /* the ids are distinct: no need to compare them */
+                i = (i + 1) & (cap - 1);
+            h[i] = old[k];
+        }
     s->mem.free(old, s->mem.ud);
     return 0;
 }
@@ -495,36 +584,47 @@ static int hash_reserve(ge_sched_t *s)
 /* Linear probing's deletion: shift later members of the cluster back into the hole. */
 static void hash_delete(ge_sched_t *s, const sev_t *e)
 {
-    size_t mask = s->hcap - 1, i = hash_slot(s, e->ev.id, e->idhash);
-    s->hash[i].e = NULL;
-    for (size_t j = (i + 1) & mask; s->hash[j].e; j = (j + 1) & mask) {
-        size_t home = hash_home(s, s->hash[j].e->idhash);
+    size_t mask = s->hcap - 1, i = hash_slot(s, e->ev.id, hash_key(e->idhash));
+    s->hash[i].slot1 = 0;
+    for (size_t j = (i + 1) & mask; s->hash[j].slot1; j = (j + 1) & mask) {
+        size_t home = s->hash[j].h32 & mask;
         /* J may move to the hole I unless its home lies cyclically in (I, J] */
         if (((j - home) & mask) >= ((j - i) & mask)) {
             s->hash[i] = s->hash[j];
-            s->hash[j].e = NULL;
+            s->hash[j].slot1 = 0;
             i = j;
         }
     }
 }
 
 /* A free event slot, taken out of the pool only by pool_take(). */
+static int pool_grow(ge_sched_t *s);
+static size_t scratch_size(size_t n, size_t nrespond);
+
 static int pool_reserve(ge_sched_t *s)
 {
     if (s->freelist || s->used < s->nchunks * CHUNK)
         return 0;
+    return pool_grow(s);
+}
+
+/* One more chunk of CHUNK events in the pool. */
+static int pool_grow(ge_sched_t *s)
+{
     if (s->nchunks == s->chunkcap) {
         size_t nc = s->chunkcap ? s->chunkcap * 2 : 8;
-        sev_t **c = s->mem.realloc(s->chunks, nc * sizeof(*c), s->mem.ud);
+        struct chunk *c = s->mem.realloc(s->chunks, nc * sizeof(*c), s->mem.ud);
         if (!c)
             return GE_ERR_NOMEM;
         s->chunks = c;
         s->chunkcap = nc;
     }
-    sev_t *chunk = s->mem.malloc(CHUNK * sizeof(*chunk), s->mem.ud);
-    if (!chunk)
+    /* the allocator promises less alignment than an event's */
+    void *mem = s->mem.malloc(CHUNK * sizeof(sev_t) + _Alignof(sev_t) - 1, s->mem.ud);
+    if (!mem)
         return GE_ERR_NOMEM;
-    s->chunks[s->nchunks++] = chunk;
+    size_t pad = (size_t)(-(uintptr_t)mem & (_Alignof(sev_t) - 1));
+    s->chunks[s->nchunks++] = (struct chunk){ (sev_t *)(void *)((char *)mem + pad), mem };
     return 0;
 }
 
@@ -538,7 +638,7 @@ static sev_t *pool_take(ge_sched_t *s)
         slot = e->slot;
     } else {
         slot = (uint32_t)s->used++;
-        e = &s->chunks[slot >> CHUNK_SHIFT][slot & (CHUNK - 1)];
+        e = slot_ev(s, slot);
     }
     memset(e, 0, sizeof(*e));
     e->slot = slot;
@@ -577,14 +677,12 @@ void ge_sched_free(ge_sched_t *s)
     if (!s)
         return;
     for (size_t k = 0; k < s->nchunks; k++)
-        s->mem.free(s->chunks[k], s->mem.ud);
+        s->mem.free(s->chunks[k].mem, s->mem.ud);
     s->mem.free(s->chunks, s->mem.ud);
     s->mem.free(s->hash, s->mem.ud);
     s->mem.free(s->proots, s->mem.ud);
     s->mem.free(s->defs, s->mem.ud);
-    s->mem.free(s->keys, s->mem.ud);
-    s->mem.free(s->nodes, s->mem.ud);
-    s->mem.free(s->stack, s->mem.ud);
+    s->mem.free(s->scratch, s->mem.ud);
     s->mem.free(s, s->mem.ud);
 }
 
@@ -593,27 +691,65 @@ size_t ge_sched_count(const ge_sched_t *s)
     return s ? s->n : 0;
 }
 
+int ge_sched_reserve(ge_sched_t *s, size_t n)
+{
+    if (!s)
+        return GE_ERR_INVALID;
+    if (n > (size_t)1 << 31)
+        return GE_ERR_RANGE;
+    /* the pool, written once so that its pages are the process's before any event comes */
+    while (s->nchunks * CHUNK < n) {
+        int rc = pool_grow(s);
+        if (rc < 0)
+            return rc;
+        memset(s->chunks[s->nchunks - 1].ev, 0, CHUNK * sizeof(sev_t));
+    }
+    /* the table of program trees, for the first 8 programs */
+    if (!s->prcap) {
+        int rc = prog_grow(s, 16);
+        if (rc < 0)
+            return rc;
+    }
+    /* the id table, never more than three quarters full */
+    size_t cap = s->hcap ? s->hcap : 64;
+    while (n * 4 > cap * 3)
+        cap *= 2;
+    if (cap > s->hcap) {
+        int rc = hash_grow(s, cap);
+        if (rc < 0)
+            return rc;
+    }
+    /* the bulk build's scratch for N events that all want responses, kept after the builds */
+    size_t need = scratch_size(n, n);
+    if (need > s->scratch_cap) {
+        void *x = s->mem.malloc(need, s->mem.ud);
+        if (!x)
+            return GE_ERR_NOMEM;
+        memset(x, 0, need);
+        s->mem.free(s->scratch, s->mem.ud);
+        s->scratch = x;
+        s->scratch_cap = need;
+    }
+    s->scratch_kept = need > s->scratch_kept ? need : s->scratch_kept;
+    return 0;
+}
+
 /* --- one event's times ------------------------------------------------------------------------------ */
 
 /* Randomization and cancellation: everything about the event that does not depend on others. */
 static void effective_times(const ge_sched_t *s, sev_t *e)
 {
     const ge_sched_event_t *v = &e->ev;
-    e->es = v->start + draw(s->seed, e->idhash, 0, v->randomize_start);
+    e->es = e->pes = v->start + draw(s->seed, e->idhash, 0, v->randomize_start);
     int64_t dur = (int64_t)v->duration + draw(s->seed, e->idhash, 1, v->randomize_duration);
     int64_t ee = e->es + (dur > 0 ? dur : 0);
     e->e_raw = ee;
-    e->term0_status = GE_RESP_COMPLETED;
-    e->term0_time = ee;
-    e->ssup = NO_TIME;
     e->psup = NO_TIME;
-    if ((v->status == GE_EVENT_CANCELLED || v->status == GE_EVENT_CANCELLED_RANDOM) &&
-        v->status_time < ee) {
-        e->term0_status = GE_RESP_CANCELLED;
+    e->cancelled = (v->status == GE_EVENT_CANCELLED || v->status == GE_EVENT_CANCELLED_RANDOM) &&
+                   v->status_time < ee;
+    if (e->cancelled) {
         if (v->status_time <= e->es) {
-            /* cancelled before it began: it never runs */
-            e->e_raw = e->es;
-            e->term0_time = v->status_time;
+            e->e_raw = e->es; /* cancelled before it began: it never runs */
         } else {
             int64_t at = v->status_time;
             if (v->status == GE_EVENT_CANCELLED_RANDOM) {
@@ -623,48 +759,61 @@ static void effective_times(const ge_sched_t *s, sev_t *e)
                 at += draw(s->seed, e->idhash, 2, rs > rd ? rs : rd);
             }
             e->e_raw = at < ee ? at : ee;
-            e->term0_time = e->e_raw;
         }
     }
-    if (v->status == GE_EVENT_SUPERSEDED && v->status_time < e->e_raw)
-        e->ssup = v->status_time;
     e->modes = v->modes;
     e->primacy = v->primacy;
     e->creation = v->creation_time;
     e->program = v->program;
 }
 
-/* The final end and response from the supersession times. */
+/* When E's supersession starts if a newer event of its program covering it starts at PSUP: the
+ * earlier of that and a server-marked Superseded status (NO_TIME: never). */
+static int64_t sup_of(const sev_t *e, int64_t psup)
+{
+    const ge_sched_event_t *v = &e->ev;
+    if (v->status == GE_EVENT_SUPERSEDED && v->status_time < e->e_raw && v->status_time < psup)
+        return v->status_time;
+    return psup;
+}
+
+/* E's final response and when it is due, with PSUP as its supersession by its program: superseded,
+ * else cancelled (at Status.dateTime when before its start), else completed. */
+static int final_of(const sev_t *e, int64_t psup, int64_t *t)
+{
+    int64_t sup = sup_of(e, psup);
+    if (sup < e->e_raw) {
+        *t = sup;
+        return GE_RESP_SUPERSEDED;
+    }
+    *t = e->cancelled && e->ev.status_time <= e->es ? e->ev.status_time : e->e_raw;
+    return e->cancelled ? GE_RESP_CANCELLED : GE_RESP_COMPLETED;
+}
+
+/* The final end from the supersession times. */
 static void derive_end(sev_t *e)
 {
-    int64_t sup = e->ssup < e->psup ? e->ssup : e->psup;
-    e->end = e->e_raw;
-    e->term_status = e->term0_status;
-    e->term_time = e->term0_time;
-    if (sup < e->e_raw) {
-        e->end = sup > e->es ? sup : e->es;
-        e->term_status = GE_RESP_SUPERSEDED;
-        e->term_time = sup;
-    }
+    int64_t sup = sup_of(e, e->psup);
+    e->end = sup < e->e_raw ? (sup > e->es ? sup : e->es) : e->e_raw;
 }
 
 /* --- milestones -------------------------------------------------------------------------------------- */
 
 static void ms_unlink(ge_sched_t *s, msnode_t *m)
 {
-    if (!m->linked)
+    if (!m->n.linked)
         return;
     if (s->cursor == m)
         s->cursor = ms_next(s, m);
     s->ms_root = t_erase(s, s->ms_root, &m->n, &ms_ops);
-    m->linked = 0;
+    m->n.linked = 0;
 }
 
 /* M may have become unresolved (it is new, or its event's end moved): the cursor must not be
  * past it. */
 static void ms_touch(ge_sched_t *s, msnode_t *m)
 {
-    if (m->linked && (!s->cursor || ms_cmp(m, s->cursor) < 0))
+    if (m->n.linked && (!s->cursor || ms_cmp(m, s->cursor) < 0))
         s->cursor = m;
 }
 
@@ -672,7 +821,7 @@ static void ms_link(ge_sched_t *s, msnode_t *m)
 {
     m->n.prio = next_prio(s);
     s->ms_root = t_insert(s, s->ms_root, &m->n, &ms_ops);
-    m->linked = 1;
+    m->n.linked = 1;
     ms_touch(s, m);
 }
 
@@ -686,8 +835,7 @@ static int ms_wanted(const sev_t *e, int k, int64_t *t, int *status)
         *status = GE_RESP_RECEIVED;
         break;
     case MS_FINAL:
-        *t = e->term_time;
-        *status = e->term_status;
+        *status = final_of(e, e->psup, t);
         break;
     default:
         *t = e->es;
@@ -703,9 +851,8 @@ static void ms_set(sev_t *e, int k, int64_t t, int status)
 {
     msnode_t *m = &e->ms[k];
     m->t = t;
-    m->status = (uint16_t)status;
-    m->order = (uint8_t)k;
-    m->owner = e;
+    m->n.status = (uint16_t)status;
+    m->n.order = (uint8_t)k;
 }
 
 /* Put E's milestones in the tree as its times and sent bits say. */
@@ -716,7 +863,7 @@ static void ms_sync(ge_sched_t *s, sev_t *e)
         int64_t t;
         int status;
         int in = ms_wanted(e, k, &t, &status);
-        if (m->linked && in && m->t == t && m->status == status)
+        if (m->n.linked && in && m->t == t && m->n.status == status)
             continue;
         ms_unlink(s, m);
         if (!in)
@@ -736,7 +883,7 @@ static size_t ms_want(sev_t *e, tnode_t **out)
         if (!ms_wanted(e, k, &t, &status))
             continue;
         ms_set(e, k, t, status);
-        e->ms[k].linked = 1;
+        e->ms[k].n.linked = 1;
         out[n++] = &e->ms[k].n;
     }
     return n;
@@ -761,25 +908,26 @@ static void pick_touch(ge_sched_t *s, const sev_t *e)
 
 static void time_link(ge_sched_t *s, sev_t *e)
 {
-    s->time_root = t_insert(s, s->time_root, inode_set(s, &e->tn, e->es, e->end, e->slot), &interval_ops);
+    s->time_root = t_insert(s, s->time_root, inode_set(s, &e->tn), &time_ops);
     e->in_time = 1;
     pick_touch(s, e);
 }
 
 static void time_unlink(ge_sched_t *s, sev_t *e)
 {
-    s->time_root = t_erase(s, s->time_root, &e->tn.n, &interval_ops);
+    s->time_root = t_erase(s, s->time_root, &e->tn.n, &time_ops);
     e->in_time = 0;
     pick_touch(s, e);
 }
 
-/* Recompute E's derived end and move it in the timeline and the milestones if anything moved. */
-static void refresh(ge_sched_t *s, sev_t *e)
+/* E's supersession by its program moved from OLD_PSUP: recompute its derived end and move it in the
+ * timeline and the milestones if anything moved. */
+static void refresh(ge_sched_t *s, sev_t *e, int64_t old_psup)
 {
-    int64_t end = e->end, tt = e->term_time;
-    int ts = e->term_status;
+    int64_t end = e->end, tt, now_tt;
+    int ts = final_of(e, old_psup, &tt), now_ts = final_of(e, e->psup, &now_tt);
     derive_end(e);
-    if (end == e->end && tt == e->term_time && ts == e->term_status)
+    if (end == e->end && tt == now_tt && ts == now_ts)
         return;
     if (e->in_time) {
         int64_t now_end = e->end;
@@ -825,8 +973,9 @@ static void overlap_one(overlap_q_t *q, sev_t *f, int64_t *acc)
     case OV_LINK: /* X is new: it may supersede F, or F it */
         if (supersedes(x, f)) {
             if (x->es < f->psup) {
+                int64_t old = f->psup;
                 f->psup = x->es;
-                refresh(q->s, f);
+                refresh(q->s, f, old);
             }
         } else if (supersedes(f, x) && f->es < *acc) {
             *acc = f->es;
@@ -834,8 +983,9 @@ static void overlap_one(overlap_q_t *q, sev_t *f, int64_t *acc)
         break;
     case OV_UNLINK: /* X is gone: what it superseded looks again */
         if (supersedes(x, f) && f->psup == x->es) {
+            int64_t old = f->psup;
             f->psup = psup_of(q->s, f);
-            refresh(q->s, f);
+            refresh(q->s, f, old);
         }
         break;
     }
@@ -851,9 +1001,9 @@ static void overlap_visit(overlap_q_t *q, const sev_t *x, tnode_t *n, int64_t *a
         if (f->pn.max <= x->es)
             return; /* everything here is over before X starts */
         overlap_visit(q, x, n->l, acc);
-        if (f->pn.lo >= x->e_raw)
+        if (f->pes >= x->e_raw)
             return; /* this one and everything after it starts after X is over */
-        if (f != x && f->pn.hi > x->es)
+        if (f != x && f->e_raw > x->es)
             overlap_one(q, f, acc);
         n = n->r;
     }
@@ -869,7 +1019,7 @@ static void link_event(ge_sched_t *s, sev_t *e)
         tnode_t **root = prog_root(s, e->program);
         overlap_visit(&q, e, *root, &acc);
         e->psup = acc;
-        *root = t_insert(s, *root, inode_set(s, &e->pn, e->es, e->e_raw, e->slot), &interval_ops);
+        *root = t_insert(s, *root, inode_set(s, &e->pn), &prog_ops);
         e->in_prog = 1;
     }
     derive_end(e);
@@ -887,7 +1037,7 @@ static void unlink_event(ge_sched_t *s, sev_t *e)
         ms_unlink(s, &e->ms[k]);
     if (e->in_prog) {
         tnode_t **root = prog_root(s, e->program);
-        *root = t_erase(s, *root, &e->pn.n, &interval_ops);
+        *root = t_erase(s, *root, &e->pn.n, &prog_ops);
         e->in_prog = 0;
         int64_t acc = NO_TIME;
         overlap_q_t q = { s, e, OV_UNLINK };
@@ -903,22 +1053,22 @@ static void unlink_event(ge_sched_t *s, sev_t *e)
 static void pending_add(ge_sched_t *s, sev_t *e)
 {
     e->pending = 1;
-    e->pprev = NULL;
+    e->pprev = 0;
     e->pnext = s->pending;
     if (s->pending)
-        s->pending->pprev = e;
-    s->pending = e;
+        slot_ev(s, s->pending - 1)->pprev = e->slot + 1;
+    s->pending = e->slot + 1;
     s->npending++;
 }
 
 static void pending_del(ge_sched_t *s, sev_t *e)
 {
     if (e->pprev)
-        e->pprev->pnext = e->pnext;
+        slot_ev(s, e->pprev - 1)->pnext = e->pnext;
     else
         s->pending = e->pnext;
     if (e->pnext)
-        e->pnext->pprev = e->pprev;
+        slot_ev(s, e->pnext - 1)->pprev = e->pprev;
     e->pending = 0;
     s->npending--;
 }
@@ -967,100 +1117,168 @@ static void radix_keys(bkey_t *a, bkey_t *tmp, size_t n, int by_program)
         memcpy(a, src, n * sizeof(*a));
 }
 
-/* The treap of the M nodes in key order (priorities set): a Cartesian tree, built with a stack. */
-static tnode_t *t_build(ge_sched_t *s, tnode_t **nodes, size_t m, tnode_t **stack, const tree_ops_t *op)
+/* The priority of the I-th of M nodes of a bulk build: a balanced tree's, where a node's depth
+ * follows the trailing zeros of I + 1 (a ruler), so that the tree is about log2 M deep, not the
+ * 1.4 log2 M of random priorities.  The priority still sits where a random one would at that depth
+ * (about 2^d of the M nodes are above depth d), so that later inserts, with random priorities,
+ * find their places as in any treap. */
+static uint32_t bulk_prio(ge_sched_t *s, size_t i, size_t m)
 {
-    size_t top = 0;
+    int top = 0;
+    while (((size_t)2 << top) <= m)
+        top++; /* floor(log2 m): the root's trailing zeros */
+    int z = 0;
+    while (z < top && !(((i + 1) >> z) & 1))
+        z++;
+    double u = (double)(next_prio(s) >> 8) / (double)(1u << 24); /* in [0, 1) */
+    /* the share of the nodes above: 2^d to 2^(d+1) of M + 1, d = top - z */
+    double frac = (1.0 + u) * (double)((uint64_t)1 << (top - z)) / ((double)m + 1.0);
+    return frac >= 1.0 ? 0 : (uint32_t)((1.0 - frac) * 4294967295.0);
+}
+
+/* The treap of the M nodes that AT(CTX, i) gives in key order, with bulk_prio()'s priorities: a
+ * Cartesian tree.  Its right spine, deepest first, is a list through the right links (no stack):
+ * a node gets its real right child, the spine node popped before it, when it leaves the spine. */
+static tnode_t *t_build(ge_sched_t *s, tnode_t *(*at)(void *, size_t), void *ctx, size_t m,
+                        const tree_ops_t *op)
+{
+    tnode_t *top = NULL, *last;
     s->visits += m;
     for (size_t i = 0; i < m; i++) {
-        tnode_t *x = nodes[i], *last = NULL;
-        while (top && stack[top - 1]->prio < x->prio) {
-            last = stack[--top];
-            op->fix(last); /* its subtrees are complete */
+        tnode_t *x = at(ctx, i);
+        x->prio = bulk_prio(s, i, m);
+        for (last = NULL; top && top->prio < x->prio;) {
+            tnode_t *up = top->r;
+            top->r = last;
+            op->fix(top); /* its subtrees are complete */
+            last = top;
+            top = up;
         }
         x->l = last;
-        x->r = NULL;
-        if (top)
-            stack[top - 1]->r = x;
-        stack[top++] = x;
+        x->r = top;
+        top = x;
     }
-    while (top > 1)
-        op->fix(stack[--top]);
-    if (top)
-        op->fix(stack[0]);
-    return top ? stack[0] : NULL;
+    for (last = NULL; top;) {
+        tnode_t *up = top->r;
+        top->r = last;
+        op->fix(top);
+        last = top;
+        top = up;
+    }
+    return last;
 }
 
-static int ms_sort_cmp(const void *pa, const void *pb)
+/* The nodes of the bulk build, from its sorted keys or milestone pointers. */
+typedef struct build_ctx {
+    ge_sched_t *s;
+    const bkey_t *keys;
+    tnode_t **ms;
+} build_ctx_t;
+
+static tnode_t *prog_at(void *ctx, size_t i)
 {
-    const tnode_t *a = *(tnode_t *const *)pa, *b = *(tnode_t *const *)pb;
-    return ms_cmp(OWNER(a, msnode_t, n), OWNER(b, msnode_t, n));
+    build_ctx_t *c = ctx;
+    sev_t *e = slot_ev(c->s, c->keys[i].slot);
+    e->in_prog = 1;
+    return &e->pn.n;
 }
 
-static int grow(const ge_mem_t *mem, void **p, size_t *cap, size_t need, size_t elem)
+static tnode_t *time_at(void *ctx, size_t i)
 {
-    if (need <= *cap)
+    build_ctx_t *c = ctx;
+    sev_t *e = slot_ev(c->s, c->keys[i].slot);
+    e->in_time = 1;
+    return &e->tn.n;
+}
+
+static tnode_t *ms_at(void *ctx, size_t i)
+{
+    build_ctx_t *c = ctx;
+    return c->ms[i];
+}
+
+/* The M milestone nodes at A in key order: a bottom-up merge sort through TMP (M more), in the
+ * scratch rather than qsort(), which may take its buffer from malloc behind the caller's back. */
+static void ms_sort(tnode_t **a, tnode_t **tmp, size_t m)
+{
+    tnode_t **src = a, **dst = tmp;
+    for (size_t w = 1; w < m; w *= 2) {
+        for (size_t lo = 0; lo < m; lo += 2 * w) {
+            size_t mid = lo + w < m ? lo + w : m, hi = lo + 2 * w < m ? lo + 2 * w : m;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                dst[k++] = ms_cmp(OWNER(src[j], msnode_t, n), OWNER(src[i], msnode_t, n)) < 0 ? src[j++]
+                                                                                             : src[i++];
+            while (i < mid)
+                dst[k++] = src[i++];
+            while (j < hi)
+                dst[k++] = src[j++];
+        }
+        tnode_t **x = src;
+        src = dst;
+        dst = x;
+    }
+    if (src != a)
+        memcpy(a, src, m * sizeof(*a));
+}
+
+/* The bulk build's scratch, in bytes, for N events of which NRESPOND want responses: a sort key per
+ * event and the radix sort's buffer, later the milestones' pointers and the merge sort's. */
+static size_t scratch_size(size_t n, size_t nrespond)
+{
+    size_t keys = 2 * n * sizeof(bkey_t), ms = 2 * MS_KINDS * nrespond * sizeof(tnode_t *);
+    return keys > ms ? keys : ms;
+}
+
+/* When the next evaluation will rebuild everything (N events, NPENDING of them changed), its
+ * scratch, so that it never allocates.  Nothing is copied, so the pages are first touched by the
+ * build; the build gives them back.  A failure changes nothing but the scratch. */
+static int scratch_reserve(ge_sched_t *s, size_t n, size_t nrespond, size_t npending)
+{
+    size_t need = scratch_size(n, nrespond);
+    if (npending * 4 < n || need <= s->scratch_cap)
         return 0;
-    size_t nc = *cap ? *cap : 64;
-    while (nc < need) {
-        if (nc > SIZE_MAX / 2 / elem)
-            return GE_ERR_NOMEM;
-        nc *= 2;
-    }
-    void *q = mem->realloc(*p, nc * elem, mem->ud);
-    if (!q)
-        return GE_ERR_NOMEM;
-    *p = q;
-    *cap = nc;
-    return 0;
+    size_t cap = need > 2 * s->scratch_cap ? need : 2 * s->scratch_cap;
+    s->mem.free(s->scratch, s->mem.ud);
+    s->scratch = s->mem.malloc(cap, s->mem.ud);
+    s->scratch_cap = s->scratch ? cap : 0;
+    return s->scratch ? 0 : GE_ERR_NOMEM;
 }
 
-#define GROW(s, field, capfield, need) \
-    grow(&(s)->mem, (void **)&(s)->field, &(s)->capfield, (need), sizeof(*(s)->field))
-
-/* Room in the bulk build's scratch for N events: reserved by the puts, so that an evaluation
- * never allocates (and never fails). */
-static int scratch_reserve(ge_sched_t *s, size_t n)
+/* Every tree from scratch; SCRATCH has scratch_size() bytes. */
+static void bulk_build(ge_sched_t *s, void *scratch)
 {
-    int rc;
-    if ((rc = GROW(s, keys, keycap, 2 * n)) < 0 || (rc = GROW(s, nodes, nodecap, 3 * n)) < 0 ||
-        (rc = GROW(s, stack, stackcap, 3 * n)) < 0)
-        return rc;
-    return 0;
-}
-
-/* Every tree from scratch. */
-static void bulk_build(ge_sched_t *s)
-{
+    bkey_t *keys = scratch;
     s->pick.ok = 0;
     s->time_root = s->ms_root = NULL;
     for (size_t k = 0; k < s->prcap; k++)
         s->proots[k].root = NULL;
     s->cursor = NULL;
-    s->pending = NULL;
+    s->pending = 0;
     s->npending = 0;
     size_t m = 0;
     for (size_t c = 0; c < s->nchunks; c++) {
         size_t lim = s->used - c * CHUNK < CHUNK ? s->used - c * CHUNK : CHUNK;
         for (size_t i = 0; i < lim; i++) {
-            sev_t *e = &s->chunks[c][i];
+            sev_t *e = &s->chunks[c].ev[i];
             if (!e->live)
                 continue;
             e->pending = e->in_time = e->in_prog = 0;
             for (int k = 0; k < MS_KINDS; k++)
-                e->ms[k].linked = 0;
+                e->ms[k].n.linked = 0;
             effective_times(s, e);
             if (e->e_raw > e->es)
-                s->keys[m++] = (bkey_t){ e->es, e->program, e };
+                keys[m++] = (bkey_t){ e->es, e->program, e->slot };
         }
     }
-    /* supersession: a sweep over each program's events by start, keeping those still running */
-    radix_keys(s->keys, s->keys + m, m, 1);
-    sev_t **act = (sev_t **)(void *)s->stack;
+    /* supersession: a sweep over each program's events by start, keeping those still running (in
+     * the radix sort's buffer, free again: a pointer per key fits) */
+    radix_keys(keys, keys + m, m, 1);
+    sev_t **act = (sev_t **)(void *)(keys + m);
     size_t na = 0;
     for (size_t i = 0; i < m; i++) {
-        sev_t *x = s->keys[i].e;
-        if (i > 0 && s->keys[i - 1].program != x->program)
+        sev_t *x = slot_ev(s, keys[i].slot);
+        if (i > 0 && keys[i - 1].program != x->program)
             na = 0;
         size_t keep = 0;
         for (size_t j = 0; j < na; j++) {
@@ -1078,57 +1296,67 @@ static void bulk_build(ge_sched_t *s)
         na = keep;
         act[na++] = x;
     }
-    for (size_t i = 0, first = 0; i < m; i++) {
-        sev_t *e = s->keys[i].e;
-        e->in_prog = 1;
-        s->nodes[i] = inode_set(s, &e->pn, e->es, e->e_raw, e->slot);
-        if (i + 1 == m || s->keys[i + 1].program != e->program) { /* the program's last */
-            *prog_root(s, e->program) = t_build(s, s->nodes + first, i + 1 - first, s->stack, &interval_ops);
+    build_ctx_t bc = { s, keys, NULL };
+    for (size_t i = 0, first = 0; i < m; i++)
+        if (i + 1 == m || keys[i + 1].program != keys[i].program) { /* the program's last */
+            bc.keys = keys + first;
+            *prog_root(s, keys[i].program) = t_build(s, prog_at, &bc, i + 1 - first, &prog_ops);
             first = i + 1;
         }
-    }
-    /* the timeline and the milestones */
-    size_t mt = 0, mm = 0;
+    /* the timeline */
+    size_t mt = 0;
     for (size_t c = 0; c < s->nchunks; c++) {
         size_t lim = s->used - c * CHUNK < CHUNK ? s->used - c * CHUNK : CHUNK;
         for (size_t i = 0; i < lim; i++) {
-            sev_t *e = &s->chunks[c][i];
+            sev_t *e = &s->chunks[c].ev[i];
             if (!e->live)
                 continue;
             derive_end(e);
             if (e->end > e->es)
-                s->keys[mt++] = (bkey_t){ e->es, 0, e };
-            if (e->ev.respond)
-                mm += ms_want(e, s->nodes + mm);
+                keys[mt++] = (bkey_t){ e->es, 0, e->slot };
+        }
+    }
+    radix_keys(keys, keys + mt, mt, 0);
+    bc.keys = keys;
+    s->time_root = t_build(s, time_at, &bc, mt, &time_ops);
+    /* the milestones (the keys are done with) */
+    if (!s->nrespond)
+        return;
+    size_t mm = 0;
+    bc.ms = scratch;
+    for (size_t c = 0; c < s->nchunks; c++) {
+        size_t lim = s->used - c * CHUNK < CHUNK ? s->used - c * CHUNK : CHUNK;
+        for (size_t i = 0; i < lim; i++) {
+            sev_t *e = &s->chunks[c].ev[i];
+            if (e->live && e->ev.respond)
+                mm += ms_want(e, bc.ms + mm);
         }
     }
     if (mm) {
-        qsort(s->nodes, mm, sizeof(*s->nodes), ms_sort_cmp);
-        for (size_t i = 0; i < mm; i++)
-            s->nodes[i]->prio = next_prio(s);
-        s->ms_root = t_build(s, s->nodes, mm, s->stack, &ms_ops);
-        s->cursor = OWNER(s->nodes[0], msnode_t, n);
+        ms_sort(bc.ms, bc.ms + mm, mm);
+        s->ms_root = t_build(s, ms_at, &bc, mm, &ms_ops);
+        s->cursor = ms_first(s);
     }
-    radix_keys(s->keys, s->keys + mt, mt, 0);
-    for (size_t i = 0; i < mt; i++) {
-        sev_t *e = s->keys[i].e;
-        e->in_time = 1;
-        s->nodes[i] = inode_set(s, &e->tn, e->es, e->end, e->slot);
-    }
-    s->time_root = t_build(s, s->nodes, mt, s->stack, &interval_ops);
 }
 
-/* Bring the trees up to date with the puts since the last evaluation. */
+/* Bring the trees up to date with the puts since the last evaluation: one by one, or all at once
+ * when many changed (and the puts reserved the scratch: removals since may call for a rebuild no
+ * put reserved for; one by one needs no memory). */
 static void flush(ge_sched_t *s)
 {
     if (!s->npending)
         return;
-    if (s->npending * 4 >= s->n) {
-        bulk_build(s);
+    if (s->npending * 4 >= s->n && s->scratch_cap >= scratch_size(s->n, s->nrespond)) {
+        bulk_build(s, s->scratch);
+        if (s->scratch_cap > s->scratch_kept) { /* ge_sched_reserve() keeps its own */
+            s->mem.free(s->scratch, s->mem.ud);
+            s->scratch = NULL;
+            s->scratch_cap = 0;
+        }
         return;
     }
     while (s->pending) {
-        sev_t *e = s->pending;
+        sev_t *e = slot_ev(s, s->pending - 1);
         pending_del(s, e);
         link_event(s, e);
     }
@@ -1173,23 +1401,30 @@ int ge_sched_put(ge_sched_t *s, const ge_sched_event_t *ev)
                 ms_sync(s, e);
             return 0;
         }
+        size_t nresp = s->nrespond + (ev->respond != 0) - (e->ev.respond != 0);
+        if ((rc = scratch_reserve(s, s->n, nresp, s->npending + !e->pending)) < 0)
+            return rc;
         if (!e->pending) {
             unlink_event(s, e);
             pending_add(s, e);
         }
+        s->nrespond = nresp;
         e->ev = *ev;
         e->ev.sent = sent;
         return 0;
     }
-    if ((rc = hash_reserve(s)) < 0 || (rc = pool_reserve(s)) < 0 || (rc = scratch_reserve(s, s->n + 1)) < 0)
+    if ((rc = hash_reserve(s)) < 0 || (rc = pool_reserve(s)) < 0 ||
+        (rc = scratch_reserve(s, s->n + 1, s->nrespond + (ev->respond != 0), s->npending + 1)) < 0)
         return rc;
     e = pool_take(s);
     e->ev = *ev;
     e->idhash = idhash;
-    struct hslot *h = &s->hash[hash_slot(s, ev->id, idhash)];
-    h->e = e;
-    h->h32 = (uint32_t)e->idhash;
+    uint32_t hk = hash_key(idhash);
+    struct hslot *h = &s->hash[hash_slot(s, ev->id, hk)];
+    h->slot1 = e->slot + 1;
+    h->h32 = hk;
     s->n++;
+    s->nrespond += ev->respond != 0;
     e->live = 1;
     pending_add(s, e);
     return 0;
@@ -1207,6 +1442,7 @@ int ge_sched_remove(ge_sched_t *s, const char *id)
     else
         unlink_event(s, e);
     hash_delete(s, e);
+    s->nrespond -= e->ev.respond != 0;
     pool_release(s, e);
     s->n--;
     return 0;
@@ -1290,8 +1526,10 @@ int ge_sched_effective(ge_sched_t *s, const char *id, int64_t *start, int64_t *e
         *start = e->es;
     if (end)
         *end = e->end;
-    if (final_status)
-        *final_status = e->term_status;
+    if (final_status) {
+        int64_t t;
+        *final_status = final_of(e, e->psup, &t);
+    }
     return 0;
 }
 
@@ -1452,9 +1690,9 @@ int ge_sched_eval(ge_sched_t *s, int64_t now, ge_sched_result_t *res)
     int contiguous = 1;
     const msnode_t *m = s->cursor;
     for (; m && m->t <= now; m = ms_next(s, m)) {
-        const sev_t *e = m->owner;
+        const sev_t *e = ms_owner(m);
         /* an event that ended unseen is not reported as started, only completed */
-        if (m->status == GE_RESP_STARTED && now >= e->end) {
+        if (m->n.status == GE_RESP_STARTED && now >= e->end) {
             if (contiguous)
                 s->cursor = ms_next(s, m);
             continue;
@@ -1465,7 +1703,7 @@ int ge_sched_eval(ge_sched_t *s, int64_t now, ge_sched_result_t *res)
             break;
         }
         res->responses[res->n_responses++] =
-            (ge_sched_response_t){ e->ev.id, e->ev.payload, m->status, m->t };
+            (ge_sched_response_t){ e->ev.id, e->ev.payload, m->n.status, m->t };
     }
     int64_t t = ms_due_after(s, now);
     if (t < res->next_change)

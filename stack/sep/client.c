@@ -3,6 +3,7 @@
  * sep_client_next_request() and answers come in through sep_client_response(). */
 #include "config.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,17 +27,30 @@
 #define PAGE_LIMIT 25       /* list items asked for per GET (the l query parameter) */
 #define DEFAULT_POLL 900    /* 2030.5 default pollRate, seconds */
 #define RETRY_MIN 2.0       /* first retry after a failed GET, doubling up to the poll rate */
+#define SUB_RETRY_MIN 60.0  /* a refused Subscription is tried again after this, doubling ... */
+#define SUB_RETRY_MAX 3600.0 /* ... up to an hour; polling covers the resource meanwhile */
+#define MAX_UNSUB 8         /* Subscriptions waiting to be DELETEd */
+#define NOTIFY_URI_MAX 512
 
 typedef enum rkind {
     R_DCAP, R_TIME, R_EDEV_LIST, R_EDEV, R_REG, R_FSA_LIST, R_DERP_LIST, R_DERC_LIST, R_DDERC, R_DER_LIST,
-    R_MUP_LIST, R_CURVE, R_PUT_DERCAP, R_PUT_DERG, R_PUT_DERS, R_PUT_DERA, R_PUT_CP
+    R_MUP_LIST, R_CURVE, R_SUB_LIST, R_PUT_DERCAP, R_PUT_DERG, R_PUT_DERS, R_PUT_DERA, R_PUT_CP
 } rkind;
 
 static const char *const kind_root[] = {
     "DeviceCapability", "Time", "EndDeviceList", "EndDevice", "Registration", "FunctionSetAssignmentsList",
     "DERProgramList", "DERControlList", "DefaultDERControl", "DERList", "MirrorUsagePointList", "DERCurve",
+    "SubscriptionList",
     "DERCapability", "DERSettings", "DERStatus", "DERAvailability", "ConnectionPoint"
 };
+
+/* Our subscription to a followed resource (2030.5 §5.5.4). */
+typedef enum sub_state {
+    SUB_NONE,      /* not subscribable, or no notification server */
+    SUB_WANTED,    /* the server offers it: POST a Subscription at sub_next */
+    SUB_POSTING,   /* the POST is out */
+    SUB_ACTIVE     /* the server holds it (at sub_href when it told us where) */
+} sub_state;
 
 typedef struct watch {
     int used;
@@ -51,6 +65,9 @@ typedef struct watch {
     int program;          /* R_DERC_LIST, R_DDERC: index into programs */
     int parent;           /* R_DERP_LIST: the FunctionSetAssignmentsList that names it (-1: none) */
     unsigned parent_gen;  /* ... in its refresh generation parent_gen */
+    sub_state sub;
+    char sub_href[SEP_PATH_MAX]; /* the server's Subscription resource */
+    double sub_next, sub_backoff;
 } watch_t;
 
 typedef struct program {
@@ -60,7 +77,8 @@ typedef struct program {
     uint8_t primacy;
     uint32_t no;          /* the scheduler's program number */
     unsigned gen;         /* DERProgramList generation that last listed it */
-    int list;             /* that DERProgramList (watch index) */
+    int list;             /* that DERProgramList (watch index; -1 when restored and not read since) */
+    char list_href[SEP_PATH_MAX]; /* ... its href (to find it again after a restart) */
     uint32_t poll_s;      /* from the DERProgramList */
     sep_ctl_t dflt;       /* its DefaultDERControl, when dflt.used */
     unsigned set_grad_w;  /* its setGradW (0: none) */
@@ -70,14 +88,28 @@ typedef struct inflight {
     int used;
     uint32_t id;
     int watch;            /* index, or -1 for a Response POST, -2 for a metering mirror POST, -3 for a LogEvent,
-                           * -4 for our EndDevice (in-band registration) */
-    int mirror;           /* the mirror of a -2 */
+                           * -4 for our EndDevice (in-band registration), -5 for a Subscription POST,
+                           * -6 for a Subscription DELETE */
+    int ref;              /* -2: the mirror; -5: the watch subscribing (-1 once unfollowed) */
     char method[8];
     char path[SEP_PATH_MAX + 32];
     ge_buf_t body;
     char subject[SEP_MRID_HEX + 1];
     int status;
+    /* The answer's document, decoded as its bytes arrive (sep_client_body()); the decoder and the
+     * arena belong to the slot and are reused by every request that takes it. */
+    ge_xml_decoder_t *dec;
+    ge_arena_t *arena;
+    int doc;              /* DOC_* */
 } inflight_t;
+
+/* Where the decoding of an answer's body stands. */
+enum {
+    DOC_IDLE,             /* no byte of it yet */
+    DOC_OPEN,             /* bytes fed, no error so far */
+    DOC_BAD,              /* the decoder failed: the rest of the body is dropped */
+    DOC_NOSTART           /* the decoder could not start (out of memory) */
+};
 
 /* A DERCurve that a control's curve mode names (2030.5 §10.10: opModVoltVar etc. link to DERCurves). */
 typedef struct curve {
@@ -105,8 +137,8 @@ struct sep_client {
     char lfdi[41];
     char dcap_path[SEP_PATH_MAX];
     ge_sched_t *sched;
-    ge_xml_decoder_t *dec;
-    ge_arena_t *arena;    /* one decoded document at a time */
+    ge_xml_decoder_t *dec; /* Notifications (answers have a decoder per inflight slot) */
+    ge_arena_t *arena;
     watch_t watch[MAX_WATCH];
     program_t programs[MAX_PROGRAMS];
     uint32_t next_program_no;
@@ -141,6 +173,14 @@ struct sep_client {
     double edev_next;
     double edev_backoff;
     unsigned long sig_caps, sig_status; /* what the last PUTs described, to PUT again on change */
+    char notify_uri[NOTIFY_URI_MAX]; /* where our notification server listens ("" = no subscriptions) */
+    char sub_list[SEP_PATH_MAX]; /* our EndDevice's SubscriptionList */
+    char unsub[MAX_UNSUB][SEP_PATH_MAX]; /* Subscriptions to DELETE, oldest first */
+    size_t n_unsub;
+    int unsub_out;        /* the DELETE of unsub[0] is out */
+    double unsub_next, unsub_backoff;
+    unsigned long state_gen; /* moves with what sep_client_save() writes */
+    int restored;         /* a saved control state is in force (until the server's PIN check fails) */
     sep_client_stats_t stats;
 };
 
@@ -169,17 +209,6 @@ static void copy_str(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
-static int hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Bytes of hex string S into OUT (at most MAX); the count, or -1 if S is not hex. */
 static int hex_bytes(const char *s, uint8_t *out, size_t max)
 {
@@ -188,7 +217,7 @@ static int hex_bytes(const char *s, uint8_t *out, size_t max)
     if (n % 2 || n / 2 > max)
         return -1;
     for (size_t i = 0; i < n / 2; i++) {
-        int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
+        int hi = ge_hex_digit(s[2 * i]), lo = ge_hex_digit(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[i] = (uint8_t)(hi << 4 | lo);
@@ -205,6 +234,31 @@ static watch_t *watch_find(sep_client_t *c, rkind kind, const char *href)
 {
     for (int i = 0; i < MAX_WATCH; i++)
         if (c->watch[i].used && c->watch[i].kind == kind && strcmp(c->watch[i].href, href) == 0)
+            return &c->watch[i];
+    return NULL;
+}
+
+/* The path of a Location header (it may be an absolute URL); NULL if it has none. */
+static const char *location_path(const char *location)
+{
+    const char *p;
+
+    if (!location || !location[0])
+        return NULL;
+    p = strstr(location, "://");
+    p = p ? strchr(p + 3, '/') : location;
+    return p && *p == '/' ? p : NULL;
+}
+
+/* The followed resource at HREF (a path, or an absolute URI whose path is compared). */
+static watch_t *watch_at(sep_client_t *c, const char *href)
+{
+    const char *p = href ? location_path(href) : NULL;
+
+    if (!p)
+        return NULL;
+    for (int i = 0; i < MAX_WATCH; i++)
+        if (c->watch[i].used && c->watch[i].kind < R_PUT_DERCAP && strcmp(c->watch[i].href, p) == 0)
             return &c->watch[i];
     return NULL;
 }
@@ -240,11 +294,32 @@ static watch_t *follow(sep_client_t *c, rkind kind, const char *href, uint32_t p
     return NULL;
 }
 
+/* A Subscription the server holds for something we no longer follow: DELETE it. */
+static void unsubscribe(sep_client_t *c, const char *href)
+{
+    if (!href[0])
+        return;
+    if (c->n_unsub == MAX_UNSUB) { /* its notifications will find nothing to change */
+        ge_log(c->cfg.log, GE_LOG_WARN, "sep", "%d Subscriptions wait to be deleted; %s is left to the server",
+               MAX_UNSUB, href);
+        return;
+    }
+    copy_str(c->unsub[c->n_unsub++], sizeof(c->unsub[0]), href);
+}
+
 static void unfollow(sep_client_t *c, watch_t *w)
 {
-    for (int i = 0; i < MAX_INFLIGHT; i++)
-        if (c->inflight[i].used && c->inflight[i].watch == (int)(w - c->watch))
-            c->inflight[i].watch = -1; /* its answer is dropped */
+    int wi = (int)(w - c->watch);
+
+    for (int i = 0; i < MAX_INFLIGHT; i++) {
+        inflight_t *f = &c->inflight[i];
+        if (f->used && f->watch == wi)
+            f->watch = -1; /* its answer is dropped */
+        if (f->used && f->watch == -5 && f->ref == wi)
+            f->ref = -1;   /* ... and a Subscription it brings is deleted */
+    }
+    if (w->sub == SUB_ACTIVE)
+        unsubscribe(c, w->sub_href);
     w->used = 0;
 }
 
@@ -272,26 +347,41 @@ int sep_client_new(sep_client_t **out, const sep_client_config_t *cfg)
     c->cfg = *cfg;
     c->mem = mem;
     for (int i = 0; i < 40; i++) {
-        if (hex_nibble(cfg->lfdi[i]) < 0) {
+        if (ge_hex_digit(cfg->lfdi[i]) < 0) {
             mem->free(c, mem->ud);
             return GE_ERR_INVALID;
         }
         c->lfdi[i] = (char)(cfg->lfdi[i] >= 'a' ? cfg->lfdi[i] - 32 : cfg->lfdi[i]);
     }
     snprintf(c->dcap_path, sizeof(c->dcap_path), "%s", cfg->dcap_path);
+    if (cfg->notify_uri && strlen(cfg->notify_uri) >= sizeof(c->notify_uri)) {
+        mem->free(c, mem->ud);
+        return GE_ERR_INVALID;
+    }
+    snprintf(c->notify_uri, sizeof(c->notify_uri), "%s", cfg->notify_uri ? cfg->notify_uri : "");
+    c->cfg.notify_uri = c->notify_uri;
     if (!c->cfg.min_poll_s)
         c->cfg.min_poll_s = 1;
     c->next_id = 1;
     c->next_program_no = 1;
     c->csip_aus = cfg->profile == SEP_PROFILE_CSIP_AUS;
+    for (int i = 0; i < MAX_INFLIGHT; i++)
+        ge_buf_init(&c->inflight[i].body, mem, 64 * 1024);
     if ((rc = ge_sched_new(&c->sched, mem, cfg->seed)) < 0 ||
         (rc = ge_xml_decoder_new(&c->dec, mem, NULL, cfg->log)) < 0 ||
         (rc = ge_arena_new(&c->arena, mem, 16384, 8u << 20)) < 0) {
         sep_client_free(c);
         return rc;
     }
-    for (int i = 0; i < MAX_INFLIGHT; i++)
-        ge_buf_init(&c->inflight[i].body, mem, 64 * 1024);
+    /* A decoder and an arena per request in flight: their blocks are taken at the first answer
+     * and kept, so answers streamed side by side need no heap in steady state. */
+    for (int i = 0; i < MAX_INFLIGHT; i++) {
+        if ((rc = ge_xml_decoder_new(&c->inflight[i].dec, mem, NULL, cfg->log)) < 0 ||
+            (rc = ge_arena_new(&c->inflight[i].arena, mem, 16384, 8u << 20)) < 0) {
+            sep_client_free(c);
+            return rc;
+        }
+    }
     /* our MirrorUsagePoints' mRIDs: from the LFDI, so a restart finds them on the server again */
     for (int k = 0; k < 2; k++) {
         c->mirrors[k].which = k == 0 ? SEP_MIRROR_SITE : SEP_MIRROR_DER;
@@ -309,8 +399,11 @@ void sep_client_free(sep_client_t *c)
 {
     if (!c)
         return;
-    for (int i = 0; i < MAX_INFLIGHT; i++)
+    for (int i = 0; i < MAX_INFLIGHT; i++) {
         ge_buf_free(&c->inflight[i].body);
+        ge_xml_decoder_free(c->inflight[i].dec);
+        ge_arena_free(c->inflight[i].arena);
+    }
     for (int i = 0; i < MAX_CONTROLS; i++)
         if (c->controls[i])
             c->mem->free(c->controls[i], c->mem->ud);
@@ -645,6 +738,10 @@ static void on_edev(sep_client_t *c, const sep_EndDevice_t *e, double now, uint3
         copy_str(c->edev_href, sizeof(c->edev_href), e->href);
     if (e->LogEventListLink && e->LogEventListLink->href)
         copy_str(c->lel_href, sizeof(c->lel_href), e->LogEventListLink->href);
+    if (e->SubscriptionListLink && e->SubscriptionListLink->href && c->notify_uri[0]) {
+        copy_str(c->sub_list, sizeof(c->sub_list), e->SubscriptionListLink->href);
+        follow(c, R_SUB_LIST, c->sub_list, DEFAULT_POLL, -1, now);
+    }
     if (e->ConnectionPointLink && e->ConnectionPointLink->href) {
         use_csip_aus(c, "the EndDevice has a ConnectionPointLink");
         if (c->cfg.connection_point_id && c->cfg.connection_point_id[0])
@@ -757,6 +854,7 @@ static void on_derp_list(sep_client_t *c, watch_t *w, const sep_DERProgramList_t
         }
         p->gen = w->gen;
         p->list = (int)(w - c->watch);
+        copy_str(p->list_href, sizeof(p->list_href), w->href);
         p->poll_s = w->poll_s;
         if (d->DERControlListLink)
             follow(c, R_DERC_LIST, d->DERControlListLink->href, w->poll_s, pi, now);
@@ -766,7 +864,9 @@ static void on_derp_list(sep_client_t *c, watch_t *w, const sep_DERProgramList_t
     list_paging(w, l->all, l->results, now);
     if (list_done(w))
         for (int i = 0; i < MAX_PROGRAMS; i++)
-            if (c->programs[i].used && c->programs[i].list == (int)(w - c->watch) && c->programs[i].gen != w->gen) {
+            if (c->programs[i].used && c->programs[i].gen != w->gen &&
+                (c->programs[i].list == (int)(w - c->watch) ||
+                 (c->programs[i].list < 0 && strcmp(c->programs[i].list_href, w->href) == 0))) {
                 ge_log(c->cfg.log, GE_LOG_INFO, "sep", "DERProgram %s is gone", c->programs[i].href);
                 drop_program(c, &c->programs[i]);
             }
@@ -834,7 +934,7 @@ static void on_dderc(sep_client_t *c, watch_t *w, const sep_DefaultDERControl_t 
     /* setGradW (hundredths of a percent of setMaxW per second) is the default ramp when no rampTms
      * says otherwise (CSIP: the ramp rate is set only in DefaultDERControl) */
     if (d->has_setGradW && d->setGradW > 0 && !(p->dflt.sp.set & GE_SP_RAMP)) {
-        p->dflt.sp.ramp_s = 10000.0 / d->setGradW;
+        p->dflt.sp.ramp_grad_pct_s = d->setGradW / 100.0;
         p->dflt.sp.set |= GE_SP_RAMP;
         p->dflt.modes |= GE_SP_RAMP;
     }
@@ -861,6 +961,84 @@ static void on_der_list(sep_client_t *c, watch_t *w, const sep_DERList_t *l, dou
     list_paging(w, l->all, l->results, now);
 }
 
+/* What the server holds for us from an earlier run: a Subscription with our notificationURI for a
+ * resource we follow is ours again (no second one is made; a second one is deleted); one with any
+ * other notificationURI points at a server of ours that is gone, and is deleted. */
+static void on_sub_list(sep_client_t *c, watch_t *w, const sep_SubscriptionList_t *l, double now)
+{
+    w->poll_s = poll_of(l->pollRate, l->has_pollRate);
+    for (size_t i = 0; i < l->Subscription_count; i++) {
+        const sep_Subscription_t *sub = l->Subscription[i];
+        const char *href = sub->href ? location_path(sub->href) : NULL;
+        watch_t *r;
+        if (!href)
+            continue;
+        if (strcmp(sub->notificationURI, c->notify_uri) != 0) {
+            ge_log(c->cfg.log, GE_LOG_INFO, "sep", "Subscription %s notifies %s, not us: deleting it", href,
+                   sub->notificationURI);
+            unsubscribe(c, href);
+            continue;
+        }
+        r = watch_at(c, sub->subscribedResource);
+        if (!r)
+            continue;
+        if (r->sub == SUB_NONE || r->sub == SUB_WANTED) {
+            r->sub = SUB_ACTIVE;
+            copy_str(r->sub_href, sizeof(r->sub_href), href);
+        } else if (r->sub == SUB_ACTIVE && strcmp(r->sub_href, href) != 0) {
+            unsubscribe(c, href); /* a duplicate */
+        }
+    }
+    list_paging(w, l->all, l->results, now);
+}
+
+/* The subscribable attribute of a resource of KIND (0 for kinds we do not subscribe to). */
+static int subscribable(rkind kind, const void *v)
+{
+    switch (kind) {
+    case R_EDEV_LIST: return ((const sep_EndDeviceList_t *)v)->subscribable;
+    case R_FSA_LIST: return ((const sep_FunctionSetAssignmentsList_t *)v)->subscribable;
+    case R_DERP_LIST: return ((const sep_DERProgramList_t *)v)->subscribable;
+    case R_DERC_LIST: return ((const sep_DERControlList_t *)v)->subscribable;
+    case R_DDERC: return ((const sep_DefaultDERControl_t *)v)->subscribable;
+    default: return 0;
+    }
+}
+
+/* VALUE, a document of W's kind that was read (or came in a Notification), takes effect. */
+static void take_document(sep_client_t *c, watch_t *w, const void *value, double now)
+{
+    w->backoff = 0;
+    w->next = now + w->poll_s; /* lists may ask for the next page at once */
+    if (w->kind == R_DERP_LIST || w->kind == R_DERC_LIST || w->kind == R_DDERC || w->kind == R_CURVE)
+        c->state_gen++;
+    switch (w->kind) {
+    case R_DCAP: on_dcap(c, w, value, now); break;
+    case R_TIME: on_time(c, w, value, now); break;
+    case R_EDEV_LIST: on_edev_list(c, w, value, now); break;
+    case R_EDEV: on_edev(c, value, now, w->poll_s); break;
+    case R_REG: on_reg(c, w, value); break;
+    case R_FSA_LIST: on_fsa_list(c, w, value, now); break;
+    case R_DERP_LIST: on_derp_list(c, w, value, now); break;
+    case R_DERC_LIST: on_derc_list(c, w, value, now); break;
+    case R_DDERC: on_dderc(c, w, value, now); break;
+    case R_CURVE: on_curve(c, w, value); break;
+    case R_DER_LIST: on_der_list(c, w, value, now); break;
+    case R_MUP_LIST: on_mup_list(c, w, value, now); break;
+    case R_SUB_LIST: on_sub_list(c, w, value, now); break;
+    default: break;
+    }
+    if (w->poll_s < c->cfg.min_poll_s)
+        w->poll_s = c->cfg.min_poll_s;
+    if (w->next > now + w->poll_s)
+        w->next = now + w->poll_s;
+    /* offered for subscription, and we have somewhere to be notified: subscribe */
+    if (w->sub == SUB_NONE && c->notify_uri[0] && subscribable(w->kind, value) > 0) {
+        w->sub = SUB_WANTED;
+        w->sub_next = now;
+    }
+}
+
 static void handle_document(sep_client_t *c, watch_t *w, const ge_xml_msg_t *m, double now)
 {
     const char *want = kind_root[w->kind];
@@ -871,30 +1049,17 @@ static void handle_document(sep_client_t *c, watch_t *w, const ge_xml_msg_t *m, 
         w->next = now + w->poll_s;
         return;
     }
-    w->backoff = 0;
-    w->next = now + w->poll_s; /* lists may ask for the next page at once */
-    switch (w->kind) {
-    case R_DCAP: on_dcap(c, w, m->value, now); break;
-    case R_TIME: on_time(c, w, m->value, now); break;
-    case R_EDEV_LIST: on_edev_list(c, w, m->value, now); break;
-    case R_EDEV: on_edev(c, m->value, now, w->poll_s); break;
-    case R_REG: on_reg(c, w, m->value); break;
-    case R_FSA_LIST: on_fsa_list(c, w, m->value, now); break;
-    case R_DERP_LIST: on_derp_list(c, w, m->value, now); break;
-    case R_DERC_LIST: on_derc_list(c, w, m->value, now); break;
-    case R_DDERC: on_dderc(c, w, m->value, now); break;
-    case R_CURVE: on_curve(c, w, m->value); break;
-    case R_DER_LIST: on_der_list(c, w, m->value, now); break;
-    case R_MUP_LIST: on_mup_list(c, w, m->value, now); break;
-    default: break;
-    }
-    if (w->poll_s < c->cfg.min_poll_s)
-        w->poll_s = c->cfg.min_poll_s;
-    if (w->next > now + w->poll_s)
-        w->next = now + w->poll_s;
+    take_document(c, w, m->value, now);
 }
 
 /* ---- requests out, answers in ------------------------------------------------------------------------ */
+
+/* Response STATUS for event ID is sent (or not wanted): never again. */
+static int mark_sent(sep_client_t *c, const char *id, int status)
+{
+    c->state_gen++;
+    return ge_sched_mark_sent(c->sched, id, status);
+}
 
 static inflight_t *inflight_slot(sep_client_t *c)
 {
@@ -907,6 +1072,7 @@ static inflight_t *inflight_slot(sep_client_t *c)
 static void fill_request(sep_client_t *c, inflight_t *f, sep_request_t *req)
 {
     f->used = 1;
+    f->doc = DOC_IDLE;
     f->id = c->next_id++;
     if (c->next_id == 0)
         c->next_id = 1;
@@ -937,17 +1103,6 @@ static void post(sep_client_t *c, inflight_t *f, int kind, const char *path, con
     fill_request(c, f, req);
 }
 
-/* The path of a Location header (it may be an absolute URL); NULL if it has none. */
-static const char *location_path(const char *location)
-{
-    const char *p;
-
-    if (!location || !location[0])
-        return NULL;
-    p = strstr(location, "://");
-    p = p ? strchr(p + 3, '/') : location;
-    return p && *p == '/' ? p : NULL;
-}
 
 /* A Response POST that is due, if any slot is free. */
 static int next_response(sep_client_t *c, double now, sep_request_t *req)
@@ -970,7 +1125,7 @@ static int next_response(sep_client_t *c, double now, sep_request_t *req)
         int wanted = ctl && ctl->reply_to[0] &&
                      (due[i].status == GE_RESP_RECEIVED ? (ctl->response_required & 1) : (ctl->response_required & 2));
         if (!wanted) {
-            ge_sched_mark_sent(c->sched, due[i].id, due[i].status);
+            mark_sent(c, due[i].id, due[i].status);
             continue;
         }
         f = inflight_slot(c);
@@ -979,10 +1134,10 @@ static int next_response(sep_client_t *c, double now, sep_request_t *req)
         ge_buf_clear(&f->body);
         if (sep__response_xml(&f->body, c->lfdi, ctl->mrid, due[i].status, snow) < 0) {
             ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "cannot encode the Response for %s", ctl->mrid);
-            ge_sched_mark_sent(c->sched, due[i].id, due[i].status);
+            mark_sent(c, due[i].id, due[i].status);
             continue;
         }
-        ge_sched_mark_sent(c->sched, due[i].id, due[i].status);
+        mark_sent(c, due[i].id, due[i].status);
         ge_log(c->cfg.log, GE_LOG_INFO, "sep", "Response %d for %s to %s", due[i].status, ctl->mrid, ctl->reply_to);
         post(c, f, -1, ctl->reply_to, ctl->mrid, due[i].status, req);
         return 1;
@@ -1045,7 +1200,7 @@ static int next_mirror(sep_client_t *c, double now, sep_request_t *req)
             m->next_post = now + 60;
             continue;
         }
-        f->mirror = k;
+        f->ref = k;
         m->posting = 1;
         post(c, f, -2, m->href[0] ? m->href : c->mup_list, "", 0, req);
         return 1;
@@ -1055,7 +1210,7 @@ static int next_mirror(sep_client_t *c, double now, sep_request_t *req)
 
 static void mirror_answer(sep_client_t *c, inflight_t *f, int status, const char *location, double now)
 {
-    mirror_t *m = &c->mirrors[f->mirror];
+    mirror_t *m = &c->mirrors[f->ref];
     int was_create = m->creating;
 
     m->creating = 0;
@@ -1157,6 +1312,91 @@ static void logevent_answer(sep_client_t *c, int status, double now)
     c->log_next = now + c->log_backoff;
 }
 
+/* Subscriptions (2030.5 §5.5.4): POSTed to our EndDevice's SubscriptionList, one at a time. */
+static int next_subscribe(sep_client_t *c, double now, sep_request_t *req)
+{
+    inflight_t *f;
+
+    if (!c->sub_list[0] || !c->registered || !c->time_known)
+        return 0;
+    for (int i = 0; i < MAX_WATCH; i++) {
+        watch_t *w = &c->watch[i];
+        if (!w->used || w->sub != SUB_WANTED || w->sub_next > now)
+            continue;
+        if (!(f = inflight_slot(c)))
+            return 0;
+        ge_buf_clear(&f->body);
+        if (sep__subscription_xml(&f->body, w->href, c->notify_uri, PAGE_LIMIT) < 0) {
+            ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "cannot encode a Subscription to %s; polling it", w->href);
+            w->sub_next = now + SUB_RETRY_MAX;
+            continue;
+        }
+        w->sub = SUB_POSTING;
+        f->ref = i;
+        post(c, f, -5, c->sub_list, "", 0, req);
+        return 1;
+    }
+    return 0;
+}
+
+static void subscribe_answer(sep_client_t *c, inflight_t *f, int status, const char *location, double now)
+{
+    const char *p = location_path(location);
+    watch_t *w;
+
+    if (f->ref < 0) { /* we stopped following it meanwhile */
+        if (status >= 200 && status < 300 && p)
+            unsubscribe(c, p);
+        return;
+    }
+    w = &c->watch[f->ref];
+    if (status >= 200 && status < 300) {
+        w->sub = SUB_ACTIVE;
+        w->sub_backoff = 0;
+        copy_str(w->sub_href, sizeof(w->sub_href), p ? p : "");
+        ge_log(c->cfg.log, GE_LOG_INFO, "sep", "subscribed to %s%s%s", w->href, p ? " as " : "", p ? p : "");
+        return;
+    }
+    c->stats.errors++;
+    w->sub = SUB_WANTED;
+    w->sub_backoff = w->sub_backoff ? fmin(w->sub_backoff * 2, SUB_RETRY_MAX) : SUB_RETRY_MIN;
+    w->sub_next = now + w->sub_backoff;
+    ge_log(c->cfg.log, GE_LOG_WARN, "sep", "Subscription to %s: %s%d; polling it, subscribing again in %.0f s",
+           w->href, status ? "HTTP " : "no answer ", status, w->sub_backoff);
+}
+
+/* Subscriptions for resources we no longer follow: DELETE them, oldest first. */
+static int next_unsubscribe(sep_client_t *c, double now, sep_request_t *req)
+{
+    inflight_t *f;
+
+    if (!c->n_unsub || c->unsub_out || c->unsub_next > now || !(f = inflight_slot(c)))
+        return 0;
+    ge_buf_clear(&f->body);
+    f->watch = -6;
+    f->subject[0] = '\0';
+    f->status = 0;
+    snprintf(f->method, sizeof(f->method), "DELETE");
+    copy_str(f->path, sizeof(f->path), c->unsub[0]);
+    c->unsub_out = 1;
+    fill_request(c, f, req);
+    return 1;
+}
+
+static void unsubscribe_answer(sep_client_t *c, int status, double now)
+{
+    c->unsub_out = 0;
+    /* gone (2xx), or not there (404), or refused (other 4xx): either way nothing to retry */
+    if (status >= 200 && status < 500) {
+        c->unsub_backoff = 0;
+        memmove(&c->unsub[0], &c->unsub[1], --c->n_unsub * sizeof(c->unsub[0]));
+        return;
+    }
+    c->stats.errors++;
+    c->unsub_backoff = c->unsub_backoff ? fmin(c->unsub_backoff * 2, 300) : RETRY_MIN;
+    c->unsub_next = now + c->unsub_backoff;
+}
+
 int sep_client_next_request(sep_client_t *c, double now, sep_request_t *req)
 {
     inflight_t *f;
@@ -1168,6 +1408,8 @@ int sep_client_next_request(sep_client_t *c, double now, sep_request_t *req)
     if (next_register(c, now, req))
         return 1;
     if (next_logevent(c, now, req))
+        return 1;
+    if (next_subscribe(c, now, req) || next_unsubscribe(c, now, req))
         return 1;
     if (next_mirror(c, now, req))
         return 1;
@@ -1198,7 +1440,8 @@ int sep_client_next_request(sep_client_t *c, double now, sep_request_t *req)
             char path[sizeof(f->path)];
             snprintf(f->method, sizeof(f->method), "GET");
             if (w->kind == R_EDEV_LIST || w->kind == R_FSA_LIST || w->kind == R_DERP_LIST ||
-                w->kind == R_DERC_LIST || w->kind == R_DER_LIST || w->kind == R_MUP_LIST)
+                w->kind == R_DERC_LIST || w->kind == R_DER_LIST || w->kind == R_MUP_LIST ||
+                w->kind == R_SUB_LIST)
                 snprintf(path, sizeof(path), "%s%ss=%u&l=%u", w->href, strchr(w->href, '?') ? "&" : "?",
                          (unsigned)w->page_start, PAGE_LIMIT);
             else
@@ -1212,18 +1455,88 @@ int sep_client_next_request(sep_client_t *c, double now, sep_request_t *req)
     return 0;
 }
 
+/* The request ID is waiting for, or NULL. */
+static inflight_t *inflight_find(sep_client_t *c, uint32_t id)
+{
+    for (int i = 0; i < MAX_INFLIGHT; i++)
+        if (c->inflight[i].used && c->inflight[i].id == id)
+            return &c->inflight[i];
+    return NULL;
+}
+
+/* Does F's answer carry a document we read (a GET of a followed resource)? */
+static int reads_document(const sep_client_t *c, const inflight_t *f)
+{
+    return f->watch >= 0 && c->watch[f->watch].kind < R_PUT_DERCAP;
+}
+
+/* LEN more bytes of F's answer into its decoder (FINAL: the last of them).  The one way a body is
+ * decoded, whether it comes whole or in pieces.  After an error the rest is dropped; the error
+ * waits in the decoder until the status says whether it matters. */
+static void body_feed(sep_client_t *c, inflight_t *f, const void *data, size_t len, int final)
+{
+    if (!reads_document(c, f) || f->doc == DOC_BAD || f->doc == DOC_NOSTART)
+        return;
+    if (f->doc == DOC_IDLE) {
+        ge_arena_reset(f->arena);
+        if (ge_xml_decoder_reset(f->dec, &ge_xml_schema_sep, f->arena) < 0) {
+            f->doc = DOC_NOSTART;
+            return;
+        }
+        f->doc = DOC_OPEN;
+    }
+    if (ge_xml_decoder_feed(f->dec, data, len, final != 0) < 0)
+        f->doc = DOC_BAD;
+}
+
+int sep_client_body(sep_client_t *c, uint32_t id, const void *data, size_t len)
+{
+    inflight_t *f;
+
+    if (!c || (!data && len))
+        return GE_ERR_INVALID;
+    if (!(f = inflight_find(c, id)))
+        return GE_ERR_NOTFOUND;
+    if (len)
+        body_feed(c, f, data, len, 0);
+    return 0;
+}
+
+/* A GET answer with a 2xx status: the document fed so far, complete now, takes effect; a bad one
+ * is logged with its position and W keeps its last good state. */
+static void document_answer(sep_client_t *c, watch_t *w, inflight_t *f, double now)
+{
+    ge_xml_msg_t msg;
+
+    body_feed(c, f, NULL, 0, 1);
+    if (f->doc != DOC_OPEN || ge_xml_decoder_result(f->dec, &msg) < 0) {
+        const ge_xml_error_t *e = ge_xml_decoder_error(f->dec);
+        c->stats.bad_documents++;
+        if (f->doc == DOC_NOSTART)
+            ge_log(c->cfg.log, GE_LOG_WARN, "sep", "%s: cannot start decoding (%s); keeping the last good state",
+                   w->href, ge_strerror(GE_ERR_NOMEM));
+        else
+            ge_log(c->cfg.log, GE_LOG_WARN, "sep", "%s:%lu:%lu: %s; keeping the last good state", w->href, e->line,
+                   e->col, e->msg);
+        w->page_start = 0;
+        w->backoff = w->backoff ? w->backoff * 2 : RETRY_MIN;
+        if (w->backoff > w->poll_s)
+            w->backoff = w->poll_s;
+        w->next = now + w->backoff;
+        return;
+    }
+    handle_document(c, w, &msg, now);
+}
+
 int sep_client_response(sep_client_t *c, uint32_t id, int status, const char *location, const void *body,
                         size_t len, double now)
 {
-    inflight_t *f = NULL;
+    inflight_t *f;
     watch_t *w;
-    ge_xml_msg_t msg;
-    int rc;
 
-    for (int i = 0; i < MAX_INFLIGHT; i++)
-        if (c->inflight[i].used && c->inflight[i].id == id)
-            f = &c->inflight[i];
-    if (!f)
+    if (!c || (!body && len))
+        return GE_ERR_INVALID;
+    if (!(f = inflight_find(c, id)))
         return GE_ERR_NOTFOUND;
     f->used = 0;
     c->stats.responses++;
@@ -1239,6 +1552,14 @@ int sep_client_response(sep_client_t *c, uint32_t id, int status, const char *lo
         register_answer(c, status, location, now);
         return 0;
     }
+    if (f->watch == -5) {
+        subscribe_answer(c, f, status, location, now);
+        return 0;
+    }
+    if (f->watch == -6) {
+        unsubscribe_answer(c, status, now);
+        return 0;
+    }
     if (f->watch < 0) {
         /* A Response POST: the caller's outbox retries it until acknowledged. */
         if (status < 200 || status >= 300)
@@ -1248,6 +1569,7 @@ int sep_client_response(sep_client_t *c, uint32_t id, int status, const char *lo
     w = &c->watch[f->watch];
     w->inflight = 0;
     if (status < 200 || status >= 300) {
+        /* whatever part of a body came is dropped with the decoder's state */
         c->stats.errors++;
         if (status == 404 && w->kind != R_DCAP) {
             ge_log(c->cfg.log, GE_LOG_INFO, "sep", "%s is gone (404)", w->href);
@@ -1269,22 +1591,97 @@ int sep_client_response(sep_client_t *c, uint32_t id, int status, const char *lo
         w->next = now + w->poll_s;
         return 0;
     }
+    if (len)
+        body_feed(c, f, body, len, 0);
+    document_answer(c, w, f, now);
+    return 0;
+}
+
+/* ---- notifications ------------------------------------------------------------------------------------ */
+
+
+/* The resource a Notification carries, if it is a whole document of W's kind: a list counts only
+ * when it holds every item (a list cut to the subscription's limit is read again instead). */
+static const void *notified_document(const watch_t *w, const sep_Notification_t *n)
+{
+    const char *type = n->Resource_xsi ? n->Resource_xsi->name : NULL;
+
+    if (!n->Resource || !type || strncmp(type, "sep:", 4) != 0 || strcmp(type + 4, kind_root[w->kind]) != 0)
+        return NULL;
+    switch (w->kind) {
+#define WHOLE(T) (((const T *)n->Resource)->results >= ((const T *)n->Resource)->all)
+    case R_EDEV_LIST: return WHOLE(sep_EndDeviceList_t) ? n->Resource : NULL;
+    case R_FSA_LIST: return WHOLE(sep_FunctionSetAssignmentsList_t) ? n->Resource : NULL;
+    case R_DERP_LIST: return WHOLE(sep_DERProgramList_t) ? n->Resource : NULL;
+    case R_DERC_LIST: return WHOLE(sep_DERControlList_t) ? n->Resource : NULL;
+#undef WHOLE
+    default: return n->Resource;
+    }
+}
+
+static void take_notification(sep_client_t *c, const sep_Notification_t *n, double now)
+{
+    watch_t *w = watch_at(c, n->subscribedResource);
+    const void *doc;
+
+    c->stats.notifications++;
+    if (!w) {
+        ge_log(c->cfg.log, GE_LOG_INFO, "sep", "Notification for %s, which we do not follow; ignored",
+               n->subscribedResource);
+        return;
+    }
+    switch (n->status) {
+    case 0: /* the resource changed: take it as carried, or read it */
+        doc = notified_document(w, n);
+        if (doc && !w->inflight && w->page_start == 0) {
+            ge_log(c->cfg.log, GE_LOG_INFO, "sep", "Notification: %s changed", w->href);
+            take_document(c, w, doc, now);
+        } else {
+            ge_log(c->cfg.log, GE_LOG_INFO, "sep", "Notification: %s changed; reading it", w->href);
+            w->page_start = w->inflight ? w->page_start : 0;
+            w->next = now;
+        }
+        return;
+    case 1: /* the server cancelled our subscription */
+        ge_log(c->cfg.log, GE_LOG_INFO, "sep", "the server cancelled our subscription to %s", w->href);
+        w->sub = SUB_NONE; /* offered again at the next read: subscribe again then */
+        w->sub_href[0] = '\0';
+        w->next = now;
+        return;
+    default: /* 2 moved, 3 definition changed, 4 deleted: what a read now shows */
+        ge_log(c->cfg.log, GE_LOG_INFO, "sep", "Notification: %s %s; reading it", w->href,
+               n->status == 2 ? "moved" : n->status == 3 ? "changed its definition" : "was deleted");
+        w->next = now;
+        return;
+    }
+}
+
+int sep_client_notification(sep_client_t *c, const void *body, size_t len, double now)
+{
+    ge_xml_msg_t msg;
+
+    if (!c || (!body && len))
+        return GE_ERR_INVALID;
     ge_arena_reset(c->arena);
-    rc = ge_xml_decode(c->dec, &ge_xml_schema_sep, c->arena, body, len, &msg);
-    if (rc < 0) {
+    if (ge_xml_decode(c->dec, &ge_xml_schema_sep, c->arena, body, len, &msg) < 0) {
         const ge_xml_error_t *e = ge_xml_decoder_error(c->dec);
         c->stats.bad_documents++;
-        ge_log(c->cfg.log, GE_LOG_WARN, "sep", "%s:%lu:%lu: %s; keeping the last good state", w->href, e->line, e->col,
-               e->msg);
-        w->page_start = 0;
-        w->backoff = w->backoff ? w->backoff * 2 : RETRY_MIN;
-        if (w->backoff > w->poll_s)
-            w->backoff = w->poll_s;
-        w->next = now + w->backoff;
-        return 0;
+        ge_log(c->cfg.log, GE_LOG_WARN, "sep", "Notification:%lu:%lu: %s; ignored", e->line, e->col, e->msg);
+        return 400;
     }
-    handle_document(c, w, &msg, now);
-    return 0;
+    if (strcmp(msg.root->name, "Notification") == 0) {
+        take_notification(c, msg.value, now);
+    } else if (strcmp(msg.root->name, "NotificationList") == 0) {
+        const sep_NotificationList_t *l = msg.value;
+        for (size_t i = 0; i < l->Notification_count; i++)
+            take_notification(c, l->Notification[i], now);
+    } else {
+        c->stats.bad_documents++;
+        ge_log(c->cfg.log, GE_LOG_WARN, "sep", "a %s was posted to our notification address; ignored",
+               msg.root->name);
+        return 400;
+    }
+    return 201;
 }
 
 /* ---- device, time, control ---------------------------------------------------------------------------- */
@@ -1338,7 +1735,7 @@ int sep_client_set_device(sep_client_t *c, const ge_der_caps_t *caps, const ge_t
 
 int sep_client_mark_sent(sep_client_t *c, const char *mrid, int status)
 {
-    return ge_sched_mark_sent(c->sched, mrid, status);
+    return mark_sent(c, mrid, status);
 }
 
 double sep_client_server_time(const sep_client_t *c, double now)
@@ -1363,8 +1760,9 @@ int sep_client_control(sep_client_t *c, double now, sep_control_t *out)
 
     memset(out, 0, sizeof(*out));
     ge_setpoint_init(&out->setpoint);
-    /* Until we know the server's clock and that the server is ours, nothing applies. */
-    if (!c->time_known || !c->registered)
+    /* Until we know the server's clock and that the server is ours, nothing applies - but what a
+     * saved state restored does: it was the server's word when we last heard it. */
+    if (!(c->time_known && c->registered) && !(c->restored && !c->pin_rejected))
         return 0;
     memset(&res, 0, sizeof(res));
     rc = ge_sched_eval(c->sched, (int64_t)floor(now + c->offset), &res);
@@ -1408,6 +1806,345 @@ void sep_client_stats(const sep_client_t *c, sep_client_stats_t *out)
     out->registered = c->registered;
     out->csip_aus = c->csip_aus;
     out->time_known = c->time_known;
+    out->subscriptions = 0;
+    for (int i = 0; i < MAX_WATCH; i++)
+        if (c->watch[i].used && c->watch[i].sub == SUB_ACTIVE)
+            out->subscriptions++;
+}
+
+/* ---- the control state across a restart ------------------------------------------------------------ */
+
+/* The save format: one record per line, fields separated by one space, strings never empty ("-"
+ * stands for ""; hrefs and mRIDs hold no space).  A control's or curve's values are the engine's
+ * own structure as bytes (hex, a run of zero bytes as "_N."), so the first line carries the sizes
+ * of those structures: a state written by a build whose layout differs is refused, not misread.
+ *   S 1 sizeof(sep_ctl_t) sizeof(curve_t)
+ *   P slot no primacy set_grad_w list_href href mrid             a DERProgram
+ *   D slot CTL                                                   its DefaultDERControl
+ *   V slot type href CURVE                                       a DERCurve that was read
+ *   C id program primacy creation start duration rs rd status status_time modes respond sent CTL */
+#define SAVE_VERSION 1
+
+static int put_bytes(ge_buf_t *out, const void *data, size_t n)
+{
+    const unsigned char *b = data;
+    int rc = 0;
+
+    for (size_t i = 0; i < n && rc == 0;) {
+        size_t run = 0;
+        while (i + run < n && b[i + run] == 0)
+            run++;
+        if (run >= 3) {
+            rc = ge_buf_printf(out, "_%zu.", run);
+            i += run;
+        } else {
+            rc = ge_buf_printf(out, "%02x", b[i]);
+            i++;
+        }
+    }
+    return rc;
+}
+
+/* The bytes of TEXT (as put_bytes() wrote them) into exactly N bytes at OUT; 0 or -1. */
+static int get_bytes(const char *text, void *out, size_t n)
+{
+    unsigned char *b = out;
+    size_t i = 0;
+
+    while (*text) {
+        if (*text == '_') {
+            char *end;
+            unsigned long run = strtoul(text + 1, &end, 10);
+            if (end == text + 1 || *end != '.' || run > n - i)
+                return -1;
+            memset(b + i, 0, run);
+            i += run;
+            text = end + 1;
+        } else {
+            int hi = ge_hex_digit(text[0]), lo = hi < 0 ? -1 : ge_hex_digit(text[1]);
+            if (lo < 0 || i == n)
+                return -1;
+            b[i++] = (unsigned char)(hi << 4 | lo);
+            text += 2;
+        }
+    }
+    return i == n ? 0 : -1;
+}
+
+/* " S": "-" for the empty string; escaped (ge_buf_put_escaped), a leading '-' too. */
+static int put_str(ge_buf_t *out, const char *s)
+{
+    int rc = ge_buf_putc(out, ' ');
+
+    if (!s || !s[0])
+        return rc ? rc : ge_buf_putc(out, '-');
+    if (rc == 0 && s[0] == '-') {
+        rc = ge_buf_puts(out, "%2D");
+        s++;
+    }
+    return rc ? rc : ge_buf_put_escaped(out, s);
+}
+
+/* A field put_str() wrote, decoded in place; 0, or -1 for a bad escape. */
+static int get_str(char *f)
+{
+    if (strcmp(f, "-") == 0) {
+        *f = '\0';
+        return 0;
+    }
+    return ge_unescape(f);
+}
+
+int sep_client_save(const sep_client_t *c, ge_buf_t *out)
+{
+    int rc;
+
+    if (!c || !out)
+        return GE_ERR_INVALID;
+    rc = ge_buf_printf(out, "S %d %zu %zu\n", SAVE_VERSION, sizeof(sep_ctl_t), sizeof(curve_t));
+    for (int i = 0; i < MAX_PROGRAMS && rc == 0; i++) {
+        const program_t *p = &c->programs[i];
+        if (!p->used)
+            continue;
+        rc = ge_buf_printf(out, "P %d %u %u %u", i, (unsigned)p->no, (unsigned)p->primacy, p->set_grad_w);
+        if (rc == 0)
+            rc = put_str(out, p->list_href);
+        if (rc == 0)
+            rc = put_str(out, p->href);
+        if (rc == 0)
+            rc = put_str(out, p->mrid);
+        if (rc == 0 && p->dflt.used) {
+            rc = ge_buf_printf(out, "\nD %d ", i);
+            if (rc == 0)
+                rc = put_bytes(out, &p->dflt, sizeof(p->dflt));
+        }
+        if (rc == 0)
+            rc = ge_buf_putc(out, '\n');
+    }
+    for (int k = 0; k < MAX_CURVES && rc == 0; k++) {
+        const curve_t *cv = &c->curves[k];
+        if (!cv->used || !cv->known)
+            continue;
+        rc = ge_buf_printf(out, "V %d %d", k, cv->type);
+        if (rc == 0)
+            rc = put_str(out, cv->href);
+        if (rc == 0)
+            rc = ge_buf_putc(out, ' ');
+        if (rc == 0)
+            rc = put_bytes(out, cv, sizeof(*cv));
+        if (rc == 0)
+            rc = ge_buf_putc(out, '\n');
+    }
+    for (int i = 0; i < MAX_CONTROLS && rc == 0; i++) {
+        const sep_ctl_t *ctl = c->controls[i];
+        const ge_sched_event_t *ev = ctl ? ge_sched_get(c->sched, ctl->mrid) : NULL;
+        sep_ctl_t kept;
+        if (!ev)
+            continue;
+        kept = *ctl;
+        kept.gen = 0; /* which refresh of its list carried it means nothing after a restart */
+        rc = ge_buf_printf(out, "C %s %u %u %lld %lld %u %d %d %u %lld %u %d %u ", ev->id, (unsigned)ev->program,
+                           (unsigned)ev->primacy, (long long)ev->creation_time, (long long)ev->start,
+                           (unsigned)ev->duration, (int)ev->randomize_start, (int)ev->randomize_duration,
+                           (unsigned)ev->status, (long long)ev->status_time, (unsigned)ev->modes, ev->respond,
+                           (unsigned)ev->sent);
+        if (rc == 0)
+            rc = put_bytes(out, &kept, sizeof(kept));
+        if (rc == 0)
+            rc = ge_buf_putc(out, '\n');
+    }
+    return rc;
+}
+
+unsigned long sep_client_state_gen(const sep_client_t *c)
+{
+    return c ? c->state_gen : 0;
+}
+
+/* What a saved state holds, parsed before any of it takes effect. */
+typedef struct saved {
+    program_t programs[MAX_PROGRAMS];
+    curve_t curves[MAX_CURVES];
+    sep_ctl_t *ctl[MAX_CONTROLS];
+    ge_sched_event_t ev[MAX_CONTROLS];
+    size_t n_ctl;
+} saved_t;
+
+static void saved_free(sep_client_t *c, saved_t *sv)
+{
+    for (size_t i = 0; i < sv->n_ctl; i++)
+        c->mem->free(sv->ctl[i], c->mem->ud);
+    c->mem->free(sv, c->mem->ud);
+}
+
+/* One record LINE (NUL-terminated, no newline) into SV; 0, or -1 with WHY. */
+static int restore_line(sep_client_t *c, saved_t *sv, char *line, const char **why)
+{
+    char *f[20], *save = NULL;
+    size_t n = 0;
+
+    for (char *t = strtok_r(line, " ", &save); t && n < 20; t = strtok_r(NULL, " ", &save))
+        f[n++] = t;
+    if (n == 0)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (get_str(f[i]) < 0)
+            return *why = "bad escape", -1;
+    if (strcmp(f[0], "S") == 0) {
+        if (n != 4 || strtol(f[1], NULL, 10) != SAVE_VERSION)
+            return *why = "unknown version", -1;
+        if (strtoul(f[2], NULL, 10) != sizeof(sep_ctl_t) || strtoul(f[3], NULL, 10) != sizeof(curve_t))
+            return *why = "written by a build with another layout", -1;
+        return 0;
+    }
+    if (strcmp(f[0], "P") == 0 && n == 8) {
+        long slot = strtol(f[1], NULL, 10);
+        program_t *p;
+        if (slot < 0 || slot >= MAX_PROGRAMS || strlen(f[5]) >= SEP_PATH_MAX || !f[5][0] ||
+            strlen(f[6]) >= SEP_PATH_MAX || strlen(f[7]) > SEP_MRID_HEX)
+            return *why = "bad DERProgram", -1;
+        p = &sv->programs[slot];
+        memset(p, 0, sizeof(*p));
+        p->used = 1;
+        p->no = (uint32_t)strtoul(f[2], NULL, 10);
+        p->primacy = (uint8_t)strtoul(f[3], NULL, 10);
+        p->set_grad_w = (unsigned)strtoul(f[4], NULL, 10);
+        p->list = -1;
+        copy_str(p->list_href, sizeof(p->list_href), f[5]);
+        copy_str(p->href, sizeof(p->href), f[6]);
+        copy_str(p->mrid, sizeof(p->mrid), f[7]);
+        return 0;
+    }
+    if (strcmp(f[0], "D") == 0 && n == 3) {
+        long slot = strtol(f[1], NULL, 10);
+        if (slot < 0 || slot >= MAX_PROGRAMS || !sv->programs[slot].used ||
+            get_bytes(f[2], &sv->programs[slot].dflt, sizeof(sep_ctl_t)) < 0)
+            return *why = "bad DefaultDERControl", -1;
+        return 0;
+    }
+    if (strcmp(f[0], "V") == 0 && n == 5) {
+        long slot = strtol(f[1], NULL, 10);
+        if (slot < 0 || slot >= MAX_CURVES || get_bytes(f[4], &sv->curves[slot], sizeof(curve_t)) < 0 ||
+            !sv->curves[slot].used)
+            return *why = "bad DERCurve", -1;
+        return 0;
+    }
+    if (strcmp(f[0], "C") == 0 && n == 15) {
+        ge_sched_event_t *ev = &sv->ev[sv->n_ctl];
+        sep_ctl_t *ctl;
+        if (sv->n_ctl == MAX_CONTROLS || strlen(f[1]) >= sizeof(ev->id))
+            return *why = "bad DERControl", -1;
+        if (!(ctl = c->mem->malloc(sizeof(*ctl), c->mem->ud)))
+            return *why = "out of memory", -1;
+        if (get_bytes(f[14], ctl, sizeof(*ctl)) < 0 || strcmp(ctl->mrid, f[1]) != 0) {
+            c->mem->free(ctl, c->mem->ud);
+            return *why = "bad DERControl", -1;
+        }
+        memset(ev, 0, sizeof(*ev));
+        copy_str(ev->id, sizeof(ev->id), f[1]);
+        ev->program = (uint32_t)strtoul(f[2], NULL, 10);
+        ev->primacy = (uint8_t)strtoul(f[3], NULL, 10);
+        ev->creation_time = strtoll(f[4], NULL, 10);
+        ev->start = strtoll(f[5], NULL, 10);
+        ev->duration = (uint32_t)strtoul(f[6], NULL, 10);
+        ev->randomize_start = (int32_t)strtol(f[7], NULL, 10);
+        ev->randomize_duration = (int32_t)strtol(f[8], NULL, 10);
+        ev->status = (uint8_t)strtoul(f[9], NULL, 10);
+        ev->status_time = strtoll(f[10], NULL, 10);
+        ev->modes = (uint32_t)strtoul(f[11], NULL, 10);
+        ev->respond = (int)strtol(f[12], NULL, 10);
+        ev->sent = (uint32_t)strtoul(f[13], NULL, 10);
+        ctl->gen = UINT_MAX; /* not listed since: the next full read of its list decides */
+        ev->payload = ctl;
+        sv->ctl[sv->n_ctl++] = ctl;
+        return 0;
+    }
+    return *why = "unknown record", -1;
+}
+
+int sep_client_restore(sep_client_t *c, const char *text, size_t len)
+{
+    saved_t *sv;
+    const char *p = text, *end = text + len, *why = NULL;
+    unsigned line = 0;
+    int rc = 0, csip_aus = 0;
+
+    if (!c || (!text && len))
+        return GE_ERR_INVALID;
+    if (!len)
+        return 0;
+    if (len < 2 || memcmp(text, "S ", 2) != 0) {
+        ge_log(c->cfg.log, GE_LOG_WARN, "sep", "saved control state: line 1: not a saved state; not restored");
+        return GE_ERR_PARSE;
+    }
+    if (!(sv = c->mem->malloc(sizeof(*sv), c->mem->ud)))
+        return GE_ERR_NOMEM;
+    memset(sv, 0, sizeof(*sv));
+    while (p < end && rc == 0) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl ? nl : end) - p);
+        char *buf = c->mem->malloc(n + 1, c->mem->ud);
+        line++;
+        if (!buf) {
+            rc = GE_ERR_NOMEM;
+            break;
+        }
+        memcpy(buf, p, n);
+        buf[n] = '\0';
+        if (restore_line(c, sv, buf, &why) < 0)
+            rc = GE_ERR_PARSE;
+        c->mem->free(buf, c->mem->ud);
+        p = nl ? nl + 1 : end;
+    }
+    if (rc < 0) {
+        ge_log(c->cfg.log, GE_LOG_WARN, "sep", "saved control state: line %u: %s; not restored", line,
+               why ? why : "out of memory");
+        saved_free(c, sv);
+        return rc;
+    }
+    /* in force from now on, until the server's lists say otherwise */
+    for (int i = 0; i < MAX_PROGRAMS; i++) {
+        program_t *pg = &sv->programs[i];
+        if (!pg->used || c->programs[i].used)
+            continue;
+        c->programs[i] = *pg;
+        if (pg->no >= c->next_program_no)
+            c->next_program_no = pg->no + 1;
+        c->stats.programs++;
+        if (pg->dflt.used) {
+            c->programs[i].dflt.used = 1;
+            csip_aus |= pg->dflt.csip_aus;
+            ge_sched_set_default(c->sched, pg->no, pg->primacy, pg->dflt.modes, c->programs[i].dflt.mrid,
+                                 &c->programs[i].dflt);
+        }
+    }
+    for (int k = 0; k < MAX_CURVES; k++)
+        if (sv->curves[k].used && !c->curves[k].used)
+            c->curves[k] = sv->curves[k];
+    for (size_t i = 0; i < sv->n_ctl; i++) {
+        int slot = -1;
+        for (int k = 0; k < MAX_CONTROLS && slot < 0; k++)
+            if (!c->controls[k])
+                slot = k;
+        if (slot < 0 || ge_sched_get(c->sched, sv->ev[i].id) || ge_sched_put(c->sched, &sv->ev[i]) < 0)
+            continue; /* already known (the state was restored after the server spoke), or no room */
+        c->controls[slot] = sv->ctl[i];
+        sv->ctl[i] = NULL;
+        csip_aus |= c->controls[slot]->csip_aus;
+        c->stats.controls_known++;
+    }
+    for (size_t i = 0; i < sv->n_ctl; i++)
+        if (sv->ctl[i])
+            c->mem->free(sv->ctl[i], c->mem->ud);
+    sv->n_ctl = 0;
+    saved_free(c, sv);
+    update_grad(c);
+    c->restored = 1;
+    if (csip_aus)
+        use_csip_aus(c, "the saved controls use csipaus modes");
+    ge_log(c->cfg.log, GE_LOG_INFO, "sep", "saved control state restored: %lu DERPrograms, %lu DERControls",
+           c->stats.programs, c->stats.controls_known);
+    return 0;
 }
 
 /* ---- used by messages.c ------------------------------------------------------------------------------- */

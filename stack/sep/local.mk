@@ -9,6 +9,15 @@ tests_test_sep_CFLAGS = $(GE_TEST_CFLAGS)
 tests_test_sep_LDADD = $(GE_TEST_LIBS)
 TESTS += tests/test_sep
 
+# Answers' bodies streamed into the engine (sep_client_body): whole, byte by byte, random pieces,
+# interleaved; broken and unanswered bodies; no copy of a body held.
+check_PROGRAMS += tests/test_sep_stream
+tests_test_sep_stream_SOURCES = tests/test_sep_stream.c tests/sep_play.h $(GE_CF_SOURCES)
+nodist_tests_test_sep_stream_SOURCES = conformance/cases_data.c conformance/catalogue_data.c
+tests_test_sep_stream_CFLAGS = $(GE_TEST_CFLAGS)
+tests_test_sep_stream_LDADD = $(GE_TEST_LIBS)
+TESTS += tests/test_sep_stream
+
 # DNS-SD discovery: the parser, and `sep discover` / `sep run` without --server on 127.0.0.1.
 check_PROGRAMS += tests/test_dnssd
 tests_test_dnssd_SOURCES = tests/test_dnssd.c
@@ -40,5 +49,5 @@ tests_fuzz_fuzz_dnssd_CFLAGS = $(AM_CFLAGS)
 tests_fuzz_fuzz_dnssd_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_dnssd_LDADD = libgecore.la
 endif
-EXTRA_DIST += tests/fuzz/fuzz_sep.c tests/fuzz/corpus/fuzz_sep/base.seed tests/fuzz/fuzz_dnssd.c \
+EXTRA_DIST += tests/fuzz/fuzz_sep.c tests/fuzz/corpus/fuzz_sep/base.seed tests/fuzz/corpus/fuzz_sep/notify.seed tests/fuzz/fuzz_dnssd.c \
 	tests/fuzz/corpus/fuzz_dnssd/answer.seed

@@ -584,6 +584,21 @@ int sep__logevent_xml(ge_buf_t *out, int bit, uint16_t id, int64_t created)
     return encode(out, "LogEvent", &e);
 }
 
+/* A Subscription to RESOURCE (2030.5 §5.5.4 subscription/notification): notifications in
+ * application/sep+xml (encoding 0) to NOTIFY_URI, lists with at most LIMIT items. */
+int sep__subscription_xml(ge_buf_t *out, const char *resource, const char *notify_uri, uint32_t limit)
+{
+    sep_Subscription_t s;
+
+    memset(&s, 0, sizeof(s));
+    s.subscribedResource = (char *)resource;
+    s.encoding = 0;
+    s.level = (char *)"+S1";
+    s.limit = limit;
+    s.notificationURI = (char *)notify_uri;
+    return encode(out, "Subscription", &s);
+}
+
 /* ---- describing controls ------------------------------------------------------------------------------ */
 
 int sep_describe_control(uint32_t modes, const ge_setpoint_t *sp, const char **kind, double *value)
@@ -632,7 +647,14 @@ int sep_describe_control(uint32_t modes, const ge_setpoint_t *sp, const char **k
         case GE_SP_FREQ_WATT: cv = &sp->freq_watt; break;
         case GE_SP_WATT_PF: cv = &sp->watt_pf; break;
         case GE_SP_WATT_VAR: cv = &sp->watt_var; break;
-        default: *value = sp->ramp_s; break;
+        default: /* GE_SP_RAMP: a default's setGradW (hundredths of a percent per second), or rampTms */
+            if (sp->ramp_grad_pct_s > 0) {
+                *kind = "setGradW";
+                *value = sp->ramp_grad_pct_s * 100.0;
+            } else {
+                *value = sp->ramp_s;
+            }
+            break;
         }
         if (cv)
             *value = cv->n; /* a curve: how many points it has */

@@ -72,4 +72,7 @@ int sep__hex_bytes(const char *s, uint8_t *out, size_t max);
 /* A DER LogEvent for alarmStatus bit BIT (a fault that was raised), with logEventID ID. */
 int sep__logevent_xml(ge_buf_t *out, int bit, uint16_t id, int64_t created);
 
+/* A Subscription to RESOURCE with notifications to NOTIFY_URI (lists: at most LIMIT items). */
+int sep__subscription_xml(ge_buf_t *out, const char *resource, const char *notify_uri, uint32_t limit);
+
 #endif

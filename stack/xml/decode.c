@@ -2,6 +2,8 @@
  * arena out.  It enforces element order and multiplicity (a sequence is walked with a cursor over
  * the type's fields, a choice is a group of alternatives), attributes and every facet; refuses
  * DOCTYPE and entities (so no entity expansion can happen: billion laughs, external entities);
+ * decodes an element whose xsi:type names a derived type by that type's rules;
+ * resolves namespace prefixes itself (expat runs without namespace processing, which is cheaper);
  * bounds document size, depth, element count and text length; and keeps the first error with its
  * line and column.  The parser, the frame stack and the scratch lists are kept across documents
  * (XML_ParserReset), so a steady stream of messages costs no heap allocation here. */
@@ -19,12 +21,31 @@
 
 #include "xml_internal.h"
 
-#define NS_SEP ' '
 #define NONE UINT32_MAX
 static const char XSI_NS[] = "http://www.w3.org/2001/XMLSchema-instance";
+static const char XML_NS[] = "http://www.w3.org/XML/1998/namespace";
+static const char XMLNS_NS[] = "http://www.w3.org/2000/xmlns/";
 
 enum { FR_COMPLEX, FR_SIMPLE, FR_OPAQUE };
 enum { NSC_SIZE = 4 };
+
+typedef struct qname {
+    const char *uri;   /* not NUL-terminated; "" when none */
+    size_t urilen;
+    const char *local;
+    size_t loclen;
+    uint16_t ns;       /* the schema's index of URI (see resolve_ns()) */
+    const char *value; /* an attribute's value */
+} qname_t;
+
+/* A namespace declaration in scope: "prefix\0uri\0" at OFF in d->nsdecl (prefix "" for the
+ * default namespace), made on the element at LEVEL; NS is the URI's index in SCHEMA. */
+typedef struct nsbind {
+    size_t off, plen, ulen;
+    unsigned level;
+    const ge_xml_schema_t *schema;
+    uint16_t ns;
+} nsbind_t;
 
 typedef struct frame {
     const ge_xml_ctype_t *type;  /* FR_COMPLEX: the element's type */
@@ -57,11 +78,29 @@ struct ge_xml_decoder {
     size_t scrlen, scrcap;
     char *text;                  /* the current text value */
     size_t textlen, textcap;
+    /* A text value that came in one piece is not copied: TPTR points at it in expat's buffer
+     * (TLEN bytes, textlen 0), which stays put until XML_Parse returns; it is copied into TEXT
+     * when more text follows or the call ends.  BUF_LO..BUF_HI: that buffer in this call, found
+     * on first use (0: not yet).  Other text (a character reference, a newline, converted
+     * input) arrives in expat's scratch space and is copied at once. */
+    const char *tptr;
+    size_t tlen;
+    uintptr_t buf_lo, buf_hi;
     ge_buf_t raw;                /* the current opaque element, as canonical XML */
     unsigned opaque_depth;
     ge_buf_t rawns;              /* namespace URIs of the open opaque elements, NUL-separated */
     size_t *rawns_off;           /* where each one starts (max_depth entries) */
     size_t raw_open;             /* raw.len just after the last start tag, to write <x/> */
+    /* Expat runs without namespace processing (it costs it a seventh of its time); names are
+     * resolved here with the declarations in scope, innermost last.  Documents declare
+     * namespaces on a few elements, usually the root. */
+    ge_buf_t nsdecl;
+    nsbind_t *bind;
+    size_t n_bind, cap_bind;
+    size_t def;                  /* 1 + the index of the innermost default namespace's, 0 if none */
+    unsigned open;               /* elements open, the current one included */
+    qname_t *atq;                /* the current start tag's attributes, resolved */
+    size_t n_atq, cap_atq;
     size_t fed, elements;
     bool started, done, failed;
     struct {
@@ -229,33 +268,190 @@ static void fail_alloc(ge_xml_decoder_t *d, int rc)
 
 /* ---- names ------------------------------------------------------------------------------------------- */
 
-typedef struct qname {
-    const char *uri;   /* not NUL-terminated; "" when none */
-    size_t urilen;
-    const char *local;
-    size_t loclen;
-    uint16_t ns;       /* the schema's index of URI (see resolve_ns()) */
-} qname_t;
-
 #define NS_UNKNOWN 0xFFFEu /* a namespace the schema does not know */
 
-static qname_t split_name(const char *name)
-{
-    qname_t q;
-    const char *sep = strchr(name, NS_SEP);
+static void resolve_ns(ge_xml_decoder_t *d, qname_t *q);
 
-    if (sep) {
-        q.uri = name;
-        q.urilen = (size_t)(sep - name);
-        q.local = sep + 1;
-    } else {
-        q.uri = "";
-        q.urilen = 0;
-        q.local = name;
+/* Is the attribute NAME a namespace declaration (xmlns or xmlns:PREFIX)? */
+static inline bool is_xmlns(const char *name)
+{
+    return name[0] == 'x' && strncmp(name, "xmlns", 5) == 0 && (name[5] == '\0' || name[5] == ':');
+}
+
+/* The innermost binding of PREFIX (PLEN bytes; "" = the default namespace), or NULL. */
+static nsbind_t *binding(ge_xml_decoder_t *d, const char *prefix, size_t plen)
+{
+    for (size_t i = d->n_bind; i-- > 0;) {
+        nsbind_t *b = &d->bind[i];
+        if (b->plen == plen && memcmp(d->nsdecl.data + b->off, prefix, plen) == 0)
+            return b;
     }
-    q.loclen = strlen(q.local);
-    q.ns = GE_XML_NO_NS;
-    return q;
+    return NULL;
+}
+
+/* Declare the namespaces of the start tag's xmlns attributes (ATTS), checking them as
+ * Namespaces in XML 1.0 does.  false after an error. */
+static bool declare_ns(ge_xml_decoder_t *d, const char **atts)
+{
+    for (size_t i = 0; atts[i]; i += 2) {
+        const char *name = atts[i], *uri = atts[i + 1], *prefix;
+        size_t plen, ulen;
+        bool is_xml_uri, is_xmlns_uri;
+        nsbind_t *b;
+        int rc;
+
+        if (!is_xmlns(name))
+            continue;
+        prefix = name[5] ? name + 6 : "";
+        plen = strlen(prefix);
+        ulen = strlen(uri);
+        is_xml_uri = ulen == sizeof(XML_NS) - 1 && memcmp(uri, XML_NS, ulen) == 0;
+        is_xmlns_uri = ulen == sizeof(XMLNS_NS) - 1 && memcmp(uri, XMLNS_NS, ulen) == 0;
+        if (name[5] && (!plen || strchr(prefix, ':'))) {
+            FAIL(d, GE_ERR_PARSE, "namespace declaration '%s' does not name a valid prefix", name);
+            return false;
+        }
+        if ((plen == 5 && memcmp(prefix, "xmlns", 5) == 0) || is_xmlns_uri) {
+            FAIL(d, GE_ERR_PARSE, "reserved prefix (xmlns) must not be declared or undeclared");
+            return false;
+        }
+        if ((plen == 3 && memcmp(prefix, "xml", 3) == 0) != is_xml_uri) {
+            FAIL(d, GE_ERR_PARSE, "reserved prefix (xml) must not be undeclared or bound to another namespace name");
+            return false;
+        }
+        if (plen && !ulen) {
+            FAIL(d, GE_ERR_PARSE, "prefix '%s' must not be undeclared (xmlns:%s=\"\")", prefix, prefix);
+            return false;
+        }
+        if (d->n_bind == d->cap_bind && grow(d, (void **)&d->bind, &d->cap_bind, d->n_bind + 1, sizeof(nsbind_t)) < 0) {
+            fail_alloc(d, GE_ERR_NOMEM);
+            return false;
+        }
+        if ((rc = ge_buf_reserve(&d->nsdecl, plen + ulen + 2)) < 0) {
+            if (rc == GE_ERR_LIMIT)
+                FAIL(d, rc, "namespace declarations in scope exceed %zu bytes", d->lim.max_doc_size);
+            else
+                fail_alloc(d, rc);
+            return false;
+        }
+        b = &d->bind[d->n_bind++];
+        b->off = d->nsdecl.len;
+        b->plen = plen;
+        b->ulen = ulen;
+        b->level = d->open;
+        b->schema = NULL;
+        memcpy(d->nsdecl.data + b->off, prefix, plen + 1);
+        memcpy(d->nsdecl.data + b->off + plen + 1, uri, ulen + 1);
+        d->nsdecl.len += plen + ulen + 2;
+        if (!plen)
+            d->def = d->n_bind;
+    }
+    return true;
+}
+
+/* The end tag of the element at level d->open: its declarations go out of scope. */
+static void undeclare_ns(ge_xml_decoder_t *d)
+{
+    bool def = false;
+
+    while (d->n_bind && d->bind[d->n_bind - 1].level == d->open) {
+        def |= d->bind[--d->n_bind].plen == 0;
+        d->nsdecl.len = d->bind[d->n_bind].off;
+    }
+    if (def) {
+        d->def = 0;
+        for (size_t i = d->n_bind; i-- > 0 && !d->def;)
+            if (!d->bind[i].plen)
+                d->def = i + 1;
+    }
+}
+
+/* NAME, a QName as expat reports it without namespace processing, split and resolved with the
+ * declarations in scope (ATTR: an unprefixed attribute has no namespace), with the namespace's
+ * index in the current schema (NS_UNKNOWN if it has none).  false after an error. */
+static inline __attribute__((always_inline)) bool qresolve(ge_xml_decoder_t *d, const char *name, bool attr,
+                                                           qname_t *q)
+{
+    size_t n = strlen(name);
+    const char *colon = memchr(name, ':', n);
+    nsbind_t *b;
+
+    if (colon && (colon == name || !colon[1] || memchr(colon + 1, ':', n - (size_t)(colon - name) - 1))) {
+        FAIL(d, GE_ERR_PARSE, "'%s' is not a valid qualified name", name);
+        return false;
+    }
+    q->local = colon ? colon + 1 : name;
+    q->loclen = (size_t)(name + n - q->local);
+    q->uri = "";
+    q->urilen = 0;
+    q->ns = GE_XML_NO_NS;
+    if (!colon && attr)
+        return true;
+    b = !colon ? (d->def ? &d->bind[d->def - 1] : NULL) : binding(d, name, (size_t)(colon - name));
+    if (!b) {
+        if (!colon)
+            return true; /* no default namespace */
+        if (colon - name == 3 && memcmp(name, "xml", 3) == 0) {
+            q->uri = XML_NS;
+            q->urilen = sizeof(XML_NS) - 1;
+            q->ns = NS_UNKNOWN;
+            return true;
+        }
+        FAIL(d, GE_ERR_PARSE, "prefix '%.*s' of '%s' is not declared", (int)(colon - name), name, name);
+        return false;
+    }
+    q->uri = d->nsdecl.data + b->off + b->plen + 1;
+    q->urilen = b->ulen;
+    if (b->schema != d->schema) {
+        /* resolved once per declaration, then names are matched by comparing integers */
+        resolve_ns(d, q);
+        b->ns = q->ns;
+        b->schema = d->schema;
+    }
+    q->ns = b->ns;
+    return true;
+}
+
+/* Are A and B the same expanded name? */
+static inline bool same_name(const qname_t *a, const qname_t *b)
+{
+    return a->loclen == b->loclen && a->urilen == b->urilen && memcmp(a->local, b->local, a->loclen) == 0 &&
+           memcmp(a->uri, b->uri, a->urilen) == 0;
+}
+
+/* The attributes of a start tag, resolved (namespace declarations left out) into d->atq, with
+ * their values; an expanded name twice is an error, as in Namespaces in XML.  false after an
+ * error.  d->n_atq of them. */
+static bool resolve_atts(ge_xml_decoder_t *d, const char **atts)
+{
+    size_t n = 0, prefixed = 0;
+
+    d->n_atq = 0;
+    for (size_t i = 0; atts[i]; i += 2)
+        n++;
+    if (n > d->cap_atq && grow(d, (void **)&d->atq, &d->cap_atq, n, sizeof(qname_t)) < 0) {
+        fail_alloc(d, GE_ERR_NOMEM);
+        return false;
+    }
+    for (size_t i = 0; atts[i]; i += 2) {
+        qname_t *q = &d->atq[d->n_atq];
+        if (is_xmlns(atts[i]))
+            continue;
+        if (!qresolve(d, atts[i], true, q))
+            return false;
+        q->value = atts[i + 1];
+        if (q->urilen) {
+            /* expat saw no two attributes with one QName; two prefixes of one URI can still clash */
+            for (size_t j = 0; prefixed && j < d->n_atq; j++)
+                if (same_name(&d->atq[j], q)) {
+                    FAIL(d, GE_ERR_PARSE, "duplicate attribute '%s'", atts[i]);
+                    return false;
+                }
+            prefixed++;
+        }
+        d->n_atq++;
+    }
+    return true;
 }
 
 /* Q's namespace as an index into the current schema's namespaces (GE_XML_NO_NS for none,
@@ -289,15 +485,43 @@ static void resolve_ns(ge_xml_decoder_t *d, qname_t *q)
     }
 }
 
+/* Are the N bytes at A and B equal?  Names are short: compared a word at a time (the last word
+ * overlapping the one before it), never reading past either end, and without a call to memcmp. */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+    if (n >= 8) {
+        uint64_t x, y;
+        size_t i;
+        for (i = 0; i + 8 <= n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y)
+                return false;
+        }
+        if (i == n)
+            return true;
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    if (n >= 4) {
+        uint32_t x1, y1, x2, y2;
+        memcpy(&x1, a, 4);
+        memcpy(&y1, b, 4);
+        memcpy(&x2, a + n - 4, 4);
+        memcpy(&y2, b + n - 4, 4);
+        return x1 == y1 && x2 == y2;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 /* Does Q (resolved) name field F? */
 static inline bool field_is(const ge_xml_field_t *f, const qname_t *q)
 {
-    if (f->name_len != q->loclen || f->ns != q->ns)
-        return false;
-    for (size_t i = 0; i < q->loclen; i++) /* names are short: no call to memcmp */
-        if (f->name[i] != q->local[i])
-            return false;
-    return true;
+    return f->name_len == q->loclen && f->ns == q->ns && same_bytes(f->name, q->local, q->loclen);
 }
 
 const char *ge__xml_ns_uri(const ge_xml_schema_t *s, uint16_t ns)
@@ -581,16 +805,138 @@ static bool complete(ge_xml_decoder_t *d, frame_t *fr)
     return true;
 }
 
+/* ---- xsi:type ---------------------------------------------------------------------------------------- */
+
+/* The namespace URI bound to PREFIX (PLEN bytes; "" = the default namespace) where the parser
+ * is, or NULL if it is not declared.  No default namespace: "" (no namespace). */
+static const char *ns_lookup(ge_xml_decoder_t *d, const char *prefix, size_t plen)
+{
+    const nsbind_t *b = binding(d, prefix, plen);
+
+    if (b)
+        return d->nsdecl.data + b->off + b->plen + 1;
+    if (plen == 3 && memcmp(prefix, "xml", 3) == 0)
+        return XML_NS;
+    return plen ? NULL : "";
+}
+
+/* The value of the xsi:type attribute of the current start tag, or NULL. */
+static char *xsi_type_attr(const ge_xml_decoder_t *d)
+{
+    for (size_t i = 0; i < d->n_atq; i++) {
+        const qname_t *q = &d->atq[i];
+        if (q->loclen == 4 && q->urilen == sizeof(XSI_NS) - 1 && memcmp(q->local, "type", 4) == 0 &&
+            memcmp(q->uri, XSI_NS, q->urilen) == 0)
+            return (char *)q->value;
+    }
+    return NULL;
+}
+
+/* The complex type that the xsi:type value V names on element WHERE, whose declared type is DECL.
+ * F is the parent's field for that element (NULL for the root, which may take any type derived
+ * from its own).  NULL after an error. */
+static const ge_xml_ctype_t *xsi_type(ge_xml_decoder_t *d, const ge_xml_field_t *f, const ge_xml_ctype_t *decl,
+                                      const char *where, char *v)
+{
+    const ge_xml_schema_t *s = d->schema;
+    const ge_xml_ctype_t *t;
+    const char *colon, *local;
+    char name[160];
+    qname_t q;
+    size_t len = ge__xml_ws(GE_XML_WS_COLLAPSE, v, strlen(v));
+
+    v[len] = '\0';
+    colon = strchr(v, ':');
+    local = colon ? colon + 1 : v;
+    if (!*local || colon == v || strchr(local, ':') || strpbrk(v, " ")) {
+        FAIL(d, GE_ERR_SCHEMA, "xsi:type '%s' on '%s' is not a QName", v, where);
+        return NULL;
+    }
+    q.uri = ns_lookup(d, v, colon ? (size_t)(colon - v) : 0);
+    if (!q.uri) {
+        FAIL(d, GE_ERR_SCHEMA, "xsi:type '%s' on '%s': prefix '%.*s' is not declared", v, where,
+             (int)(colon - v), v);
+        return NULL;
+    }
+    q.urilen = strlen(q.uri);
+    q.local = local;
+    q.loclen = strlen(local);
+    resolve_ns(d, &q);
+    if (q.ns >= s->n_ns) {
+        if (q.urilen)
+            FAIL(d, GE_ERR_SCHEMA, "xsi:type '%s' on '%s': namespace '%s' has no types in schema %s", v, where,
+                 q.uri, s->name);
+        else
+            FAIL(d, GE_ERR_SCHEMA, "xsi:type '%s' on '%s': no namespace, and schema %s has no types without one", v,
+                 where, s->name);
+        return NULL;
+    }
+    snprintf(name, sizeof(name), "%s:%s", s->ns_prefix[q.ns], local);
+    t = ge_xml_ctype_find(s, name);
+    if (!t) {
+        FAIL(d, GE_ERR_SCHEMA, "xsi:type '%s' on '%s': schema %s has no such complex type", name, where, s->name);
+        return NULL;
+    }
+    if (t != decl && f && !f->xsi_off) {
+        if (f->max > 1)
+            FAIL(d, GE_ERR_SCHEMA, "xsi:type not allowed on '%s': a repeated element takes only its declared type %s",
+                 where, decl->name);
+        else
+            FAIL(d, GE_ERR_SCHEMA, "xsi:type not allowed on '%s': its type %s has no derived types", where,
+                 decl->name);
+        return NULL;
+    }
+    if (!ge_xml_ctype_is_a(t, decl)) {
+        FAIL(d, GE_ERR_SCHEMA, "xsi:type '%s' on '%s' is not derived from %s", name, where, decl->name);
+        return NULL;
+    }
+    if (t->abstract) {
+        FAIL(d, GE_ERR_SCHEMA, "xsi:type '%s' on '%s' names an abstract type", name, where);
+        return NULL;
+    }
+    return t;
+}
+
+/* Does the start tag of an element whose declared type is T get checked for xsi:type before
+ * its struct is made?  The root and the polymorphic elements (F NULL: the root). */
+static inline bool xsi_first(const ge_xml_field_t *f, const ge_xml_ctype_t *t)
+{
+    return !f || f->xsi_off || t->abstract;
+}
+
+/* The type an element is decoded with: DECL, or what its xsi:type names.  NULL after an error. */
+static const ge_xml_ctype_t *actual_type(ge_xml_decoder_t *d, const ge_xml_field_t *f, const ge_xml_ctype_t *decl)
+{
+    char *v = xsi_type_attr(d);
+    char where[96];
+
+    if (!v && !decl->abstract)
+        return decl;
+    if (f)
+        fname(d->schema, f, where, sizeof(where));
+    else
+        snprintf(where, sizeof(where), "%s:%s", d->schema->ns_prefix[d->result.root->ns], d->result.root->name);
+    if (v)
+        return xsi_type(d, f, decl, where, v);
+    if (decl->abstract) {
+        FAIL(d, GE_ERR_SCHEMA, "element '%s' has the abstract type %s: it needs an xsi:type naming a derived type",
+             where, decl->name);
+        return NULL;
+    }
+    return decl;
+}
+
 /* ---- attributes ------------------------------------------------------------------------------------- */
 
-static bool attributes(ge_xml_decoder_t *d, frame_t *fr, const char **atts)
+static bool attributes(ge_xml_decoder_t *d, frame_t *fr)
 {
     const ge_xml_ctype_t *t = fr->type;
     uint64_t seen = 0;
     char a[96], b[96], msg[200];
 
-    for (size_t i = 0; atts[i]; i += 2) {
-        qname_t q = split_name(atts[i]);
+    for (size_t i = 0; i < d->n_atq; i++) {
+        const qname_t q = d->atq[i];
+        char *value = (char *)q.value;
         uint32_t k;
         const ge_xml_field_t *f = NULL;
         size_t len;
@@ -599,11 +945,17 @@ static bool attributes(ge_xml_decoder_t *d, frame_t *fr, const char **atts)
         if (q.urilen == sizeof(XSI_NS) - 1 && memcmp(q.uri, XSI_NS, q.urilen) == 0) {
             if (strcmp(q.local, "schemaLocation") == 0 || strcmp(q.local, "noNamespaceSchemaLocation") == 0)
                 continue;
+            if (strcmp(q.local, "type") == 0) {
+                /* an element that takes derived types had it checked before its struct was made */
+                if (xsi_first(fr->field, fr->field ? fr->field->ctype : NULL) ||
+                    xsi_type(d, fr->field, fr->type, frname(d, fr, a, sizeof(a)), value))
+                    continue;
+                return false;
+            }
             FAIL(d, GE_ERR_SCHEMA, "attribute 'xsi:%s' on '%s' is not supported", q.local,
                  frname(d, fr, a, sizeof(a)));
             return false;
         }
-        resolve_ns(d, &q);
         for (k = 0; t && k < t->n_attrs; k++)
             if (field_is(&t->attrs[k], &q)) {
                 f = &t->attrs[k];
@@ -616,14 +968,14 @@ static bool attributes(ge_xml_decoder_t *d, frame_t *fr, const char **atts)
             return false;
         }
         seen |= (uint64_t)1 << k;
-        len = strlen(atts[i + 1]);
+        len = strlen(value);
         if (len > d->lim.max_string) {
             FAIL(d, GE_ERR_LIMIT, "attribute '%s' of '%s' is longer than %zu bytes", f->name,
                  frname(d, fr, a, sizeof(a)), d->lim.max_string);
             return false;
         }
         /* expat's attribute values are ours to normalize in place (XSD whitespace facet) */
-        rc = ge_xml_parse_value(f->stype, (char *)atts[i + 1], len, d->arena,
+        rc = ge_xml_parse_value(f->stype, value, len, d->arena,
                                 (unsigned char *)fr->obj + f->off, msg, sizeof(msg));
         if (rc == GE_ERR_SCHEMA) {
             FAIL(d, rc, "attribute '%s' of '%s': %s", f->name, frname(d, fr, a, sizeof(a)), msg);
@@ -633,7 +985,7 @@ static bool attributes(ge_xml_decoder_t *d, frame_t *fr, const char **atts)
             fail_alloc(d, rc);
             return false;
         }
-        if (f->fixed && strcmp(f->fixed, atts[i + 1]) != 0) {
+        if (f->fixed && strcmp(f->fixed, value) != 0) {
             FAIL(d, GE_ERR_SCHEMA, "attribute '%s' of '%s' must be '%s'", f->name, frname(d, fr, a, sizeof(a)),
                  f->fixed);
             return false;
@@ -652,9 +1004,9 @@ static bool attributes(ge_xml_decoder_t *d, frame_t *fr, const char **atts)
 
 /* ---- opaque capture ---------------------------------------------------------------------------------- */
 
-static int raw_start(ge_xml_decoder_t *d, const char *name, const char **atts)
+static int raw_start(ge_xml_decoder_t *d, const qname_t *qp)
 {
-    qname_t q = split_name(name);
+    const qname_t q = *qp;
     unsigned level = d->opaque_depth - 1; /* 0 for the opaque element itself */
     int rc = 0;
     bool declare = true;
@@ -678,16 +1030,16 @@ static int raw_start(ge_xml_decoder_t *d, const char *name, const char **atts)
         rc |= ge__xml_escape(&d->raw, q.uri, q.urilen, 1);
         rc |= ge_buf_putc(&d->raw, '"');
     }
-    for (size_t i = 0; atts[i]; i += 2) {
-        qname_t a = split_name(atts[i]);
+    for (size_t i = 0; i < d->n_atq; i++) {
+        const qname_t a = d->atq[i];
         if (a.urilen) {
-            rc |= ge_buf_printf(&d->raw, " xmlns:a%zu=\"", i / 2);
+            rc |= ge_buf_printf(&d->raw, " xmlns:a%zu=\"", i);
             rc |= ge__xml_escape(&d->raw, a.uri, a.urilen, 1);
-            rc |= ge_buf_printf(&d->raw, "\" a%zu:%s=\"", i / 2, a.local);
+            rc |= ge_buf_printf(&d->raw, "\" a%zu:%s=\"", i, a.local);
         } else {
             rc |= ge_buf_printf(&d->raw, " %s=\"", a.local);
         }
-        rc |= ge__xml_escape(&d->raw, atts[i + 1], strlen(atts[i + 1]), 1);
+        rc |= ge__xml_escape(&d->raw, a.value, strlen(a.value), 1);
         rc |= ge_buf_putc(&d->raw, '"');
     }
     rc |= ge_buf_putc(&d->raw, '>');
@@ -698,7 +1050,7 @@ static int raw_start(ge_xml_decoder_t *d, const char *name, const char **atts)
 /* The end tag of a captured element: <x/> when it had no content. */
 static int raw_end(ge_xml_decoder_t *d, const char *name)
 {
-    qname_t q = split_name(name);
+    const char *colon = strrchr(name, ':');
     unsigned level = d->opaque_depth - 1;
 
     d->rawns.len = d->rawns_off[level];
@@ -708,7 +1060,7 @@ static int raw_end(ge_xml_decoder_t *d, const char *name)
         return ge_buf_putc(&d->raw, '>') ? GE_ERR_LIMIT : 0;
     }
     d->raw_open = 0;
-    return ge_buf_printf(&d->raw, "</%s>", q.local) ? GE_ERR_LIMIT : 0;
+    return ge_buf_printf(&d->raw, "</%s>", colon ? colon + 1 : name) ? GE_ERR_LIMIT : 0;
 }
 
 /* ---- expat callbacks ----------------------------------------------------------------------------------- */
@@ -720,10 +1072,12 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
     qname_t q;
     uint32_t idx;
     const ge_xml_field_t *f;
+    const ge_xml_ctype_t *t;
     char a[96];
 
     if (d->failed)
         return;
+    d->open++;
     if (++d->elements > d->lim.max_elements) {
         FAIL(d, GE_ERR_LIMIT, "more than %zu elements in the document", d->lim.max_elements);
         return;
@@ -732,13 +1086,21 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
         FAIL(d, GE_ERR_LIMIT, "elements nested deeper than %u levels", d->lim.max_depth);
         return;
     }
+    /* namespaces: the declarations first, then the names they bind */
+    if (atts[0] && !declare_ns(d, atts))
+        return;
+    if (!qresolve(d, name, false, &q))
+        return;
+    if (!atts[0])
+        d->n_atq = 0;
+    else if (!resolve_atts(d, atts))
+        return;
     if (d->opaque_depth) {
         d->opaque_depth++;
-        if (raw_start(d, name, atts) < 0)
+        if (raw_start(d, &q) < 0)
             FAIL(d, GE_ERR_LIMIT, "opaque element larger than %zu bytes", d->lim.max_doc_size);
         return;
     }
-    q = split_name(name);
     if (d->depth == 0) {
         const ge_xml_schema_t *cands[2] = { &ge_xml_schema_sep, &ge_xml_schema_oadr20b };
         const ge_xml_root_t *root = NULL;
@@ -761,28 +1123,33 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
         d->result.schema = d->schema;
         d->result.root = root;
         d->nsc_n = 0; /* indices are the root's schema's */
+        if (!(t = actual_type(d, NULL, root->type)))
+            return;
+        d->result.type = t;
         fr = &d->frames[0];
         memset(fr, 0, sizeof(*fr));
         fr->kind = FR_COMPLEX;
-        fr->type = root->type;
+        fr->type = t;
         fr->list = NONE;
         mark_pos(d, fr);
-        fr->obj = ge_arena_zalloc(d->arena, root->type->size);
+        fr->obj = ge_arena_zalloc(d->arena, t->size);
         if (!fr->obj) {
             fail_alloc(d, ge_arena_error(d->arena));
             return;
         }
         d->result.value = fr->obj;
         fr->cbase = 0;
-        if (grow(d, (void **)&d->counts, &d->capcounts, root->type->n_elems + 1, sizeof(uint32_t)) < 0) {
+        if (grow(d, (void **)&d->counts, &d->capcounts, t->n_elems + 1, sizeof(uint32_t)) < 0) {
             fail_alloc(d, GE_ERR_NOMEM);
             return;
         }
-        memset(d->counts, 0, root->type->n_elems * sizeof(uint32_t));
-        d->ncounts = root->type->n_elems;
+        memset(d->counts, 0, t->n_elems * sizeof(uint32_t));
+        d->ncounts = t->n_elems;
         d->depth = 1;
         d->textlen = 0;
-        attributes(d, fr, atts);
+        d->tptr = NULL;
+        d->tlen = 0;
+        attributes(d, fr);
         return;
     }
     parent = &d->frames[d->depth - 1];
@@ -791,7 +1158,6 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
              frname(d, parent, a, sizeof(a)));
         return;
     }
-    resolve_ns(d, &q);
     idx = match_child(d, parent, &q);
     if (idx == NONE)
         return;
@@ -803,17 +1169,23 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
     if (!f->ctype || f->ctype->text) /* only a text value is checked at the end tag */
         mark_pos(d, fr);
     d->textlen = 0;
+    d->tptr = NULL;
+    d->tlen = 0;
     if (f->what == GE_XML_F_OPAQUE) {
         fr->kind = FR_OPAQUE;
         d->depth++;
         d->opaque_depth = 1;
         ge_buf_clear(&d->raw);
-        if (raw_start(d, name, atts) < 0)
+        if (raw_start(d, &q) < 0)
             FAIL(d, GE_ERR_LIMIT, "opaque element larger than %zu bytes", d->lim.max_doc_size);
         return;
     }
     if (f->ctype) {
-        void *obj = ge_arena_zalloc(d->arena, f->ctype->size);
+        void *obj;
+        t = f->ctype;
+        if (xsi_first(f, t) && !(t = actual_type(d, f, t)))
+            return;
+        obj = ge_arena_zalloc(d->arena, t->size);
         if (!obj) {
             fail_alloc(d, ge_arena_error(d->arena));
             return;
@@ -823,31 +1195,46 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
             fail_alloc(d, rc); /* the arena's cap (GE_ERR_LIMIT) or the heap */
             return;
         }
+        if (f->xsi_off)
+            *(const ge_xml_ctype_t **)((unsigned char *)parent->obj + f->xsi_off) = t;
         fr->kind = FR_COMPLEX;
-        fr->type = f->ctype;
+        fr->type = t;
         fr->obj = obj;
         fr->cbase = (uint32_t)d->ncounts;
-        if (grow(d, (void **)&d->counts, &d->capcounts, d->ncounts + f->ctype->n_elems + 1,
-                 sizeof(uint32_t)) < 0) {
+        if (grow(d, (void **)&d->counts, &d->capcounts, d->ncounts + t->n_elems + 1, sizeof(uint32_t)) < 0) {
             fail_alloc(d, GE_ERR_NOMEM);
             return;
         }
-        memset(d->counts + d->ncounts, 0, f->ctype->n_elems * sizeof(uint32_t));
-        d->ncounts += f->ctype->n_elems;
+        memset(d->counts + d->ncounts, 0, t->n_elems * sizeof(uint32_t));
+        d->ncounts += t->n_elems;
         d->depth++;
-        attributes(d, fr, atts);
+        attributes(d, fr);
         return;
     }
     fr->kind = FR_SIMPLE;
     d->depth++;
-    for (size_t i = 0; atts[i]; i += 2) {
-        qname_t at = split_name(atts[i]);
+    for (size_t i = 0; i < d->n_atq; i++) {
+        const qname_t at = d->atq[i];
         if (!(at.urilen == sizeof(XSI_NS) - 1 && memcmp(at.uri, XSI_NS, at.urilen) == 0 &&
               strcmp(at.local, "schemaLocation") == 0)) {
             FAIL(d, GE_ERR_SCHEMA, "attribute '%s' is not allowed on '%s'", at.local, fname(d->schema, f, a, sizeof(a)));
             return;
         }
     }
+}
+
+/* Copy the text value at d->tptr into d->text (see ge_xml_decoder.tptr).  false after an error. */
+static bool keep_text(ge_xml_decoder_t *d)
+{
+    if (grow(d, (void **)&d->text, &d->textcap, d->tlen + 1, 1) < 0) {
+        fail_alloc(d, GE_ERR_NOMEM);
+        return false;
+    }
+    memcpy(d->text, d->tptr, d->tlen);
+    d->textlen = d->tlen;
+    d->tptr = NULL;
+    d->tlen = 0;
+    return true;
 }
 
 static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
@@ -866,11 +1253,27 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
     }
     fr = &d->frames[d->depth - 1];
     if (fr->kind == FR_SIMPLE || (fr->kind == FR_COMPLEX && fr->type->text)) {
-        if (d->textlen + (size_t)len > d->lim.max_string) {
+        if (d->textlen + d->tlen + (size_t)len > d->lim.max_string) {
             FAIL(d, GE_ERR_LIMIT, "text of '%s' is longer than %zu bytes", frname(d, fr, a, sizeof(a)),
                  d->lim.max_string);
             return;
         }
+        if (!d->textlen && !d->tptr) {
+            if (!d->buf_lo) {
+                int off, size;
+                const char *b = XML_GetInputContext(d->parser, &off, &size);
+                /* none (an expat without XML_CONTEXT_BYTES): an empty range, every piece is copied */
+                d->buf_lo = b ? (uintptr_t)b : 1;
+                d->buf_hi = b ? (uintptr_t)b + (size_t)size : 1;
+            }
+            if ((uintptr_t)s >= d->buf_lo && (uintptr_t)s + (size_t)len <= d->buf_hi && len > 0) {
+                d->tptr = s;
+                d->tlen = (size_t)len;
+                return;
+            }
+        }
+        if (d->tptr && !keep_text(d))
+            return;
         if (grow(d, (void **)&d->text, &d->textcap, d->textlen + (size_t)len + 1, 1) < 0) {
             fail_alloc(d, GE_ERR_NOMEM);
             return;
@@ -894,12 +1297,29 @@ static bool finish_value(ge_xml_decoder_t *d, frame_t *fr, const ge_xml_field_t 
     unsigned long line, col;
     int rc;
 
+    if (d->tptr && !f->fixed) {
+        /* in expat's buffer, which must not be written: integers and hexBinary are parsed from
+         * it, and any value that needs no whitespace normalized (the only write) */
+        const char *s = d->tptr;
+        size_t len = d->tlen;
+        rc = ge__xml_parse_fast(f->stype, s, len, d->arena, dst);
+        if (rc == 1 && !ge__xml_has_ctl(s, len))
+            rc = ge_xml_parse_value(f->stype, (char *)s, len, d->arena, dst, msg, sizeof(msg));
+        if (rc != 1) {
+            d->tptr = NULL;
+            d->tlen = 0;
+            goto parsed;
+        }
+    }
+    if (d->tptr && !keep_text(d))
+        return false;
     if (grow(d, (void **)&d->text, &d->textcap, d->textlen + 1, 1) < 0) {
         fail_alloc(d, GE_ERR_NOMEM);
         return false;
     }
     d->text[d->textlen] = '\0';
     rc = ge_xml_parse_value(f->stype, d->text, d->textlen, d->arena, dst, msg, sizeof(msg));
+parsed:
     if (rc == GE_ERR_SCHEMA) {
         frame_pos(d, fr, &line, &col);
         set_error_at(d, rc, line, col, "element '%s': %s", frname(d, fr, a, sizeof(a)), msg);
@@ -923,14 +1343,11 @@ static bool finish_value(ge_xml_decoder_t *d, frame_t *fr, const ge_xml_field_t 
     return true;
 }
 
-static void XMLCALL on_end(void *ud, const XML_Char *name)
+static void end_element(ge_xml_decoder_t *d, const char *name)
 {
-    ge_xml_decoder_t *d = ud;
     frame_t *fr, *parent;
     int rc;
 
-    if (d->failed)
-        return;
     if (d->opaque_depth > 1) {
         if (raw_end(d, name) < 0)
             FAIL(d, GE_ERR_LIMIT, "opaque element larger than %zu bytes", d->lim.max_doc_size);
@@ -988,6 +1405,17 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
     d->depth--;
     if (d->depth == 0)
         d->done = true;
+}
+
+static void XMLCALL on_end(void *ud, const XML_Char *name)
+{
+    ge_xml_decoder_t *d = ud;
+
+    if (d->failed)
+        return;
+    end_element(d, name);
+    undeclare_ns(d);
+    d->open--;
 }
 
 static void XMLCALL on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
@@ -1074,6 +1502,7 @@ int ge_xml_decoder_new(ge_xml_decoder_t **out, const ge_mem_t *mem, const ge_xml
         d->lim.max_depth = 4096;
     ge_buf_init(&d->raw, &d->counting, d->lim.max_doc_size);
     ge_buf_init(&d->rawns, &d->counting, d->lim.max_doc_size);
+    ge_buf_init(&d->nsdecl, &d->counting, d->lim.max_doc_size);
     d->frames = d->counting.malloc(d->lim.max_depth * sizeof(frame_t), d);
     d->rawns_off = d->counting.malloc(d->lim.max_depth * sizeof(size_t), d);
     if (!d->frames || !d->rawns_off) {
@@ -1084,7 +1513,7 @@ int ge_xml_decoder_new(ge_xml_decoder_t **out, const ge_mem_t *mem, const ge_xml
     }
     /* expat's memory suite has no user pointer, so it allocates with malloc; it is created once
      * here and reset between documents */
-    d->parser = XML_ParserCreateNS(NULL, NS_SEP);
+    d->parser = XML_ParserCreate(NULL);
     if (!d->parser) {
         mem->free(d->frames, mem->ud);
         mem->free(d->rawns_off, mem->ud);
@@ -1105,6 +1534,9 @@ void ge_xml_decoder_free(ge_xml_decoder_t *d)
         XML_ParserFree(d->parser);
     ge_buf_free(&d->raw);
     ge_buf_free(&d->rawns);
+    ge_buf_free(&d->nsdecl);
+    d->mem->free(d->bind, d->mem->ud);
+    d->mem->free(d->atq, d->mem->ud);
     d->mem->free(d->rawns_off, d->mem->ud);
     d->mem->free(d->frames, d->mem->ud);
     d->mem->free(d->counts, d->mem->ud);
@@ -1131,7 +1563,14 @@ int ge_xml_decoder_reset(ge_xml_decoder_t *d, const ge_xml_schema_t *schema, ge_
     d->ncounts = 0;
     d->scrlen = 0;
     d->textlen = 0;
+    d->tptr = NULL;
+    d->tlen = 0;
     d->opaque_depth = 0;
+    ge_buf_clear(&d->nsdecl);
+    d->n_bind = 0;
+    d->def = 0;
+    d->n_atq = 0;
+    d->open = 0;
     d->fed = 0;
     d->elements = 0;
     d->done = false;
@@ -1173,7 +1612,11 @@ int ge_xml_decoder_feed(ge_xml_decoder_t *d, const void *data, size_t len, bool 
         int n = len > (1u << 30) ? (1 << 30) : (int)len;
         bool last = is_final && (size_t)n == len;
         d->final_call = last;
+        d->buf_lo = d->buf_hi = 0;
         st = XML_Parse(d->parser, data, n, last);
+        /* expat may move its buffer in the next call: a text value pointing into it is copied */
+        if (d->tptr && !d->failed && !keep_text(d))
+            return d->err.code;
         if (d->failed)
             return d->err.code;
         if (st != XML_STATUS_OK) {

@@ -1,7 +1,9 @@
 /* encode.c - typed structs back to canonical XML, and to JSON, driven by the same tables as the
- * decoder.  Before writing, the value is checked against the schema (required fields, counts,
- * choices, facets), so what we send is valid by construction; the root element declares only the
- * namespaces the message uses. */
+ * decoder; the lookups of roots, schemas and complex types by name.  Before writing, the value is
+ * checked against the schema (required fields, counts, choices, facets, that a polymorphic
+ * element's type derives from the declared one), so what we send is valid by construction; the
+ * root element declares only the namespaces the message uses (xsi when some element carries
+ * xsi:type). */
 #include "config.h"
 
 #include <math.h>
@@ -17,10 +19,13 @@
 /* Nesting the encoder follows; deeper values are refused (a cycle or a runaway structure). */
 #define ENC_MAX_DEPTH 64
 
+static const char XSI_NS[] = "http://www.w3.org/2001/XMLSchema-instance";
+
 typedef struct enc {
     const ge_xml_schema_t *schema;
     uint16_t root_ns;
     uint64_t prefixed;      /* namespaces that need a prefix declaration (bit per index) */
+    bool xsi;               /* some element carries xsi:type: the root declares xmlns:xsi */
     ge_buf_t *out;
     ge_xml_error_t *err;
     ge_buf_t tmp;           /* one formatted value */
@@ -100,7 +105,54 @@ static const char *qual(const ge_xml_schema_t *s, const ge_xml_field_t *f, char 
     return buf;
 }
 
+/* The namespace index of a type named "pfx:Local" (GE_XML_NO_NS if the prefix is not the schema's). */
+static uint16_t type_ns(const ge_xml_schema_t *s, const char *name)
+{
+    const char *colon = strchr(name, ':');
+
+    for (uint16_t n = 0; colon && n < s->n_ns; n++)
+        if (strlen(s->ns_prefix[n]) == (size_t)(colon - name) && memcmp(s->ns_prefix[n], name, (size_t)(colon - name)) == 0)
+            return n;
+    return GE_XML_NO_NS;
+}
+
+/* T's name as written in xsi:type: without the prefix when it is in the root's (default) namespace. */
+static const char *type_ref(const ge_xml_schema_t *s, uint16_t root_ns, const ge_xml_ctype_t *t)
+{
+    const char *colon = strchr(t->name, ':');
+    return colon && type_ns(s, t->name) == root_ns ? colon + 1 : t->name;
+}
+
+/* The type of the value of element field F in OBJ: the one its NAME_xsi member names (a
+ * polymorphic element), else the declared one. */
+static const ge_xml_ctype_t *elem_type(const ge_xml_field_t *f, const void *obj)
+{
+    const ge_xml_ctype_t *t = NULL;
+
+    if (f->xsi_off)
+        t = *(const ge_xml_ctype_t *const *)((const unsigned char *)obj + f->xsi_off);
+    return t ? t : f->ctype;
+}
+
 /* ---- checking ------------------------------------------------------------------------------------------ */
+
+/* Can a value of type T be written where DECL is declared (element or root WHERE)? */
+static int check_derived(enc_t *e, const ge_xml_ctype_t *t, const ge_xml_ctype_t *decl, const char *where)
+{
+    uint16_t ns;
+
+    if (t != decl) {
+        if (!ge_xml_ctype_is_a(t, decl))
+            return enc_fail(e, "'%s' has the type %s, which is not derived from %s", where, t->name, decl->name);
+        e->xsi = true;
+        ns = type_ns(e->schema, t->name);
+        if (ns != GE_XML_NO_NS && ns != e->root_ns && ns < 64)
+            e->prefixed |= (uint64_t)1 << ns;
+    }
+    if (t->abstract)
+        return enc_fail(e, "'%s' has the abstract type %s: set its type to a derived one", where, t->name);
+    return 0;
+}
 
 static int check_simple(enc_t *e, const ge_xml_field_t *f, const void *v, const char *where)
 {
@@ -181,9 +233,11 @@ static int check_type(enc_t *e, const ge_xml_ctype_t *t, const void *obj, const 
                     return enc_fail(e, "'%s' in '%s' has a NULL item", qual(e->schema, f, a, sizeof(a)), where);
             } else if (f->ctype) {
                 const void *child = *(void *const *)item;
+                const ge_xml_ctype_t *ct = elem_type(f, obj);
                 if (!child)
                     return enc_fail(e, "'%s' in '%s' has a NULL item", qual(e->schema, f, a, sizeof(a)), where);
-                if ((rc = check_type(e, f->ctype, child, qual(e->schema, f, a, sizeof(a)), depth + 1)) < 0)
+                qual(e->schema, f, a, sizeof(a));
+                if ((rc = check_derived(e, ct, f->ctype, a)) < 0 || (rc = check_type(e, ct, child, a, depth + 1)) < 0)
                     return rc;
             } else if ((rc = check_simple(e, f, item, where)) < 0) {
                 return rc;
@@ -215,8 +269,9 @@ static int put_value(enc_t *e, const ge_xml_stype_t *t, const void *v, int attr)
     return ge__xml_escape(e->out, e->tmp.data ? e->tmp.data : "", e->tmp.len, attr);
 }
 
-static int write_type(enc_t *e, const ge_xml_ctype_t *t, const void *obj, uint16_t ns, const char *name,
-                      bool root)
+/* Write element NAME of type T (declared type DECL: xsi:type says which when they differ). */
+static int write_type(enc_t *e, const ge_xml_ctype_t *t, const ge_xml_ctype_t *decl, const void *obj, uint16_t ns,
+                      const char *name, bool root)
 {
     int rc = 0;
     bool empty = !t->text;
@@ -230,7 +285,11 @@ static int write_type(enc_t *e, const ge_xml_ctype_t *t, const void *obj, uint16
         for (uint16_t k = 0; k < e->schema->n_ns && k < 64; k++)
             if (e->prefixed & ((uint64_t)1 << k))
                 rc |= ge_buf_printf(e->out, " xmlns:%s=\"%s\"", e->schema->ns_prefix[k], e->schema->ns_uri[k]);
+        if (e->xsi)
+            rc |= ge_buf_printf(e->out, " xmlns:xsi=\"%s\"", XSI_NS);
     }
+    if (t != decl)
+        rc |= ge_buf_printf(e->out, " xsi:type=\"%s\"", type_ref(e->schema, e->root_ns, t));
     for (uint32_t k = 0; k < t->n_attrs; k++) {
         const ge_xml_field_t *f = &t->attrs[k];
         const unsigned char *v;
@@ -263,7 +322,7 @@ static int write_type(enc_t *e, const ge_xml_ctype_t *t, const void *obj, uint16
             if (f->what == GE_XML_F_OPAQUE) {
                 rc = ge_buf_puts(e->out, *(char *const *)item);
             } else if (f->ctype) {
-                rc = write_type(e, f->ctype, *(void *const *)item, f->ns, f->name, false);
+                rc = write_type(e, elem_type(f, obj), f->ctype, *(void *const *)item, f->ns, f->name, false);
             } else {
                 rc = ge_buf_putc(e->out, '<');
                 rc |= put_name(e, f->ns, f->name, 0);
@@ -286,8 +345,9 @@ static int write_type(enc_t *e, const ge_xml_ctype_t *t, const void *obj, uint16
     return rc ? GE_ERR_LIMIT : 0;
 }
 
-int ge_xml_encode(ge_buf_t *out, const ge_xml_schema_t *schema, const ge_xml_root_t *root, const void *value,
-                  ge_xml_error_t *err)
+/* VALUE is a struct of TYPE: ROOT's type or one derived from it. */
+static int encode(ge_buf_t *out, const ge_xml_schema_t *schema, const ge_xml_root_t *root,
+                  const ge_xml_ctype_t *type, const void *value, ge_xml_error_t *err)
 {
     enc_t e;
     size_t mark;
@@ -296,6 +356,8 @@ int ge_xml_encode(ge_buf_t *out, const ge_xml_schema_t *schema, const ge_xml_roo
 
     if (!out || !schema || !root || !value)
         return GE_ERR_INVALID;
+    if (!type)
+        type = root->type;
     memset(&e, 0, sizeof(e));
     e.schema = schema;
     e.root_ns = root->ns;
@@ -305,10 +367,12 @@ int ge_xml_encode(ge_buf_t *out, const ge_xml_schema_t *schema, const ge_xml_roo
         memset(err, 0, sizeof(*err));
     ge_buf_init(&e.tmp, NULL, out->cap ? out->cap : 0);
     snprintf(where, sizeof(where), "%s", root->name);
-    rc = check_type(&e, root->type, value, where, 0);
+    rc = check_derived(&e, type, root->type, where);
+    if (rc == 0)
+        rc = check_type(&e, type, value, where, 0);
     if (rc == 0) {
         mark = out->len;
-        rc = write_type(&e, root->type, value, root->ns, root->name, true);
+        rc = write_type(&e, type, root->type, value, root->ns, root->name, true);
         if (rc < 0) {
             out->len = mark; /* leave OUT as it was */
             if (out->data)
@@ -323,11 +387,17 @@ int ge_xml_encode(ge_buf_t *out, const ge_xml_schema_t *schema, const ge_xml_roo
     return rc;
 }
 
+int ge_xml_encode(ge_buf_t *out, const ge_xml_schema_t *schema, const ge_xml_root_t *root, const void *value,
+                  ge_xml_error_t *err)
+{
+    return encode(out, schema, root, NULL, value, err);
+}
+
 int ge_xml_encode_msg(ge_buf_t *out, const ge_xml_msg_t *msg, ge_xml_error_t *err)
 {
     if (!msg)
         return GE_ERR_INVALID;
-    return ge_xml_encode(out, msg->schema, msg->root, msg->value, err);
+    return encode(out, msg->schema, msg->root, msg->type, msg->value, err);
 }
 
 /* ---- JSON ------------------------------------------------------------------------------------------------ */
@@ -395,8 +465,9 @@ static int json_key(ge_buf_t *out, const ge_xml_schema_t *s, uint16_t root_ns, c
     return rc ? GE_ERR_LIMIT : 0;
 }
 
+/* OBJ, a struct of type T where DECL is declared, as a JSON object ("@xsi:type" first when they differ). */
 static int json_type(ge_buf_t *out, ge_buf_t *tmp, const ge_xml_schema_t *s, uint16_t root_ns,
-                     const ge_xml_ctype_t *t, const void *obj, int depth)
+                     const ge_xml_ctype_t *t, const ge_xml_ctype_t *decl, const void *obj, int depth)
 {
     bool first = true;
     int rc = 0;
@@ -405,6 +476,12 @@ static int json_type(ge_buf_t *out, ge_buf_t *tmp, const ge_xml_schema_t *s, uin
         return GE_ERR_LIMIT;
     if (ge_buf_putc(out, '{'))
         return GE_ERR_LIMIT;
+    if (t != decl) {
+        const char *ref = type_ref(s, root_ns, t);
+        first = false;
+        if (ge_buf_puts(out, "\"@xsi:type\":") || json_str(out, ref, strlen(ref)) < 0)
+            return GE_ERR_LIMIT;
+    }
     for (uint32_t k = 0; k < t->n_attrs && rc == 0; k++) {
         const unsigned char *v;
         if (field_values(&t->attrs[k], obj, &v) == 0)
@@ -436,7 +513,7 @@ static int json_type(ge_buf_t *out, ge_buf_t *tmp, const ge_xml_schema_t *s, uin
             if (f->what == GE_XML_F_OPAQUE)
                 rc = json_str(out, *(char *const *)item, strlen(*(char *const *)item));
             else if (f->ctype)
-                rc = json_type(out, tmp, s, root_ns, f->ctype, *(void *const *)item, depth + 1);
+                rc = json_type(out, tmp, s, root_ns, elem_type(f, obj), f->ctype, *(void *const *)item, depth + 1);
             else
                 rc = json_simple(out, tmp, f->stype, item);
         }
@@ -462,7 +539,8 @@ int ge_xml_to_json(ge_buf_t *out, const ge_xml_msg_t *msg)
     if (rc == 0)
         rc = ge_buf_putc(out, ':');
     if (rc == 0)
-        rc = json_type(out, &tmp, msg->schema, msg->root->ns, msg->root->type, msg->value, 0);
+        rc = json_type(out, &tmp, msg->schema, msg->root->ns, msg->type ? msg->type : msg->root->type,
+                       msg->root->type, msg->value, 0);
     if (rc == 0)
         rc = ge_buf_putc(out, '}');
     ge_buf_free(&tmp);
@@ -495,6 +573,45 @@ const ge_xml_root_t *ge_xml_root_find(const ge_xml_schema_t *schema, const char 
         return root;
     }
     return NULL;
+}
+
+const ge_xml_ctype_t *ge_xml_ctype_find(const ge_xml_schema_t *schema, const char *qname)
+{
+    char buf[160];
+
+    if (!schema || !qname)
+        return NULL;
+    if (!strchr(qname, ':')) {
+        for (uint16_t n = 0; n < schema->n_ns; n++) {
+            const ge_xml_ctype_t *t;
+            if (snprintf(buf, sizeof(buf), "%s:%s", schema->ns_prefix[n], qname) >= (int)sizeof(buf))
+                return NULL;
+            if ((t = ge_xml_ctype_find(schema, buf)) != NULL)
+                return t;
+        }
+        return NULL;
+    }
+    for (uint32_t lo = 0, hi = schema->n_types; lo < hi;) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(schema->types[mid]->name, qname);
+        if (c == 0)
+            return schema->types[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+bool ge_xml_ctype_is_a(const ge_xml_ctype_t *t, const ge_xml_ctype_t *base)
+{
+    /* derivation chains are short and acyclic (the generator checks); the bound guards a table
+     * built by hand */
+    for (int n = 0; t && n < 64; t = t->base, n++)
+        if (t == base)
+            return true;
+    return false;
 }
 
 const ge_xml_schema_t *ge_xml_schema_find(const char *name)

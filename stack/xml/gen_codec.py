@@ -2,10 +2,12 @@
 """gen_codec.py - the codec generator: turns one schemas/*.schema description into C.
 
 Writes, in the build tree (never committed):
-  HEADER  - the message types: one struct per complex type (base type's fields first), the
-            root-element index enum, typedef aliases named after root elements;
-  TABLES  - the decode/encode tables (ge_xml_stype_t, ge_xml_ctype_t, field offsets, facets,
-            xs:pattern compiled to NFAs) and the ge_xml_schema_<name> object.
+  HEADER  - the message types: one struct per complex type (starting with its base type's
+            members, in the base's layout; a polymorphic element -- maxOccurs 1, a type with
+            derived types -- adds NAME_xsi after NAME), the root-element and type index enums,
+            typedef aliases named after root elements;
+  TABLES  - the decode/encode tables (ge_xml_stype_t, ge_xml_ctype_t with its base type, field
+            offsets, facets, xs:pattern compiled to NFAs) and the ge_xml_schema_<name> object.
 The mapping is described in docs/codec.md.
 
 usage: gen_codec.py SCHEMA-FILE HEADER TABLES
@@ -301,7 +303,7 @@ class CType:
             elif h.startswith('simple='):
                 self.simple = h[7:]
         self.particles = []
-        self.attrs = []   # (qname, tname, required, default, fixed)
+        self.attrs = []   # (qname, tname, required, default, fixed, owner)
         self.any_attr = False
 
 
@@ -376,7 +378,7 @@ def read_schema(path):
                             dflt = unesc(extra[8:])
                         elif extra.startswith('fixed='):
                             fixed = unesc(extra[6:])
-                    cur.attrs.append((parts[1], parts[2], req, dflt, fixed))
+                    cur.attrs.append((parts[1], parts[2], req, dflt, fixed, cur.name))
                 elif kw == 'anyattr':
                     cur.any_attr = True
                 elif kw == 'root':
@@ -396,6 +398,16 @@ class Gen:
         self.sym = ident(self.name)
         self.used_stypes = {}
         self.patterns = []
+        # complex types with types derived from them (by extension, transitively) in this schema
+        self.has_derived = set()
+        for ct in self.ctypes.values():
+            b, seen = ct.base, {ct.name}
+            while b and b not in seen:
+                if b not in self.ctypes:
+                    raise GenError('%s: base type %s is not in the schema' % (ct.name, b))
+                self.has_derived.add(b)
+                seen.add(b)
+                b = self.ctypes[b].base
 
     # names
     def split(self, qn):
@@ -555,7 +567,8 @@ class Gen:
 
     # complex types
     def fields(self, ct, seen=None):
-        """Flattened (elements, attrs, text, groups) of CT, base type's first."""
+        """Flattened (elements, attrs, text, groups) of CT, base type's first; each element and
+        attribute records the type that declares it (its owner), and TEXT is (simple type, owner)."""
         if seen is None:
             seen = set()
         if ct.name in seen:
@@ -567,10 +580,10 @@ class Gen:
         else:
             elems, attrs, text, groups = [], [], None, []
         if ct.simple:
-            text = ct.simple
+            text = (ct.simple, ct.name)
         for p in ct.particles:
             if p.what in ('elem', 'opaque'):
-                elems.append(dict(p=p, group=0, mn=p.mn, mx=p.mx))
+                elems.append(dict(p=p, group=0, mn=p.mn, mx=p.mx, owner=ct.name))
             elif p.what == 'choice':
                 g = len(groups) + 1
                 first = len(elems)
@@ -583,7 +596,7 @@ class Gen:
                         mx = None
                     else:
                         mx = k.mx * p.mx
-                    elems.append(dict(p=k, group=g, mn=0, mx=mx))
+                    elems.append(dict(p=k, group=g, mn=0, mx=mx, owner=ct.name))
                 # a choice with an optional alternative can be empty (XSD part 1, 3.8.6)
                 gmin = p.mn if all(k.mn >= 1 for k in p.kids) else 0
                 groups.append((gmin, p.mx, first, len(p.kids)))
@@ -601,7 +614,7 @@ class Gen:
             elems, attrs, text, groups = self.fields(self.ctypes[tname])
             if elems or attrs or not text:
                 return tname
-            tname = text
+            tname = text[0]
         return tname
 
     def run(self, hpath, cpath):
@@ -624,7 +637,12 @@ class Gen:
             ct = self.ctypes[n]
             cn = self.ctype_name(n)
             elems, attrs, text, groups = self.fields(ct)
-            members = []
+            # C members by (declaring type, 0 elements / 1 simple content / 2 attributes): a struct
+            # starts with all of its base type's members, in the base's own order, so that a pointer
+            # to it can be read as a pointer to its base type (xsi:type, docs/codec.md).  Names are
+            # still chosen in table order (elements, attributes, content), which decides clashes.
+            members = {}
+            slot = None
             used = set()
             entries_e, entries_a = [], []
 
@@ -639,6 +657,7 @@ class Gen:
                 return m
 
             def field(qn, what, tname, mn, mx, group, fixed, is_opaque=False):
+                out = members.setdefault(slot, [])
                 pfx, local = self.split(qn)
                 m = member(qn, 'attr' if what == 'ATTR' else 'elem')
                 stype = ctype = 'NULL'
@@ -656,41 +675,54 @@ class Gen:
                     ctyp = KIND_C[kind]
                     stype = '&' + self.stype_sym(tname)
                 repeated = mx is None or mx > 1
+                xsi_off = '0'
                 if repeated:
-                    members.append('    %s*%s; /* %s %s..%s */' % (ctyp if ctyp.endswith('*') else ctyp + ' ', m, qn, mn, '*' if mx is None else mx))
-                    members.append('    size_t %s_count;' % m)
+                    out.append('    %s*%s; /* %s %s..%s */' % (ctyp if ctyp.endswith('*') else ctyp + ' ', m, qn, mn, '*' if mx is None else mx))
+                    out.append('    size_t %s_count;' % m)
                     aux = 'offsetof(%s_t, %s_count)' % (cn, m)
                 else:
                     sep = '' if ctyp.endswith('*') else ' '
-                    members.append('    %s%s%s; /* %s%s */' % (ctyp, sep, m, qn, '' if mn else ' (optional)'))
+                    out.append('    %s%s%s; /* %s%s */' % (ctyp, sep, m, qn, '' if mn else ' (optional)'))
+                    if what == 'ELEM' and not is_opaque and tname in self.has_derived:
+                        # polymorphic: the element may carry xsi:type naming a derived type
+                        xm = member(':%s_xsi' % m, 'xsi')
+                        out.append('    const ge_xml_ctype_t *%s; /* the type of *%s: %s or derived (xsi:type) */' % (xm, m, tname))
+                        xsi_off = 'offsetof(%s_t, %s)' % (cn, xm)
                     if mn == 0 and not is_opaque and ctype == 'NULL' and self.skind(self.resolve(tname)) not in POINTERISH:
                         hm = member(':has_' + m, 'has')
-                        members.append('    bool %s;' % hm)
+                        out.append('    bool %s;' % hm)
                         aux = 'offsetof(%s_t, %s)' % (cn, hm)
                 what_c = {'ELEM': 'GE_XML_F_ELEM', 'ATTR': 'GE_XML_F_ATTR', 'TEXT': 'GE_XML_F_TEXT'}[what]
                 if is_opaque:
                     what_c = 'GE_XML_F_OPAQUE'
-                return '{ %s, %s, %s, %d, %d, %s, offsetof(%s_t, %s), %s, %s, %s, %s, %d }' % (
+                return '{ %s, %s, %s, %d, %d, %s, offsetof(%s_t, %s), %s, %s, %s, %s, %d, %s }' % (
                     cstr(local), self.ns_of(qn), what_c, group, mn, 'GE_XML_UNBOUNDED' if mx is None else mx,
                     cn, m, aux, stype, ctype, cstr(fixed) if fixed is not None else 'NULL',
-                    len(local.encode('utf-8')))
+                    len(local.encode('utf-8')), xsi_off)
 
             for e in elems:
                 p = e['p']
+                slot = (e['owner'], 0)
                 entries_e.append(field(p.name, 'ELEM', p.tname, e['mn'], e['mx'], e['group'], p.fixed,
                                        is_opaque=(p.what == 'opaque')))
-            for (qn, tname, req, dflt, fixed) in attrs:
+            for (qn, tname, req, dflt, fixed, owner) in attrs:
+                slot = (owner, 2)
                 entries_a.append(field(qn, 'ATTR', tname, 1 if req else 0, 1, 0, fixed))
             text_entry = None
             if text:
-                text_entry = field(':value', 'TEXT', text, 1, 1, 0, None)
+                slot = (text[1], 1)
+                text_entry = field(':value', 'TEXT', text[0], 1, 1, 0, None)
             if len(entries_a) > 64:
                 raise GenError('%s: more than 64 attributes' % n)
-            if not members:
-                members.append('    char ge_empty_; /* no content */')
-            h.append('/* %s%s */' % (n, ' (abstract)' if ct.abstract else ''))
+            chain = [ct]
+            while chain[-1].base:
+                chain.append(self.ctypes[chain[-1].base])
+            lines = [ln for t in reversed(chain) for k in (0, 1, 2) for ln in members.get((t.name, k), [])]
+            if not lines:
+                lines.append('    char ge_empty_; /* no content */')
+            h.append('/* %s%s%s */' % (n, ' (abstract)' if ct.abstract else '', ', extends ' + ct.base if ct.base else ''))
             h.append('struct %s {' % cn)
-            h.extend(members)
+            h.extend(lines)
             h.append('};')
             h.append('')
             if entries_e:
@@ -709,10 +741,12 @@ class Gen:
         fwd = ['static const ge_xml_ctype_t ct_%s;' % self.ctype_name(n) for n in names]
         for n in names:
             cn, he, ha, ht, ng, ne, na, anyattr = layouts[n]
-            type_tables.append('static const ge_xml_ctype_t ct_%s = { %s, sizeof(%s_t), %s, %d, %s, %d, %s, %s, %d, %s };' % (
+            ct = self.ctypes[n]
+            type_tables.append('static const ge_xml_ctype_t ct_%s = { %s, sizeof(%s_t), %s, %d, %s, %d, %s, %s, %d, %s, %s, %s };' % (
                 cn, cstr(n), cn, 'ct_%s_elems' % cn if he else 'NULL', ne, 'ct_%s_attrs' % cn if ha else 'NULL', na,
                 '&ct_%s_text' % cn if ht else 'NULL', 'ct_%s_groups' % cn if ng else 'NULL', ng,
-                'true' if anyattr else 'false'))
+                'true' if anyattr else 'false', '&ct_%s' % self.ctype_name(ct.base) if ct.base else 'NULL',
+                'true' if ct.abstract else 'false'))
         stypes_out = []
         # union members first so that they are defined before use
         order = []
@@ -739,6 +773,13 @@ class Gen:
             nm = local if pfx == self.cprefix else '%s_%s' % (pfx, local)
             h.append('    %s_ROOT_%s = %d,' % (up, ident(nm), i))
         h.append('    %s_ROOT_COUNT_ = %d' % (up, len(roots)))
+        h.append('};')
+        h.append('')
+        h.append('/* Index of each complex type in ge_xml_schema_%s.types (sorted by name). */' % self.sym)
+        h.append('enum {')
+        for i, n in enumerate(names):
+            h.append('    %s_TYPE_%s = %d,' % (up, self.ctype_name(n)[len(self.cprefix) + 1:], i))
+        h.append('    %s_TYPE_COUNT_ = %d' % (up, len(names)))
         h.append('};')
         h.append('')
         taken = {self.ctype_name(n) for n in names}

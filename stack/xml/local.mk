@@ -42,7 +42,8 @@ gridedge_SOURCES += gateway/cmd_xml.c
 # Tests (CUnit): the codec, the staleness of schemas/, the CLI.
 GE_XML_TEST_DOCS = tests/data/xml/sep-dercontrol.xml tests/data/xml/sep-dcap.xml \
 	tests/data/xml/sep-enddevice-list.xml tests/data/xml/sep-mirror-usage-point.xml \
-	tests/data/xml/sep-dercapability-csipaus.xml tests/data/xml/oadr-distribute-event.xml \
+	tests/data/xml/sep-dercapability-csipaus.xml tests/data/xml/sep-notification.xml \
+	tests/data/xml/oadr-distribute-event.xml \
 	tests/data/xml/oadr-register-report.xml tests/data/xml/oadr-update-report.xml \
 	tests/data/xml/oadr-create-party-registration.xml tests/data/xml/oadr-created-event.xml
 EXTRA_DIST += $(GE_XML_TEST_DOCS)
@@ -76,7 +77,7 @@ tests_fuzz_fuzz_xml_oadr20b_LDADD = libgecore.la
 endif
 EXTRA_DIST += tests/fuzz/corpus/fuzz_xml_sep/sep-dercontrol.xml tests/fuzz/corpus/fuzz_xml_sep/sep-dcap.xml \
 	tests/fuzz/corpus/fuzz_xml_sep/sep-enddevice-list.xml tests/fuzz/corpus/fuzz_xml_sep/sep-mirror-usage-point.xml \
-	tests/fuzz/corpus/fuzz_xml_sep/sep-dercapability-csipaus.xml \
+	tests/fuzz/corpus/fuzz_xml_sep/sep-dercapability-csipaus.xml tests/fuzz/corpus/fuzz_xml_sep/sep-notification.xml \
 	tests/fuzz/corpus/fuzz_xml_oadr20b/oadr-distribute-event.xml \
 	tests/fuzz/corpus/fuzz_xml_oadr20b/oadr-register-report.xml \
 	tests/fuzz/corpus/fuzz_xml_oadr20b/oadr-update-report.xml \

@@ -54,10 +54,7 @@ size_t ge__xml_ws(int ws, char *s, size_t len)
     if (ws == GE_XML_WS_PRESERVE)
         return len;
     /* most values hold no whitespace at all (the four whitespace characters are <= ' ') */
-    for (i = 0; i < len; i++)
-        if ((unsigned char)s[i] <= ' ')
-            break;
-    if (i == len)
+    if (!ge__xml_has_ctl(s, len))
         return len;
     if (ws == GE_XML_WS_REPLACE) {
         for (i = 0; i < len; i++)
@@ -449,6 +446,76 @@ static int lex_double(const char *s, size_t len, int decimal)
     return i == len ? 0 : -1;
 }
 
+/* See xml_internal.h. */
+int ge__xml_parse_fast(const ge_xml_stype_t *t, const char *s, size_t len, ge_arena_t *arena, void *value)
+{
+    if (t->n_members || (t->flags & GE_XML_S_LIST) || t->n_enums || len == 0)
+        return 1;
+    if (t->kind >= GE_XML_I8 && t->kind <= GE_XML_U64) {
+        size_t i = s[0] == '-';
+        uint64_t v = 0;
+        if (len > 18 || i == len)
+            return 1;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (len - i >= 8) {
+            /* eight digits at once: each byte is 0x30-0x39, then pairs, quads and the eight
+             * are combined by multiplying (the first digit is the lowest byte) */
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if ((x & 0xF0F0F0F0F0F0F0F0u) != 0x3030303030303030u ||
+                ((x + 0x0606060606060606u) & 0xF0F0F0F0F0F0F0F0u) != 0x3030303030303030u)
+                return 1;
+            x -= 0x3030303030303030u;
+            x = (x * 10 + (x >> 8)) & 0x00FF00FF00FF00FFu;
+            x = (x * 100 + (x >> 16)) & 0x0000FFFF0000FFFFu;
+            v = (x * 10000 + (x >> 32)) & 0xFFFFFFFFu;
+            i += 8;
+        }
+#endif
+        for (; i < len; i++) {
+            unsigned dig = (unsigned)((unsigned char)s[i] - '0');
+            if (dig > 9)
+                return 1;
+            v = v * 10 + dig;
+        }
+        if (t->kind <= GE_XML_I64) {
+            int64_t x = s[0] == '-' ? -(int64_t)v : (int64_t)v;
+            if (x < t->imin || x > t->imax)
+                return 1;
+            v = (uint64_t)x; /* stored as its two's complement bits, truncated to the size */
+        } else if ((s[0] == '-' && v != 0) || v < t->umin || v > t->umax) {
+            return 1;
+        }
+        switch (ge__xml_kind_size(t->kind)) {
+        case 1: *(uint8_t *)value = (uint8_t)v; break;
+        case 2: *(uint16_t *)value = (uint16_t)v; break;
+        case 4: *(uint32_t *)value = (uint32_t)v; break;
+        default: *(uint64_t *)value = v; break;
+        }
+        return 0;
+    }
+    if (t->kind == GE_XML_HEX) {
+        uint8_t tmp[64], *p;
+        size_t n = len / 2;
+        if (len % 2 || n > sizeof(tmp) || ((t->flags & GE_XML_S_MAXLEN) && n > t->maxlen) ||
+            ((t->flags & GE_XML_S_MINLEN) && n < t->minlen))
+            return 1;
+        for (size_t i = 0; i < n; i++) {
+            unsigned hi = hex1[(unsigned char)s[2 * i]], lo = hex1[(unsigned char)s[2 * i + 1]];
+            if (!hi || !lo)
+                return 1;
+            tmp[i] = (uint8_t)((hi - 1) << 4 | (lo - 1));
+        }
+        if (!(p = ge_arena_alloc(arena, n ? n : 1, 1)))
+            return ge_arena_error(arena);
+        memcpy(p, tmp, n);
+        ((ge_xml_bytes_t *)value)->data = p;
+        ((ge_xml_bytes_t *)value)->len = n;
+        return 0;
+    }
+    return 1;
+}
+
 int ge_xml_parse_value(const ge_xml_stype_t *t, char *s, size_t len, ge_arena_t *arena, void *value,
                        char *msg, size_t size)
 {
@@ -471,6 +538,8 @@ int ge_xml_parse_value(const ge_xml_stype_t *t, char *s, size_t len, ge_arena_t 
 
     if (!t || (!s && len))
         return GE_ERR_INVALID;
+    if (value && (rc = ge__xml_parse_fast(t, s, len, arena, value)) <= 0)
+        return rc;
     len = ge__xml_ws(t->ws, s, len);
     if (t->flags & GE_XML_S_LIST) {
         rc = check_list(t, s, len, msg, size);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <gridedge/buf.h>
 #include <gridedge/xml.h>
@@ -31,6 +32,33 @@ static inline size_t ge__xml_kind_size(int kind)
 }
 
 size_t ge__xml_ws(int ws, char *s, size_t len);
+
+/* Does S (LEN bytes) hold a byte <= ' ' (whitespace, or another control)?  Eight bytes at a time:
+ * a byte below 0x21 borrows in x - 0x21..21 and has its top bit clear in x. */
+static inline bool ge__xml_has_ctl(const char *s, size_t len)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    size_t i = 0;
+    uint64_t x;
+
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&x, s + i, 8);
+        if ((x - ones * 0x21) & ~x & highs)
+            return true;
+    }
+    for (; i < len; i++)
+        if ((unsigned char)s[i] <= ' ')
+            return true;
+    return false;
+}
+
+/* The commonest values in one pass, before any whitespace handling, from text that is not
+ * modified (it may be expat's buffer): an integer of plain digits (at most 18, so no overflow) in
+ * range, hexBinary of at most 64 octets, for a type without enumerations.  Anything else
+ * (whitespace, a '+', out of range, another type...) returns 1 having changed nothing, for
+ * ge_xml_parse_value() to parse or to report.  0: stored in VALUE (as ge_xml_parse_value() would);
+ * negative: the arena's error. */
+int ge__xml_parse_fast(const ge_xml_stype_t *t, const char *s, size_t len, ge_arena_t *arena, void *value);
 int64_t ge__xml_get_int(int kind, const void *v);
 uint64_t ge__xml_get_uint(int kind, const void *v);
 

@@ -14,6 +14,10 @@ GE_CF_CASES += \
 	conformance/cases/csip-aus/ALL-11.case \
 	conformance/cases/csip-aus/ALL-12.case \
 	conformance/cases/csip-aus/ALL-13.case \
+	conformance/cases/csip-aus/ALL-14.case \
+	conformance/cases/csip-aus/ALL-15.case \
+	conformance/cases/csip-aus/ALL-16.case \
+	conformance/cases/csip-aus/ALL-17.case \
 	conformance/cases/csip-aus/ALL-18.case \
 	conformance/cases/csip-aus/ALL-19.case \
 	conformance/cases/csip-aus/ALL-20.case \
@@ -22,10 +26,20 @@ GE_CF_CASES += \
 	conformance/cases/csip-aus/ALL-23.case \
 	conformance/cases/csip-aus/ALL-24.case \
 	conformance/cases/csip-aus/ALL-25.case \
+	conformance/cases/csip-aus/ALL-26.case \
+	conformance/cases/csip-aus/ALL-27.case \
+	conformance/cases/csip-aus/ALL-29.case \
+	conformance/cases/csip-aus/ALL-30.case \
+	conformance/cases/csip-aus/ALT-ALL-29.case \
+	conformance/cases/csip-aus/ALT-LOA-13.case \
 	conformance/cases/csip-aus/GEN-01.case \
 	conformance/cases/csip-aus/GEN-02.case \
 	conformance/cases/csip-aus/GEN-03.case \
 	conformance/cases/csip-aus/GEN-04.case \
+	conformance/cases/csip-aus/GEN-05.case \
+	conformance/cases/csip-aus/GEN-06.case \
+	conformance/cases/csip-aus/GEN-07.case \
+	conformance/cases/csip-aus/GEN-08.case \
 	conformance/cases/csip-aus/GEN-09.case \
 	conformance/cases/csip-aus/GEN-10.case \
 	conformance/cases/csip-aus/GEN-11.case \
@@ -35,12 +49,19 @@ GE_CF_CASES += \
 	conformance/cases/csip-aus/LOA-02.case \
 	conformance/cases/csip-aus/LOA-03.case \
 	conformance/cases/csip-aus/LOA-04.case \
+	conformance/cases/csip-aus/LOA-05.case \
+	conformance/cases/csip-aus/LOA-06.case \
+	conformance/cases/csip-aus/LOA-07.case \
+	conformance/cases/csip-aus/LOA-08.case \
 	conformance/cases/csip-aus/LOA-09.case \
 	conformance/cases/csip-aus/LOA-10.case \
 	conformance/cases/csip-aus/LOA-11.case \
 	conformance/cases/csip-aus/LOA-12.case \
 	conformance/cases/csip-aus/LOA-13.case \
-	conformance/cases/csip-aus/csipaus-base.inc
+	conformance/cases/csip-aus/P-02.case \
+	conformance/cases/csip-aus/P-03.case \
+	conformance/cases/csip-aus/csipaus-base.inc \
+	conformance/cases/csip-aus/csipaus-sub.inc
 
 # The cases played to the 2030.5 engine in simulated time, and over TLS against `gridedge sep run`.
 check_PROGRAMS += tests/test_csipaus tests/test_csipaus_run

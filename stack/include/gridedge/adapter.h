@@ -41,7 +41,7 @@ enum ge_sp_field {
     GE_SP_IMPORT_LIM = 1u << 5,   /* import_limit_w: CSIP-AUS opModImpLimW */
     GE_SP_GEN_LIM = 1u << 6,      /* gen_limit_w: CSIP-AUS opModGenLimW (PV + discharge) */
     GE_SP_LOAD_LIM = 1u << 7,     /* load_limit_w: CSIP-AUS opModLoadLimW (charge + EV) */
-    GE_SP_RAMP = 1u << 8,         /* ramp_s: rampTms */
+    GE_SP_RAMP = 1u << 8,         /* ramp_s: rampTms, or ramp_grad_pct_s: setGradW */
     GE_SP_EV_LIM = 1u << 9,       /* ev_limit_w: EV charge limit */
     GE_SP_PV_CAP = 1u << 10,      /* pv_cap_w: PV curtailment cap in W */
     GE_SP_PF_INJECT = 1u << 11,   /* pf_inject: opModFixedPFInjectW */
@@ -123,6 +123,8 @@ typedef struct ge_setpoint {
     /* ride_through[ct - 1] for DERCurveType ct = 1..10, when GE_SP_RIDE_THROUGH(ct) is set: x is
      * the duration in seconds, y the voltage (% of nominal) or frequency (Hz) limit */
     ge_curve_t ride_through[GE_RIDE_THROUGH_CURVES];
+    double ramp_grad_pct_s; /* GE_SP_RAMP with this > 0: instead of ramp_s, move at this rate (% of
+                             * the DER's rtg_max_w per second: a default's setGradW), however far */
 } ge_setpoint_t;
 
 /* --- ratings and telemetry ------------------------------------------------------------------ */
@@ -165,6 +167,14 @@ enum ge_alarm {
 /* GE_ALARM_OVER_CURRENT.. in 2030.5 alarmStatus bit order: bit b of alarmStatus is GE_ALARM_SEP(b). */
 #define GE_ALARM_SEP(b) (1u << (5 + (b)))
 #define GE_ALARM_SEP_BITS 11
+
+/* The 2030.5 DER alarms by name, as tests and fault files write them: "over_current",
+ * "over_voltage", "under_voltage", "over_frequency", "under_frequency", "voltage_imbalance",
+ * "current_imbalance", "local_emergency", "remote_emergency", "low_input_power", "phase_rotation".
+ * The alarm bits the words of TEXT (separated by spaces, tabs, newlines or commas) name into *BITS;
+ * returns how many words are not such names (the first one into UNKNOWN, cut to UNKNOWN_SIZE, when
+ * UNKNOWN is not NULL). */
+int ge_alarms_parse(const char *text, uint32_t *bits, char *unknown, size_t unknown_size);
 
 typedef struct ge_telemetry {
     double time;            /* the `now` of the last step */

@@ -51,6 +51,17 @@ void ge_buf_consume(ge_buf_t *buf, size_t n);
 /* The content as a C string ("" for an empty buffer, never NULL). */
 const char *ge_buf_str(const ge_buf_t *buf);
 
+/* Append S as one token that holds no space: every byte <= ' ', '%' and DEL as %XX (for the line
+ * formats a saved state is written in).  ge_unescape() reads it back. */
+int ge_buf_put_escaped(ge_buf_t *buf, const char *s);
+
+/* Decode the %XX escapes of S in place.  0, or -1 for a broken escape or one that decodes to NUL
+ * (S is then undefined). */
+int ge_unescape(char *s);
+
+/* The value of hex digit C (0-9, a-f, A-F), or -1. */
+int ge_hex_digit(int c);
+
 #ifdef __cplusplus
 }
 #endif

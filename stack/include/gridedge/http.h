@@ -1,10 +1,12 @@
 /* gridedge/http.h - HTTP/1.1 client and server over TLS profiles, on the caller's libevent loop.
  *
- * Both sides take a `struct event_base *` the caller runs: nothing here creates a thread or
- * blocks.  A program with a libevent loop passes its own base; a program with another loop
+ * Both sides take a `struct event_base *` the caller runs: nothing here blocks (a client URL
+ * with a host name is resolved in a short-lived worker thread, see gridedge/net.h).  A program
+ * with a libevent loop passes its own base; a program with another loop
  * (poll, select, an RTOS) passes ge_net_loop_base() of a ge_net_loop_t and drives it with
  * ge_net_loop_fds() / ge_net_loop_process() (gridedge/net.h).  Everything is bounded: header and
- * body sizes, connect/read/total time, retries, and (server, TLS) the time a request header may take.
+ * body sizes, connect/read/total time, retries, and (server) the time a request's header and body
+ * may take.
  *
  * Client: one persistent (keep-alive) connection per server, reopened when it closes; requests
  * on it are queued in order.  Response bodies (Content-Length or chunked) are handed to a
@@ -12,7 +14,8 @@
  * failures, timeouts and 5xx answers are retried with exponential backoff and jitter; 4xx never.
  *
  * Server: TLS with client certificates where the profile says so; the handler sees the peer's
- * certificate identity (LFDI/SFDI); bounded requests, idle timeouts, keep-alive.
+ * certificate identity (LFDI/SFDI); bounded requests (size, and time for header and body),
+ * idle timeouts, keep-alive.
  *
  * The process must ignore SIGPIPE (signal(SIGPIPE, SIG_IGN)) before using either side: a peer
  * that closes while we write would otherwise kill it.  The library does not change signal
@@ -46,7 +49,7 @@ typedef struct ge_http_client_opts {
     ge_tls_ctx_t *tls;            /* a GE_TLS_CLIENT context for https (borrowed; outlives the client) */
     size_t max_header_bytes;      /* response headers cap; 0 = 16 KiB */
     size_t max_body_bytes;        /* response body cap; 0 = 1 MiB */
-    unsigned connect_timeout_ms;  /* TCP + TLS handshake; 0 = 10 s */
+    unsigned connect_timeout_ms;  /* TCP + TLS handshake, and apart from it resolving a host name; 0 = 10 s */
     unsigned read_timeout_ms;     /* silence while waiting for the response; 0 = 30 s */
     unsigned total_timeout_ms;    /* one request, all attempts and waits included; 0 = 120 s */
     unsigned max_retries;         /* further attempts after the first; default (0) none */
@@ -73,6 +76,16 @@ typedef int (*ge_http_body_fn)(void *ud, const void *data, size_t len);
 /* Called exactly once per accepted request; RESP and its strings live until the call returns. */
 typedef void (*ge_http_done_fn)(void *ud, const ge_http_response_t *resp);
 
+/* One request header field, e.g. { "Authorization", "Bearer <token>" }. */
+typedef struct ge_http_field {
+    const char *name;  /* a token (RFC 9110 §5.1) */
+    const char *value; /* no CR, LF or NUL */
+} ge_http_field_t;
+
+/* Bounds on a request's extra header fields (ge_http_request_t.fields). */
+#define GE_HTTP_MAX_FIELDS 32
+#define GE_HTTP_MAX_FIELD_BYTES 16384 /* names and values together */
+
 typedef struct ge_http_request {
     const char *method;          /* "GET", "PUT", "POST", "DELETE", "HEAD" */
     const char *path;            /* "/dcap", with query if any */
@@ -85,6 +98,13 @@ typedef struct ge_http_request {
     ge_http_body_fn on_body;     /* may be NULL: the body is dropped (still bounded) */
     ge_http_done_fn on_done;
     void *ud;
+    /* Further header fields, sent in this order on every attempt of this request (e.g. the
+     * OpenADR 3.0 "Authorization: Bearer" token); copied at the call.  Not allowed, as the client
+     * writes them itself: Host, Content-Length, Transfer-Encoding, Connection; a bad name or
+     * value, more than GE_HTTP_MAX_FIELDS, or more than GE_HTTP_MAX_FIELD_BYTES make the call
+     * fail with GE_ERR_INVALID. */
+    const ge_http_field_t *fields;
+    size_t nfields;
 } ge_http_request_t;
 
 int ge_http_client_new(ge_http_client_t **out, struct event_base *base, const ge_http_client_opts_t *opts);
@@ -118,10 +138,12 @@ typedef struct ge_http_server_opts {
     ge_http_handler_fn handler;
     void *ud;
     const ge_log_t *log;
-    /* TLS: a request's header block must be complete within this many seconds of its first byte
-     * (of the accept, for the first request: the handshake counts), or the connection is closed,
-     * however steadily the client dribbles bytes (a "slowloris").  0 = 10 s. */
+    /* A request's header block must be complete within this many seconds of its first byte (of
+     * the accept, for the first request: a TLS handshake counts), or the connection is closed,
+     * however steadily the client dribbles bytes (a "slowloris").  Plain HTTP and TLS.  0 = 10 s. */
     unsigned header_timeout_s;
+    /* Likewise its body, counted from the end of its header block.  0 = 30 s. */
+    unsigned body_timeout_s;
 } ge_http_server_opts_t;
 
 int ge_http_server_new(ge_http_server_t **out, struct event_base *base, const ge_http_server_opts_t *opts);

@@ -13,7 +13,8 @@
  *
  * One thread: the loop and everything on it are used from the thread that calls these functions.
  * Signal events (evsignal_new) are not supported on such a base.  A client URL with a host name
- * is resolved with the blocking system resolver when a connection opens (an IP address is not). */
+ * is resolved by the system resolver in a short-lived worker thread of the library's; its answer
+ * arrives through a pipe that is among the fds reported here (an IP address is not resolved). */
 #ifndef GRIDEDGE_NET_H
 #define GRIDEDGE_NET_H
 

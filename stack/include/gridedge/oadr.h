@@ -15,8 +15,10 @@
  * oadrCreatedPartyRegistration gives venID, registrationID and oadrRequestedOadrPollFreq), then
  * oadrRequestEvent once and oadrPoll at the requested frequency.  Every payload a poll returns is
  * handled: oadrResponse (nothing to do), oadrDistributeEvent (events: far, near, active, completed,
- * cancelled; modificationNumber; SIMPLE, ELECTRICITY_PRICE / ENERGY_PRICE, LOAD_DISPATCH (setpoint or
- * delta, W) and CHARGE_STATE (setpoint, %) signals with their xcal intervals;
+ * cancelled; modificationNumber; SIMPLE, ELECTRICITY_PRICE / ENERGY_PRICE, DEMAND_CHARGE, BID_PRICE,
+ * LOAD_DISPATCH (setpoint or delta, W), LOAD_CONTROL (capacity, level or percent offset, setpoint)
+ * and CHARGE_STATE (setpoint, %) signals with their xcal intervals; eiTarget (oadr_ven_add_target);
+ * x-eiRampUp / x-eiRecovery; tolerance/startafter drawn from the seed;
  * responseRequired always -> one oadrCreatedEvent per (eventID, modificationNumber), optIn unless the
  * owner opted out, never -> none; events no longer in the VTN's list are cancelled locally), oadrRequestReregistration
  * (oadrResponse, then register again) and oadrCancelPartyRegistration (oadrCanceledPartyRegistration,
@@ -61,6 +63,17 @@ typedef struct oadr_ven_config {
     /* push mode: the URL the VTN POSTs to (oadrTransportAddress, oadrHttpPullModel false); the
      * VEN then never polls and the caller hands each POST to oadr_ven_push().  NULL: pull. */
     const char *transport_address;
+    /* The caller signs what the VEN sends and verifies what the VTN sends (XML signatures, see
+     * gridedge/oadr_sig.h): the registration says so (oadrXmlSignature true).  The engine itself
+     * neither signs nor verifies: payloads reach it verified and leave it unsigned. */
+    int xml_signature;
+    /* The household's tariff per kWh: the base price an ELECTRICITY_PRICE or ENERGY_PRICE signal
+     * of signalType priceRelative adds its value to, and one of priceMultiplier multiplies.
+     * HAS_BASE_PRICE 0: there is none, and such a signal is logged (once per event modification)
+     * and not acted on; it is never taken as an absolute price.  Relative DEMAND_CHARGE and
+     * BID_PRICE signals are never acted on (the engine knows no base for them). */
+    int has_base_price;
+    double base_price;
 } oadr_ven_config_t;
 
 /* What a request carries. */
@@ -101,6 +114,22 @@ typedef struct oadr_request {
     int opt_out;              /* OADR_MSG_CREATED_EVENT: the answer is optOut (else optIn) */
 } oadr_request_t;
 
+/* LOAD_CONTROL signal types (2.0b Profile Specification, signal table). */
+typedef enum oadr_load_control {
+    OADR_LC_NONE = 0,
+    OADR_LC_CAPACITY,         /* x-loadControlCapacity: the load runs at this share (0..1) of its capacity */
+    OADR_LC_LEVEL_OFFSET,     /* x-loadControlLevelOffset: levels from normal (0); + sheds more, as SIMPLE */
+    OADR_LC_PERCENT_OFFSET,   /* x-loadControlPercentOffset: % change of the load (-20: 20 % less) */
+    OADR_LC_SETPOINT          /* x-loadControlSetpoint: the load's setpoint, W (power units only) */
+} oadr_load_control;
+
+/* Where an event in force is (EiEvent x-eiRampUp / x-eiRecovery). */
+typedef enum oadr_phase {
+    OADR_PHASE_ACTIVE = 0,    /* between its (randomized) start and its end */
+    OADR_PHASE_RAMP_UP,       /* x-eiRampUp before the start: the load shed comes in */
+    OADR_PHASE_RECOVERY       /* x-eiRecovery after the end: the load shed goes out */
+} oadr_phase;
+
 /* One event in force now (for status reporting). */
 typedef struct oadr_active_event {
     char id[OADR_ID_MAX];
@@ -113,9 +142,21 @@ typedef struct oadr_active_event {
     int dispatch_delta;       /* signalType delta: change of the site's load (else setpoint: the load) */
     int has_charge;
     double charge_pct;        /* CHARGE_STATE setpoint: battery state of charge to reach, % */
-    int64_t start, end;       /* VTN time, unix s (end INT64_MAX: open-ended) */
+    int64_t start, end;       /* VTN time, unix s (end INT64_MAX: open-ended); ramp-up and recovery included */
+    int has_demand_charge;
+    double demand_charge;     /* DEMAND_CHARGE, per kW of peak demand */
+    int has_bid;
+    double bid_price;         /* BID_PRICE, per kWh of load reduced */
+    oadr_load_control load_control; /* LOAD_CONTROL in force (OADR_LC_NONE: none) */
+    double load_control_value;
+    oadr_phase phase;
+    double ramp;              /* share of the load shed in force: 1 while active, 0..1 in ramp-up/recovery */
 } oadr_active_event_t;
 
+/* What the events in force ask now.  In ramp-up and recovery only the load-shed signals are in
+ * force, scaled by the ramp (SIMPLE level and LOAD_CONTROL level offset rounded, LOAD_DISPATCH
+ * delta and LOAD_CONTROL percent offset scaled, LOAD_CONTROL capacity moved from 1 toward its
+ * value); prices and setpoints hold only between start and end. */
 typedef struct oadr_control {
     int has_level;            /* a SIMPLE signal is in force */
     double level;             /* 0..3 */
@@ -128,6 +169,12 @@ typedef struct oadr_control {
     double charge_pct;
     oadr_active_event_t active[OADR_MAX_ACTIVE];
     size_t n_active;
+    int has_demand_charge;    /* DEMAND_CHARGE in force */
+    double demand_charge;
+    int has_bid;              /* BID_PRICE in force */
+    double bid_price;
+    oadr_load_control load_control;
+    double load_control_value;
 } oadr_control_t;
 
 typedef struct oadr_ven_stats {
@@ -168,6 +215,24 @@ int oadr_ven_push(oadr_ven_t *v, const void *body, size_t len, double now, ge_bu
  * oadrCanceledPartyRegistration has come, no registration, no events, no reports, and no new
  * registration either (a new engine registers afresh).  GE_ERR_STATE when not registered. */
 int oadr_ven_cancel_registration(oadr_ven_t *v);
+
+/* eiTarget: besides its venID, the VEN answers to these resourceIDs, groupIDs and partyIDs.  An
+ * event (or one signal of it) whose eiTarget names venIDs, resourceIDs, groupIDs or partyIDs and
+ * none of ours is not for this VEN: it is answered optOut (if a response is required) and never
+ * acted on; an eiTarget naming none of these (empty, or only other kinds) targets every VEN.
+ * 0, GE_ERR_INVALID, GE_ERR_LIMIT (more than OADR_MAX_TARGETS). */
+#define OADR_MAX_TARGETS 16
+typedef enum oadr_target_kind { OADR_TARGET_RESOURCE = 1, OADR_TARGET_GROUP, OADR_TARGET_PARTY } oadr_target_kind;
+int oadr_ven_add_target(oadr_ven_t *v, oadr_target_kind kind, const char *id);
+
+/* Persistence of what a restart must not lose besides the registration: the VTN's report
+ * requests (with how far each has been reported), the opts the VEN created that the VTN has not
+ * seen the end of (availability schedules, per-event opts) and the owner's opt-outs.
+ * oadr_ven_save() appends a text form of them to OUT (the caller stores it when it differs from
+ * the last one stored); oadr_ven_restore() takes such a text into a fresh engine, before it has
+ * registered.  A text that does not parse changes nothing: GE_ERR_PARSE, logged with its line. */
+int oadr_ven_save(const oadr_ven_t *v, ge_buf_t *out);
+int oadr_ven_restore(oadr_ven_t *v, const char *text, size_t len);
 
 /* After a restart: the oadrCreatedEvent for (EVENT_ID, MODIFICATION) was already sent. */
 int oadr_ven_mark_sent(oadr_ven_t *v, const char *event_id, uint32_t modification);
@@ -213,7 +278,7 @@ int oadr_ven_sample(oadr_ven_t *v, double now, const oadr_sample_t *s);
  * available in those windows - events overlapping one are answered optOut and not acted on.
  * oadr_ven_cancel_opt: withdraws a schedule (oadrCancelOpt).  0, GE_ERR_INVALID, GE_ERR_LIMIT (too
  * many), GE_ERR_NOTFOUND (cancel: no such optID). */
-#define OADR_MAX_OPTS 8
+#define OADR_MAX_OPTS 16
 #define OADR_MAX_WINDOWS 8
 #define OADR_MAX_OPT_OUTS 16
 
@@ -226,6 +291,9 @@ int oadr_ven_opt_out(oadr_ven_t *v, const char *event_id);
 int oadr_ven_create_opt(oadr_ven_t *v, const char *opt_id, int opt_in, const char *reason,
                         const oadr_opt_window_t *windows, size_t n);
 int oadr_ven_cancel_opt(oadr_ven_t *v, const char *opt_id);
+/* The optIDs of the availability schedules in force (created, not cancelled; per-event opts not
+ * counted) into IDS (up to MAX; IDS may be NULL).  Returns how many there are. */
+size_t oadr_ven_schedules(const oadr_ven_t *v, char (*ids)[OADR_ID_MAX], size_t max);
 
 /* xs:dateTime (as xcal date-time) -> unix seconds; xs:duration (xcal, "PT1H", "-P1DT2M") ->
  * seconds.  0, or GE_ERR_PARSE. */

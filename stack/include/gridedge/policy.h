@@ -59,6 +59,10 @@ typedef enum ge_policy_action {
     GE_POLICY_IDLE
 } ge_policy_action;
 
+/* The action as the status file's gateway.mode says it ("utility control", "event: discharging",
+ * "event: covering load", "discharging", "charging", "self-consumption", "idle"). */
+const char *ge_policy_action_name(ge_policy_action a);
+
 typedef struct ge_policy_output {
     ge_setpoint_t sp;
     ge_policy_action action;

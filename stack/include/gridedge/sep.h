@@ -4,7 +4,9 @@
  *
  *   sep_client_next_request()  asks what HTTP request to send now (GETs of the resources it
  *                              follows, PUTs of DER information, POSTs of Responses);
- *   sep_client_response()      hands back the answer to one of them (status, Location, body);
+ *   sep_client_body()          hands over the body of an answer as it arrives, piece by piece;
+ *   sep_client_response()      ends the answer to one of them (status, Location, the body or its
+ *                              last piece);
  *   sep_client_set_device()    tells it the DER's ratings and latest telemetry;
  *   sep_client_control()       gives the setpoint the utility's controls ask for now, and which
  *                              controls are in force;
@@ -55,6 +57,13 @@ typedef struct sep_client_config {
      * DERSettings); profile SEP_PROFILE_CSIP_AUS starts in it. */
     const char *connection_point_id;
     int profile;
+    /* Subscription/Notification (2030.5 §5.5.4): where our notification server listens, e.g.
+     * "https://192.0.2.7:8443/ntfy".  When set, the client subscribes (through our EndDevice's
+     * SubscriptionListLink) to every subscribable EndDeviceList, FunctionSetAssignmentsList,
+     * DERProgramList, DERControlList and DefaultDERControl it follows, and the caller hands the
+     * Notifications POSTed there to sep_client_notification().  Polling goes on regardless: a
+     * notification only makes a change take effect sooner.  NULL: polling only. */
+    const char *notify_uri;
 } sep_client_config_t;
 
 enum { SEP_PROFILE_AUTO = 0, SEP_PROFILE_CSIP = 1, SEP_PROFILE_CSIP_AUS = 2 };
@@ -98,6 +107,8 @@ typedef struct sep_client_stats {
     int registered;           /* EndDevice found (and PIN matched, when checked) */
     int csip_aus;             /* speaking CSIP-AUS (configured or detected) */
     int time_known;           /* the server's clock has been read */
+    unsigned long subscriptions;  /* subscriptions the server holds for us now */
+    unsigned long notifications;  /* Notifications taken */
 } sep_client_stats_t;
 
 int sep_client_new(sep_client_t **out, const sep_client_config_t *cfg);
@@ -107,11 +118,30 @@ void sep_client_free(sep_client_t *c);
  * requests are outstanding at a time; the rest wait for their answers. */
 int sep_client_next_request(sep_client_t *c, double now, sep_request_t *req);
 
-/* The answer to request ID: HTTP STATUS (0 if none came: connection failure or timeout), its
- * Location header (may be NULL), and BODY (may be NULL).  A malformed body is logged with its
- * position and ignored: the engine keeps the last good state of that resource. */
+/* LEN bytes of the body of the answer to request ID, as they arrive (pieces of any size, in
+ * order; the caller keeps DATA, the engine copies nothing of it).  The engine decodes them at once
+ * with a resumable decoder of its own for that request (2030.5 documents it reads), holding only
+ * the decoded part, or drops them (answers to PUTs and POSTs).  The answer ends with
+ * sep_client_response().  Returns 0 (also when the bytes make the document bad: that is reported
+ * when the answer ends), GE_ERR_NOTFOUND if ID is not waiting for an answer (unknown, or already
+ * answered: the bytes are ignored), GE_ERR_INVALID for a NULL DATA with LEN > 0. */
+int sep_client_body(sep_client_t *c, uint32_t id, const void *data, size_t len);
+
+/* The answer to request ID ends: HTTP STATUS (0 if none came: connection failure or timeout), its
+ * Location header (may be NULL), and BODY: the whole body, or the last piece of one whose earlier
+ * pieces went through sep_client_body(), or NULL with LEN 0 when all of it did (or there is
+ * none).  With a 2xx status the document is finished and takes effect; with any other status the
+ * part that came is dropped.  A malformed or truncated document is logged with its position
+ * (line:col) and ignored: the engine keeps the last good state of that resource.  Returns 0,
+ * GE_ERR_NOTFOUND if ID is not waiting for an answer, GE_ERR_INVALID for a NULL BODY with LEN > 0. */
 int sep_client_response(sep_client_t *c, uint32_t id, int status, const char *location, const void *body,
                         size_t len, double now);
+
+/* A Notification (or NotificationList) POSTed to our notify_uri: BODY of LEN bytes, at local
+ * time NOW.  Returns the HTTP status to answer with: 201 when it was taken (a notification for a
+ * resource we no longer follow is taken and ignored), 400 when the body is not a valid
+ * Notification (logged with its position; nothing we hold changes). */
+int sep_client_notification(sep_client_t *c, const void *body, size_t len, double now);
 
 /* The DER's ratings and its latest telemetry (PUT upstream as DERCapability, DERSettings,
  * DERStatus, DERAvailability when they change and at least at the server's poll rate). */
@@ -120,6 +150,18 @@ int sep_client_set_device(sep_client_t *c, const ge_der_caps_t *caps, const ge_t
 /* After a restart: response STATUS for event MRID (hex) was already sent (from the caller's
  * outbox/state), so it is never sent again. */
 int sep_client_mark_sent(sep_client_t *c, const char *mrid, int status);
+
+/* The control state (DERPrograms with their DefaultDERControls, the DERControls with the
+ * responses already sent, the DERCurves they use) as text appended to OUT, for the caller to keep
+ * across a restart; sep_client_state_gen() moves whenever it may have changed.  0 or a ge_err. */
+int sep_client_save(const sep_client_t *c, ge_buf_t *out);
+unsigned long sep_client_state_gen(const sep_client_t *c);
+/* After a restart, before the server is heard from: the state sep_client_save() wrote (LEN bytes)
+ * takes effect, so that the last controls and defaults stay in force while the server is
+ * unreachable (CSIP); the server's lists replace it when read.  A state that is malformed or
+ * written by a build with another layout is logged and refused whole (GE_ERR_PARSE): nothing of
+ * it is used. */
+int sep_client_restore(sep_client_t *c, const char *text, size_t len);
 
 /* The server's clock at local time NOW, and the learned offset (server - local, seconds). */
 double sep_client_server_time(const sep_client_t *c, double now);

@@ -9,6 +9,21 @@
  * (pointer, NAME_count) pair; strings are NUL-terminated arena copies; hexBinary and base64Binary
  * are ge_xml_bytes_t; integers use the smallest C type that holds the schema's range.
  *
+ * xsi:type.  An element that occurs at most once and whose complex type has derived types in the
+ * same schema is polymorphic (sep: Notification.Resource, EndDevice.ConnectionPointLink): its
+ * pointer member NAME is followed by `const ge_xml_ctype_t *NAME_xsi`, and its field has
+ * xsi_off != 0.  After decoding, whenever NAME is set NAME_xsi is set too: it is the type NAME
+ * really points to -- the declared type (e.g. types[SEP_TYPE_Resource]) when the element had no
+ * xsi:type, else the derived type the xsi:type named; cast NAME to that type's struct
+ * (`(sep_DERControlList_t *)n->Resource` when n->Resource_xsi == types[SEP_TYPE_DERControlList]).
+ * A struct begins with its base type's members in the same layout, so NAME can also be read as
+ * the declared type (n->Resource->href).  For encoding, NAME_xsi NULL or the declared type writes
+ * no xsi:type; a derived type writes xsi:type="Local" (prefixed when not in the root's namespace)
+ * and declares xmlns:xsi on the root.  The root element may carry xsi:type too (msg.type).  Only
+ * xsi:type is taken: xsi:nil and other xsi attributes are refused, xsi:schemaLocation and
+ * xsi:noNamespaceSchemaLocation ignored; a repeated element, or one whose type has no derived
+ * types, takes only its declared type.
+ *
  * Decoding is streaming: feed bytes in chunks of any size as they arrive.  Decoded messages live
  * in a caller-owned ge_arena_t; the decoder itself is reused across documents so that a steady
  * stream of messages needs no heap allocation. */
@@ -120,6 +135,8 @@ typedef struct ge_xml_field {
     const struct ge_xml_ctype *ctype;   /* complex elements */
     const char *fixed;         /* the value the schema fixes, or NULL */
     uint16_t name_len;         /* strlen(name): the decoder matches names by length first */
+    uint32_t xsi_off;          /* polymorphic element (maxOccurs 1, its type has derived types): offset
+                                  of the NAME_xsi member (const ge_xml_ctype_t *); 0 = not polymorphic */
 } ge_xml_field_t;
 
 #define GE_XML_NO_NS 0xFFFFu
@@ -142,6 +159,8 @@ typedef struct ge_xml_ctype {
     const ge_xml_group_t *groups;
     uint32_t n_groups;
     bool any_attr;             /* undeclared attributes are allowed (and dropped) */
+    const struct ge_xml_ctype *base; /* the type this one extends, or NULL */
+    bool abstract;             /* usable only through a derived type named by xsi:type */
 } ge_xml_ctype_t;
 
 typedef struct ge_xml_root {
@@ -173,12 +192,24 @@ const ge_xml_root_t *ge_xml_root_find(const ge_xml_schema_t *schema, const char 
 /* The built-in schema called NAME ("sep", "oadr20b"), or NULL. */
 const ge_xml_schema_t *ge_xml_schema_find(const char *name);
 
+/* The complex type called QNAME in SCHEMA, spelled as in the schema description
+ * ("sep:DERControlList", "csipaus:ConnectionPointType"; binary search), or NULL.  Without a
+ * prefix ("DERControlList") the first of the schema's namespaces that has such a type is taken.
+ * The generated SEP_TYPE_* / OADR_TYPE_* constants index schema->types directly. */
+const ge_xml_ctype_t *ge_xml_ctype_find(const ge_xml_schema_t *schema, const char *qname);
+
+/* Is T the type BASE or derived from it (through ->base, any number of steps)? */
+bool ge_xml_ctype_is_a(const ge_xml_ctype_t *t, const ge_xml_ctype_t *base);
+
 /* ---- decoded message ------------------------------------------------------------------------------ */
 
 typedef struct ge_xml_msg {
     const ge_xml_schema_t *schema;
     const ge_xml_root_t *root;
-    void *value;               /* a struct of root->type, in the caller's arena */
+    void *value;               /* a struct of TYPE, in the caller's arena */
+    const ge_xml_ctype_t *type; /* the type of VALUE: root->type, or a type derived from it that
+                                   the root element's xsi:type names.  The encoder takes NULL as
+                                   root->type (a message filled in by hand). */
 } ge_xml_msg_t;
 
 /* ---- decoder ----------------------------------------------------------------------------------------- */
@@ -241,19 +272,23 @@ int ge_xml_decode(ge_xml_decoder_t *d, const ge_xml_schema_t *schema, ge_arena_t
 /* ---- encoder -------------------------------------------------------------------------------------- */
 
 /* Write VALUE (a struct of ROOT's type) as canonical XML: the root element declares the
- * namespaces used (the root's as default namespace, others with the schema's prefixes), elements
- * in schema order, no insignificant whitespace, no XML declaration.  The value is checked against
+ * namespaces used (the root's as default namespace, others with the schema's prefixes, xsi when
+ * an element carries xsi:type), elements in schema order, no insignificant whitespace, no XML
+ * declaration.  The value is checked against
  * the schema first (required fields, counts, facets): GE_ERR_SCHEMA if it breaks it, with ERR
  * (may be NULL) saying where; GE_ERR_LIMIT if OUT is full.  OUT is appended to. */
 int ge_xml_encode(ge_buf_t *out, const ge_xml_schema_t *schema, const ge_xml_root_t *root,
                   const void *value, ge_xml_error_t *err);
 
-/* The same for a decoded message. */
+/* The same for a decoded message; VALUE is a struct of msg->type (NULL: msg->root->type), which
+ * the root element then names with xsi:type when it is a type derived from the root's. */
 int ge_xml_encode_msg(ge_buf_t *out, const ge_xml_msg_t *msg, ge_xml_error_t *err);
 
 /* Write the message as JSON: {"ROOT": {...}}, elements by local name (prefixed "pfx:" when not
  * in the root's namespace), attributes as "@name", simple content as "$", repeated elements as
- * arrays, numbers and booleans as JSON values, binary as hex strings, opaque parts as XML strings. */
+ * arrays, numbers and booleans as JSON values, binary as hex strings, opaque parts as XML strings;
+ * an element (or the root) of a type derived from its declared one starts with
+ * "@xsi:type": "DERControlList" (the type's local name, "pfx:Local" outside the root's namespace). */
 int ge_xml_to_json(ge_buf_t *out, const ge_xml_msg_t *msg);
 
 /* ---- single values (used by the engines and tests) ------------------------------------------------ */
