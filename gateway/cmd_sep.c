@@ -19,6 +19,7 @@
 #include "gateway/sep_link.h"
 #include "gateway/site.h"
 #include "gateway/store.h"
+#include "gateway/url.h"
 
 /* One tick: the link's exchanges, the site driven by the controls in force, the device's state
  * handed back for DERStatus and the mirror readings. */
@@ -159,7 +160,7 @@ int gw_cmd_sep(int argc, char **argv)
         case 'N': {
             char addr[64];
             unsigned port;
-            if (strcmp(optarg, "off") != 0 && gw_sep_notify_parse(optarg, addr, sizeof(addr), &port) < 0)
+            if (strcmp(optarg, "off") != 0 && gw_notify_addr_parse(optarg, addr, sizeof(addr), &port) < 0)
                 return gw_usage_error(cmd, "--notify needs IPADDR[:PORT], [IPV6]:PORT or off, not '%s'", optarg);
             so.notify = optarg;
             break;

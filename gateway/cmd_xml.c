@@ -153,12 +153,34 @@ static int file_exists(const char *p)
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* The entry XSD for SCHEMA under DIR (the folder of ../shared/schemas or one of its subfolders). */
-static int find_xsd(const char *dir, const char *schema, char *out, size_t size)
+#define CSIPAUS_NS "https://csipaus.org/ns"
+#define CSIPAUS_NS_V13 "https://csipaus.org/ns/v1.3"
+
+/* Does an element or attribute under NODE use the namespace URI? */
+static bool uses_ns(xmlNodePtr node, const char *uri)
+{
+    for (; node; node = node->next) {
+        if (node->type != XML_ELEMENT_NODE)
+            continue;
+        if (node->ns && strcmp((const char *)node->ns->href, uri) == 0)
+            return true;
+        for (xmlAttrPtr a = node->properties; a; a = a->next)
+            if (a->ns && strcmp((const char *)a->ns->href, uri) == 0)
+                return true;
+        if (uses_ns(node->children, uri))
+            return true;
+    }
+    return false;
+}
+
+/* The entry XSD for SCHEMA under DIR (the folder of ../shared/schemas or one of its subfolders);
+ * V13: CSIP-AUS v1.3's, whose namespace differs from v1.2's. */
+static int find_xsd(const char *dir, const char *schema, bool v13, char *out, size_t size)
 {
     static const char *sep[] = { "csipaus/csipaus-core.xsd", "csipaus-core.xsd", "sep/sep.xsd", "sep.xsd", NULL };
+    static const char *sep13[] = { "csipaus/csipaus-core-v1.3.xsd", "csipaus-core-v1.3.xsd", NULL };
     static const char *oadr[] = { "oadr20b/oadr_20b.xsd", "oadr_20b.xsd", NULL };
-    const char **cand = strcmp(schema, "sep") == 0 ? sep : oadr;
+    const char **cand = strcmp(schema, "sep") == 0 ? (v13 ? sep13 : sep) : oadr;
 
     for (int i = 0; cand[i]; i++) {
         snprintf(out, size, "%s/%s", dir, cand[i]);
@@ -171,6 +193,7 @@ static int find_xsd(const char *dir, const char *schema, char *out, size_t size)
 static int xml_validate(int argc, char **argv)
 {
     const char *path = NULL, *dir = NULL, *schema = "auto";
+    bool v13;
     char xsd[4096];
     first_error_t fe;
     xmlDocPtr doc = NULL;
@@ -209,10 +232,12 @@ static int xml_validate(int argc, char **argv)
     if (strcmp(schema, "auto") == 0) {
         xmlNodePtr root = xmlDocGetRootElement(doc);
         const char *ns = root && root->ns ? (const char *)root->ns->href : "";
-        schema = (strcmp(ns, "urn:ieee:std:2030.5:ns") == 0 || strcmp(ns, "https://csipaus.org/ns") == 0) ? "sep"
-                                                                                                           : "oadr20b";
+        schema = (strcmp(ns, "urn:ieee:std:2030.5:ns") == 0 || strcmp(ns, CSIPAUS_NS) == 0 ||
+                  strcmp(ns, CSIPAUS_NS_V13) == 0) ? "sep" : "oadr20b";
     }
-    if (find_xsd(dir, schema, xsd, sizeof(xsd)) < 0) {
+    /* a CSIP-AUS v1.3 document is checked against v1.3's XSDs (a superset under its own URI) */
+    v13 = strcmp(schema, "sep") == 0 && uses_ns(xmlDocGetRootElement(doc), CSIPAUS_NS_V13);
+    if (find_xsd(dir, schema, v13, xsd, sizeof(xsd)) < 0) {
         fprintf(stderr, "gridedge xml: no %s XSD under %s\n", schema, dir);
         goto done;
     }

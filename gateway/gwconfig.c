@@ -16,10 +16,11 @@
 #include <gridedge/sep.h>
 
 #include "gateway/gwconfig.h"
+#include "gateway/url.h"
 
 typedef enum kind {
     K_STR, K_BOOL, K_INT, K_U64, K_DOUBLE, K_ADAPTER, K_LOG_LEVEL, K_OADR_VERSION, K_SEP_PROFILE, K_HHMM,
-    K_OPT_OUT, K_URL, K_HEX40, K_TZ, K_WINDOWS
+    K_OPT_OUT, K_URL, K_HEX40, K_TZ, K_WINDOWS, K_LISTEN
 } kind_t;
 
 typedef struct key_spec {
@@ -27,7 +28,7 @@ typedef struct key_spec {
     const char *name;
     kind_t kind;
     size_t off;
-    size_t size;      /* K_STR / K_URL / K_HEX40 / K_TZ: the array's size */
+    size_t size;      /* K_STR / K_URL / K_HEX40 / K_TZ / K_LISTEN: the array's size */
     double min, max;  /* K_INT / K_DOUBLE */
 } key_spec_t;
 
@@ -54,7 +55,7 @@ static const key_spec_t keys[] = {
     { "sep", "pin", K_INT, N(sep_pin), 0, 999999 },
     { "sep", "profile", K_SEP_PROFILE, N(sep_profile), 0, 0 },
     { "sep", "nmi", K_STR, F(sep_nmi), 0, 0 },
-    { "sep", "notify", K_STR, F(sep_notify), 0, 0 },
+    { "sep", "notify", K_LISTEN, F(sep_notify), 0, 0 },
 
     { "oadr", "enabled", K_BOOL, N(oadr_enabled), 0, 0 },
     { "oadr", "version", K_OADR_VERSION, N(oadr_version), 0, 0 },
@@ -294,17 +295,31 @@ static void set_value(parse_t *p, const key_spec_t *k, const char *v)
     case K_STR:
         set_str(p, k, v);
         return;
-    case K_URL:
+    case K_URL: {
+        gw_url_t u;
         if (!starts_with(v, "http://") && !starts_with(v, "https://") ) {
             add_error(p->errs, p->line, "%s must be an http:// or https:// URL, not '%.64s'", k->name, v);
             return;
         }
-        if (strlen(v) < sizeof("http://x") - 1 || strpbrk(v, " \t")) {
-            add_error(p->errs, p->line, "%s is not a valid URL: '%.64s'", k->name, v);
+        if (gw_url_parse(v, &u) < 0) {
+            add_error(p->errs, p->line, "%s is not a valid URL (http[s]://host[:port][/path]): '%.64s'", k->name, v);
             return;
         }
         set_str(p, k, v);
         return;
+    }
+    case K_LISTEN: {
+        char addr[64];
+        unsigned port;
+        if (strcmp(v, "off") != 0 && gw_notify_addr_parse(v, addr, sizeof(addr), &port) < 0) {
+            add_error(p->errs, p->line,
+                      "%s must be off or a numeric address with an optional port (ADDR[:PORT], [IPV6]:PORT), not '%.64s'",
+                      k->name, v);
+            return;
+        }
+        set_str(p, k, v);
+        return;
+    }
     case K_HEX40:
         /* IEEE 2030.5 6.3.4: the LFDI is the first 160 bits of the certificate's SHA-256
          * fingerprint, 40 hex digits. */

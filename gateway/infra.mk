@@ -17,10 +17,13 @@ tests_test_url_CFLAGS = $(GE_TEST_CFLAGS)
 tests_test_url_LDADD = $(GE_TEST_LIBS)
 TESTS += tests/test_url
 
+# The config parser checks URLs and listening addresses with gateway/url.c: a program with the
+# parser takes both.
+GE_GWCONFIG_SOURCES = gateway/gwconfig.c gateway/gwconfig.h gateway/url.c gateway/url.h
 gridedge_SOURCES += gateway/gwconfig.c gateway/gwconfig.h
 
 check_PROGRAMS += tests/test_config
-tests_test_config_SOURCES = tests/test_config.c gateway/gwconfig.c gateway/gwconfig.h
+tests_test_config_SOURCES = tests/test_config.c $(GE_GWCONFIG_SOURCES)
 tests_test_config_CFLAGS = $(GE_TEST_CFLAGS)
 tests_test_config_LDADD = $(GE_TEST_LIBS)
 TESTS += tests/test_config

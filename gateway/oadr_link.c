@@ -21,6 +21,7 @@
 
 #include "gateway/daemon.h"
 #include "gateway/oadr_link.h"
+#include "gateway/url.h"
 
 #define BODY_CAP (4u << 20)
 #define STATE_CAP (64u << 10) /* the engine's saved report requests and opts */
@@ -65,28 +66,6 @@ static double wall_clock(void *ud)
 {
     (void)ud;
     return gw_now();
-}
-
-/* Split URL into "http[s]://host:port" and the path. */
-static int split_url(const char *url, char *base, size_t base_len, char *path, size_t path_len)
-{
-    const char *p;
-    size_t n, skip;
-
-    if (strncmp(url, "http://", 7) == 0)
-        skip = 7;
-    else if (strncmp(url, "https://", 8) == 0)
-        skip = 8;
-    else
-        return GE_ERR_INVALID;
-    p = strchr(url + skip, '/');
-    n = p ? (size_t)(p - url) : strlen(url);
-    if (n >= base_len || n <= skip || (p && strlen(p) >= path_len))
-        return GE_ERR_INVALID;
-    memcpy(base, url, n);
-    base[n] = '\0';
-    snprintf(path, path_len, "%s", p && p[1] ? p : "/OpenADR2/Simple/2.0b");
-    return 0;
 }
 
 int gw_oadr_cert_fingerprint(const char *path, char out[32])
@@ -316,16 +295,18 @@ int gw_oadr_link_new(gw_oadr_link_t **out, struct event_base *base, const gw_oad
                      size_t errlen)
 {
     gw_oadr_link_t *l;
-    char server[256], path[OADR_PATH_MAX], fingerprint[32] = "", transport[OADR_PATH_MAX] = "";
+    char path[OADR_PATH_MAX], fingerprint[32] = "", transport[OADR_PATH_MAX] = "";
+    gw_url_t url;
     ge_http_client_opts_t hopts;
     oadr_ven_config_t cfg;
     int rc;
 
     *out = NULL;
-    if (!o->url || split_url(o->url, server, sizeof(server), path, sizeof(path)) < 0) {
+    if (!o->url || gw_url_parse(o->url, &url) < 0 || strlen(url.path) >= sizeof(path)) {
         snprintf(err, errlen, "--vtn must be an http:// or https:// URL of the VTN's OpenADR 2.0b base");
         return GE_ERR_INVALID;
     }
+    snprintf(path, sizeof(path), "%s", url.path[0] && strcmp(url.path, "/") != 0 ? url.path : "/OpenADR2/Simple/2.0b");
     if (strncmp(o->url, "https://", 8) == 0 && !(o->ca_file && o->cert_file && o->key_file)) {
         snprintf(err, errlen, "an https:// VTN needs --ca, --cert and --key (OpenADR 2.0b uses client certificates)");
         return GE_ERR_INVALID;
@@ -385,7 +366,7 @@ int gw_oadr_link_new(gw_oadr_link_t **out, struct event_base *base, const gw_oad
         goto fail;
     }
     memset(&hopts, 0, sizeof(hopts));
-    hopts.url = server;
+    hopts.url = url.base;
     hopts.tls = l->tls;
     hopts.connect_timeout_ms = 5000;
     hopts.read_timeout_ms = 15000;
@@ -394,7 +375,7 @@ int gw_oadr_link_new(gw_oadr_link_t **out, struct event_base *base, const gw_oad
     hopts.log = o->log;
     rc = ge_http_client_new(&l->http, base, &hopts);
     if (rc < 0) {
-        snprintf(err, errlen, "HTTP client for %s: %s", server, ge_strerror(rc));
+        snprintf(err, errlen, "HTTP client for %s: %s", url.base, ge_strerror(rc));
         goto fail;
     }
     if (o->push && o->ca_file && o->cert_file && o->key_file) {
@@ -474,7 +455,7 @@ int gw_oadr_link_new(gw_oadr_link_t **out, struct event_base *base, const gw_oad
     gw_owner_apply(l->eng, l->unavailable, l->n_unavailable, gw_owner_choices(&l->owner), o->log);
     if (fingerprint[0])
         ge_log(o->log, GE_LOG_INFO, "oadr", "certificate fingerprint (venID) %s", fingerprint);
-    ge_log(o->log, GE_LOG_INFO, "oadr", "VEN %s, VTN %s%s%s%s%s", o->ven_name, server, path,
+    ge_log(o->log, GE_LOG_INFO, "oadr", "VEN %s, VTN %s%s%s%s%s", o->ven_name, url.base, path,
            transport[0] ? ", push to " : "", transport, l->sig ? ", XML signatures required both ways" : "");
     *out = l;
     return 0;

@@ -125,7 +125,7 @@ static void on_outbox_done(void *ud, const ge_http_response_t *resp)
 }
 
 static int send_http(gw_sep_link_t *l, const char *method, const char *path, const char *ctype, const void *body,
-                     size_t len, uint32_t id, int64_t outbox_id)
+                     size_t len, uint32_t id, int64_t outbox_id, const char *accept)
 {
     pending_t *p = calloc(1, sizeof(*p));
     ge_http_request_t req;
@@ -139,7 +139,7 @@ static int send_http(gw_sep_link_t *l, const char *method, const char *path, con
     memset(&req, 0, sizeof(req));
     req.method = method;
     req.path = path;
-    req.accept = GE_MEDIA_SEP_XML;
+    req.accept = accept ? accept : GE_MEDIA_SEP_XML;
     req.content_type = ctype;
     req.body = body;
     req.body_len = len;
@@ -150,44 +150,6 @@ static int send_http(gw_sep_link_t *l, const char *method, const char *path, con
     if (rc < 0)
         free(p);
     return rc;
-}
-
-int gw_sep_notify_parse(const char *spec, char *addr, size_t addrlen, unsigned *port)
-{
-    const char *a = spec, *colon = NULL;
-    size_t n;
-    unsigned char bin[16];
-    char *end;
-
-    *port = 0;
-    if (spec[0] == '[') { /* [v6] or [v6]:PORT */
-        const char *close = strchr(spec, ']');
-        if (!close || (close[1] && close[1] != ':'))
-            return GE_ERR_INVALID;
-        a = spec + 1;
-        n = (size_t)(close - a);
-        colon = close[1] ? close + 1 : NULL;
-    } else if ((colon = strchr(spec, ':')) != NULL && strchr(colon + 1, ':')) {
-        n = strlen(spec); /* a bare IPv6 address */
-        colon = NULL;
-    } else {
-        n = colon ? (size_t)(colon - spec) : strlen(spec);
-    }
-    if (n == 0 || n >= addrlen)
-        return GE_ERR_INVALID;
-    memcpy(addr, a, n);
-    addr[n] = '\0';
-    if (inet_pton(AF_INET, addr, bin) != 1 && inet_pton(AF_INET6, addr, bin) != 1)
-        return GE_ERR_INVALID;
-    if (colon) {
-        unsigned long v;
-        errno = 0;
-        v = strtoul(colon + 1, &end, 10);
-        if (errno || !colon[1] || *end || v > 65535)
-            return GE_ERR_INVALID;
-        *port = (unsigned)v;
-    }
-    return 0;
 }
 
 /* A CSIP TLS context for ROLE with the device's certificate, key and CA. */
@@ -268,7 +230,7 @@ static int start_notify(gw_sep_link_t *l, const gw_sep_opts_t *o, const gw_url_t
     if (o->notify && strcmp(o->notify, "off") == 0)
         return 0;
     if (o->notify && *o->notify) {
-        if (gw_sep_notify_parse(o->notify, addr, sizeof(addr), &p) < 0) {
+        if (gw_notify_addr_parse(o->notify, addr, sizeof(addr), &p) < 0) {
             snprintf(err, errlen, "notification address '%s': expected IPADDR[:PORT] or [IPV6]:PORT", o->notify);
             return GE_ERR_INVALID;
         }
@@ -464,7 +426,7 @@ static void queue_response(gw_sep_link_t *l, const sep_request_t *r)
     int sent = 0, rc;
 
     if (!l->store) {
-        send_http(l, r->method, r->path, r->content_type, r->body, r->body_len, 0, 0);
+        send_http(l, r->method, r->path, r->content_type, r->body, r->body_len, 0, 0, NULL);
         return;
     }
     if (gw_store_response_sent(l->store, GW_SOURCE_SEP, r->response_subject, r->response_status, &sent) == 0 && sent)
@@ -483,7 +445,7 @@ static void queue_response(gw_sep_link_t *l, const sep_request_t *r)
          * send it again: a repeat is better than a loss) */
         ge_log(l->log, GE_LOG_ERROR, "sep", "cannot queue the Response for %s (%s); sending it unqueued",
                r->response_subject, ge_strerror(rc));
-        send_http(l, r->method, r->path, r->content_type, r->body, r->body_len, 0, 0);
+        send_http(l, r->method, r->path, r->content_type, r->body, r->body_len, 0, 0, NULL);
         return;
     }
     gw_store_response_record(l->store, GW_SOURCE_SEP, r->response_subject, r->response_status, (int64_t)l->now);
@@ -499,7 +461,7 @@ static void pump_outbox(gw_sep_link_t *l)
     /* the outbox is shared with the OpenADR link: our own queue, in order */
     if (gw_store_outbox_peek_queue(l->store, "sep:", (int64_t)l->now, &it) == 0) {
         if (send_http(l, it.method, it.url, it.content_type[0] ? it.content_type : NULL, it.body, it.body_len, 0,
-                      it.id) == 0)
+                      it.id, NULL) == 0)
             l->outbox_busy = 1;
     }
     gw_outbox_item_clear(l->store, &it);
@@ -518,7 +480,7 @@ void gw_sep_link_pump(gw_sep_link_t *l, double now)
             sep_client_response(l->eng, r.id, 201, NULL, NULL, 0, now);
             continue;
         }
-        if (send_http(l, r.method, r.path, r.content_type, r.body, r.body_len, r.id, 0) < 0)
+        if (send_http(l, r.method, r.path, r.content_type, r.body, r.body_len, r.id, 0, r.accept) < 0)
             sep_client_response(l->eng, r.id, 0, NULL, NULL, 0, now);
     }
     pump_outbox(l);

@@ -33,10 +33,6 @@ typedef struct gw_sep_opts {
     void *clock_ud;
 } gw_sep_opts_t;
 
-/* Parse a notification address "IPADDR[:PORT]" / "[IPV6]:PORT" (numeric, port 0..65535, 0 or none =
- * any free port) into ADDR and *PORT: 0, or GE_ERR_INVALID. */
-int gw_sep_notify_parse(const char *spec, char *addr, size_t addrlen, unsigned *port);
-
 int gw_sep_link_new(gw_sep_link_t **out, struct event_base *base, const gw_sep_opts_t *opts, char *err,
                     size_t errlen);
 void gw_sep_link_free(gw_sep_link_t *l);

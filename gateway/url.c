@@ -1,9 +1,12 @@
-/* url.c - splitting http:// and https:// URLs (see url.h). */
+/* url.c - splitting http:// and https:// URLs and listening addresses (see url.h). */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <arpa/inet.h>
 
 #include <gridedge/error.h>
 
@@ -60,5 +63,43 @@ int gw_url_parse(const char *url, gw_url_t *u)
     if (strlen(end) >= sizeof(u->path) || (*end && *end != '/'))
         return GE_ERR_INVALID;
     snprintf(u->path, sizeof(u->path), "%s", end);
+    return 0;
+}
+
+int gw_notify_addr_parse(const char *spec, char *addr, size_t addrlen, unsigned *port)
+{
+    const char *a = spec, *colon = NULL;
+    size_t n;
+    unsigned char bin[16];
+    char *end;
+
+    *port = 0;
+    if (spec[0] == '[') { /* [v6] or [v6]:PORT */
+        const char *close = strchr(spec, ']');
+        if (!close || (close[1] && close[1] != ':'))
+            return GE_ERR_INVALID;
+        a = spec + 1;
+        n = (size_t)(close - a);
+        colon = close[1] ? close + 1 : NULL;
+    } else if ((colon = strchr(spec, ':')) != NULL && strchr(colon + 1, ':')) {
+        n = strlen(spec); /* a bare IPv6 address */
+        colon = NULL;
+    } else {
+        n = colon ? (size_t)(colon - spec) : strlen(spec);
+    }
+    if (n == 0 || n >= addrlen)
+        return GE_ERR_INVALID;
+    memcpy(addr, a, n);
+    addr[n] = '\0';
+    if (inet_pton(AF_INET, addr, bin) != 1 && inet_pton(AF_INET6, addr, bin) != 1)
+        return GE_ERR_INVALID;
+    if (colon) {
+        unsigned long v;
+        errno = 0;
+        v = strtoul(colon + 1, &end, 10);
+        if (errno || !colon[1] || *end || v > 65535)
+            return GE_ERR_INVALID;
+        *port = (unsigned)v;
+    }
     return 0;
 }

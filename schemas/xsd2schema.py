@@ -11,6 +11,9 @@ choices only.
 
 usage: xsd2schema.py --preset sep|oadr20b --xsd-dir DIR --out FILE
    or: xsd2schema.py --name NAME --out FILE ENTRY.xsd [--prefix NS=PFX]... [--opaque PFX:NAME]...
+                     [--ns-default NS=URI]...
+--ns-default: the namespace NS of the XSDs is written as "ns PFX URI NS": the codec writes URI by
+default and accepts both (CSIP-AUS v1.3's XSDs describe a superset of v1.2's under a new URI).
 """
 import argparse
 import os
@@ -577,8 +580,11 @@ def _wrap(p):
 # checked by the transport, not the codec, and Green Button data is carried, not interpreted).
 PRESETS = {
     'sep': {
-        'entry': ['csipaus/csipaus-core.xsd'],
-        'prefix': ['urn:ieee:std:2030.5:ns=sep', 'https://csipaus.org/ns=csipaus'],
+        # CSIP-AUS v1.3's XSDs are a superset of v1.2's; the encoder writes v1.2's namespace URI
+        # unless asked for v1.3's, the decoder accepts both (docs/codec.md)
+        'entry': ['csipaus/csipaus-core-v1.3.xsd'],
+        'prefix': ['urn:ieee:std:2030.5:ns=sep', 'https://csipaus.org/ns/v1.3=csipaus'],
+        'ns_default': ['https://csipaus.org/ns/v1.3=https://csipaus.org/ns'],
         'opaque': [], 'root_ns': [],
     },
     'oadr20b': {
@@ -596,6 +602,7 @@ PRESETS = {
                    'http://www.w3.org/2000/09/xmldsig#=ds', 'http://www.w3.org/2005/Atom=atom'],
         'opaque': ['ds:Signature', 'atom:feed'],
         'root_ns': ['oadr', 'ei', 'pyld', 'emix', 'power', 'strm', 'xcal'],
+        'ns_default': [],
     },
 }
 
@@ -608,6 +615,8 @@ def main():
     ap.add_argument('--out', required=True)
     ap.add_argument('--prefix', action='append', default=[])
     ap.add_argument('--opaque', action='append', default=[])
+    ap.add_argument('--ns-default', action='append', default=[], metavar='NS=URI',
+                    help='write URI as the default URI of namespace NS, NS as its alternative')
     ap.add_argument('--root-ns', action='append', default=[],
                     help='namespaces whose global elements are document roots (default: all)')
     ap.add_argument('entry', nargs='*')
@@ -619,6 +628,7 @@ def main():
         args.name = args.preset
         args.entry = [os.path.join(args.xsd_dir, e) for e in pr['entry']]
         args.prefix, args.opaque, args.root_ns = pr['prefix'], pr['opaque'], pr['root_ns']
+        args.ns_default = pr['ns_default']
     if not args.name or not args.entry:
         ap.error('give --preset, or --name and the entry XSD')
     loader = Loader()
@@ -656,9 +666,10 @@ def main():
            '# (%s); do not edit: re-run `make schemas-update`.  Format: docs/codec.md.'
            % ' '.join(os.path.basename(e) for e in args.entry),
            'schema %s' % args.name]
+    ns_default = dict(d.split('=', 1) for d in args.ns_default)
     for uri, pfx in sorted(prefixes.items(), key=lambda x: x[1]):
         if uri in conv.used_ns:
-            out.append('ns %s %s' % (pfx, uri))
+            out.append('ns %s %s' % (pfx, '%s %s' % (ns_default[uri], uri) if uri in ns_default else uri))
     # sorted by name so that the description diffs well when a schema changes
     for key in sorted((k for k in conv.order if k in conv.simple_out), key=conv.tname):
         out.append(conv.simple_out[key])

@@ -39,6 +39,37 @@ static void ideal_limits(const ge_setpoint_t *sp, double house, double *pv, doub
         *bat += fmin(house - *pv - *bat - fmax(sp->import_limit_w, 0), fmax(-*bat, 0));
 }
 
+/* Where limit L has got to at T. */
+static double ideal_limit_at(const sep_play_limit_t *l, double t)
+{
+    if (l->dur_s > 0 && t - l->t0 < l->dur_s)
+        return l->from_w + (l->target_w - l->from_w) * (t - l->t0) / l->dur_s;
+    return l->target_w;
+}
+
+/* As the simulated site: a limit set or changed moves linearly from the site's flow in its direction
+ * FLOW (or the old limit in force, if lower) to the new value V, over RAMP_S or at GRAD % of RATING
+ * per second (neither: at once); a new ramp alone restarts a ramp under way from where it is; a
+ * limit lifted goes at once. */
+static void ideal_limit_set(sep_play_limit_t *l, int has, double v, double flow, int ramp_changed, double ramp_s,
+                            double grad, double rating, double t)
+{
+    v = fmax(v, 0);
+    if (!has) {
+        l->on = 0;
+        return;
+    }
+    double cur = l->on ? ideal_limit_at(l, t) : INFINITY;
+    int same = l->on && fabs(v - l->target_w) < 0.5, moving = l->on && l->dur_s > 0 && t - l->t0 < l->dur_s;
+    if (same && !(ramp_changed && moving))
+        return;
+    l->from_w = same ? cur : fmin(cur, fmax(flow, 0));
+    l->target_w = v;
+    l->t0 = t;
+    l->dur_s = grad > 0 ? fabs(v - l->from_w) / (grad / 100.0 * rating) : ramp_s;
+    l->on = 1;
+}
+
 static void ideal_device(sep_play_device_t *d, double t, const sep_control_t *ctl, ge_der_caps_t *caps, ge_telemetry_t *tel)
 {
     const ge_setpoint_t *sp = &ctl->setpoint;
@@ -47,6 +78,11 @@ static void ideal_device(sep_play_device_t *d, double t, const sep_control_t *ct
     double bat = !off && (sp->set & GE_SP_BATTERY_W) ? sp->battery_w : 0, pv = 3000, house = 1000;
     double ramp_s = sp->set & GE_SP_RAMP ? sp->ramp_s : 0, grad = sp->set & GE_SP_RAMP ? sp->ramp_grad_pct_s : 0;
 
+    int ramp_changed = ramp_s != d->ramp_s || grad != d->grad_pct_s;
+    ideal_limit_set(&d->exp_lim, (sp->set & GE_SP_EXPORT_LIM) != 0, sp->export_limit_w, -d->site_w, ramp_changed,
+                    ramp_s, grad, rating, t);
+    ideal_limit_set(&d->imp_lim, (sp->set & GE_SP_IMPORT_LIM) != 0, sp->import_limit_w, d->site_w, ramp_changed,
+                    ramp_s, grad, rating, t);
     /* as the simulated site: a new target or ramp starts a ramp from where the battery is (off the
      * grid it is at 0 W: a reconnection ramps up from there) */
     if (off)
@@ -83,13 +119,17 @@ static void ideal_device(sep_play_device_t *d, double t, const sep_control_t *ct
         if (bat > cap - pv)
             bat = cap - pv;
     }
-    ideal_limits(sp, house, &pv, &bat);
+    ge_setpoint_t lim = *sp; /* the limits as far as their ramps have moved them */
+    lim.export_limit_w = ideal_limit_at(&d->exp_lim, t);
+    lim.import_limit_w = ideal_limit_at(&d->imp_lim, t);
+    ideal_limits(&lim, house, &pv, &bat);
     tel->battery_w = bat;
     tel->pv_w = pv;
     tel->soc_pct = 50;
     tel->stored_wh = 6750;
     tel->house_w = house;
     tel->site_w = tel->house_w - pv - bat;
+    d->site_w = tel->site_w;
     tel->time = t;
     if (d->alarm && t >= d->alarm_at)
         tel->alarms |= d->alarm;

@@ -22,14 +22,23 @@
 #define SEP_PLAY_MAX_EX 4000
 #define SEP_PLAY_MAX_SAMPLES 1000
 
+/* A site limit of the ideal device moving to a new value (see ideal_device()). */
+typedef struct sep_play_limit {
+    int on;
+    double target_w, from_w, t0, dur_s;
+} sep_play_limit_t;
+
 /* An ideal device: the battery moves to its setpoint at once, or over the ramp time a control asks
  * for (as the simulated site does); PV gives 3 kW unless limited; the house takes 1 kW.  It obeys the
- * CSIP-AUS export, import, generation and load limits as the simulated site does, and reports itself
- * disconnected while a control disconnects or de-energizes it.  From ALARM_AT (absolute local time) on,
+ * CSIP-AUS export, import, generation and load limits as the simulated site does (a new export or
+ * import limit moves over the ramp, from the site's flow then or the old limit: CSIP-AUS ALL-28), and
+ * reports itself disconnected while a control disconnects or de-energizes it.  From ALARM_AT (absolute local time) on,
  * it reports the alarms ALARM; and the faults the case's `at T fault-file` lines name, from T on (as
  * the simulated site does with fault_file=). */
 typedef struct sep_play_device {
     double battery_w, from_w, target_w, t_change, ramp_s, grad_pct_s;
+    double site_w;                     /* the site's power at the last step */
+    sep_play_limit_t exp_lim, imp_lim; /* the export and import limits in force */
     double alarm_at;
     uint32_t alarm;
     uint32_t faults;

@@ -212,6 +212,16 @@ static const struct {
     { "[sep]\nenabled = true\ncert=c\nkey=k\nserver = https://127.0.0.1:8443/dcap\n",
       "bad.ini:5: error: [sep] server is https:// but ca (the CA that signs the server's "
       "certificate) is not set" },
+    { "[sep]\nserver = https://127.0.0.1:99999/dcap\n",
+      "bad.ini:2: error: server is not a valid URL (http[s]://host[:port][/path]): 'https://127.0.0.1:99999/dcap'" },
+    { "[oadr]\nvtn = http://user@vtn/OpenADR2/Simple/2.0b\n",
+      "bad.ini:2: error: vtn is not a valid URL (http[s]://host[:port][/path]): 'http://user@vtn/OpenADR2/Simple/2.0b'" },
+    { "[sep]\nnotify = localhost:8080\n",
+      "bad.ini:2: error: notify must be off or a numeric address with an optional port (ADDR[:PORT], [IPV6]:PORT), "
+      "not 'localhost:8080'" },
+    { "[sep]\nnotify = 127.0.0.1:70000\n",
+      "bad.ini:2: error: notify must be off or a numeric address with an optional port (ADDR[:PORT], [IPV6]:PORT), "
+      "not '127.0.0.1:70000'" },
     { "[sep]\nlfdi = 1234\n",
       "bad.ini:2: error: lfdi must be 40 hex digits, not 4" },
     { "[sep]\nlfdi = 3E4F45AB31EDFE5B67E343E5E4562E31984E23EZ\n",

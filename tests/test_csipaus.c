@@ -28,11 +28,18 @@ static const char *const supported[] = {
     "GEN-02", "GEN-03", "GEN-04", "GEN-09", "GEN-10", "GEN-11", "GEN-12", "GEN-13", "LOA-01", "LOA-02",
     "LOA-03", "LOA-04", "LOA-09", "LOA-10", "LOA-11", "LOA-12", "LOA-13", "ALL-03-REJ", "ALL-10", "ALL-13",
     "ALL-26", "ALL-27", "ALL-29", "ALL-30", "ALT-ALL-29", "ALT-LOA-13", "P-02", "P-03",
+    "ALL-25-EXT", "ALL-28",
 };
 
 /* The subscription cases (classes S-L, S-G) the engine passes: what changes reaches it by Notification. */
 static const char *const subscribing[] = {
     "ALL-14", "ALL-15", "ALL-16", "ALL-17", "GEN-05", "GEN-06", "GEN-07", "GEN-08", "LOA-05", "LOA-06", "LOA-07", "LOA-08",
+};
+
+/* The cases in CSIP-AUS v1.3's namespace (version negotiation through /.well-known/csipaus): what
+ * the client sends there is checked against v1.3's XSDs. */
+static const char *const negotiating[] = {
+    "SDVN-01",
 };
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -68,6 +75,15 @@ static void test_supported_cases_pass(void)
     if (xsd_dir()) {
         CU_ASSERT(validated > 100);
         printf("(%zu documents the client sent validated against the CSIP-AUS XSD) ", validated);
+    }
+}
+
+static void test_v13_cases_pass(void)
+{
+    size_t validated = sep_play_suite(SUITE, negotiating, N_OF(negotiating), "csipaus/csipaus-core-v1.3.xsd");
+    if (xsd_dir()) {
+        CU_ASSERT(validated >= 4);
+        printf("(%zu documents the client sent validated against the CSIP-AUS v1.3 XSD) ", validated);
     }
 }
 
@@ -254,7 +270,8 @@ static void test_every_case_classified(void)
             continue;
         CU_ASSERT_EQUAL(rc, 0);
         scripted++;
-        int in = listed(supported, N_OF(supported), id) || listed(subscribing, N_OF(subscribing), id);
+        int in = listed(supported, N_OF(supported), id) || listed(subscribing, N_OF(subscribing), id) ||
+                 listed(negotiating, N_OF(negotiating), id);
         if (!in)
             fprintf(stderr, "%s: scripted but not in the supported list\n", id);
         CU_ASSERT_EQUAL(in, 1);
@@ -263,7 +280,9 @@ static void test_every_case_classified(void)
         CU_ASSERT_PTR_NOT_NULL(cf_catalogue_find(&cat, supported[i]));
     for (size_t i = 0; i < N_OF(subscribing); i++)
         CU_ASSERT_PTR_NOT_NULL(cf_catalogue_find(&cat, subscribing[i]));
-    CU_ASSERT_EQUAL(scripted, N_OF(supported) + N_OF(subscribing));
+    for (size_t i = 0; i < N_OF(negotiating); i++)
+        CU_ASSERT_PTR_NOT_NULL(cf_catalogue_find(&cat, negotiating[i]));
+    CU_ASSERT_EQUAL(scripted, N_OF(supported) + N_OF(subscribing) + N_OF(negotiating));
     cf_catalogue_free(&cat);
 }
 
@@ -271,8 +290,8 @@ static void test_every_case_classified(void)
  * a status file showing a site that runs by itself (battery idle, PV 3 kW, house 1 kW, no controls). */
 static void test_idle_client_fails_every_case(void)
 {
-    static const char *const *const lists[] = { supported, subscribing };
-    const size_t counts[] = { N_OF(supported), N_OF(subscribing) };
+    static const char *const *const lists[] = { supported, subscribing, negotiating };
+    const size_t counts[] = { N_OF(supported), N_OF(subscribing), N_OF(negotiating) };
     static sep_play_run_t r;
 
     for (size_t l = 0; l < N_OF(lists); l++)
@@ -310,6 +329,7 @@ int test_register(void)
         { "every scripted case classified", test_every_case_classified },
         { "supported csip-aus cases pass in simulated time", test_supported_cases_pass },
         { "subscription cases pass in simulated time", test_subscription_cases_pass },
+        { "CSIP-AUS v1.3 version negotiation (SDVN-01) passes in simulated time", test_v13_cases_pass },
         { "subscription cases need their Notifications", test_subscription_cases_need_notifications },
         { "a client that does nothing fails every case", test_idle_client_fails_every_case },
         { "P-02 needs the FSA list's change followed", test_fsa_change_needed },

@@ -3,6 +3,7 @@
  * point id (--nmi), judged on the wire and in the status file. */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "proc.h"
@@ -11,11 +12,12 @@
 /* In-band registration with the ConnectionPoint PUT, the CSIP-AUS DER resources, an export limit and
  * an import limit on the simulated site; and, with subscriptions, every offered resource subscribed to
  * and notified (ALL-14), a default export limit and a control notified (GEN-07), an import limit
- * notified (LOA-05), the head-end POSTing each Notification to the client's own TLS server: about
- * 210 s of cases. */
+ * notified (LOA-05), the head-end POSTing each Notification to the client's own TLS server; CSIP-AUS
+ * v1.3 version negotiation through /.well-known/csipaus (SDVN-01): about 235 s of cases. */
 static void test_csipaus_over_tls(void)
 {
-    static const char *const ids[] = { "ALL-03", "ALL-09", "GEN-01", "LOA-01", "ALL-14", "GEN-07", "LOA-05" };
+    static const char *const ids[] = { "ALL-03", "ALL-09", "GEN-01", "LOA-01", "ALL-14", "GEN-07", "LOA-05",
+                                       "SDVN-01" };
     char *argv[64];
     int n = 0;
     proc_result_t r;
@@ -36,7 +38,7 @@ static void test_csipaus_over_tls(void)
         argv[n++] = client[i] ? client[i] : (char *)proc_gridedge();
     argv[n] = NULL;
 
-    r = proc_expect_passes(argv, ids, sizeof(ids) / sizeof(ids[0]), 330000);
+    r = proc_expect_passes(argv, ids, sizeof(ids) / sizeof(ids[0]), 360000);
     proc_result_free(&r);
 }
 
@@ -56,11 +58,31 @@ static void test_connection_point_needs_nmi(void)
     proc_result_free(&r);
 }
 
+/* With --profile csip the client does not negotiate (it walks from the URL's /dcap, which SDVN-01
+ * forbids too): the case fails, and says why. */
+static void test_negotiation_needs_csipaus_profile(void)
+{
+    char *argv[] = { (char *)proc_gridedge(), "conformance", "run", "--suite", "csip-aus", "--case", "SDVN-01", "--",
+                     (char *)proc_gridedge(), "sep", "run", "--server", "{url}", "--ca", "{ca}", "--cert", "{cert}",
+                     "--key", "{key}", "--nmi", "4123456789", "--profile", "csip", "--state-dir", "{state_dir}",
+                     "--status-file", "{status_file}", "--duration", "{duration}", NULL };
+    proc_result_t r;
+
+    CU_ASSERT_EQUAL_FATAL(proc_run(argv, NULL, 60000, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "FAIL SDVN-01 "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "expected GET /.well-known/csipaus"));
+    if (!strstr(r.out, "expected GET /.well-known/csipaus"))
+        fprintf(stderr, "%s\n", r.out);
+    proc_result_free(&r);
+}
+
 int test_register(void)
 {
     static const test_case_t cases[] = {
         { "csip-aus cases over TLS", test_csipaus_over_tls },
         { "connection point needs --nmi", test_connection_point_needs_nmi },
+        { "SDVN-01 needs version negotiation (fails with --profile csip)", test_negotiation_needs_csipaus_profile },
         { NULL, NULL },
     };
     return test_add_suite("csip-aus run", cases);

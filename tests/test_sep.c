@@ -208,8 +208,9 @@ static void test_notification_bad_input(void)
     static const char elsewhere[] = "<Notification xmlns=\"urn:ieee:std:2030.5:ns\">"
                                     "<subscribedResource>/derp/9/derc</subscribedResource><status>0</status>"
                                     "<subscriptionURI>/edev/1/sub/9</subscriptionURI></Notification>";
+    /* profile csip: DeviceCapability first (no CSIP-AUS version negotiation) */
     sep_client_config_t cfg = { .dcap_path = "/dcap", .lfdi = LFDI, .sfdi = SFDI,
-                                .notify_uri = "http://127.0.0.1:9/ntfy" };
+                                .notify_uri = "http://127.0.0.1:9/ntfy", .profile = SEP_PROFILE_CSIP };
     sep_client_t *c = NULL;
     sep_client_stats_t st;
     sep_request_t req;
@@ -228,6 +229,136 @@ static void test_notification_bad_input(void)
     CU_ASSERT_STRING_EQUAL(req.method, "GET");
     CU_ASSERT_STRING_EQUAL(req.path, "/dcap");
     sep_client_free(c);
+}
+
+/* CSIP-AUS version negotiation: the answer to GET /.well-known/csipaus (SDVN-01's, and worse). */
+#define WK_SDVN "{\"supportedSchemaVersions\": {\"https://csipaus.org/ns/v99.99\": {\"dcap\": [\"/x99/dcap\"]}, " \
+                "\"null\": {\"dcap\": [\"/xnull/dcap\"]}, \"https://csipaus.org/ns/v1.2\": {\"dcap\": []}, " \
+                "\"https://csipaus.org/ns/v1.3\": {\"dcap\": [\"/v13/dcap\"]}}}"
+#define WK_V12 "{\"supportedSchemaVersions\": {\"https://csipaus.org/ns\": {\"dcap\": [\"/d12\"]}}}"
+
+static void test_version_parse(void)
+{
+    static const struct {
+        const char *json;
+        int rc, version;
+        const char *path;
+    } t[] = {
+        { WK_SDVN, 0, SEP_CSIPAUS_V13, "/v13/dcap" },
+        { WK_V12, 0, SEP_CSIPAUS_V12, "/d12" },
+        { "{\"supportedSchemaVersions\": {\"https://csipaus.org/ns/v1.2\": {\"dcap\": [\"/d12v\"]}}}", 0, SEP_CSIPAUS_V12, "/d12v" },
+        /* v1.3 lists nothing usable: not a string, a network-path, relative, a space, a fragment, non-ASCII,
+         * too long */
+        { "{\"supportedSchemaVersions\": {\"https://csipaus.org/ns/v1.3\": {\"dcap\": [7, null, \"//h/x\", \"x\", "
+          "\"/a b\", \"/a#b\", \"/\\u00e9\", \"/" "0123456789012345678901234567890123456789012345678901234567890123456789"
+          "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+          "0123456789012345678901234567890123456789012345678901234567890123456789"
+          "0123456789012345678901234567890123456789012345678901234567890123456789\"]}, "
+          "\"https://csipaus.org/ns\": {\"dcap\": [\"/d12\"]}}}", 0, SEP_CSIPAUS_V12, "/d12" },
+        { "{\"supportedSchemaVersions\": {\"https://csipaus.org/ns/v1.3\": {\"dcap\": [\"bad\", \"/ok\", \"/ok2\"]}}, "
+          "\"other\": [1, 2]}", 0, SEP_CSIPAUS_V13, "/ok" },
+        { "{\"supportedSchemaVersions\": {\"https://csipaus.org/ns/v1.3\": {\"dcap\": []}}}", 0, SEP_CSIPAUS_NONE, "" },
+        { "{\"supportedSchemaVersions\": {}}", 0, SEP_CSIPAUS_NONE, "" },
+        { "{\"supportedSchemaVersions\": {\"https://csipaus.org/ns/v1.3\": [\"/x\"], "
+          "\"https://csipaus.org/ns\": {\"dcap\": \"/y\"}, \"https://csipaus.org/ns/v1.2\": 5}}", 0, SEP_CSIPAUS_NONE, "" },
+        { "{\"supportedSchemaVersions\": {", GE_ERR_PARSE, 0, "" },
+        { "", GE_ERR_PARSE, 0, "" },
+        { "<DeviceCapability/>", GE_ERR_PARSE, 0, "" },
+        { "[]", GE_ERR_PARSE, 0, "" },
+        { "{\"supportedSchemaVersions\": []}", GE_ERR_PARSE, 0, "" },
+        { "{\"supportedSchemaVersions\": {}, \"supportedSchemaVersions\": {}}", GE_ERR_PARSE, 0, "" },
+        /* a NUL in a string is refused with the document */
+        { "{\"supportedSchemaVersions\": {\"https://csipaus.org/ns/v1.3\": {\"dcap\": [\"/a\\u0000b\"]}}}", GE_ERR_PARSE, 0, "" },
+    };
+    sep_csipaus_choice_t ch;
+    char why[200];
+    char *big;
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        int rc = sep_csipaus_versions_parse(t[i].json, strlen(t[i].json), &ch, why, sizeof(why));
+        if (rc != t[i].rc || ch.version != t[i].version)
+            fprintf(stderr, "\ncase %zu: rc %d version %d (%s)\n", i, rc, ch.version, why);
+        CU_ASSERT_EQUAL(rc, t[i].rc);
+        CU_ASSERT_EQUAL(ch.version, t[i].version);
+        CU_ASSERT_STRING_EQUAL(ch.dcap_path, t[i].path);
+        /* a version picked needs no excuse; anything else says why */
+        CU_ASSERT_EQUAL(why[0] == '\0', rc == 0 && t[i].version != SEP_CSIPAUS_NONE);
+    }
+    /* bad JSON: where */
+    CU_ASSERT_EQUAL(sep_csipaus_versions_parse("{\n  \"a\": tru }", 15, &ch, why, sizeof(why)), GE_ERR_PARSE);
+    CU_ASSERT_EQUAL(strncmp(why, "2:", 2), 0);
+    CU_ASSERT_EQUAL(sep_csipaus_versions_parse(NULL, 0, &ch, NULL, 0), GE_ERR_PARSE);
+    CU_ASSERT_EQUAL(sep_csipaus_versions_parse(NULL, 3, &ch, why, sizeof(why)), GE_ERR_INVALID);
+    big = calloc(1, SEP_CSIPAUS_WELL_KNOWN_MAX + 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    memset(big, ' ', SEP_CSIPAUS_WELL_KNOWN_MAX + 1);
+    CU_ASSERT_EQUAL(sep_csipaus_versions_parse(big, SEP_CSIPAUS_WELL_KNOWN_MAX + 1, &ch, why, sizeof(why)), GE_ERR_LIMIT);
+    free(big);
+}
+
+/* A client of profile auto or csip-aus asks /.well-known/csipaus first (and nothing else meanwhile),
+ * then walks from the DeviceCapability of the version it settled on, or from its URL's when the
+ * server has no answer, a bad one, or none it can use; profile csip does not ask. */
+static void test_version_negotiation(void)
+{
+    static char huge[(64 << 10) + 10];
+    static const struct {
+        int profile, status;
+        const char *body;
+        const char *dcap;
+        int version, bad;
+    } t[] = {
+        { SEP_PROFILE_AUTO, 200, WK_SDVN, "/v13/dcap", SEP_CSIPAUS_V13, 0 },
+        { SEP_PROFILE_CSIP_AUS, 200, WK_SDVN, "/v13/dcap", SEP_CSIPAUS_V13, 0 },
+        { SEP_PROFILE_AUTO, 200, WK_V12, "/d12", SEP_CSIPAUS_V12, 0 },
+        { SEP_PROFILE_AUTO, 404, NULL, "/dcap", 0, 0 },
+        { SEP_PROFILE_CSIP_AUS, 410, NULL, "/dcap", 0, 0 },
+        { SEP_PROFILE_AUTO, 0, NULL, "/dcap", 0, 0 },
+        { SEP_PROFILE_AUTO, 500, WK_SDVN, "/dcap", 0, 0 },
+        { SEP_PROFILE_AUTO, 200, "{\"supportedSchemaVersions\": 1", "/dcap", 0, 1 },
+        { SEP_PROFILE_AUTO, 200, "{\"supportedSchemaVersions\": {\"https://csipaus.org/ns/v1.4\": {\"dcap\": [\"/d\"]}}}",
+          "/dcap", 0, 0 },
+        { SEP_PROFILE_AUTO, 200, huge, "/dcap", 0, 1 },
+        { SEP_PROFILE_CSIP, 0, NULL, "/dcap", 0, 0 },
+    };
+
+    memset(huge, ' ', sizeof(huge) - 1);
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        sep_client_config_t cfg = { .dcap_path = "/dcap", .lfdi = LFDI, .sfdi = SFDI, .profile = t[i].profile };
+        sep_client_t *c = NULL;
+        sep_client_stats_t st;
+        sep_request_t req;
+        size_t len = t[i].body ? strlen(t[i].body) : 0;
+
+        CU_ASSERT_EQUAL_FATAL(sep_client_new(&c, &cfg), 0);
+        CU_ASSERT_EQUAL(sep_client_next_wakeup(c, T0), T0);
+        CU_ASSERT_EQUAL_FATAL(sep_client_next_request(c, T0, &req), 1);
+        CU_ASSERT_STRING_EQUAL(req.method, "GET");
+        if (t[i].profile != SEP_PROFILE_CSIP) {
+            CU_ASSERT_STRING_EQUAL(req.path, "/.well-known/csipaus");
+            CU_ASSERT_PTR_NOT_NULL_FATAL(req.accept);
+            CU_ASSERT_STRING_EQUAL(req.accept, "application/json");
+            /* nothing else until it is answered */
+            CU_ASSERT_EQUAL(sep_client_next_request(c, T0, &(sep_request_t){ 0 }), 0);
+            /* the body in pieces, the last with the status */
+            for (size_t off = 0; off + 7 < len; off += 7)
+                CU_ASSERT_EQUAL(sep_client_body(c, req.id, t[i].body + off, 7), 0);
+            CU_ASSERT_EQUAL(sep_client_response(c, req.id, t[i].status, NULL, len ? t[i].body + len - len % 7 : NULL,
+                                                len % 7, T0 + 0.1), 0);
+            CU_ASSERT_EQUAL_FATAL(sep_client_next_request(c, T0 + 0.1, &req), 1);
+            CU_ASSERT_STRING_EQUAL(req.method, "GET");
+        }
+        CU_ASSERT_PTR_NULL(req.accept);
+        CU_ASSERT_STRING_EQUAL(req.path, t[i].dcap);
+        sep_client_stats(c, &st);
+        CU_ASSERT_EQUAL(st.csipaus_version, t[i].version);
+        CU_ASSERT_EQUAL(st.bad_documents, (unsigned long)t[i].bad);
+        if (t[i].version)
+            CU_ASSERT_TRUE(st.csip_aus);
+        if (st.csipaus_version != t[i].version || strcmp(req.path, t[i].dcap) != 0)
+            fprintf(stderr, "\nnegotiation case %zu: v%d, %s\n", i, st.csipaus_version, req.path);
+        sep_client_free(c);
+    }
 }
 
 /* Restarted while the server is unreachable, the client keeps the control it had (its saved
@@ -336,6 +467,8 @@ int test_register(void)
         { "DER faults become LogEvents", test_logevents },
         { "in-band registration, CSIP-AUS detected", test_inband_registration_csip_aus },
         { "bad Notifications", test_notification_bad_input },
+        { "CSIP-AUS version negotiation: the /.well-known/csipaus answer", test_version_parse },
+        { "CSIP-AUS version negotiation: what the client asks, then reads", test_version_negotiation },
         { "saved control state across a restart", test_saved_state },
         { NULL, NULL },
     };

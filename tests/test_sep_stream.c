@@ -497,7 +497,9 @@ static void test_body_then_no_answer(void)
  * taken and dropped; bad arguments are refused. */
 static void test_unknown_and_finished_ids(void)
 {
-    sep_client_config_t cfg = { .dcap_path = "/dcap", .lfdi = SEP_PLAY_LFDI, .sfdi = SEP_PLAY_SFDI };
+    /* profile csip: the first request is the DeviceCapability's (no CSIP-AUS version negotiation) */
+    sep_client_config_t cfg = { .dcap_path = "/dcap", .lfdi = SEP_PLAY_LFDI, .sfdi = SEP_PLAY_SFDI,
+                                .profile = SEP_PROFILE_CSIP };
     static const char dcap[] = "<DeviceCapability xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/dcap\">"
                                "<TimeLink href=\"/tm\"/></DeviceCapability>";
     sep_client_t *c = NULL;

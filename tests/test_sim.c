@@ -242,6 +242,133 @@ static void test_gradient_ramp(void)
     ge_sim_free(s);
 }
 
+/* The rig the limit ramps start from: summer noon, the battery discharging 5 kW, so the site exports
+ * several kW and an export limit below that binds. */
+static ge_sim_t *exporting_site(ge_telemetry_t *t, ge_setpoint_t *sp)
+{
+    ge_sim_t *s = new_sim(5);
+    *sp = battery_sp(5000);
+    ge_sim_step(s, SUMMER_NOON);
+    ge_sim_apply(s, sp, NULL);
+    ge_sim_step(s, SUMMER_NOON + 2);
+    ge_sim_read(s, t);
+    CU_ASSERT(t->site_w < -4000);
+    return s;
+}
+
+/* A control's rampTms moves the site's export limit, not only the battery: from the export the site
+ * had (not from "no limit") to the new limit, linearly over the ramp time, re-applied every tick
+ * without restarting; then down to a lower one over the same time; without a ramp a limit is at once. */
+static void test_limit_ramp_time(void)
+{
+    ge_telemetry_t t;
+    ge_setpoint_t sp;
+    ge_sim_t *s = exporting_site(&t, &sp);
+    double x0 = -t.site_w;
+
+    sp.set |= GE_SP_EXPORT_LIM | GE_SP_RAMP;
+    sp.export_limit_w = 1000;
+    sp.ramp_s = 10;
+    for (int k = 3; k <= 7; k++) {
+        CU_ASSERT_EQUAL(ge_sim_apply(s, &sp, NULL), 0);
+        ge_sim_step(s, SUMMER_NOON + k);
+    }
+    /* 5 s of 10: half way from the export it had */
+    ge_sim_read(s, &t);
+    check_consistent(&t);
+    CU_ASSERT_DOUBLE_EQUAL(-t.site_w, x0 + (1000 - x0) * 0.5, 1.0);
+    ge_sim_step(s, SUMMER_NOON + 12.5);
+    ge_sim_read(s, &t);
+    CU_ASSERT_DOUBLE_EQUAL(t.site_w, -1000, 1.0);
+    /* up again, to 3000 W, over 10 s from the 1000 W in force */
+    sp.export_limit_w = 3000;
+    ge_sim_apply(s, &sp, NULL);
+    ge_sim_step(s, SUMMER_NOON + 15);
+    ge_sim_read(s, &t);
+    CU_ASSERT_DOUBLE_EQUAL(t.site_w, -1500, 1.0);
+    ge_sim_step(s, SUMMER_NOON + 23);
+    ge_sim_read(s, &t);
+    CU_ASSERT_DOUBLE_EQUAL(t.site_w, -3000, 1.0);
+    /* no ramp asked for: a new limit holds at once */
+    sp.set &= ~GE_SP_RAMP;
+    sp.export_limit_w = 500;
+    ge_sim_apply(s, &sp, NULL);
+    ge_sim_step(s, SUMMER_NOON + 23.25);
+    ge_sim_read(s, &t);
+    CU_ASSERT_DOUBLE_EQUAL(t.site_w, -500, 1.0);
+    ge_sim_free(s);
+}
+
+/* A default's setGradW moves a limit at that rate of the DER's rating, however far: a limit that
+ * never bound starts from the site's present flow; a new rate restarts a ramp under way from where
+ * it has got to; an import limit ramps the same way. */
+static void test_limit_ramp_gradient(void)
+{
+    ge_telemetry_t t;
+    ge_setpoint_t sp;
+    ge_der_caps_t caps;
+    ge_sim_t *s = exporting_site(&t, &sp);
+    ge_sim_capabilities(s, &caps);
+    double rate = 0.01 * caps.rtg_max_w; /* setGradW 100: 1 %/s */
+    double x0 = -t.site_w;
+
+    sp.set |= GE_SP_EXPORT_LIM | GE_SP_RAMP;
+    sp.export_limit_w = 0;
+    sp.ramp_grad_pct_s = 1;
+    for (int k = 3; k <= 6; k++) {
+        CU_ASSERT_EQUAL(ge_sim_apply(s, &sp, NULL), 0);
+        ge_sim_step(s, SUMMER_NOON + k);
+    }
+    /* 4 s at 1 %/s (applied as of the sim's time then, 2 s) */
+    ge_sim_read(s, &t);
+    CU_ASSERT_DOUBLE_EQUAL(-t.site_w, x0 - 4 * rate, 1.0);
+    /* twice the rate from 6 s on: the rest of the way at 2 %/s, from where the limit is */
+    sp.ramp_grad_pct_s = 2;
+    ge_sim_apply(s, &sp, NULL);
+    ge_sim_step(s, SUMMER_NOON + 7);
+    ge_sim_read(s, &t);
+    CU_ASSERT_DOUBLE_EQUAL(-t.site_w, x0 - 6 * rate, 1.0);
+    double done = 6 + (x0 - 4 * rate) / (2 * rate);
+    ge_sim_step(s, SUMMER_NOON + done - 0.5);
+    ge_sim_read(s, &t);
+    CU_ASSERT(t.site_w < -rate * 0.9);
+    ge_sim_step(s, SUMMER_NOON + done + 0.1);
+    ge_sim_read(s, &t);
+    CU_ASSERT(t.site_w >= -TOL);
+    /* the same rate, re-applied after the ramp: nothing moves */
+    ge_sim_apply(s, &sp, NULL);
+    ge_sim_step(s, SUMMER_NOON + done + 1);
+    ge_sim_read(s, &t);
+    CU_ASSERT(t.site_w >= -TOL);
+    ge_sim_free(s);
+
+    /* import: the night, the battery charging 5 kW; a 2000 W import limit at 1 %/s */
+    const double night = SUMMER_NOON + 12 * 3600;
+    s = new_sim(5);
+    sp = battery_sp(-5000);
+    ge_sim_step(s, night);
+    ge_sim_apply(s, &sp, NULL);
+    ge_sim_step(s, night + 2);
+    ge_sim_read(s, &t);
+    double m0 = t.site_w;
+    CU_ASSERT(m0 > 5000);
+    sp.set |= GE_SP_IMPORT_LIM | GE_SP_RAMP;
+    sp.import_limit_w = 2000;
+    sp.ramp_grad_pct_s = 1;
+    ge_sim_apply(s, &sp, NULL);
+    ge_sim_step(s, night + 12);
+    ge_sim_read(s, &t);
+    check_consistent(&t);
+    CU_ASSERT_DOUBLE_EQUAL(t.site_w, m0 - 10 * rate, 30.0); /* the house load moves a little */
+    ge_sim_step(s, night + 2 + (m0 - 2000) / rate - 2);
+    ge_sim_read(s, &t);
+    CU_ASSERT(t.site_w > 2000 + rate);
+    ge_sim_step(s, night + 2 + (m0 - 2000) / rate + 1);
+    ge_sim_read(s, &t);
+    CU_ASSERT(t.site_w <= 2000 + TOL);
+    ge_sim_free(s);
+}
+
 typedef struct control_row {
     const char *name;
     double when;          /* offset from summer solar noon */
@@ -597,6 +724,8 @@ int test_register(void)
         { "rampTms slows the battery", test_slow_ramp },
         { "small moves retarget the ramp", test_small_moves_retarget_the_ramp },
         { "setGradW: a rate, no glitch, back after a reconnection", test_gradient_ramp },
+        { "rampTms moves the site's limits", test_limit_ramp_time },
+        { "setGradW moves the site's limits at its rate", test_limit_ramp_gradient },
         { "controls drive the site (table)", test_controls_table },
         { "unsupported modes are reported", test_unsupported_modes_reported },
         { "SoC stays within 0..100, 90 % round trip", test_soc_stays_in_bounds },

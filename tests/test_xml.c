@@ -29,7 +29,7 @@ typedef struct xsd {
     int tried;
 } xsd_t;
 
-static xsd_t xsd_sep, xsd_sep_plain, xsd_oadr;
+static xsd_t xsd_sep, xsd_sep13, xsd_sep_plain, xsd_oadr;
 static char xsd_msg[512];
 
 static void xsd_err(void *ud, xmlErrorPtr err)
@@ -39,10 +39,17 @@ static void xsd_err(void *ud, xmlErrorPtr err)
         snprintf(xsd_msg, sizeof(xsd_msg), "line %d: %s", err->line, err->message ? err->message : "?");
 }
 
-/* sep: the CSIP-AUS set (csipaus-core.xsd redefines sep.xsd) or, with PLAIN, IEEE 2030.5 alone */
+static int is_sep(const ge_xml_schema_t *s)
+{
+    return s == &ge_xml_schema_sep || s == &ge_xml_schema_sep_alt;
+}
+
+/* sep: the CSIP-AUS set (csipaus-core.xsd redefines sep.xsd; ge_xml_schema_sep_alt writes CSIP-AUS
+ * v1.3's namespace: csipaus-core-v1.3.xsd) or, with PLAIN, IEEE 2030.5 alone */
 static xmlSchemaPtr xsd_for(const ge_xml_schema_t *s, int plain)
 {
-    xsd_t *x = s == &ge_xml_schema_sep ? (plain ? &xsd_sep_plain : &xsd_sep) : &xsd_oadr;
+    int v13 = s == &ge_xml_schema_sep_alt;
+    xsd_t *x = is_sep(s) ? (plain ? &xsd_sep_plain : v13 ? &xsd_sep13 : &xsd_sep) : &xsd_oadr;
     const char *dir = txml_schemas_dir();
     char path[4096];
     xmlSchemaParserCtxtPtr p;
@@ -53,7 +60,8 @@ static xmlSchemaPtr xsd_for(const ge_xml_schema_t *s, int plain)
     if (!dir)
         return NULL;
     snprintf(path, sizeof(path), "%s/%s", dir,
-             s != &ge_xml_schema_sep ? "oadr20b/oadr_20b.xsd" : plain ? "sep/sep.xsd" : "csipaus/csipaus-core.xsd");
+             !is_sep(s) ? "oadr20b/oadr_20b.xsd" : plain ? "sep/sep.xsd"
+             : v13 ? "csipaus/csipaus-core-v1.3.xsd" : "csipaus/csipaus-core.xsd");
     xmlSetStructuredErrorFunc(NULL, xsd_err);
     p = xmlSchemaNewParserCtxt(path);
     if (p) {
@@ -72,7 +80,7 @@ static int xsd_valid(const ge_xml_schema_t *s, const char *doc, size_t len)
 {
     int v = xsd_valid1(s, 0, doc, len);
     char first[sizeof(xsd_msg)];
-    if (v != 0 || s != &ge_xml_schema_sep)
+    if (v != 0 || !is_sep(s))
         return v;
     memcpy(first, xsd_msg, sizeof(first));
     v = xsd_valid1(s, 1, doc, len);
@@ -372,6 +380,8 @@ static void teardown(void)
     ge_arena_free(arena2);
     if (xsd_sep.schema)
         xmlSchemaFree(xsd_sep.schema);
+    if (xsd_sep13.schema)
+        xmlSchemaFree(xsd_sep13.schema);
     if (xsd_sep_plain.schema)
         xmlSchemaFree(xsd_sep_plain.schema);
     if (xsd_oadr.schema)
@@ -472,9 +482,11 @@ static void every_root(const ge_xml_schema_t *sc)
     }
 }
 
+/* Samples of every type fill in CSIP-AUS v1.3's additions too: written in v1.3's namespace, they
+ * are checked against v1.3's XSDs (a superset of v1.2's). */
 static void test_every_sep_root(void)
 {
-    every_root(&ge_xml_schema_sep);
+    every_root(&ge_xml_schema_sep_alt);
 }
 
 static void test_every_oadr_root(void)
@@ -551,6 +563,99 @@ static void test_documents(void)
         }
         free(whole);
         free(doc);
+    }
+}
+
+/* CSIP-AUS v1.3 writes its extensions in https://csipaus.org/ns/v1.3 (v1.2: https://csipaus.org/ns).
+ * Either schema object decodes both; a decoded message keeps the URIs its document used; the
+ * encoder writes v1.2's with ge_xml_schema_sep and v1.3's with ge_xml_schema_sep_alt; other
+ * namespaces are still refused. */
+#define DERCAP_HEAD(ns) "<DERCapability xmlns=\"urn:ieee:std:2030.5:ns\" xmlns:csipaus=\"" ns "\" href=\"/edev/0/der/0/dercap\">" \
+    "<modesSupported>00500088</modesSupported><rtgMaxW><multiplier>0</multiplier><value>5000</value></rtgMaxW>" \
+    "<type>83</type><csipaus:doeModesSupported>0F</csipaus:doeModesSupported>"
+
+static void test_csipaus_v13_namespace(void)
+{
+    static const char dercap13[] = DERCAP_HEAD("https://csipaus.org/ns/v1.3")
+        "<csipaus:vppModesSupported>03</csipaus:vppModesSupported></DERCapability>";
+    static const char dercap12[] = DERCAP_HEAD("https://csipaus.org/ns") "</DERCapability>";
+    static const char cp13[] = "<ConnectionPoint xmlns=\"https://csipaus.org/ns/v1.3\" href=\"/edev/1/cp\">"
+                               "<connectionPointId>4123456789</connectionPointId></ConnectionPoint>";
+    static const char *const refused[][2] = {
+        { DERCAP_HEAD("https://csipaus.org/ns/v1.4") "</DERCapability>", "https://csipaus.org/ns/v1.4" },
+        { "<ConnectionPoint xmlns=\"https://csipaus.org/ns/v1.4\"><connectionPointId>1</connectionPointId></ConnectionPoint>",
+          "unknown root element 'ConnectionPoint' in namespace 'https://csipaus.org/ns/v1.4'" },
+        { DERCAP_HEAD("https://csipaus.org/ns/v1.3") "<csipaus:bogus/></DERCapability>", "csipaus:bogus" },
+    };
+    const ge_xml_schema_t *wants[] = { &ge_xml_schema_sep, &ge_xml_schema_sep_alt, NULL };
+    ge_xml_msg_t msg;
+    ge_buf_t out;
+    char *whole;
+
+    /* decoded by any schema, whole or in pieces: re-encoded in v1.3, valid per v1.3's XSDs */
+    for (size_t w = 0; w < sizeof(wants) / sizeof(wants[0]); w++)
+        for (size_t chunk = 1; chunk < 400; chunk = chunk * 3 + 4) {
+            ge_xml_error_t err;
+            memset(&err, 0, sizeof(err));
+            whole = decode_to_xml(dercap13, sizeof(dercap13) - 1, chunk, wants[w], &err);
+            if (!whole)
+                fprintf(stderr, "\n%lu:%lu: %s\n", err.line, err.col, err.msg);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(whole);
+            CU_ASSERT_PTR_NOT_NULL(strstr(whole, "xmlns:csipaus=\"https://csipaus.org/ns/v1.3\""));
+            CU_ASSERT_PTR_NOT_NULL(strstr(whole, "<csipaus:vppModesSupported>03</csipaus:vppModesSupported>"));
+            CU_ASSERT_NOT_EQUAL(xsd_valid(&ge_xml_schema_sep_alt, whole, strlen(whole)), 0);
+            free(whole);
+        }
+    ge_arena_reset(arena1);
+    CU_ASSERT_EQUAL_FATAL(ge_xml_decode(dec, &ge_xml_schema_sep, arena1, dercap13, sizeof(dercap13) - 1, &msg), 0);
+    CU_ASSERT_PTR_EQUAL(msg.schema, &ge_xml_schema_sep_alt);
+    CU_ASSERT_PTR_EQUAL(msg.root, &ge_xml_schema_sep.roots[SEP_ROOT_DERCapability]);
+    CU_ASSERT_EQUAL(((const sep_DERCapability_t *)msg.value)->vppModesSupported.len, 1);
+    CU_ASSERT_EQUAL(((const sep_DERCapability_t *)msg.value)->doeModesSupported.data[0], 0x0F);
+    /* the same value written as v1.2 asks: v1.2's URI */
+    ge_buf_init(&out, NULL, 0);
+    CU_ASSERT_EQUAL(ge_xml_encode(&out, &ge_xml_schema_sep, msg.root, msg.value, NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ge_buf_str(&out), "xmlns:csipaus=\"https://csipaus.org/ns\""));
+    CU_ASSERT_PTR_NULL(strstr(ge_buf_str(&out), "v1.3"));
+    ge_buf_free(&out);
+
+    /* a v1.3 root: its v1.2 form is valid per v1.2's XSDs, its v1.3 form per v1.3's */
+    ge_arena_reset(arena1);
+    CU_ASSERT_EQUAL_FATAL(ge_xml_decode(dec, NULL, arena1, cp13, sizeof(cp13) - 1, &msg), 0);
+    CU_ASSERT_PTR_EQUAL(msg.schema, &ge_xml_schema_sep_alt);
+    CU_ASSERT_PTR_EQUAL(msg.root, &ge_xml_schema_sep.roots[SEP_ROOT_csipaus_ConnectionPoint]);
+    ge_buf_init(&out, NULL, 0);
+    CU_ASSERT_EQUAL(ge_xml_encode_msg(&out, &msg, NULL), 0);
+    CU_ASSERT_STRING_EQUAL(ge_buf_str(&out), cp13);
+    CU_ASSERT_NOT_EQUAL(xsd_valid(&ge_xml_schema_sep_alt, out.data, out.len), 0);
+    ge_buf_clear(&out);
+    CU_ASSERT_EQUAL(ge_xml_encode(&out, &ge_xml_schema_sep, msg.root, msg.value, NULL), 0);
+    CU_ASSERT_STRING_EQUAL(ge_buf_str(&out), "<ConnectionPoint xmlns=\"https://csipaus.org/ns\" href=\"/edev/1/cp\">"
+                                             "<connectionPointId>4123456789</connectionPointId></ConnectionPoint>");
+    CU_ASSERT_NOT_EQUAL(xsd_valid(&ge_xml_schema_sep, out.data, out.len), 0);
+    ge_buf_free(&out);
+
+    /* a v1.2 document stays v1.2, whichever schema decodes it */
+    ge_arena_reset(arena1);
+    CU_ASSERT_EQUAL_FATAL(ge_xml_decode(dec, &ge_xml_schema_sep_alt, arena1, dercap12, sizeof(dercap12) - 1, &msg), 0);
+    CU_ASSERT_PTR_EQUAL(msg.schema, &ge_xml_schema_sep);
+    whole = decode_to_xml(dercap12, sizeof(dercap12) - 1, 7, &ge_xml_schema_sep_alt, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(whole);
+    CU_ASSERT_PTR_NULL(strstr(whole, "v1.3"));
+    CU_ASSERT_NOT_EQUAL(xsd_valid(&ge_xml_schema_sep, whole, strlen(whole)), 0);
+    free(whole);
+
+    /* other namespaces: refused, and said so */
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        ge_xml_error_t err;
+        memset(&err, 0, sizeof(err));
+        whole = decode_to_xml(refused[i][0], strlen(refused[i][0]), 5, &ge_xml_schema_sep, &err);
+        CU_ASSERT_PTR_NULL(whole);
+        free(whole);
+        CU_ASSERT_EQUAL(err.code, GE_ERR_SCHEMA);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, refused[i][1]));
+        if (!strstr(err.msg, refused[i][1]))
+            fprintf(stderr, "\n%s\n", err.msg);
     }
 }
 
@@ -1198,7 +1303,7 @@ static void test_xsi_other_types(void)
  * type: built from the tables, encoded with xsi:type, XSD-valid, decoded, same bytes. */
 static void test_xsi_every_derived_type(void)
 {
-    const ge_xml_schema_t *sc = &ge_xml_schema_sep;
+    const ge_xml_schema_t *sc = &ge_xml_schema_sep_alt; /* v1.3's additions included: see every_root */
     int runs = 0, failures = 0, validated = 0;
 
     for (uint32_t r = 0; r < sc->n_roots; r++) {
@@ -1317,7 +1422,7 @@ static const ge_xml_ctype_t tx_top = { "t:Top", sizeof(tx_top_t), tx_top_elems, 
 static const char *const tx_uri[] = { "urn:t" }, *const tx_prefix[] = { "t" };
 static const ge_xml_root_t tx_roots[] = { { "Top", 0, &tx_top } };
 static const ge_xml_ctype_t *const tx_types[] = { &tx_a, &tx_b, &tx_top };
-static const ge_xml_schema_t tx_schema = { "t", tx_uri, tx_prefix, 1, tx_roots, 1, tx_types, 3 };
+static const ge_xml_schema_t tx_schema = { "t", tx_uri, tx_prefix, 1, tx_roots, 1, tx_types, 3, NULL, NULL };
 
 static void test_xsi_abstract(void)
 {
@@ -1676,6 +1781,7 @@ int test_register(void)
         { "every sep root: build, encode, XSD-valid, decode, same bytes", test_every_sep_root },
         { "every oadr20b root: build, encode, XSD-valid, decode, same bytes", test_every_oadr_root },
         { "our documents: decode whole and in chunks, canonical fixed point", test_documents },
+        { "CSIP-AUS v1.3 namespace: decoded as v1.2's, written as v1.2 or v1.3, others refused", test_csipaus_v13_namespace },
         { "typed access to decoded messages", test_typed_access },
         { "negative cases: first error with line:col and rule", test_negative },
         { "xsi:type: type lookups, derivation, base-first layout", test_xsi_types_table },

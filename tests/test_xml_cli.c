@@ -174,6 +174,32 @@ static void test_validate(void)
         CU_ASSERT_PTR_NOT_NULL(strstr(r.err, ": error: "));
         proc_result_free(&r);
     }
+    /* CSIP-AUS v1.3's namespace (root or inner elements): checked against v1.3's XSDs, which know
+     * vppModesSupported; the same element in v1.2's namespace is not v1.2's */
+    {
+        static const char *const docs[][2] = {
+            { "https://csipaus.org/ns/v1.3", "0" },
+            { "https://csipaus.org/ns", "1" },
+        };
+        for (size_t i = 0; i < 2; i++) {
+            const char *args[] = { "xml", "validate", "--xsd-dir", dir, "-", NULL };
+            char doc[1024];
+            snprintf(doc, sizeof(doc),
+                     "<DERCapability xmlns=\"urn:ieee:std:2030.5:ns\" xmlns:csipaus=\"%s\"><modesSupported>00500088"
+                     "</modesSupported><rtgMaxW><multiplier>0</multiplier><value>5000</value></rtgMaxW><type>83</type>"
+                     "<csipaus:doeModesSupported>0F</csipaus:doeModesSupported>"
+                     "<csipaus:vppModesSupported>03</csipaus:vppModesSupported></DERCapability>", docs[i][0]);
+            proc_result_t r = run(args, doc);
+            CU_ASSERT_EQUAL(r.status, docs[i][1][0] - '0');
+            proc_result_free(&r);
+        }
+        const char *args[] = { "xml", "validate", "--xsd-dir", dir, "-", NULL };
+        proc_result_t r = run(args, "<ConnectionPoint xmlns=\"https://csipaus.org/ns/v1.3\">"
+                                    "<connectionPointId>4123456789</connectionPointId></ConnectionPoint>");
+        CU_ASSERT_EQUAL(r.status, 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "valid (sep)"));
+        proc_result_free(&r);
+    }
 }
 
 int test_register(void)

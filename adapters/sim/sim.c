@@ -23,6 +23,13 @@
 #define DAY_S 86400.0
 #define PI 3.14159265358979323846
 
+/* A site limit (export or import) moving to a new value: the limit in force goes linearly from
+ * FROM_W at T0 to TARGET_W at T0 + DUR_S (DUR_S 0: at once). */
+typedef struct sim_limit_ramp {
+    int on;                   /* the limit is set */
+    double target_w, from_w, t0, dur_s;
+} sim_limit_ramp_t;
+
 struct ge_sim {
     ge_mem_t mem;
     ge_sim_config_t cfg;
@@ -32,6 +39,7 @@ struct ge_sim {
     ge_setpoint_t sp;
     double ramp_from_w;       /* battery power when the present setpoint was applied */
     double ramp_t0;           /* when it was applied */
+    sim_limit_ramp_t exp_ramp, imp_ramp; /* the site's export and import limits in force */
     long ev_session;          /* local day of the EV visit in progress, LONG_MIN if none */
     double ev_depart;
     ge_telemetry_t t;         /* the state after the last step */
@@ -316,6 +324,39 @@ static double ramp_time(const ge_setpoint_t *sp, double from_w, double target_w,
     return sp->ramp_s;
 }
 
+/* The limit in force at T: where the ramp R has got to. */
+static double limit_in_force(const sim_limit_ramp_t *r, double t)
+{
+    if (r->dur_s > 0 && t - r->t0 < r->dur_s)
+        return r->from_w + (r->target_w - r->from_w) * clamp((t - r->t0) / r->dur_s, 0, 1);
+    return r->target_w;
+}
+
+/* A site limit set to VALUE_W (HAS: set at all) by SP, with FLOW_W the site's present power in the
+ * limit's direction (export or import, >= 0).  A device does not jump to a new limit when a ramp is
+ * asked for (rampTms, or a default's setGradW: CSIP-AUS ALL-28): the limit in force moves linearly
+ * from where the site was held - the present flow, or the old limit in force if that was lower - to
+ * the new value, over the ramp time or at the gradient of RATING_W.  A new ramp rate alone restarts
+ * a ramp under way from where it has got to.  No ramp asked for, or a limit lifted: at once. */
+static void limit_apply(sim_limit_ramp_t *r, const ge_setpoint_t *sp, int has, double value_w, double flow_w,
+                        int ramp_changed, double now, double rating_w)
+{
+    double v = fmax(value_w, 0);
+    if (!has) {
+        r->on = 0;
+        return;
+    }
+    double cur = r->on ? limit_in_force(r, now) : INFINITY;
+    int moving = r->on && r->dur_s > 0 && now - r->t0 < r->dur_s;
+    if (r->on && fabs(v - r->target_w) < 0.5 && !(ramp_changed && moving))
+        return;
+    r->from_w = r->on && fabs(v - r->target_w) < 0.5 ? cur : fmin(cur, fmax(flow_w, 0));
+    r->target_w = v;
+    r->t0 = now;
+    r->dur_s = (sp->set & GE_SP_RAMP) ? ramp_time(sp, r->from_w, v, rating_w) : 0;
+    r->on = 1;
+}
+
 int ge_sim_apply(ge_sim_t *s, const ge_setpoint_t *sp, uint32_t *unsupported)
 {
     if (unsupported)
@@ -344,6 +385,11 @@ int ge_sim_apply(ge_sim_t *s, const ge_setpoint_t *sp, uint32_t *unsupported)
         s->ramp_from_w = s->t.battery_w;
         s->ramp_t0 = s->t.time;
     }
+    double rating = s->cfg.pv_peak_w + s->cfg.battery_max_w;
+    limit_apply(&s->exp_ramp, sp, (sp->set & GE_SP_EXPORT_LIM) != 0, sp->export_limit_w, -s->t.site_w, ramp_changed,
+                s->t.time, rating);
+    limit_apply(&s->imp_ramp, sp, (sp->set & GE_SP_IMPORT_LIM) != 0, sp->import_limit_w, s->t.site_w, ramp_changed,
+                s->t.time, rating);
     s->sp = *sp;
     return 0;
 }
@@ -438,17 +484,18 @@ static void compute_flows(ge_sim_t *s, double t1, double dt)
         ev = fmax(ev - (excess - cut), 0);
     }
 
-    /* site limits (CSIP-AUS opModExpLimW / opModImpLimW) */
+    /* site limits (CSIP-AUS opModExpLimW / opModImpLimW), as far as a ramp has moved them */
+    double exp_lim = limit_in_force(&s->exp_ramp, t1), imp_lim = limit_in_force(&s->imp_ramp, t1);
     double site = house + ev - pv - batt;
-    if ((sp->set & GE_SP_EXPORT_LIM) && site < -fmax(sp->export_limit_w, 0)) {
-        double excess = -fmax(sp->export_limit_w, 0) - site;
+    if ((sp->set & GE_SP_EXPORT_LIM) && site < -exp_lim) {
+        double excess = -exp_lim - site;
         double cut = fmin(excess, fmax(batt, 0));
         batt -= cut;
         pv = fmax(pv - (excess - cut), 0);
     }
     site = house + ev - pv - batt;
-    if ((sp->set & GE_SP_IMPORT_LIM) && site > fmax(sp->import_limit_w, 0)) {
-        double excess = site - fmax(sp->import_limit_w, 0);
+    if ((sp->set & GE_SP_IMPORT_LIM) && site > imp_lim) {
+        double excess = site - imp_lim;
         double cut = fmin(excess, fmax(-batt, 0));
         batt += cut;
         ev = fmax(ev - (excess - cut), 0);

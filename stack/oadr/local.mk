@@ -11,8 +11,7 @@ EXTRA_DIST += docs/openadr.md
 include $(srcdir)/conformance/cases/oadr20b/local.mk
 
 check_PROGRAMS += tests/test_oadr
-tests_test_oadr_SOURCES = tests/test_oadr.c $(GE_CF_SOURCES) gateway/owner.c gateway/owner.h gateway/gwconfig.c \
-	gateway/gwconfig.h
+tests_test_oadr_SOURCES = tests/test_oadr.c $(GE_CF_SOURCES) gateway/owner.c gateway/owner.h $(GE_GWCONFIG_SOURCES)
 nodist_tests_test_oadr_SOURCES = conformance/cases_data.c conformance/catalogue_data.c
 tests_test_oadr_CFLAGS = $(GE_TEST_CFLAGS)
 tests_test_oadr_LDADD = $(GE_TEST_LIBS)
@@ -44,7 +43,7 @@ EXTRA_DIST += tests/fuzz/fuzz_oadr_sig.c tests/fuzz/corpus/fuzz_oadr_sig/signed-
 
 # XML signatures: sign/verify, tampering, wrapping, the XSDs, the xmlsec1 tool.
 check_PROGRAMS += tests/test_oadr_sig
-tests_test_oadr_sig_SOURCES = tests/test_oadr_sig.c gateway/gwconfig.c gateway/gwconfig.h
+tests_test_oadr_sig_SOURCES = tests/test_oadr_sig.c $(GE_GWCONFIG_SOURCES)
 tests_test_oadr_sig_CFLAGS = $(GE_TEST_CFLAGS)
 tests_test_oadr_sig_LDADD = $(GE_TEST_LIBS)
 TESTS += tests/test_oadr_sig
@@ -53,8 +52,7 @@ TESTS += tests/test_oadr_sig
 if GE_FUZZ
 GE_FUZZERS += tests/fuzz/fuzz_owner
 EXTRA_PROGRAMS += tests/fuzz/fuzz_owner
-tests_fuzz_fuzz_owner_SOURCES = tests/fuzz/fuzz_owner.c gateway/owner.c gateway/owner.h gateway/gwconfig.c \
-	gateway/gwconfig.h
+tests_fuzz_fuzz_owner_SOURCES = tests/fuzz/fuzz_owner.c gateway/owner.c gateway/owner.h $(GE_GWCONFIG_SOURCES)
 tests_fuzz_fuzz_owner_CFLAGS = $(AM_CFLAGS)
 tests_fuzz_fuzz_owner_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_owner_LDADD = libgecore.la $(INIH_LIBS)

@@ -89,7 +89,8 @@ typedef struct inflight {
     uint32_t id;
     int watch;            /* index, or -1 for a Response POST, -2 for a metering mirror POST, -3 for a LogEvent,
                            * -4 for our EndDevice (in-band registration), -5 for a Subscription POST,
-                           * -6 for a Subscription DELETE */
+                           * -6 for a Subscription DELETE, WK_REQUEST for GET /.well-known/csipaus (its
+                           * answer is gathered in BODY) */
     int ref;              /* -2: the mirror; -5: the watch subscribing (-1 once unfollowed) */
     char method[8];
     char path[SEP_PATH_MAX + 32];
@@ -102,6 +103,15 @@ typedef struct inflight {
     ge_arena_t *arena;
     int doc;              /* DOC_* */
 } inflight_t;
+
+#define WK_REQUEST (-7)
+
+/* CSIP-AUS version negotiation (gridedge/sep.h): before the DeviceCapability is first read. */
+enum {
+    WK_DONE,              /* negotiated, not wanted (profile CSIP), or given up: discovery goes on */
+    WK_WANTED,            /* GET /.well-known/csipaus is due */
+    WK_OUT                /* ... and out */
+};
 
 /* Where the decoding of an answer's body stands. */
 enum {
@@ -136,6 +146,9 @@ struct sep_client {
     const ge_mem_t *mem;
     char lfdi[41];
     char dcap_path[SEP_PATH_MAX];
+    int wk;               /* WK_*: version negotiation */
+    int csipaus_version;  /* SEP_CSIPAUS_* it settled on (0: none negotiated) */
+    const ge_xml_schema_t *schema; /* what we send is written with: ge_xml_schema_sep, or _alt for v1.3 */
     ge_sched_t *sched;
     ge_xml_decoder_t *dec; /* Notifications (answers have a decoder per inflight slot) */
     ge_arena_t *arena;
@@ -365,6 +378,9 @@ int sep_client_new(sep_client_t **out, const sep_client_config_t *cfg)
     c->next_id = 1;
     c->next_program_no = 1;
     c->csip_aus = cfg->profile == SEP_PROFILE_CSIP_AUS;
+    c->schema = &ge_xml_schema_sep;
+    /* CSIP-AUS v1.3: ask which versions the server speaks before reading the DeviceCapability */
+    c->wk = cfg->profile == SEP_PROFILE_CSIP ? WK_DONE : WK_WANTED;
     for (int i = 0; i < MAX_INFLIGHT; i++)
         ge_buf_init(&c->inflight[i].body, mem, 64 * 1024);
     if ((rc = ge_sched_new(&c->sched, mem, cfg->seed)) < 0 ||
@@ -387,7 +403,7 @@ int sep_client_new(sep_client_t **out, const sep_client_config_t *cfg)
         c->mirrors[k].which = k == 0 ? SEP_MIRROR_SITE : SEP_MIRROR_DER;
         snprintf(c->mirrors[k].mrid, sizeof(c->mirrors[k].mrid), "%.28s%04X", c->lfdi, 0x0100u * (unsigned)(k + 1));
     }
-    if (!follow(c, R_DCAP, c->dcap_path, DEFAULT_POLL, -1, 0)) {
+    if (c->wk == WK_DONE && !follow(c, R_DCAP, c->dcap_path, DEFAULT_POLL, -1, 0)) {
         sep_client_free(c);
         return GE_ERR_INTERNAL;
     }
@@ -1080,6 +1096,7 @@ static void fill_request(sep_client_t *c, inflight_t *f, sep_request_t *req)
     req->id = f->id;
     req->method = f->method;
     req->path = f->path;
+    req->accept = f->watch == WK_REQUEST ? "application/json" : NULL;
     if (f->body.len) {
         req->content_type = "application/sep+xml";
         req->body = f->body.data;
@@ -1132,7 +1149,7 @@ static int next_response(sep_client_t *c, double now, sep_request_t *req)
         if (!f)
             return 0;
         ge_buf_clear(&f->body);
-        if (sep__response_xml(&f->body, c->lfdi, ctl->mrid, due[i].status, snow) < 0) {
+        if (sep__response_xml(c->schema, &f->body, c->lfdi, ctl->mrid, due[i].status, snow) < 0) {
             ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "cannot encode the Response for %s", ctl->mrid);
             mark_sent(c, due[i].id, due[i].status);
             continue;
@@ -1150,11 +1167,11 @@ static int build_put(sep_client_t *c, watch_t *w, ge_buf_t *body, double now)
     int64_t snow = (int64_t)floor(now + c->offset);
 
     switch (w->kind) {
-    case R_PUT_DERCAP: return sep__dercap_xml(body, &c->caps, c->csip_aus);
-    case R_PUT_DERG: return sep__derg_xml(body, &c->caps, snow, c->csip_aus, c->set_grad_w);
-    case R_PUT_CP: return sep__connection_point_xml(body, c->cfg.connection_point_id);
-    case R_PUT_DERS: return sep__ders_xml(body, &c->tel, snow);
-    case R_PUT_DERA: return sep__dera_xml(body, &c->caps, &c->tel, snow);
+    case R_PUT_DERCAP: return sep__dercap_xml(c->schema, body, &c->caps, c->csip_aus);
+    case R_PUT_DERG: return sep__derg_xml(c->schema, body, &c->caps, snow, c->csip_aus, c->set_grad_w);
+    case R_PUT_CP: return sep__connection_point_xml(c->schema, body, c->cfg.connection_point_id);
+    case R_PUT_DERS: return sep__ders_xml(c->schema, body, &c->tel, snow);
+    case R_PUT_DERA: return sep__dera_xml(c->schema, body, &c->caps, &c->tel, snow);
     default: return GE_ERR_INTERNAL;
     }
 }
@@ -1189,10 +1206,10 @@ static int next_mirror(sep_client_t *c, double now, sep_request_t *req)
             return 0;
         ge_buf_clear(&f->body);
         if (!m->href[0]) {
-            rc = sep__mirror_xml(&f->body, m->which, c->lfdi, m->mrid, &c->tel, snow, 1);
+            rc = sep__mirror_xml(c->schema, &f->body, m->which, c->lfdi, m->mrid, &c->tel, snow, 1);
             m->creating = 1;
         } else {
-            rc = sep__mirror_xml(&f->body, m->which, c->lfdi, m->mrid, &c->tel, snow, 0);
+            rc = sep__mirror_xml(c->schema, &f->body, m->which, c->lfdi, m->mrid, &c->tel, snow, 0);
         }
         if (rc < 0) {
             ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "cannot encode the MirrorUsagePoint: %s", ge_strerror(rc));
@@ -1248,7 +1265,7 @@ static int next_logevent(sep_client_t *c, double now, sep_request_t *req)
     if (!(f = inflight_slot(c)))
         return 0;
     ge_buf_clear(&f->body);
-    if (sep__logevent_xml(&f->body, c->logq[0].bit, c->log_id, c->logq[0].when) < 0) {
+    if (sep__logevent_xml(c->schema, &f->body, c->logq[0].bit, c->log_id, c->logq[0].when) < 0) {
         ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "cannot encode a LogEvent; dropped");
         memmove(&c->logq[0], &c->logq[1], --c->n_logq * sizeof(c->logq[0]));
         return 0;
@@ -1268,7 +1285,7 @@ static int next_register(sep_client_t *c, double now, sep_request_t *req)
     if (!(f = inflight_slot(c)))
         return 0;
     ge_buf_clear(&f->body);
-    if (sep__end_device_xml(&f->body, c->lfdi, c->cfg.sfdi, (int64_t)floor(now + c->offset)) < 0) {
+    if (sep__end_device_xml(c->schema, &f->body, c->lfdi, c->cfg.sfdi, (int64_t)floor(now + c->offset)) < 0) {
         ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "cannot encode our EndDevice");
         c->edev_next = now + 60;
         return 0;
@@ -1326,7 +1343,7 @@ static int next_subscribe(sep_client_t *c, double now, sep_request_t *req)
         if (!(f = inflight_slot(c)))
             return 0;
         ge_buf_clear(&f->body);
-        if (sep__subscription_xml(&f->body, w->href, c->notify_uri, PAGE_LIMIT) < 0) {
+        if (sep__subscription_xml(c->schema, &f->body, w->href, c->notify_uri, PAGE_LIMIT) < 0) {
             ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "cannot encode a Subscription to %s; polling it", w->href);
             w->sub_next = now + SUB_RETRY_MAX;
             continue;
@@ -1397,12 +1414,74 @@ static void unsubscribe_answer(sep_client_t *c, int status, double now)
     c->unsub_next = now + c->unsub_backoff;
 }
 
+/* ---- CSIP-AUS version negotiation ------------------------------------------------------------------ */
+
+/* GET /.well-known/csipaus once, first: nothing else goes out until it is answered. */
+static int next_well_known(sep_client_t *c, sep_request_t *req)
+{
+    inflight_t *f;
+
+    if (c->wk != WK_WANTED || !(f = inflight_slot(c)))
+        return 0;
+    ge_buf_clear(&f->body);
+    f->watch = WK_REQUEST;
+    f->subject[0] = '\0';
+    f->status = 0;
+    snprintf(f->method, sizeof(f->method), "GET");
+    copy_str(f->path, sizeof(f->path), SEP_CSIPAUS_WELL_KNOWN);
+    c->wk = WK_OUT;
+    fill_request(c, f, req);
+    return 1;
+}
+
+/* The answer to GET /.well-known/csipaus (its body gathered in F): the version and DeviceCapability
+ * to go on with; whatever goes wrong, discovery starts from cfg.dcap_path as a v1.2 client's does. */
+static void well_known_answer(sep_client_t *c, inflight_t *f, int status, double now)
+{
+    sep_csipaus_choice_t ch;
+    char why[200];
+    int rc;
+
+    c->wk = WK_DONE;
+    memset(&ch, 0, sizeof(ch));
+    if (status < 200 || status >= 300) {
+        ge_log(c->cfg.log, GE_LOG_INFO, "sep", "GET %s: %s%d: no CSIP-AUS version negotiated; DeviceCapability at %s",
+               SEP_CSIPAUS_WELL_KNOWN, status ? "HTTP " : "no answer ", status, c->dcap_path);
+    } else if (f->doc == DOC_BAD) {
+        c->stats.bad_documents++;
+        ge_log(c->cfg.log, GE_LOG_WARN, "sep", "%s: the answer is larger than %zu bytes; DeviceCapability at %s",
+               SEP_CSIPAUS_WELL_KNOWN, SEP_CSIPAUS_WELL_KNOWN_MAX, c->dcap_path);
+    } else if ((rc = sep_csipaus_versions_parse(f->body.data, f->body.len, &ch, why, sizeof(why))) < 0) {
+        c->stats.bad_documents++;
+        ge_log(c->cfg.log, GE_LOG_WARN, "sep", "%s: %s; DeviceCapability at %s", SEP_CSIPAUS_WELL_KNOWN, why,
+               c->dcap_path);
+    } else if (ch.version == SEP_CSIPAUS_NONE) {
+        ge_log(c->cfg.log, GE_LOG_INFO, "sep", "%s: %s; DeviceCapability at %s", SEP_CSIPAUS_WELL_KNOWN, why,
+               c->dcap_path);
+    } else {
+        c->csipaus_version = ch.version;
+        copy_str(c->dcap_path, sizeof(c->dcap_path), ch.dcap_path);
+        if (ch.version == SEP_CSIPAUS_V13)
+            c->schema = &ge_xml_schema_sep_alt; /* https://csipaus.org/ns/v1.3 in what we send */
+        ge_log(c->cfg.log, GE_LOG_INFO, "sep", "CSIP-AUS v1.%d negotiated (%s): DeviceCapability at %s",
+               ch.version - 10, SEP_CSIPAUS_WELL_KNOWN, c->dcap_path);
+        use_csip_aus(c, "version negotiated");
+    }
+    ge_buf_clear(&f->body);
+    if (!follow(c, R_DCAP, c->dcap_path, DEFAULT_POLL, -1, now)) {
+        c->stats.errors++;
+        ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "cannot follow %s", c->dcap_path);
+    }
+}
+
 int sep_client_next_request(sep_client_t *c, double now, sep_request_t *req)
 {
     inflight_t *f;
 
     if (!c || !req)
         return GE_ERR_INVALID;
+    if (c->wk != WK_DONE)
+        return next_well_known(c, req);
     if (next_response(c, now, req))
         return 1;
     if (next_register(c, now, req))
@@ -1475,6 +1554,12 @@ static int reads_document(const sep_client_t *c, const inflight_t *f)
  * waits in the decoder until the status says whether it matters. */
 static void body_feed(sep_client_t *c, inflight_t *f, const void *data, size_t len, int final)
 {
+    if (f->watch == WK_REQUEST) {
+        /* JSON, read whole once it is complete; the buffer's cap (64 KiB) bounds it */
+        if (f->doc != DOC_BAD && len && ge_buf_append(&f->body, data, len) < 0)
+            f->doc = DOC_BAD;
+        return;
+    }
     if (!reads_document(c, f) || f->doc == DOC_BAD || f->doc == DOC_NOSTART)
         return;
     if (f->doc == DOC_IDLE) {
@@ -1558,6 +1643,12 @@ int sep_client_response(sep_client_t *c, uint32_t id, int status, const char *lo
     }
     if (f->watch == -6) {
         unsubscribe_answer(c, status, now);
+        return 0;
+    }
+    if (f->watch == WK_REQUEST) {
+        if (len)
+            body_feed(c, f, body, len, 1);
+        well_known_answer(c, f, status, now);
         return 0;
     }
     if (f->watch < 0) {
@@ -1791,6 +1882,8 @@ double sep_client_next_wakeup(const sep_client_t *c, double now)
 {
     double t = now + 60;
 
+    if (c->wk == WK_WANTED)
+        return now;
     for (int i = 0; i < MAX_WATCH; i++)
         if (c->watch[i].used && !c->watch[i].inflight && c->watch[i].next < t)
             t = c->watch[i].next;
@@ -1805,6 +1898,7 @@ void sep_client_stats(const sep_client_t *c, sep_client_stats_t *out)
     *out = c->stats;
     out->registered = c->registered;
     out->csip_aus = c->csip_aus;
+    out->csipaus_version = c->csipaus_version;
     out->time_known = c->time_known;
     out->subscriptions = 0;
     for (int i = 0; i < MAX_WATCH; i++)

@@ -1,5 +1,6 @@
 # stack/sep: the IEEE 2030.5 (CSIP) client engine, sans I/O (issue 5).
-libgecore_la_SOURCES += stack/sep/client.c stack/sep/messages.c stack/sep/sep_internal.h stack/sep/dnssd.c
+libgecore_la_SOURCES += stack/sep/client.c stack/sep/messages.c stack/sep/sep_internal.h stack/sep/dnssd.c \
+	stack/sep/wellknown.c
 gridedgeinclude_HEADERS += stack/include/gridedge/sep.h stack/include/gridedge/sep_dnssd.h
 
 check_PROGRAMS += tests/test_sep
@@ -49,5 +50,15 @@ tests_fuzz_fuzz_dnssd_CFLAGS = $(AM_CFLAGS)
 tests_fuzz_fuzz_dnssd_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_dnssd_LDADD = libgecore.la
 endif
+if GE_FUZZ
+GE_FUZZERS += tests/fuzz/fuzz_wellknown
+EXTRA_PROGRAMS += tests/fuzz/fuzz_wellknown
+tests_fuzz_fuzz_wellknown_SOURCES = tests/fuzz/fuzz_wellknown.c
+tests_fuzz_fuzz_wellknown_CFLAGS = $(AM_CFLAGS)
+tests_fuzz_fuzz_wellknown_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_wellknown_LDADD = libgecore.la
+endif
+EXTRA_DIST += tests/fuzz/fuzz_wellknown.c tests/fuzz/corpus/fuzz_wellknown/sdvn01.seed \
+	tests/fuzz/corpus/fuzz_wellknown/v12.seed tests/fuzz/corpus/fuzz_wellknown/bad.seed
 EXTRA_DIST += tests/fuzz/fuzz_sep.c tests/fuzz/corpus/fuzz_sep/base.seed tests/fuzz/corpus/fuzz_sep/notify.seed tests/fuzz/fuzz_dnssd.c \
 	tests/fuzz/corpus/fuzz_dnssd/answer.seed

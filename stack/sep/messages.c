@@ -198,14 +198,16 @@ void sep__control_setpoint(const sep_ctl_t *ctl, const ge_der_caps_t *caps, ge_s
 
 /* ---- documents ---------------------------------------------------------------------------------------- */
 
-static int encode(ge_buf_t *out, const char *root_name, const void *value)
+/* VALUE as ROOT_NAME in SCHEMA's namespace URIs (ge_xml_schema_sep or, for CSIP-AUS v1.3,
+ * ge_xml_schema_sep_alt: the same tables). */
+static int encode(const ge_xml_schema_t *schema, ge_buf_t *out, const char *root_name, const void *value)
 {
-    const ge_xml_root_t *root = ge_xml_root_find(&ge_xml_schema_sep, root_name);
+    const ge_xml_root_t *root = ge_xml_root_find(schema, root_name);
     ge_xml_error_t err;
 
     if (!root)
         return GE_ERR_INTERNAL;
-    return ge_xml_encode(out, &ge_xml_schema_sep, root, value, &err);
+    return ge_xml_encode(out, schema, root, value, &err);
 }
 
 /* VALUE watts as an ActivePower (Int16 value with a power-of-ten multiplier). */
@@ -235,7 +237,7 @@ static void watt_hours(sep_WattHour_t *p, double wh)
     p->value = (uint16_t)lround(wh);
 }
 
-int sep__response_xml(ge_buf_t *out, const char *lfdi, const char *mrid, int status, int64_t created)
+int sep__response_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *lfdi, const char *mrid, int status, int64_t created)
 {
     sep_DERControlResponse_t r;
     uint8_t lf[20], subj[16];
@@ -252,7 +254,7 @@ int sep__response_xml(ge_buf_t *out, const char *lfdi, const char *mrid, int sta
     r.has_status = true;
     r.subject.data = subj;
     r.subject.len = (size_t)ns;
-    return encode(out, "DERControlResponse", &r);
+    return encode(schema, out, "DERControlResponse", &r);
 }
 
 /* 2030.5 DERControlType bits (modesSupported / modesEnabled) for what the driver applies. */
@@ -298,7 +300,7 @@ static uint8_t doe_bits(uint32_t modes)
                      (modes & GE_SP_GEN_LIM ? 1u << 2 : 0) | (modes & GE_SP_LOAD_LIM ? 1u << 3 : 0));
 }
 
-int sep__dercap_xml(ge_buf_t *out, const ge_der_caps_t *caps, int csip_aus)
+int sep__dercap_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_caps_t *caps, int csip_aus)
 {
     sep_DERCapability_t d;
     sep_ActivePower_t max_w, chg, dis;
@@ -330,10 +332,10 @@ int sep__dercap_xml(ge_buf_t *out, const ge_der_caps_t *caps, int csip_aus)
     d.type = caps->pv_peak_w > 0 && caps->rtg_max_wh > 0 ? 83 /* combined PV and storage */
              : caps->rtg_max_wh > 0                       ? 80 /* other storage system */
                                                           : 4; /* photovoltaic system */
-    return encode(out, "DERCapability", &d);
+    return encode(schema, out, "DERCapability", &d);
 }
 
-int sep__derg_xml(ge_buf_t *out, const ge_der_caps_t *caps, int64_t now, int csip_aus, unsigned set_grad_w)
+int sep__derg_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_caps_t *caps, int64_t now, int csip_aus, unsigned set_grad_w)
 {
     sep_DERSettings_t d;
     sep_ActivePower_t max_w, chg, dis;
@@ -365,10 +367,10 @@ int sep__derg_xml(ge_buf_t *out, const ge_der_caps_t *caps, int64_t now, int csi
         d.setMaxWh = &wh;
     }
     d.updatedTime = now;
-    return encode(out, "DERSettings", &d);
+    return encode(schema, out, "DERSettings", &d);
 }
 
-int sep__ders_xml(ge_buf_t *out, const ge_telemetry_t *tel, int64_t now)
+int sep__ders_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_telemetry_t *tel, int64_t now)
 {
     sep_DERStatus_t d;
     sep_ConnectStatusType_t conn;
@@ -401,10 +403,10 @@ int sep__ders_xml(ge_buf_t *out, const ge_telemetry_t *tel, int64_t now)
         d.alarmStatus.data = alarm;
         d.alarmStatus.len = 4;
     }
-    return encode(out, "DERStatus", &d);
+    return encode(schema, out, "DERStatus", &d);
 }
 
-int sep__dera_xml(ge_buf_t *out, const ge_der_caps_t *caps, const ge_telemetry_t *tel, int64_t now)
+int sep__dera_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_caps_t *caps, const ge_telemetry_t *tel, int64_t now)
 {
     sep_DERAvailability_t d;
     sep_ActivePower_t w_avail;
@@ -420,7 +422,7 @@ int sep__dera_xml(ge_buf_t *out, const ge_der_caps_t *caps, const ge_telemetry_t
     }
     active_power(&w_avail, tel->soc_pct > 0 ? dis : 0);
     d.statWAvail = &w_avail;
-    return encode(out, "DERAvailability", &d);
+    return encode(schema, out, "DERAvailability", &d);
 }
 
 /* ---- metering mirror ------------------------------------------------------------------------------------ */
@@ -471,7 +473,7 @@ static double reading_quantity(int which, size_t i, const ge_telemetry_t *t)
 
 #define MIRROR_MAX_READINGS 6
 
-int sep__mirror_xml(ge_buf_t *out, int which, const char *lfdi, const char *mrid, const ge_telemetry_t *tel,
+int sep__mirror_xml(const ge_xml_schema_t *schema, ge_buf_t *out, int which, const char *lfdi, const char *mrid, const ge_telemetry_t *tel,
                     int64_t now, int create)
 {
     const reading_def_t *defs = which == SEP_MIRROR_SITE ? site_readings : der_readings;
@@ -535,19 +537,19 @@ int sep__mirror_xml(ge_buf_t *out, int which, const char *lfdi, const char *mrid
     }
     m.MirrorMeterReading = ptrs;
     m.MirrorMeterReading_count = n;
-    return encode(out, "MirrorUsagePoint", &m);
+    return encode(schema, out, "MirrorUsagePoint", &m);
 }
 
-int sep__connection_point_xml(ge_buf_t *out, const char *id)
+int sep__connection_point_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *id)
 {
     sep_csipaus_ConnectionPoint_t cp;
 
     memset(&cp, 0, sizeof(cp));
     cp.connectionPointId = (char *)id;
-    return encode(out, "ConnectionPoint", &cp);
+    return encode(schema, out, "ConnectionPoint", &cp);
 }
 
-int sep__end_device_xml(ge_buf_t *out, const char *lfdi, uint64_t sfdi, int64_t now)
+int sep__end_device_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *lfdi, uint64_t sfdi, int64_t now)
 {
     sep_EndDevice_t e;
     uint8_t lf[20];
@@ -559,10 +561,10 @@ int sep__end_device_xml(ge_buf_t *out, const char *lfdi, uint64_t sfdi, int64_t 
     e.lFDI.len = 20;
     e.sFDI = sfdi;
     e.changedTime = now;
-    return encode(out, "EndDevice", &e);
+    return encode(schema, out, "EndDevice", &e);
 }
 
-int sep__logevent_xml(ge_buf_t *out, int bit, uint16_t id, int64_t created)
+int sep__logevent_xml(const ge_xml_schema_t *schema, ge_buf_t *out, int bit, uint16_t id, int64_t created)
 {
     static const char *const what[GE_ALARM_SEP_BITS] = {
         "over current", "over voltage", "under voltage", "over frequency", "under frequency",
@@ -581,12 +583,12 @@ int sep__logevent_xml(ge_buf_t *out, int bit, uint16_t id, int64_t created)
     e.logEventID = id;
     e.logEventPEN = SEP_IEEE_PEN;
     e.profileID = 2;         /* IEEE 2030.5 */
-    return encode(out, "LogEvent", &e);
+    return encode(schema, out, "LogEvent", &e);
 }
 
 /* A Subscription to RESOURCE (2030.5 §5.5.4 subscription/notification): notifications in
  * application/sep+xml (encoding 0) to NOTIFY_URI, lists with at most LIMIT items. */
-int sep__subscription_xml(ge_buf_t *out, const char *resource, const char *notify_uri, uint32_t limit)
+int sep__subscription_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *resource, const char *notify_uri, uint32_t limit)
 {
     sep_Subscription_t s;
 
@@ -596,7 +598,7 @@ int sep__subscription_xml(ge_buf_t *out, const char *resource, const char *notif
     s.level = (char *)"+S1";
     s.limit = limit;
     s.notificationURI = (char *)notify_uri;
-    return encode(out, "Subscription", &s);
+    return encode(schema, out, "Subscription", &s);
 }
 
 /* ---- describing controls ------------------------------------------------------------------------------ */

@@ -43,23 +43,24 @@ int sep__curve_read(const sep_DERCurve_t *d, ge_curve_t *out, char *why, size_t 
 /* CTL's setpoint with what depends on the device's ratings resolved. */
 void sep__control_setpoint(const sep_ctl_t *ctl, const ge_der_caps_t *caps, ge_setpoint_t *out);
 
-/* The XML bodies the client sends (appended to OUT). */
-int sep__response_xml(ge_buf_t *out, const char *lfdi, const char *mrid, int status, int64_t created);
-int sep__dercap_xml(ge_buf_t *out, const ge_der_caps_t *caps, int csip_aus);
+/* The XML bodies the client sends (appended to OUT), in SCHEMA's namespace URIs: ge_xml_schema_sep,
+ * or ge_xml_schema_sep_alt once CSIP-AUS v1.3 is negotiated. */
+int sep__response_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *lfdi, const char *mrid, int status, int64_t created);
+int sep__dercap_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_caps_t *caps, int csip_aus);
 /* SET_GRAD_W: the default ramp rate in force (hundredths of a percent of setMaxW per second; 0: ours). */
-int sep__derg_xml(ge_buf_t *out, const ge_der_caps_t *caps, int64_t now, int csip_aus, unsigned set_grad_w);
+int sep__derg_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_caps_t *caps, int64_t now, int csip_aus, unsigned set_grad_w);
 /* CSIP-AUS ConnectionPoint with connectionPointId ID; our EndDevice for in-band registration. */
-int sep__connection_point_xml(ge_buf_t *out, const char *id);
-int sep__end_device_xml(ge_buf_t *out, const char *lfdi, uint64_t sfdi, int64_t now);
-int sep__ders_xml(ge_buf_t *out, const ge_telemetry_t *tel, int64_t now);
-int sep__dera_xml(ge_buf_t *out, const ge_der_caps_t *caps, const ge_telemetry_t *tel, int64_t now);
+int sep__connection_point_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *id);
+int sep__end_device_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *lfdi, uint64_t sfdi, int64_t now);
+int sep__ders_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_telemetry_t *tel, int64_t now);
+int sep__dera_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_caps_t *caps, const ge_telemetry_t *tel, int64_t now);
 
 /* Metering mirror (2030.5 §10.10): the site meter, or the DER. */
 enum { SEP_MIRROR_SITE = 0, SEP_MIRROR_DER = 1 };
 
 /* A MirrorUsagePoint for WHICH with mRID MRID (hex): with each MirrorMeterReading's ReadingType when
  * CREATE (the POST to the list), and with the readings of TEL taken at NOW. */
-int sep__mirror_xml(ge_buf_t *out, int which, const char *lfdi, const char *mrid, const ge_telemetry_t *tel,
+int sep__mirror_xml(const ge_xml_schema_t *schema, ge_buf_t *out, int which, const char *lfdi, const char *mrid, const ge_telemetry_t *tel,
                     int64_t now, int create);
 
 int sep__hex_bytes(const char *s, uint8_t *out, size_t max);
@@ -70,9 +71,9 @@ int sep__hex_bytes(const char *s, uint8_t *out, size_t max);
 #define SEP_IEEE_PEN 40732u
 
 /* A DER LogEvent for alarmStatus bit BIT (a fault that was raised), with logEventID ID. */
-int sep__logevent_xml(ge_buf_t *out, int bit, uint16_t id, int64_t created);
+int sep__logevent_xml(const ge_xml_schema_t *schema, ge_buf_t *out, int bit, uint16_t id, int64_t created);
 
 /* A Subscription to RESOURCE with notifications to NOTIFY_URI (lists: at most LIMIT items). */
-int sep__subscription_xml(ge_buf_t *out, const char *resource, const char *notify_uri, uint32_t limit);
+int sep__subscription_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *resource, const char *notify_uri, uint32_t limit);
 
 #endif

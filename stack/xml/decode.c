@@ -69,6 +69,7 @@ struct ge_xml_decoder {
     XML_Parser parser;
     const ge_xml_schema_t *want; /* NULL = by namespace */
     const ge_xml_schema_t *schema;
+    const ge_xml_schema_t *alt_seen; /* SCHEMA when a name used one of its alternative URIs */
     ge_arena_t *arena;
     frame_t *frames;             /* max_depth entries */
     unsigned depth;
@@ -454,9 +455,24 @@ static bool resolve_atts(ge_xml_decoder_t *d, const char **atts)
     return true;
 }
 
+/* Is the URI of LEN bytes at URI namespace N of S's alternative URI? */
+static bool ns_is_alt(const ge_xml_schema_t *s, uint16_t n, const char *uri, size_t len)
+{
+    const char *alt = s->ns_alt ? s->ns_alt[n] : NULL;
+
+    return alt && strlen(alt) == len && memcmp(alt, uri, len) == 0;
+}
+
+/* Is the URI of LEN bytes at URI namespace N of S, by its URI or its alternative? */
+static bool ns_matches(const ge_xml_schema_t *s, uint16_t n, const char *uri, size_t len)
+{
+    return (strlen(s->ns_uri[n]) == len && memcmp(s->ns_uri[n], uri, len) == 0) || ns_is_alt(s, n, uri, len);
+}
+
 /* Q's namespace as an index into the current schema's namespaces (GE_XML_NO_NS for none,
  * NS_UNKNOWN if the schema has no such namespace).  A document uses a handful of namespaces:
- * the last few are cached so that names are then matched by comparing integers. */
+ * the last few are cached so that names are then matched by comparing integers (an alternative
+ * URI is cached like any other: it costs one more comparison on a miss only). */
 static void resolve_ns(ge_xml_decoder_t *d, qname_t *q)
 {
     const ge_xml_schema_t *s = d->schema;
@@ -473,8 +489,10 @@ static void resolve_ns(ge_xml_decoder_t *d, qname_t *q)
         }
     q->ns = NS_UNKNOWN;
     for (uint16_t n = 0; n < s->n_ns; n++)
-        if (strlen(s->ns_uri[n]) == q->urilen && memcmp(s->ns_uri[n], q->uri, q->urilen) == 0) {
+        if (ns_matches(s, n, q->uri, q->urilen)) {
             q->ns = n;
+            if (ns_is_alt(s, n, q->uri, q->urilen))
+                d->alt_seen = s; /* a miss: once per URI and document at most */
             break;
         }
     if (q->urilen <= sizeof(d->nsc[0].uri)) {
@@ -531,13 +549,11 @@ const char *ge__xml_ns_uri(const ge_xml_schema_t *s, uint16_t ns)
 
 static bool name_is(const ge_xml_schema_t *s, const qname_t *q, const char *local, uint16_t ns)
 {
-    const char *uri;
-
     if (q->local[0] != local[0] || strcmp(q->local, local) != 0)
         return false;
-    uri = ge__xml_ns_uri(s, ns);
-    /* strncmp stops at the end of URI, which may be shorter than Q's */
-    return strncmp(uri, q->uri, q->urilen) == 0 && uri[q->urilen] == '\0';
+    if (ns == GE_XML_NO_NS || ns >= s->n_ns)
+        return q->urilen == 0;
+    return ns_matches(s, ns, q->uri, q->urilen);
 }
 
 /* The root element Q of schema S: roots are sorted by local name (binary search). */
@@ -665,7 +681,7 @@ static const char *qdisplay(const ge_xml_schema_t *s, const qname_t *q, char *c,
     else
         snprintf(c, size, "%s", q->local);
     for (uint16_t n = 0; n < s->n_ns; n++)
-        if (strlen(s->ns_uri[n]) == q->urilen && memcmp(s->ns_uri[n], q->uri, q->urilen) == 0) {
+        if (ns_matches(s, n, q->uri, q->urilen)) {
             snprintf(c, size, "%s:%s", s->ns_prefix[n], q->local);
             break;
         }
@@ -1123,6 +1139,12 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
         d->result.schema = d->schema;
         d->result.root = root;
         d->nsc_n = 0; /* indices are the root's schema's */
+        /* names resolved before the root was known count only if it was under this schema
+         * (bindings resolved under another one are resolved again) */
+        if (d->alt_seen != d->schema)
+            d->alt_seen = NULL;
+        if (root->ns < d->schema->n_ns && ns_is_alt(d->schema, root->ns, q.uri, q.urilen))
+            d->alt_seen = d->schema;
         if (!(t = actual_type(d, NULL, root->type)))
             return;
         d->result.type = t;
@@ -1577,6 +1599,7 @@ int ge_xml_decoder_reset(ge_xml_decoder_t *d, const ge_xml_schema_t *schema, ge_
     d->failed = false;
     d->final_call = false;
     d->nsc_n = 0;
+    d->alt_seen = NULL;
     d->utf8 = true;
     d->anchored = false;
     memset(&d->result, 0, sizeof(d->result));
@@ -1648,6 +1671,9 @@ int ge_xml_decoder_result(const ge_xml_decoder_t *d, ge_xml_msg_t *msg)
     if (!d->done)
         return GE_ERR_AGAIN;
     *msg = d->result;
+    /* the document wrote its namespaces' alternative URIs: re-encoding it writes them too */
+    if (d->alt_seen == d->result.schema && d->result.schema->alt)
+        msg->schema = d->result.schema->alt;
     return 0;
 }
 

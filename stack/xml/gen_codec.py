@@ -329,7 +329,10 @@ def read_schema(path):
                 if kw == 'schema':
                     name = parts[1]
                 elif kw == 'ns':
-                    ns.append((parts[1], parts[2]))
+                    # ns PREFIX URI [ALT-URI]: the encoder writes URI, the decoder takes either
+                    if len(parts) > 4:
+                        raise GenError('%s:%d: a namespace has at most one alternative URI' % (path, lineno))
+                    ns.append((parts[1], parts[2], parts[3] if len(parts) == 4 else None))
                 elif kw == 'simple':
                     st = SType(parts[1])
                     if parts[2] in ('union', 'list'):
@@ -393,7 +396,7 @@ def read_schema(path):
 class Gen:
     def __init__(self, path):
         self.name, self.ns, self.stypes, self.ctypes, self.roots = read_schema(path)
-        self.ns_index = {p: i for i, (p, _) in enumerate(self.ns)}
+        self.ns_index = {ns[0]: i for i, ns in enumerate(self.ns)}
         self.cprefix = 'sep' if self.name == 'sep' else 'oadr'
         self.sym = ident(self.name)
         self.used_stypes = {}
@@ -789,14 +792,24 @@ class Gen:
                 taken.add(alias)
                 h.append('typedef %s_t %s_t; /* element %s */' % (self.ctype_name(t), alias, qn))
         h += ['', '#ifdef __cplusplus', '}', '#endif', '#endif', '']
-        nsu = ', '.join(cstr(u) for _, u in self.ns)
-        nsp = ', '.join(cstr(p) for p, _ in self.ns)
-        tail = ['static const char *const ns_uri[] = { %s };' % nsu,
+        def uris(seq):
+            return ', '.join(cstr(u) if u else 'NULL' for u in seq)
+        nsp = ', '.join(cstr(p) for p, _, _ in self.ns)
+        has_alt = any(a for _, _, a in self.ns)
+        tail = (['extern const ge_xml_schema_t ge_xml_schema_%s_alt;' % self.sym] if has_alt else []) + ['static const char *const ns_uri[] = { %s };' % uris(u for _, u, _ in self.ns),
+                'static const char *const ns_alt[] = { %s };' % uris(a for _, _, a in self.ns),
                 'static const char *const ns_prefix[] = { %s };' % nsp,
                 'static const ge_xml_root_t roots[] = {\n    %s\n};' % ',\n    '.join(rtab),
                 'static const ge_xml_ctype_t *const types[] = {\n    %s\n};' % ',\n    '.join('&ct_%s' % self.ctype_name(n) for n in names),
-                'const ge_xml_schema_t ge_xml_schema_%s = { %s, ns_uri, ns_prefix, %d, roots, %d, types, %d };' % (
-                    self.sym, cstr(self.name), len(self.ns), len(roots), len(names))]
+                'const ge_xml_schema_t ge_xml_schema_%s = { %s, ns_uri, ns_prefix, %d, roots, %d, types, %d, ns_alt, %s };' % (
+                    self.sym, cstr(self.name), len(self.ns), len(roots), len(names),
+                    '&ge_xml_schema_%s_alt' % self.sym if has_alt else 'NULL')]
+        if has_alt:
+            # the same tables writing the alternative URIs (and taking the default ones as theirs)
+            tail += ['static const char *const alt_ns_uri[] = { %s };' % uris(a or u for _, u, a in self.ns),
+                     'static const char *const alt_ns_alt[] = { %s };' % uris(u if a else None for _, u, a in self.ns),
+                     'const ge_xml_schema_t ge_xml_schema_%s_alt = { %s, alt_ns_uri, ns_prefix, %d, roots, %d, types, %d, alt_ns_alt, &ge_xml_schema_%s };' % (
+                         self.sym, cstr(self.name), len(self.ns), len(roots), len(names), self.sym)]
         body = c[:8] + fwd + [''] + stypes_out + [''] + c[8:] + [''] + type_tables + [''] + tail
         write(hpath, '\n'.join(h))
         write(cpath, '\n'.join(body) + '\n')

@@ -26,8 +26,10 @@ GE_CF_CASES += \
 	conformance/cases/csip-aus/ALL-23.case \
 	conformance/cases/csip-aus/ALL-24.case \
 	conformance/cases/csip-aus/ALL-25.case \
+	conformance/cases/csip-aus/ALL-25-EXT.case \
 	conformance/cases/csip-aus/ALL-26.case \
 	conformance/cases/csip-aus/ALL-27.case \
+	conformance/cases/csip-aus/ALL-28.case \
 	conformance/cases/csip-aus/ALL-29.case \
 	conformance/cases/csip-aus/ALL-30.case \
 	conformance/cases/csip-aus/ALT-ALL-29.case \
@@ -60,6 +62,7 @@ GE_CF_CASES += \
 	conformance/cases/csip-aus/LOA-13.case \
 	conformance/cases/csip-aus/P-02.case \
 	conformance/cases/csip-aus/P-03.case \
+	conformance/cases/csip-aus/SDVN-01.case \
 	conformance/cases/csip-aus/csipaus-base.inc \
 	conformance/cases/csip-aus/csipaus-sub.inc
 

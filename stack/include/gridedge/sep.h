@@ -15,7 +15,8 @@
  * `now` is always the caller's clock (unix seconds, double).  The engine learns the offset to the
  * server's clock from the Time resource and schedules everything in server time (2030.5 §11.2).
  *
- * What it does: discovery from DeviceCapability (§6), following links and list paging (s, l query
+ * What it does: CSIP-AUS v1.3 version negotiation (/.well-known/csipaus, below), then
+ * discovery from DeviceCapability (§6), following links and list paging (s, l query
  * parameters, §7.7) and honouring every resource's pollRate; finding its EndDevice by LFDI/SFDI;
  * the Registration PIN check; FunctionSetAssignments -> DERPrograms -> DERControls and
  * DefaultDERControl from every program, scheduled by gridedge/sched.h (primacy, supersession,
@@ -68,6 +69,31 @@ typedef struct sep_client_config {
 
 enum { SEP_PROFILE_AUTO = 0, SEP_PROFILE_CSIP = 1, SEP_PROFILE_CSIP_AUS = 2 };
 
+/* CSIP-AUS version negotiation (CSIP-AUS v1.3).  Before its first GET of the DeviceCapability, a
+ * client of profile SEP_PROFILE_AUTO or SEP_PROFILE_CSIP_AUS GETs SEP_CSIPAUS_WELL_KNOWN (Accept:
+ * application/json) from the same server.  When the answer lists a DeviceCapability for v1.3 it
+ * reads that one and writes CSIP-AUS v1.3's namespace in everything it sends; else for v1.2, that
+ * one; else (404, 410, no answer, a bad or useless document) cfg.dcap_path, as a v1.2 client does. */
+#define SEP_CSIPAUS_WELL_KNOWN "/.well-known/csipaus"
+#define SEP_CSIPAUS_WELL_KNOWN_MAX ((size_t)64 << 10) /* larger answers are refused */
+#define SEP_CSIPAUS_NS_V12 "https://csipaus.org/ns"
+#define SEP_CSIPAUS_NS_V13 "https://csipaus.org/ns/v1.3"
+enum { SEP_CSIPAUS_NONE = 0, SEP_CSIPAUS_V12 = 12, SEP_CSIPAUS_V13 = 13 };
+
+typedef struct sep_csipaus_choice {
+    int version;                  /* SEP_CSIPAUS_V13, _V12, or _NONE (no version we speak is usable) */
+    char dcap_path[SEP_PATH_MAX]; /* the first usable DeviceCapability path listed for it */
+} sep_csipaus_choice_t;
+
+/* Read the JSON answer to GET /.well-known/csipaus (LEN bytes) into *OUT: the newest version we
+ * speak that lists at least one usable DeviceCapability path (absolute, printable ASCII, shorter
+ * than SEP_PATH_MAX).  Unknown versions and entries of the wrong shape are ignored.  0 (with
+ * version SEP_CSIPAUS_NONE and WHY saying so when nothing is usable); GE_ERR_PARSE when it is not
+ * JSON or has no "supportedSchemaVersions" object, GE_ERR_LIMIT when larger than
+ * SEP_CSIPAUS_WELL_KNOWN_MAX; WHY (may be NULL) then says why, with LINE:COL for bad JSON. */
+int sep_csipaus_versions_parse(const void *json, size_t len, sep_csipaus_choice_t *out, char *why,
+                               size_t why_size);
+
 /* One HTTP request the engine wants sent.  Strings and the body belong to the engine and stay
  * valid until sep_client_response() for the same id (or sep_client_free()). */
 typedef struct sep_request {
@@ -81,6 +107,7 @@ typedef struct sep_request {
      * its outbox and tell the engine after a restart that it was already sent). */
     char response_subject[SEP_MRID_HEX + 1];
     int response_status;
+    const char *accept;       /* the media type to ask for (Accept); NULL: application/sep+xml */
 } sep_request_t;
 
 /* One control in force (for status reporting). */
@@ -109,6 +136,7 @@ typedef struct sep_client_stats {
     int time_known;           /* the server's clock has been read */
     unsigned long subscriptions;  /* subscriptions the server holds for us now */
     unsigned long notifications;  /* Notifications taken */
+    int csipaus_version;      /* SEP_CSIPAUS_V13 / _V12 when /.well-known/csipaus negotiated it, else 0 */
 } sep_client_stats_t;
 
 int sep_client_new(sep_client_t **out, const sep_client_config_t *cfg);

@@ -178,11 +178,21 @@ typedef struct ge_xml_schema {
     uint32_t n_roots;
     const ge_xml_ctype_t *const *types; /* every complex type, sorted by name */
     uint32_t n_types;
+    /* per namespace, a second URI the decoder takes as that namespace (NULL: none); the encoder
+     * writes ns_uri.  NULL (a table built by hand): no alternatives. */
+    const char *const *ns_alt;
+    /* the same schema with each namespace's alternative URI as its URI (NULL: none): a decoded
+     * message whose document used an alternative URI has it as its schema */
+    const struct ge_xml_schema *alt;
 } ge_xml_schema_t;
 
 /* The built-in schemas (generated). */
 extern const ge_xml_schema_t ge_xml_schema_sep;
 extern const ge_xml_schema_t ge_xml_schema_oadr20b;
+/* ge_xml_schema_sep.alt: the same roots and types (so SEP_ROOT_* and the structs are shared),
+ * but the encoder writes CSIP-AUS v1.3's namespace https://csipaus.org/ns/v1.3 where
+ * ge_xml_schema_sep writes v1.2's https://csipaus.org/ns.  Either schema decodes both. */
+extern const ge_xml_schema_t ge_xml_schema_sep_alt;
 
 /* The root element named NAME ("DERControl", or "ei:eiEvent" to pick a namespace by its prefix);
  * roots are sorted by local name, so SEP_ROOT_* / OADR_ROOT_* index them directly;
