@@ -1575,6 +1575,61 @@ static void test_caps(void)
 
 /* ---- reuse, memory --------------------------------------------------------------------------------------- */
 
+/* an allocator that counts the blocks it has out */
+static void *live_malloc(size_t n, void *ud)
+{
+    void *p = malloc(n);
+    if (p)
+        ++*(long *)ud;
+    return p;
+}
+
+static void *live_realloc(void *p, size_t n, void *ud)
+{
+    void *np = realloc(p, n);
+    if (np && !p)
+        ++*(long *)ud;
+    return np;
+}
+
+static void live_free(void *p, void *ud)
+{
+    if (p)
+        --*(long *)ud;
+    free(p);
+}
+
+/* expat's memory comes from the decoder's allocator too, and all of it goes back at the end */
+static void test_expat_memory(void)
+{
+    long live = 0;
+    ge_mem_t mem = { live_malloc, live_realloc, live_free, &live };
+    ge_xml_decoder_t *d;
+    ge_arena_t *a;
+    ge_xml_msg_t m;
+    size_t len;
+    char *doc = txml_read_data("sep-dercontrol.xml", &len);
+    long before;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 0, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(ge_xml_decoder_new(&d, &mem, NULL, NULL), 0);
+    before = live;
+    CU_ASSERT_EQUAL(ge_xml_decode(d, NULL, a, doc, len, &m), 0);
+    /* expat's element-type table: a block per element name, from MEM */
+    CU_ASSERT_TRUE(live > before + 10);
+    before = live;
+    for (int i = 0; i < 20; i++) {
+        ge_arena_reset(a);
+        CU_ASSERT_EQUAL(ge_xml_decode(d, NULL, a, doc, len, &m), 0);
+    }
+    CU_ASSERT_EQUAL(live, before); /* kept on free lists: nothing taken, nothing lost */
+    ge_xml_decoder_free(d);
+    CU_ASSERT_EQUAL(live, 0);
+    ge_arena_free(a);
+    free(doc);
+}
+
 static void test_reuse_without_heap(void)
 {
     size_t len;
@@ -1598,6 +1653,29 @@ static void test_reuse_without_heap(void)
     /* the budget: at most 600 bytes of arena per decoded DERControl */
     printf("\n  arena per DERControl: %zu bytes\n", ge_arena_used(arena1));
     CU_ASSERT_TRUE(ge_arena_used(arena1) <= 600);
+    /* expat's memory is kept too (free lists, expat_mem.c): a large document fed in small chunks, which
+     * makes expat grow its input buffer and its tag stack, costs nothing after the first rounds */
+    {
+        size_t big_len;
+        char *big = txml_read_data("sep-enddevice-list.xml", &big_len);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+        for (int round = 0; round < 6; round++) {
+            if (round == 3) {
+                dec_allocs = ge_xml_decoder_heap_allocs(dec);
+                arena_allocs = ge_arena_heap_allocs(arena1);
+            }
+            ge_arena_reset(arena1);
+            CU_ASSERT_EQUAL_FATAL(ge_xml_decoder_reset(dec, NULL, arena1), 0);
+            for (size_t off = 0; off < big_len; off += 7) {
+                size_t n = big_len - off < 7 ? big_len - off : 7;
+                CU_ASSERT_EQUAL_FATAL(ge_xml_decoder_feed(dec, big + off, n, off + n == big_len), 0);
+            }
+            CU_ASSERT_EQUAL(ge_xml_decoder_result(dec, &m), 0);
+        }
+        CU_ASSERT_EQUAL(ge_xml_decoder_heap_allocs(dec), dec_allocs);
+        CU_ASSERT_EQUAL(ge_arena_heap_allocs(arena1), arena_allocs);
+        free(big);
+    }
     /* an error in one document does not spoil the next */
     ge_arena_reset(arena1);
     CU_ASSERT_EQUAL(ge_xml_decode(dec, NULL, arena1, "<x", 2, &m), GE_ERR_PARSE);
@@ -1795,6 +1873,7 @@ int test_register(void)
         { "50 MB text node stops at the string cap", test_huge_text },
         { "document, element, attribute and arena caps", test_caps },
         { "reuse: no heap allocation in steady state, <= 600 B per DERControl", test_reuse_without_heap },
+        { "expat allocates from the decoder's allocator and keeps its blocks", test_expat_memory },
         { "encoder refuses invalid values", test_encoder_checks },
         { "failmalloc sweep over decode and encode", test_failmalloc },
         { "patterns, unions and canonical numbers", test_values },

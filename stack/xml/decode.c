@@ -6,7 +6,8 @@
  * resolves namespace prefixes itself (expat runs without namespace processing, which is cheaper);
  * bounds document size, depth, element count and text length; and keeps the first error with its
  * line and column.  The parser, the frame stack and the scratch lists are kept across documents
- * (XML_ParserReset), so a steady stream of messages costs no heap allocation here. */
+ * (XML_ParserReset), and expat's own memory comes from free lists kept across documents too (expat_mem.c),
+ * so a steady stream of messages costs no heap allocation here. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -67,6 +68,7 @@ struct ge_xml_decoder {
     ge_xml_limits_t lim;
     const ge_log_t *log;
     XML_Parser parser;
+    ge__xml_pool_t *pool;        /* the memory expat uses (expat_mem.c) */
     const ge_xml_schema_t *want; /* NULL = by namespace */
     const ge_xml_schema_t *schema;
     const ge_xml_schema_t *alt_seen; /* SCHEMA when a name used one of its alternative URIs */
@@ -1533,10 +1535,16 @@ int ge_xml_decoder_new(ge_xml_decoder_t **out, const ge_mem_t *mem, const ge_xml
         mem->free(d, mem->ud);
         return GE_ERR_NOMEM;
     }
-    /* expat's memory suite has no user pointer, so it allocates with malloc; it is created once
-     * here and reset between documents */
-    d->parser = XML_ParserCreate(NULL);
+    /* the parser is created once here and reset between documents; its memory comes from free
+     * lists fed by the counting allocator, so what a reset frees the next document takes back */
+    d->pool = ge__xml_pool_new(&d->counting);
+    if (d->pool) {
+        ge__xml_pool_t *was = ge__xml_pool_enter(d->pool);
+        d->parser = XML_ParserCreate_MM(NULL, ge__xml_pool_suite(), NULL);
+        ge__xml_pool_leave(was);
+    }
     if (!d->parser) {
+        ge__xml_pool_free(d->pool);
         mem->free(d->frames, mem->ud);
         mem->free(d->rawns_off, mem->ud);
         mem->free(d, mem->ud);
@@ -1552,8 +1560,12 @@ void ge_xml_decoder_free(ge_xml_decoder_t *d)
 {
     if (!d)
         return;
-    if (d->parser)
+    if (d->parser) {
+        ge__xml_pool_t *was = ge__xml_pool_enter(d->pool);
         XML_ParserFree(d->parser);
+        ge__xml_pool_leave(was);
+    }
+    ge__xml_pool_free(d->pool);
     ge_buf_free(&d->raw);
     ge_buf_free(&d->rawns);
     ge_buf_free(&d->nsdecl);
@@ -1573,7 +1585,10 @@ int ge_xml_decoder_reset(ge_xml_decoder_t *d, const ge_xml_schema_t *schema, ge_
         return GE_ERR_INVALID;
     if (d->started) {
         /* only a used parser needs a reset: the first document after new() starts fresh */
-        if (!XML_ParserReset(d->parser, NULL))
+        ge__xml_pool_t *was = ge__xml_pool_enter(d->pool);
+        bool ok = XML_ParserReset(d->parser, NULL);
+        ge__xml_pool_leave(was);
+        if (!ok)
             return GE_ERR_NOMEM;
         setup_parser(d);
     }
@@ -1610,6 +1625,7 @@ int ge_xml_decoder_reset(ge_xml_decoder_t *d, const ge_xml_schema_t *schema, ge_
 int ge_xml_decoder_feed(ge_xml_decoder_t *d, const void *data, size_t len, bool is_final)
 {
     enum XML_Status st;
+    ge__xml_pool_t *was;
 
     if (!d || (!data && len))
         return GE_ERR_INVALID;
@@ -1636,7 +1652,9 @@ int ge_xml_decoder_feed(ge_xml_decoder_t *d, const void *data, size_t len, bool 
         bool last = is_final && (size_t)n == len;
         d->final_call = last;
         d->buf_lo = d->buf_hi = 0;
+        was = ge__xml_pool_enter(d->pool);
         st = XML_Parse(d->parser, data, n, last);
+        ge__xml_pool_leave(was);
         /* expat may move its buffer in the next call: a text value pointing into it is copied */
         if (d->tptr && !d->failed && !keep_text(d))
             return d->err.code;

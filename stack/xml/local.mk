@@ -7,7 +7,7 @@ GE_XML_SCHEMAS = sep oadr20b
 GE_XML_GEN_H = stack/include/gridedge/xml_sep.h stack/include/gridedge/xml_oadr20b.h
 GE_XML_GEN_C = stack/xml/xml_sep_tables.c stack/xml/xml_oadr20b_tables.c
 
-libgecore_la_SOURCES += stack/xml/value.c stack/xml/decode.c stack/xml/encode.c \
+libgecore_la_SOURCES += stack/xml/value.c stack/xml/decode.c stack/xml/encode.c stack/xml/expat_mem.c \
 	stack/xml/xml_internal.h
 nodist_libgecore_la_SOURCES = $(GE_XML_GEN_C)
 gridedgeinclude_HEADERS += stack/include/gridedge/xml.h

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <expat.h>
+
 #include <gridedge/buf.h>
 #include <gridedge/xml.h>
 
@@ -75,5 +77,15 @@ int ge__xml_escape(ge_buf_t *out, const char *s, size_t len, int attr);
 
 /* A namespace URI of the schema by its index ("" for none). */
 const char *ge__xml_ns_uri(const ge_xml_schema_t *s, uint16_t ns);
+
+/* The memory expat uses inside a decoder (expat_mem.c): free lists by size class, fed from MEM, so
+ * that a parser reset between documents and the next document reuse the same blocks.  Every call into
+ * expat that may allocate runs between enter(pool) and leave(what enter returned). */
+typedef struct ge__xml_pool ge__xml_pool_t;
+ge__xml_pool_t *ge__xml_pool_new(const ge_mem_t *mem);
+void ge__xml_pool_free(ge__xml_pool_t *p); /* after the parser that used it is freed */
+const XML_Memory_Handling_Suite *ge__xml_pool_suite(void);
+ge__xml_pool_t *ge__xml_pool_enter(ge__xml_pool_t *p);
+void ge__xml_pool_leave(ge__xml_pool_t *was);
 
 #endif
