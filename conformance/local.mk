@@ -58,6 +58,9 @@ GE_CF_CASES += \
 	conformance/cases/csip/CORE-003.case \
 	conformance/cases/csip/CORE-005.case \
 	conformance/cases/csip/CORE-006.case \
+	conformance/cases/csip/CORE-009.case \
+	conformance/cases/csip/CORE-010.case \
+	conformance/cases/csip/CORE-011.case \
 	conformance/cases/csip/CORE-012.case \
 	conformance/cases/csip/CORE-013.case \
 	conformance/cases/csip/CORE-014.case \

@@ -332,7 +332,7 @@ static const char *const cases[] = {
     "CORE-003", "CORE-005", "CORE-006", "CORE-012", "CORE-013", "CORE-014", "CORE-021", "CORE-022", "CORE-023",
     "ERR-001", "BASIC-001", "BASIC-002", "BASIC-004", "BASIC-009", "BASIC-011", "BASIC-013", "BASIC-016",
     "BASIC-020", "BASIC-024", "BASIC-027", "BASIC-029", "COMM-002", "GE-SEP-001", "GE-SEP-004", "GE-SEP-005",
-    "GE-SEP-006",
+    "GE-SEP-006", "CORE-009", "CORE-010", "CORE-011",
 };
 
 /* Every case: whole bodies, one byte at a time and random pieces give the same requests, the same
