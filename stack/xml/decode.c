@@ -992,9 +992,12 @@ static bool attributes(ge_xml_decoder_t *d, frame_t *fr)
                  frname(d, fr, a, sizeof(a)), d->lim.max_string);
             return false;
         }
-        /* expat's attribute values are ours to normalize in place (XSD whitespace facet) */
-        rc = ge_xml_parse_value(f->stype, value, len, d->arena,
-                                (unsigned char *)fr->obj + f->off, msg, sizeof(msg));
+        /* expat's attribute values are ours to normalize in place (XSD whitespace facet); the
+         * common ones (plain hrefs, numbers) take the short path */
+        rc = ge__xml_parse_fast(f->stype, value, len, d->arena, (unsigned char *)fr->obj + f->off);
+        if (rc == 1)
+            rc = ge_xml_parse_value(f->stype, value, len, d->arena, (unsigned char *)fr->obj + f->off, msg,
+                                    sizeof(msg));
         if (rc == GE_ERR_SCHEMA) {
             FAIL(d, rc, "attribute '%s' of '%s': %s", f->name, frname(d, fr, a, sizeof(a)), msg);
             return false;

@@ -451,6 +451,18 @@ int ge__xml_parse_fast(const ge_xml_stype_t *t, const char *s, size_t len, ge_ar
 {
     if (t->n_members || (t->flags & GE_XML_S_LIST) || t->n_enums || len == 0)
         return 1;
+    if (t->kind == GE_XML_STRING) {
+        /* a string with nothing to normalize (no character <= ' ') and no facet but a maxLength
+         * it is within in bytes, so in characters too (hrefs, mRIDs in text, descriptions) */
+        char *copy;
+        if (t->n_patterns || (t->flags & ~GE_XML_S_MAXLEN) || ((t->flags & GE_XML_S_MAXLEN) && len > t->maxlen) ||
+            ge__xml_has_ctl(s, len))
+            return 1;
+        if (!(copy = ge_arena_strndup(arena, s, len)))
+            return ge_arena_error(arena);
+        *(char **)value = copy;
+        return 0;
+    }
     if (t->kind >= GE_XML_I8 && t->kind <= GE_XML_U64) {
         size_t i = s[0] == '-';
         uint64_t v = 0;
