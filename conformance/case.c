@@ -481,14 +481,14 @@ static int parse_expect_status(parser_t *ps, cf_expect_t *e, const token_t *t, i
     return 0;
 }
 
-/* expect reading site|der =|<=|>= VALUE|KEY[+KEY] [+- TOL] [within T1 T2] [count MIN [MAX]] */
+/* expect reading site|der|der-stored =|<=|>= VALUE|KEY[+KEY] [+- TOL] [within T1 T2] [count MIN [MAX]] */
 static int parse_expect_reading(parser_t *ps, cf_expect_t *e, const token_t *t, int n)
 {
     static const char usage[] =
-        "expect reading site|der =|<=|>= VALUE|KEY[+KEY] [+- TOL] [within T1 T2] [count MIN [MAX]]";
+        "expect reading site|der|der-stored =|<=|>= VALUE|KEY[+KEY] [+- TOL] [within T1 T2] [count MIN [MAX]]";
     int rc, i = 5;
 
-    if (n < 5 || (strcmp(t[2].s, "site") != 0 && strcmp(t[2].s, "der") != 0))
+    if (n < 5 || (strcmp(t[2].s, "site") != 0 && strcmp(t[2].s, "der") != 0 && strcmp(t[2].s, "der-stored") != 0))
         return perr(ps, GE_ERR_PARSE, "%s", usage);
     e->method = "POST";
     e->path = t[2].s;

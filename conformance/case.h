@@ -44,7 +44,8 @@
  *                                       sends with its own certificate (XML signature, oadr_sig.h)
  *   expect reading site|der = KEY[+KEY]|VALUE [+- TOL] [within T1 T2] [count MIN [MAX]]   (also <=, >= VALUE)
  *                                       the active power readings the client posts for its site / DER
- *                                       mirror agree with the status file (or VALUE)
+ *                                       mirror agree with the status file (or VALUE); der-stored: the
+ *                                       DER's stored energy readings (Wh, CSIP-AUS v1.3 storage)
  *   expect signed POST /EiEvent [within T1 T2] [has "TEXT"]... [count MIN [MAX]]   every such request
  *                                       carries a valid XML signature by a certificate under {ca},
  *                                       and there are MIN..MAX of them (default at least 1)
@@ -115,7 +116,8 @@ typedef enum cf_expect_kind {
     CF_EXP_SIGNED,     /* every such request carries a valid OpenADR XML signature; COUNT_MIN..MAX of them */
     CF_EXP_READING     /* the active power readings (W) the client posts to its metering mirror of PATH ("site"
                         * or "der"): COUNT_MIN..MAX of them, each agreeing with NUMBER or, when KEY is set, with
-                        * the status file at the time ("pv.power_w+battery.power_w": a sum) within TOLERANCE */
+                        * the status file at the time ("pv.power_w+battery.power_w": a sum) within TOLERANCE;
+                        * PATH "der-stored": the DER mirror's stored energy readings (Wh) instead */
 } cf_expect_kind;
 
 typedef enum cf_op { CF_OP_EQ, CF_OP_LE, CF_OP_GE } cf_op;

@@ -231,7 +231,7 @@ static int check_status(const cf_expect_t *e, const cf_observed_t *obs, char *de
 typedef struct mirror_reading {
     char mrid[64];
     unsigned role;  /* the MirrorUsagePoint's roleFlags */
-    int uom, flow, mult;
+    int uom, flow, mult, accum;
 } mirror_reading_t;
 
 /* The text of the first <TAG>...</TAG> in [P, END) of a NUL-terminated body into OUT (cut to its size);
@@ -328,12 +328,16 @@ static int reading_agrees(const cf_expect_t *e, const cf_observed_t *obs, double
  * roleFlags of their MirrorUsagePoint, by mRID, from the first post that names them); every active power
  * reading (uom 38) of the mirror with the role bit (site: isPremisesAggregationPoint, der: isDER), taken
  * to the status file's signs (site: import positive, DER: output positive) and scaled by its
- * powerOfTenMultiplier, must agree. */
+ * powerOfTenMultiplier, must agree.  der-stored: the DER mirror's stored energy instead (CSIP-AUS v1.3
+ * storage extension, CACTUS "readings-der-stored-energy"): uom 72 (Wh), instantaneous (accumulation
+ * 12), as it is. */
 static int check_reading(const cf_expect_t *e, const cf_observed_t *obs, char *detail, size_t dlen)
 {
     mirror_reading_t known[READING_MRIDS];
     size_t n_known = 0, count = 0;
     unsigned want = strcmp(e->path, "site") == 0 ? 0x02 : 0x08;
+    int stored = strcmp(e->path, "der-stored") == 0;
+    const char *what = stored ? "stored energy" : "active power", *unit = stored ? "Wh" : "W";
     double to = window_end(e, obs);
 
     for (size_t i = 0; i < obs->n_ex; i++) {
@@ -370,20 +374,22 @@ static int check_reading(const cf_expect_t *e, const cf_observed_t *obs, char *d
                 r->uom = (int)xml_int(rt, mend, "uom", -1);
                 r->flow = (int)xml_int(rt, mend, "flowDirection", 0);
                 r->mult = (int)xml_int(rt, mend, "powerOfTenMultiplier", 0);
+                r->accum = (int)xml_int(rt, mend, "accumulationBehaviour", 0);
             }
             for (rd = strstr(m, "<Reading"); rd && rd[8] != '>' && rd[8] != ' '; rd = strstr(rd + 1, "<Reading"))
                 ; /* not <ReadingType> */
-            if (!rd || rd > mend || !(r->role & want) || r->uom != 38 || x->t < e->from || x->t > to ||
+            if (!rd || rd > mend || !(r->role & want) || x->t < e->from || x->t > to ||
+                (stored ? r->uom != 72 || r->accum != 12 : r->uom != 38) ||
                 !xml_text(rd, mend, "value", buf, sizeof(buf)))
                 continue;
             {
                 /* site: forward (1) is import, the status's positive; DER: reverse (19) is output */
                 double w = strtod(buf, NULL) * pow(10.0, r->mult), said;
-                if ((want == 0x02 && r->flow == 19) || (want == 0x08 && r->flow == 1))
+                if (!stored && ((want == 0x02 && r->flow == 19) || (want == 0x08 && r->flow == 1)))
                     w = -w;
                 if (!reading_agrees(e, obs, x->t, w, &said)) {
-                    snprintf(detail, dlen, "the %s reading posted at %.1f s says %.0f W, but %s was %.0f (+- %g)",
-                             e->path, x->t, w, e->key ? e->key : "the case wants", said, e->tolerance);
+                    snprintf(detail, dlen, "the %s reading posted at %.1f s says %.0f %s, but %s was %.0f (+- %g)",
+                             e->path, x->t, w, unit, e->key ? e->key : "the case wants", said, e->tolerance);
                     return 0;
                 }
                 count++;
@@ -391,11 +397,11 @@ static int check_reading(const cf_expect_t *e, const cf_observed_t *obs, char *d
         }
     }
     if (count < e->count_min || (e->count_max && count > e->count_max)) {
-        snprintf(detail, dlen, "expected %u..%u %s active power reading(s) between %g s and %g s (0: no limit), "
-                 "saw %zu", e->count_min, e->count_max, e->path, e->from, to, count);
+        snprintf(detail, dlen, "expected %u..%u %s %s reading(s) between %g s and %g s (0: no limit), "
+                 "saw %zu", e->count_min, e->count_max, e->path, what, e->from, to, count);
         return 0;
     }
-    snprintf(detail, dlen, "%zu %s active power reading(s), each agreeing", count, e->path);
+    snprintf(detail, dlen, "%zu %s %s reading(s), each agreeing", count, e->path, what);
     return 1;
 }
 

@@ -36,10 +36,10 @@ static const char *const subscribing[] = {
     "ALL-14", "ALL-15", "ALL-16", "ALL-17", "GEN-05", "GEN-06", "GEN-07", "GEN-08", "LOA-05", "LOA-06", "LOA-07", "LOA-08",
 };
 
-/* The cases in CSIP-AUS v1.3's namespace (version negotiation through /.well-known/csipaus): what
- * the client sends there is checked against v1.3's XSDs. */
+/* The cases in CSIP-AUS v1.3's namespace (version negotiation through /.well-known/csipaus; the
+ * storage extension's STO-*): what the client sends there is checked against v1.3's XSDs. */
 static const char *const negotiating[] = {
-    "SDVN-01",
+    "SDVN-01", "STO-01", "STO-02", "STO-03", "STO-04", "STO-05", "STO-06",
 };
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -224,6 +224,8 @@ static void test_reading_lines_parse(void)
         { "expect reading site = site.power_w +- 100 within 3 40 count 8", 1 },
         { "expect reading der = pv.power_w+battery.power_w +- 100", 1 },
         { "expect reading der >= 4500 within 1 2 count 1 3", 1 },
+        { "expect reading der-stored >= 6000 within 0 34 count 4", 1 },
+        { "expect reading der-energy >= 6000", 0 },
         { "expect reading meter = 0", 0 },
         { "expect reading der <= site.power_w", 0 },
         { "expect reading der >= 10 +- 5", 0 },
@@ -329,7 +331,7 @@ int test_register(void)
         { "every scripted case classified", test_every_case_classified },
         { "supported csip-aus cases pass in simulated time", test_supported_cases_pass },
         { "subscription cases pass in simulated time", test_subscription_cases_pass },
-        { "CSIP-AUS v1.3 version negotiation (SDVN-01) passes in simulated time", test_v13_cases_pass },
+        { "CSIP-AUS v1.3 cases (SDVN-01, storage STO-01..06) pass in simulated time", test_v13_cases_pass },
         { "subscription cases need their Notifications", test_subscription_cases_need_notifications },
         { "a client that does nothing fails every case", test_idle_client_fails_every_case },
         { "P-02 needs the FSA list's change followed", test_fsa_change_needed },

@@ -32,6 +32,7 @@ static const char *const supported[] = {
     "GE-SEP-005", "GE-SEP-006", "BASIC-004", "BASIC-005", "BASIC-006", "BASIC-007", "BASIC-008", "BASIC-011",
     "BASIC-012", "BASIC-015", "BASIC-001", "BASIC-019", "BASIC-021", "BASIC-023", "BASIC-025", "BASIC-026",
     "GE-SEP-001", "BASIC-002", "BASIC-003", "COMM-003", "CORE-018", "CORE-019", "GE-SEP-007", "BASIC-027",
+    "CORE-009", "CORE-010", "CORE-011",
 };
 
 static void test_cases_in_simulated_time(void)
@@ -437,6 +438,116 @@ static void test_saved_state(void)
     sep_client_free(c);
 }
 
+/* The battery power of the status sample nearest T (NAN if none). */
+static double battery_at(const sep_play_run_t *r, double t)
+{
+    double best = 1e9, w = NAN;
+
+    for (size_t i = 0; i < r->n_samples; i++) {
+        const char *b = strstr(r->samples[i].json, "\"battery\":{\"power_w\":");
+        if (b && fabs(r->samples[i].t - t) < best) {
+            best = fabs(r->samples[i].t - t);
+            w = strtod(b + 21, NULL);
+        }
+    }
+    return w;
+}
+
+/* In the bodies of C's actions: the <value>..</value> that starts each FROM becomes WITH (new bodies in A). */
+static void replace_in_bodies(ge_arena_t *a, cf_case_t *c, const char *from, const char *with)
+{
+    size_t what;
+
+    for (size_t k = 0; k < c->n_actions; k++) {
+        const char *v = c->actions[k].body ? strstr(c->actions[k].body, from) : NULL;
+        char *body;
+        if (!v)
+            continue;
+        what = (size_t)(strstr(v, "</value>") - v) + strlen("</value>");
+        body = ge_arena_zalloc(a, c->actions[k].body_len + strlen(with) + 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+        memcpy(body, c->actions[k].body, (size_t)(v - c->actions[k].body));
+        strcat(body, with);
+        strcat(body, v + what);
+        c->actions[k].body = body;
+        c->actions[k].body_len = strlen(body);
+    }
+}
+
+/* CSIP-AUS v1.3 storage extension (STO-01..03): once v1.3 is negotiated the client reports the
+ * storage fields (vppModesSupported/Enabled bit 0, setMinWh, the VA/var/PF ratings), mirrors the
+ * battery's stored energy (Wh, instantaneous, dataQualifier 0) with the DER, and a DERControl's
+ * opModStorageTargetW drives the battery, discharge positive and charge negative; with v1.2 (no
+ * negotiation) none of it is sent. */
+static void test_storage_extension(void)
+{
+    static sep_play_run_t r;
+    ge_arena_t *a;
+    cf_case_t c;
+    char err[512];
+    int dercap = 0, derg = 0, created = 0, stored = 0;
+
+    CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 0, 4 << 20), 0);
+    CU_ASSERT_EQUAL_FATAL(cf_case_load("csip-aus", "STO-03", NULL, a, &c, err, sizeof(err)), 0);
+    memset(&r, 0, sizeof(r));
+    sep_play(&c, &r, NULL, NULL);
+    CU_ASSERT_EQUAL(sep_play_judge("STO-03", &c, &r), 0);
+    for (size_t k = 0; k < r.n_ex; k++) {
+        const char *b = r.ex[k].body ? r.ex[k].body : "";
+        if (strcmp(r.ex[k].path, "/edev/1/der/1/dercap") == 0)
+            dercap += strstr(b, "<csipaus:vppModesSupported>01</csipaus:vppModesSupported>") && strstr(b, "<rtgMaxVA>") &&
+                      strstr(b, "<rtgMinPFUnderExcited>");
+        if (strcmp(r.ex[k].path, "/edev/1/der/1/derg") == 0)
+            derg += strstr(b, "<csipaus:vppModesEnabled>01</csipaus:vppModesEnabled>") &&
+                    strstr(b, "<csipaus:setMinWh><multiplier>0</multiplier><value>0</value></csipaus:setMinWh>") != NULL;
+        if (strcmp(r.ex[k].path, "/mup") == 0 && strstr(b, "<roleFlags>0049</roleFlags>")) {
+            const char *m = strstr(b, "<description>DER stored energy</description>");
+            created++;
+            CU_ASSERT_PTR_NOT_NULL(m);
+            if (m) /* instantaneous Wh, dataQualifier 0 ("not applicable"), the battery's 6750 Wh */
+                CU_ASSERT_PTR_NOT_NULL(strstr(m, "<accumulationBehaviour>12</accumulationBehaviour><commodity>1</commodity>"
+                                                 "<dataQualifier>0</dataQualifier><kind>12</kind>"));
+        }
+        if (strncmp(r.ex[k].path, "/mup/", 5) == 0 && strstr(b, "<description>DER stored energy</description>"))
+            stored += strstr(strstr(b, "DER stored energy"), "<value>6750</value>") != NULL;
+    }
+    CU_ASSERT(dercap >= 1);
+    CU_ASSERT(derg >= 1);
+    CU_ASSERT_EQUAL(created, 1);
+    CU_ASSERT(stored >= 4);
+    CU_ASSERT(fabs(battery_at(&r, 4) - 0) < 1);
+    CU_ASSERT(fabs(battery_at(&r, 14) - 5000) < 1);
+    sep_play_run_free(&r);
+
+    /* a negative target charges the battery (with the rig's load limit of 0 W lifted) */
+    replace_in_bodies(a, &c, "<value>5000</value></csipaus:opModStorageTargetW>", "<value>-3000</value>");
+    replace_in_bodies(a, &c, "<value>0</value></csipaus:opModLoadLimW>", "<value>9000</value>");
+    memset(&r, 0, sizeof(r));
+    sep_play(&c, &r, NULL, NULL);
+    CU_ASSERT(fabs(battery_at(&r, 14) + 3000) < 1);
+    CU_ASSERT(fabs(battery_at(&r, 26) - 0) < 1);
+    sep_play_run_free(&r);
+    ge_arena_free(a);
+
+    /* CSIP-AUS v1.2 (ALL-06, ALL-09: no /.well-known/csipaus): nothing of the storage extension */
+    static const char *const v12[] = { "ALL-06", "ALL-09" };
+    for (size_t i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 0, 4 << 20), 0);
+        CU_ASSERT_EQUAL_FATAL(cf_case_load("csip-aus", v12[i], NULL, a, &c, err, sizeof(err)), 0);
+        memset(&r, 0, sizeof(r));
+        sep_play(&c, &r, NULL, NULL);
+        for (size_t k = 0; k < r.n_ex; k++) {
+            const char *b = r.ex[k].body ? r.ex[k].body : "";
+            CU_ASSERT_PTR_NULL(strstr(b, "vppModes"));
+            CU_ASSERT_PTR_NULL(strstr(b, "setMinWh"));
+            CU_ASSERT_PTR_NULL(strstr(b, "stored energy"));
+            CU_ASSERT_PTR_NULL(strstr(b, "<rtgMaxVA>"));
+        }
+        sep_play_run_free(&r);
+        ge_arena_free(a);
+    }
+}
+
 static void test_config_checked(void)
 {
     sep_client_t *c = NULL;
@@ -470,6 +581,7 @@ int test_register(void)
         { "CSIP-AUS version negotiation: the /.well-known/csipaus answer", test_version_parse },
         { "CSIP-AUS version negotiation: what the client asks, then reads", test_version_negotiation },
         { "saved control state across a restart", test_saved_state },
+        { "CSIP-AUS v1.3 storage extension (v1.3 only)", test_storage_extension },
         { NULL, NULL },
     };
     return test_add_suite("sep", cases);

@@ -1162,13 +1162,21 @@ static int next_response(sep_client_t *c, double now, sep_request_t *req)
     return 0;
 }
 
+/* The CSIP-AUS v1.3 storage extension applies: v1.3 negotiated (a v1.2 server knows none of it) and
+ * a DER with a battery. */
+static int storage_ext(const sep_client_t *c)
+{
+    return c->csipaus_version == SEP_CSIPAUS_V13 && c->caps.rtg_max_wh > 0;
+}
+
 static int build_put(sep_client_t *c, watch_t *w, ge_buf_t *body, double now)
 {
     int64_t snow = (int64_t)floor(now + c->offset);
 
     switch (w->kind) {
-    case R_PUT_DERCAP: return sep__dercap_xml(c->schema, body, &c->caps, c->csip_aus);
-    case R_PUT_DERG: return sep__derg_xml(c->schema, body, &c->caps, snow, c->csip_aus, c->set_grad_w);
+    case R_PUT_DERCAP: return sep__dercap_xml(c->schema, body, &c->caps, c->csip_aus, storage_ext(c));
+    case R_PUT_DERG:
+        return sep__derg_xml(c->schema, body, &c->caps, snow, c->csip_aus, c->set_grad_w, storage_ext(c));
     case R_PUT_CP: return sep__connection_point_xml(c->schema, body, c->cfg.connection_point_id);
     case R_PUT_DERS: return sep__ders_xml(c->schema, body, &c->tel, snow);
     case R_PUT_DERA: return sep__dera_xml(c->schema, body, &c->caps, &c->tel, snow);
@@ -1206,10 +1214,10 @@ static int next_mirror(sep_client_t *c, double now, sep_request_t *req)
             return 0;
         ge_buf_clear(&f->body);
         if (!m->href[0]) {
-            rc = sep__mirror_xml(c->schema, &f->body, m->which, c->lfdi, m->mrid, &c->tel, snow, 1);
+            rc = sep__mirror_xml(c->schema, &f->body, m->which, c->lfdi, m->mrid, &c->tel, snow, 1, storage_ext(c));
             m->creating = 1;
         } else {
-            rc = sep__mirror_xml(c->schema, &f->body, m->which, c->lfdi, m->mrid, &c->tel, snow, 0);
+            rc = sep__mirror_xml(c->schema, &f->body, m->which, c->lfdi, m->mrid, &c->tel, snow, 0, storage_ext(c));
         }
         if (rc < 0) {
             ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "cannot encode the MirrorUsagePoint: %s", ge_strerror(rc));

@@ -36,7 +36,13 @@ void sep__control_base(const sep_DERControlBase_t *b, sep_ctl_t *ctl)
     }
     /* opModTargetW is watts at the point of connection; opModFixedW a share (hundredths of a percent,
      * SignedPerCent) of the rating.  Both command the battery; the explicit watts win. */
-    if (b->opModTargetW) {
+    /* CSIP-AUS v1.3 opModStorageTargetW: "a target aggregate output, in Watts, for one or more storage
+     * components" (csipaus-core-v1.3.xsd), so discharge positive, as the battery setpoint is; aimed at
+     * the storage itself, it wins over a whole-DER opModTargetW in the same control. */
+    if (b->opModStorageTargetW) {
+        sp->battery_w = sep__power_w(b->opModStorageTargetW);
+        sp->set |= GE_SP_BATTERY_W;
+    } else if (b->opModTargetW) {
         sp->battery_w = sep__power_w(b->opModTargetW);
         sp->set |= GE_SP_BATTERY_W;
     } else if (b->has_opModFixedW) {
@@ -48,7 +54,7 @@ void sep__control_base(const sep_DERControlBase_t *b, sep_ctl_t *ctl)
         sp->max_lim_pct = b->opModMaxLimW / 100.0;
         sp->set |= GE_SP_MAX_LIM;
     }
-    ctl->csip_aus = b->opModExpLimW || b->opModImpLimW || b->opModGenLimW || b->opModLoadLimW;
+    ctl->csip_aus = b->opModExpLimW || b->opModImpLimW || b->opModGenLimW || b->opModLoadLimW || b->opModStorageTargetW;
     if (b->opModExpLimW) {
         sp->export_limit_w = sep__power_w(b->opModExpLimW);
         sp->set |= GE_SP_EXPORT_LIM;
@@ -210,31 +216,67 @@ static int encode(const ge_xml_schema_t *schema, ge_buf_t *out, const char *root
     return ge_xml_encode(out, schema, root, value, &err);
 }
 
+/* V as a value that fits LIMIT (32767 for an Int16, 65535 for a UInt16) with a power-of-ten
+ * multiplier M: V = returned * 10^M. */
+static long scaled(double v, double limit, int8_t *m)
+{
+    *m = 0;
+    while (fabs(v) > limit && *m < 9) {
+        v /= 10;
+        ++*m;
+    }
+    return lround(v);
+}
+
 /* VALUE watts as an ActivePower (Int16 value with a power-of-ten multiplier). */
 static void active_power(sep_ActivePower_t *p, double w)
 {
-    int8_t m = 0;
+    p->value = (int16_t)scaled(w, 32767, &p->multiplier);
+}
 
-    while (fabs(w) > 32767 && m < 9) {
-        w /= 10;
-        m++;
-    }
-    p->multiplier = m;
-    p->value = (int16_t)lround(w);
+static void apparent_power(sep_ApparentPower_t *p, double va)
+{
+    p->value = (uint16_t)scaled(va > 0 ? va : 0, 65535, &p->multiplier);
+}
+
+static void reactive_power(sep_ReactivePower_t *p, double var)
+{
+    p->value = (int16_t)scaled(var, 32767, &p->multiplier);
+}
+
+/* A displacement power factor 0..1 in hundredths. */
+static void power_factor(sep_PowerFactor_t *p, double pf)
+{
+    p->displacement = (uint16_t)lround(fmin(fmax(pf, 0), 1) * 100);
+    p->multiplier = -2;
+}
+
+/* The ratings the CSIP-AUS v1.3 storage procedures (STO-02, STO-05) read besides rtgMaxW: apparent
+ * and reactive power both ways, and the minimum power factors. */
+typedef struct ratings {
+    sep_ApparentPower_t va;
+    sep_ReactivePower_t var, var_neg;
+    sep_PowerFactor_t pf;
+} ratings_t;
+
+static void ratings(ratings_t *r, const ge_der_caps_t *caps)
+{
+    apparent_power(&r->va, caps->rtg_max_va > 0 ? caps->rtg_max_va : caps->rtg_max_w);
+    reactive_power(&r->var, caps->rtg_max_var);
+    reactive_power(&r->var_neg, caps->rtg_max_var);
+    power_factor(&r->pf, caps->rtg_min_pf > 0 ? caps->rtg_min_pf : 1.0);
+}
+
+/* CSIP-AUS v1.3 VPPControlType bits (vppModesSupported / vppModesEnabled): bit 0 opModStorageTargetW,
+ * which a driver that takes a battery setpoint applies. */
+static uint8_t vpp_bits(uint32_t modes)
+{
+    return (uint8_t)(modes & GE_SP_BATTERY_W ? 1u << 0 : 0);
 }
 
 static void watt_hours(sep_WattHour_t *p, double wh)
 {
-    int8_t m = 0;
-
-    if (wh < 0)
-        wh = 0;
-    while (wh > 65535 && m < 9) {
-        wh /= 10;
-        m++;
-    }
-    p->multiplier = m;
-    p->value = (uint16_t)lround(wh);
+    p->value = (uint16_t)scaled(wh > 0 ? wh : 0, 65535, &p->multiplier);
 }
 
 int sep__response_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *lfdi, const char *mrid, int status, int64_t created)
@@ -300,12 +342,13 @@ static uint8_t doe_bits(uint32_t modes)
                      (modes & GE_SP_GEN_LIM ? 1u << 2 : 0) | (modes & GE_SP_LOAD_LIM ? 1u << 3 : 0));
 }
 
-int sep__dercap_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_caps_t *caps, int csip_aus)
+int sep__dercap_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_caps_t *caps, int csip_aus, int storage)
 {
     sep_DERCapability_t d;
     sep_ActivePower_t max_w, chg, dis;
     sep_WattHour_t wh;
-    uint8_t modes[4], doe = doe_bits(caps->modes);
+    ratings_t rt;
+    uint8_t modes[4], doe = doe_bits(caps->modes), vpp = vpp_bits(caps->modes);
 
     memset(&d, 0, sizeof(d));
     bits32(modes, control_type_bits(caps->modes));
@@ -314,6 +357,16 @@ int sep__dercap_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_c
     if (csip_aus) { /* required by CSIP-AUS (csipaus-core.xsd) */
         d.doeModesSupported.data = &doe;
         d.doeModesSupported.len = 1;
+    }
+    if (storage) {
+        ratings(&rt, caps);
+        d.rtgMaxVA = &rt.va;
+        d.rtgMaxVar = &rt.var;
+        d.rtgMaxVarNeg = &rt.var_neg;
+        d.rtgMinPFOverExcited = &rt.pf;
+        d.rtgMinPFUnderExcited = &rt.pf;
+        d.vppModesSupported.data = &vpp;
+        d.vppModesSupported.len = 1;
     }
     active_power(&max_w, caps->rtg_max_w);
     d.rtgMaxW = &max_w;
@@ -335,12 +388,14 @@ int sep__dercap_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_c
     return encode(schema, out, "DERCapability", &d);
 }
 
-int sep__derg_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_caps_t *caps, int64_t now, int csip_aus, unsigned set_grad_w)
+int sep__derg_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_caps_t *caps, int64_t now, int csip_aus,
+                  unsigned set_grad_w, int storage)
 {
     sep_DERSettings_t d;
     sep_ActivePower_t max_w, chg, dis;
-    sep_WattHour_t wh;
-    uint8_t modes[4], doe = doe_bits(caps->modes);
+    sep_WattHour_t wh, min_wh;
+    ratings_t rt;
+    uint8_t modes[4], doe = doe_bits(caps->modes), vpp = vpp_bits(caps->modes);
 
     memset(&d, 0, sizeof(d));
     bits32(modes, control_type_bits(caps->modes));
@@ -349,6 +404,18 @@ int sep__derg_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_cap
     if (csip_aus) {
         d.doeModesEnabled.data = &doe;
         d.doeModesEnabled.len = 1;
+    }
+    if (storage) { /* the settings in force are the ratings: nothing is derated locally */
+        ratings(&rt, caps);
+        d.setMaxVA = &rt.va;
+        d.setMaxVar = &rt.var;
+        d.setMaxVarNeg = &rt.var_neg;
+        d.setMinPFOverExcited = &rt.pf;
+        d.setMinPFUnderExcited = &rt.pf;
+        d.vppModesEnabled.data = &vpp;
+        d.vppModesEnabled.len = 1;
+        watt_hours(&min_wh, 0); /* the driver uses the battery's whole usable range (rtgMaxWh) */
+        d.setMinWh = &min_wh;
     }
     /* hundredths of a percent of setMaxW per second: the utility's default, else full power in 1 s */
     d.setGradW = (uint16_t)(set_grad_w ? set_grad_w : 10000);
@@ -435,22 +502,27 @@ typedef struct reading_def {
     uint8_t accumulation;   /* 12 instantaneous, 3 cumulative */
     uint8_t flow;           /* 1 forward (delivered to the site), 19 reverse (received from it), 0 n/a */
     int8_t multiplier;      /* value = quantity / 10^multiplier */
+    int8_t qualifier;       /* dataQualifier, -1: none given */
 } reading_def_t;
 
 static const reading_def_t site_readings[] = {
-    { "Site real power", 38, 37, 12, 1, 0 },
-    { "Site reactive power", 63, 37, 12, 1, 0 },
-    { "Site voltage", 29, 0, 12, 0, -1 },
-    { "Site frequency", 33, 0, 12, 0, -2 },
-    { "Site energy imported", 72, 12, 3, 1, 0 },
-    { "Site energy exported", 72, 12, 3, 19, 0 },
+    { "Site real power", 38, 37, 12, 1, 0, -1 },
+    { "Site reactive power", 63, 37, 12, 1, 0, -1 },
+    { "Site voltage", 29, 0, 12, 0, -1, -1 },
+    { "Site frequency", 33, 0, 12, 0, -2, -1 },
+    { "Site energy imported", 72, 12, 3, 1, 0, -1 },
+    { "Site energy exported", 72, 12, 3, 19, 0, -1 },
 };
 
+/* The last one only with the CSIP-AUS v1.3 storage extension: the energy in the battery now (Wh,
+ * kind energy, instantaneous, dataQualifier 0 "not applicable": a level, not an average). */
 static const reading_def_t der_readings[] = {
-    { "DER real power", 38, 37, 12, 19, 0 },
-    { "DER reactive power", 63, 37, 12, 19, 0 },
-    { "DER energy delivered", 72, 12, 3, 19, 0 },
+    { "DER real power", 38, 37, 12, 19, 0, -1 },
+    { "DER reactive power", 63, 37, 12, 19, 0, -1 },
+    { "DER energy delivered", 72, 12, 3, 19, 0, -1 },
+    { "DER stored energy", 72, 12, 12, 0, 0, 0 },
 };
+#define DER_STORED_ENERGY 3
 
 static double reading_quantity(int which, size_t i, const ge_telemetry_t *t)
 {
@@ -467,18 +539,20 @@ static double reading_quantity(int which, size_t i, const ge_telemetry_t *t)
     switch (i) {
     case 0: return t->pv_w + t->battery_w;
     case 1: return t->reactive_var;
-    default: return t->pv_wh + t->battery_discharge_wh;
+    case 2: return t->pv_wh + t->battery_discharge_wh;
+    default: return t->stored_wh;
     }
 }
 
 #define MIRROR_MAX_READINGS 6
 
 int sep__mirror_xml(const ge_xml_schema_t *schema, ge_buf_t *out, int which, const char *lfdi, const char *mrid, const ge_telemetry_t *tel,
-                    int64_t now, int create)
+                    int64_t now, int create, int storage)
 {
     const reading_def_t *defs = which == SEP_MIRROR_SITE ? site_readings : der_readings;
     size_t n = which == SEP_MIRROR_SITE ? sizeof(site_readings) / sizeof(site_readings[0])
-                                        : sizeof(der_readings) / sizeof(der_readings[0]);
+               : storage                ? sizeof(der_readings) / sizeof(der_readings[0])
+                                        : DER_STORED_ENERGY;
     sep_MirrorUsagePoint_t m;
     sep_MirrorMeterReading_t mmr[MIRROR_MAX_READINGS], *ptrs[MIRROR_MAX_READINGS];
     sep_ReadingType_t rt[MIRROR_MAX_READINGS];
@@ -517,6 +591,10 @@ int sep__mirror_xml(const ge_xml_schema_t *schema, ge_buf_t *out, int which, con
             if (defs[i].flow) {
                 rt[i].flowDirection = defs[i].flow;
                 rt[i].has_flowDirection = true;
+            }
+            if (defs[i].qualifier >= 0) {
+                rt[i].dataQualifier = (uint8_t)defs[i].qualifier;
+                rt[i].has_dataQualifier = true;
             }
             rt[i].kind = defs[i].kind;
             rt[i].has_kind = true;

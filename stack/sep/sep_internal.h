@@ -46,9 +46,12 @@ void sep__control_setpoint(const sep_ctl_t *ctl, const ge_der_caps_t *caps, ge_s
 /* The XML bodies the client sends (appended to OUT), in SCHEMA's namespace URIs: ge_xml_schema_sep,
  * or ge_xml_schema_sep_alt once CSIP-AUS v1.3 is negotiated. */
 int sep__response_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *lfdi, const char *mrid, int status, int64_t created);
-int sep__dercap_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_caps_t *caps, int csip_aus);
+/* STORAGE (CSIP-AUS v1.3 negotiated, a DER with a battery): also the storage extension's fields
+ * (vppModesSupported/Enabled, setMinWh) and the ratings the storage procedures read (VA, var, PF). */
+int sep__dercap_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_caps_t *caps, int csip_aus, int storage);
 /* SET_GRAD_W: the default ramp rate in force (hundredths of a percent of setMaxW per second; 0: ours). */
-int sep__derg_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_caps_t *caps, int64_t now, int csip_aus, unsigned set_grad_w);
+int sep__derg_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_caps_t *caps, int64_t now, int csip_aus,
+                  unsigned set_grad_w, int storage);
 /* CSIP-AUS ConnectionPoint with connectionPointId ID; our EndDevice for in-band registration. */
 int sep__connection_point_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *id);
 int sep__end_device_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *lfdi, uint64_t sfdi, int64_t now);
@@ -59,9 +62,10 @@ int sep__dera_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_cap
 enum { SEP_MIRROR_SITE = 0, SEP_MIRROR_DER = 1 };
 
 /* A MirrorUsagePoint for WHICH with mRID MRID (hex): with each MirrorMeterReading's ReadingType when
- * CREATE (the POST to the list), and with the readings of TEL taken at NOW. */
+ * CREATE (the POST to the list), and with the readings of TEL taken at NOW.  STORAGE: the DER's
+ * mirror also carries the energy stored in its battery (CSIP-AUS v1.3 storage extension). */
 int sep__mirror_xml(const ge_xml_schema_t *schema, ge_buf_t *out, int which, const char *lfdi, const char *mrid, const ge_telemetry_t *tel,
-                    int64_t now, int create);
+                    int64_t now, int create, int storage);
 
 int sep__hex_bytes(const char *s, uint8_t *out, size_t max);
 
