@@ -35,6 +35,7 @@ typedef struct ctx {
     ge_xml_decoder_t *dec;
     ge_arena_t *arena;
     XML_Parser reused;     /* for the expat ceiling: one parser, reset per document */
+    XML_Parser wrapped;    /* ... or kept open in a wrapper element, for small documents */
     unsigned long salt;
 } ctx_t;
 
@@ -187,12 +188,19 @@ static double run_expat(void *ud)
 }
 
 /* Not a goal, a ceiling: expat alone with empty callbacks and a parser made and reused the way
- * our decoder does (without namespace processing, XML_ParserReset, fixed salt).  A decoder on
- * expat can beat the new-parser baseline by no more than this on a document. */
+ * our decoder does (without namespace processing, fixed salt): a small document goes into a
+ * wrapper element the parser keeps open, a larger one gets the parser reset (XML_ParserReset).
+ * A decoder on expat can beat the new-parser baseline by no more than this on a document. */
 static double run_expat_reused(void *ud)
 {
     ctx_t *c = ud;
     double t0 = bench_now_ns();
+    if (c->doc->len <= 1536) { /* as the decoder's STREAM_FIRST_MAX */
+        for (long i = 0; i < c->doc->iters; i++)
+            if (XML_Parse(c->wrapped, c->doc->xml, (int)c->doc->len, 0) != XML_STATUS_OK)
+                abort();
+        return bench_now_ns() - t0;
+    }
     for (long i = 0; i < c->doc->iters; i++) {
         if (!XML_ParserReset(c->reused, NULL))
             abort();
@@ -232,7 +240,13 @@ int main(void)
     lim.hash_salt = (unsigned long)bench_now_ns() | 1;
     c.salt = lim.hash_salt;
     c.reused = XML_ParserCreate(NULL);
-    if (!c.reused)
+    c.wrapped = XML_ParserCreate(NULL);
+    if (!c.reused || !c.wrapped)
+        return 1;
+    XML_SetHashSalt(c.wrapped, c.salt);
+    XML_SetElementHandler(c.wrapped, noop_start, noop_end);
+    XML_SetCharacterDataHandler(c.wrapped, noop_text);
+    if (XML_Parse(c.wrapped, "<_>", 3, 0) != XML_STATUS_OK)
         return 1;
     xmlInitParser();
     make_docs(docs, &n);
@@ -298,6 +312,7 @@ int main(void)
     ge_arena_free(c.arena);
     ge_xml_decoder_free(c.dec);
     XML_ParserFree(c.reused);
+    XML_ParserFree(c.wrapped);
     xmlCleanupParser();
     return 0;
 }

@@ -20,6 +20,7 @@
 
 #include "failmem.h"
 #include "runner.h"
+#include "stack/xml/xml_internal.h"
 #include "test_xml_common.h"
 
 /* ---- libxml2 against the official XSDs ----------------------------------------------------------- */
@@ -1618,6 +1619,10 @@ static void test_expat_memory(void)
     CU_ASSERT_EQUAL(ge_xml_decode(d, NULL, a, doc, len, &m), 0);
     /* expat's element-type table: a block per element name, from MEM */
     CU_ASSERT_TRUE(live > before + 10);
+    /* a second document in the open wrapper: expat's input buffer grows to hold the context it
+     * keeps from the first (decode.c, ge_xml_decoder.pstate) */
+    ge_arena_reset(a);
+    CU_ASSERT_EQUAL(ge_xml_decode(d, NULL, a, doc, len, &m), 0);
     before = live;
     for (int i = 0; i < 20; i++) {
         ge_arena_reset(a);
@@ -1682,6 +1687,191 @@ static void test_reuse_without_heap(void)
     ge_arena_reset(arena1);
     CU_ASSERT_EQUAL(ge_xml_decode(dec, NULL, arena1, doc, len, &m), 0);
     free(doc);
+}
+
+/* ---- documents fed into the open wrapper ----------------------------------------------------------------- */
+
+/* Decode DOC (LEN bytes) into arena1: a first chunk of FIRST bytes, then chunks of CHUNK bytes (0:
+ * the rest whole), the last one final or followed by an empty final one (EMPTY_END); the error or NULL. */
+static const ge_xml_error_t *decode_split(ge_xml_decoder_t *d, const char *doc, size_t len, size_t first,
+                                          size_t chunk, bool empty_end)
+{
+    int rc;
+    ge_xml_msg_t m;
+
+    ge_arena_reset(arena1);
+    rc = ge_xml_decoder_reset(d, NULL, arena1);
+    for (size_t off = 0; rc == 0 && off < len;) {
+        size_t want = off == 0 ? first : chunk ? chunk : len - off;
+        size_t n = len - off < want ? len - off : want;
+        rc = ge_xml_decoder_feed(d, doc + off, n, !empty_end && off + n == len);
+        off += n;
+    }
+    if (rc == 0 && (empty_end || !len))
+        rc = ge_xml_decoder_feed(d, "", 0, true);
+    if (rc == 0)
+        rc = ge_xml_decoder_result(d, &m);
+    return rc == 0 ? NULL : ge_xml_decoder_error(d);
+}
+
+/* Decode DOC (LEN bytes) into arena1 in chunks of CHUNK bytes (0: whole); the error or NULL. */
+static const ge_xml_error_t *decode_chunked(ge_xml_decoder_t *d, const char *doc, size_t len, size_t chunk)
+{
+    if (!chunk)
+        chunk = len ? len : 1;
+    return decode_split(d, doc, len, chunk, chunk, false);
+}
+
+static void test_wrapper(void)
+{
+    /* A small document that begins plainly goes into a wrapper element the parser keeps open
+     * (decode.c, ge_xml_decoder.pstate); one fed a byte at a time, or after a first chunk that does
+     * not tell, is parsed alone, as expat parses any document.  Both must give the same verdict,
+     * position and message: here every way a document can end or go on past its root. */
+#define T "<Time " SEPNS "><currentTime>1</currentTime><dstEndTime>2</dstEndTime><dstOffset>3</dstOffset>" \
+          "<dstStartTime>4</dstStartTime><quality>7</quality><tzOffset>5</tzOffset></Time>"
+    static const char *const docs_w[] = {
+        T, T "\n", T "\r", T "\r\n \t", T "<!-- after -->", T "<?pi after?>\n",
+        "<?xml version=\"1.0\"?>" T, "\xEF\xBB\xBF<?xml version='1.0' encoding='utf-8' standalone='yes' ?>\n\n" T,
+        "<?xml version=\"1.0\"\n  encoding=\"US-ASCII\"?>" T, "  \n  " T,
+        /* errors */
+        T T, T "x", T "&#32;", T "&amp;", T "<![CDATA[ ]]>", T "</_>", T "<?xml version=\"1.0\"?>",
+        T "<!-- unclosed", T "<", "<Time " SEPNS "><currentTime>1", "<Time " SEPNS "><curr",
+        "<Time " SEPNS "><currentTime>1</currentTime><dstEndTime>x</dstEndTime></Time>",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Time " SEPNS ">\r\n<currentTime>1</currentTime>\n"
+        "<dstEndTime>x</dstEndTime></Time>",
+        "<?xml version='1.0'\r\n?><Time " SEPNS "><dstEndTime>2</dstEndTime></Time>",
+        "\xEF\xBB\xBF<Time " SEPNS "><currentTime>1</currentTime><bogus/></Time>",
+        "<Time " SEPNS "><currentTime>1</currentTime></Tim>", "<Time " SEPNS " a='1' a='2'/>",
+        "<Time " SEPNS "><currentTime>&#0;</currentTime></Time>", "<Time " SEPNS "><currentTime>1</currentTime>\xff</Time>",
+        "<_ " SEPNS "/>", "<_>" T "</_>",
+    };
+    ge_xml_decoder_t *fresh;
+    ge_xml_error_t alone;
+
+    CU_ASSERT_EQUAL_FATAL(ge_xml_decoder_new(&fresh, NULL, NULL, NULL), 0);
+    for (size_t i = 0; i < sizeof(docs_w) / sizeof(docs_w[0]); i++) {
+        const char *doc = docs_w[i];
+        size_t len = strlen(doc);
+        const ge_xml_error_t *e = decode_chunked(fresh, doc, len, 1);
+        bool ok_alone = e == NULL;
+        CU_ASSERT_FALSE(ge__xml_decoder_wrapped(fresh));
+        if (e)
+            alone = *e;
+        /* whole: into the wrapper of a fresh decoder, then of one that took documents before */
+        for (int round = 0; round < 3; round++) {
+            ge_xml_decoder_t *d = round == 0 ? fresh : dec;
+            if (round == 2)
+                CU_ASSERT_PTR_NULL(decode_chunked(dec, T, strlen(T), 0));
+            e = decode_chunked(d, doc, len, 0);
+            CU_ASSERT_TRUE(ge__xml_decoder_wrapped(d));
+            if ((e == NULL) != ok_alone ||
+                (e && (e->code != alone.code || e->line != alone.line || e->col != alone.col ||
+                       strcmp(e->msg, alone.msg) != 0))) {
+                fprintf(stderr, "\n[doc %zu round %d] alone: %s %lu:%lu %s\n                  wrapper: %s %lu:%lu %s\n",
+                        i, round, ok_alone ? "ok" : "error", ok_alone ? 0 : alone.line, ok_alone ? 0 : alone.col,
+                        ok_alone ? "" : alone.msg, e ? "error" : "ok", e ? e->line : 0, e ? e->col : 0,
+                        e ? e->msg : "");
+                CU_FAIL("the wrapper and a document alone disagree");
+            }
+            /* and the next document is not spoilt */
+            e = decode_chunked(d, T, strlen(T), 0);
+            if (e)
+                fprintf(stderr, "\n[doc %zu round %d] next: %lu:%lu %s\n", i, round, e->line, e->col, e->msg);
+            CU_ASSERT_PTR_NULL(e);
+        }
+    }
+    ge_xml_decoder_free(fresh);
+#undef T
+}
+
+/* The same comparison over our documents with random damage: bytes replaced by markup characters,
+ * removed, doubled, or the document cut short, with a fixed seed. */
+static void test_wrapper_damaged(void)
+{
+    static const char *const files[] = { "sep-dcap.xml", "sep-dercontrol.xml", "sep-dercapability-csipaus.xml",
+                                         "sep-notification.xml", "oadr-created-event.xml",
+                                         "oadr-create-party-registration.xml" };
+    static const char marks[] = "<>/&;=\"' \r\n?!-[]x:\xff\xc3";
+    unsigned long seed = 20261201;
+    ge_xml_decoder_t *fresh;
+    unsigned wrapped = 0, total = 0, errors = 0;
+
+    CU_ASSERT_EQUAL_FATAL(ge_xml_decoder_new(&fresh, NULL, NULL, NULL), 0);
+    for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+        size_t len;
+        char *orig = txml_read_data(files[f], &len);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(orig);
+        char *doc = malloc(len + 8);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+        for (int k = 0; k < 400; k++) {
+            size_t n = len, at;
+            ge_xml_error_t alone;
+            const ge_xml_error_t *e;
+            bool ok_alone;
+            memcpy(doc, orig, len);
+            for (int m = 0; m < 1 + k % 3; m++) {
+                seed = seed * 6364136223846793005u + 1442695040888963407u;
+                at = (size_t)(seed >> 33) % n;
+                switch ((seed >> 20) % 4) {
+                case 0: doc[at] = marks[(seed >> 8) % (sizeof(marks) - 1)]; break;
+                case 1: memmove(doc + at, doc + at + 1, n - at - 1); n--; break;
+                case 2: memmove(doc + at + 1, doc + at, n - at); n++; break;
+                default: n = at + 1; break;
+                }
+                if (n > len + 4 || n < 2)
+                    break;
+            }
+            e = decode_chunked(fresh, doc, n, 1);
+            ok_alone = e == NULL;
+            if (e)
+                alone = *e;
+            total++;
+            errors += !ok_alone;
+            /* whole, then in pieces after a first chunk that lets it into the wrapper, the end empty */
+            for (int way = 0; way < 2; way++) {
+                e = way == 0 ? decode_chunked(dec, doc, n, 0) : decode_split(dec, doc, n, 300, 5 + k % 11, true);
+                wrapped += way == 0 && ge__xml_decoder_wrapped(dec);
+                if ((e == NULL) != ok_alone ||
+                    (e && (e->code != alone.code || e->line != alone.line || e->col != alone.col ||
+                           strcmp(e->msg, alone.msg) != 0))) {
+                    fprintf(stderr, "\n[%s #%d way %d] alone: %s %lu:%lu %s\n   wrapper: %s %lu:%lu %s\n%.*s\n", files[f],
+                            k, way, ok_alone ? "ok" : "error", ok_alone ? 0 : alone.line, ok_alone ? 0 : alone.col,
+                            ok_alone ? "" : alone.msg, e ? "error" : "ok", e ? e->line : 0, e ? e->col : 0,
+                            e ? e->msg : "", (int)(n > 120 ? 120 : n), doc + (n > 120 ? n - 120 : 0));
+                    CU_FAIL("the wrapper and a document alone disagree");
+                }
+            }
+        }
+        free(doc);
+        free(orig);
+    }
+    printf("\n  %u damaged documents, %u refused, %u through the wrapper\n", total, errors, wrapped);
+    CU_ASSERT_TRUE(wrapped > total / 2);
+    ge_xml_decoder_free(fresh);
+}
+
+/* Names a document chooses (prefixes, opaque content) fill expat's table of names, which the wrapper keeps
+ * from one document to the next: past a bound the parser starts afresh, so memory stays bounded. */
+static void test_wrapper_memory(void)
+{
+    unsigned long allocs = 0;
+    ge_xml_msg_t m;
+    char doc[512];
+
+    for (unsigned i = 0; i < 30000; i++) {
+        int n = snprintf(doc, sizeof(doc),
+                         "<p%u:Time xmlns:p%u=\"urn:ieee:std:2030.5:ns\"><p%u:currentTime>1</p%u:currentTime>"
+                         "<p%u:dstEndTime>2</p%u:dstEndTime><p%u:dstOffset>3</p%u:dstOffset><p%u:dstStartTime>4"
+                         "</p%u:dstStartTime><p%u:quality>7</p%u:quality><p%u:tzOffset>5</p%u:tzOffset></p%u:Time>",
+                         i, i, i, i, i, i, i, i, i, i, i, i, i, i, i);
+        ge_arena_reset(arena1);
+        CU_ASSERT_EQUAL_FATAL(ge_xml_decode(dec, NULL, arena1, doc, (size_t)n, &m), 0);
+        if (i == 15000)
+            allocs = ge_xml_decoder_heap_allocs(dec);
+    }
+    /* blocks come back from the free lists once the table was emptied the first times */
+    CU_ASSERT_EQUAL(ge_xml_decoder_heap_allocs(dec), allocs);
 }
 
 /* ---- encoder checks --------------------------------------------------------------------------------------- */
@@ -1862,6 +2052,9 @@ int test_register(void)
         { "CSIP-AUS v1.3 namespace: decoded as v1.2's, written as v1.2 or v1.3, others refused", test_csipaus_v13_namespace },
         { "typed access to decoded messages", test_typed_access },
         { "negative cases: first error with line:col and rule", test_negative },
+        { "documents in the open wrapper: same verdicts and positions as alone", test_wrapper },
+        { "documents in the open wrapper: damaged documents, same verdicts as alone", test_wrapper_damaged },
+        { "documents in the open wrapper: names they choose stay bounded", test_wrapper_memory },
         { "xsi:type: type lookups, derivation, base-first layout", test_xsi_types_table },
         { "xsi:type: Notification with a DERControlList of two DERControls", test_xsi_notification_dercontrol_list },
         { "xsi:type: EndDevice, DefaultDERControl, CSIP-AUS type, declared type, root", test_xsi_other_types },

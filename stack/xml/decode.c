@@ -29,6 +29,17 @@ static const char XMLNS_NS[] = "http://www.w3.org/2000/xmlns/";
 
 enum { FR_COMPLEX, FR_SIMPLE, FR_OPAQUE };
 enum { NSC_SIZE = 4 };
+/* The parser between documents (see ge_xml_decoder.pstate). */
+enum { P_FRESH, P_STREAM, P_USED };
+/* The wrapper element documents are fed into (see ge_xml_decoder.pstate). */
+static const char WRAPPER[] = "<_>";
+/* Above this many bytes of small blocks in expat (its tables of names) the parser starts afresh
+ * before the next document: names in prefixes or in opaque content are the document's to choose. */
+#define STREAM_MEM_MAX ((size_t)256 << 10)
+/* Documents whose first chunk is larger than this are parsed alone: in the wrapper, expat counts
+ * lines over all of a call's bytes when the call returns (it skips that only in a document's last
+ * call), about 10 instructions a byte, which is more than a reset costs beyond 1.5 KiB or so. */
+#define STREAM_FIRST_MAX ((size_t)1536)
 
 typedef struct qname {
     const char *uri;   /* not NUL-terminated; "" when none */
@@ -106,6 +117,19 @@ struct ge_xml_decoder {
     size_t n_atq, cap_atq;
     size_t fed, elements;
     bool started, done, failed;
+    /* Between documents the parser is either reset (XML_ParserReset), or it stays open inside a
+     * wrapper element of ours and takes the next document as the wrapper's content.  The second
+     * is what most messages get (see stream_prefix()): expat then keeps its table of element and
+     * attribute names from one document to the next, which a reset would empty for the document to
+     * fill again, a sixth of the time of a small message.  The decoder itself checks what expat no
+     * longer can in the wrapper: a single root, nothing but whitespace, comments and PIs outside it,
+     * the document not ending inside a token.  Positions are made the document's own again. */
+    uint8_t pstate;              /* P_FRESH (new or reset), P_STREAM (wrapper open), P_USED */
+    bool stream_doc;             /* this document is fed into the wrapper */
+    bool clean_end;              /* ... and ended with nothing left in expat (the next may follow) */
+    XML_Index stream_fed;        /* bytes given to expat since the wrapper opened */
+    unsigned long base_line, base_col; /* expat's line (from 1) and column (from 0) where it begins */
+    unsigned long pre_lines, pre_col;  /* lines and last column of what was left out of it */
     struct {
         char uri[120];
         size_t len;
@@ -187,14 +211,21 @@ static void set_error_at(ge_xml_decoder_t *d, int code, unsigned long line, unsi
     XML_StopParser(d->parser, XML_FALSE);
 }
 
+/* Where expat is, in the document (see ge_xml_decoder.pstate): line and column from 1. */
 static unsigned long cur_line(ge_xml_decoder_t *d)
 {
-    return (unsigned long)XML_GetCurrentLineNumber(d->parser);
+    unsigned long l = (unsigned long)XML_GetCurrentLineNumber(d->parser);
+
+    return d->stream_doc ? l - d->base_line + 1 + d->pre_lines : l;
 }
 
 static unsigned long cur_col(ge_xml_decoder_t *d)
 {
-    return (unsigned long)XML_GetCurrentColumnNumber(d->parser) + 1;
+    unsigned long c = (unsigned long)XML_GetCurrentColumnNumber(d->parser);
+
+    if (d->stream_doc && (unsigned long)XML_GetCurrentLineNumber(d->parser) == d->base_line)
+        c = c - d->base_col + d->pre_col;
+    return c + 1;
 }
 
 #define FAIL(d, code, ...) set_error_at((d), (code), cur_line(d), cur_col(d), __VA_ARGS__)
@@ -267,6 +298,29 @@ static void fail_alloc(ge_xml_decoder_t *d, int rc)
         FAIL(d, rc, "decoded message is larger than the arena allows");
     else
         FAIL(d, rc ? rc : GE_ERR_NOMEM, "out of memory");
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Expat's error E where it is.  Past the root a document alone and one in the wrapper (see
+ * ge_xml_decoder.pstate) get different verdicts from expat for the same bytes (its epilog is not
+ * the wrapper's content: a quote there opens a literal, say): anything wrong there is "junk after
+ * document element", the verdict expat gives most of it. */
+static void parse_error(ge_xml_decoder_t *d, enum XML_Error e, unsigned long col_off)
+{
+    if (d->done && e != XML_ERROR_NO_MEMORY)
+        e = XML_ERROR_JUNK_AFTER_DOC_ELEMENT;
+    set_error_at(d, e == XML_ERROR_NO_MEMORY ? GE_ERR_NOMEM : GE_ERR_PARSE, cur_line(d), cur_col(d) + col_off,
+                 "not well-formed XML: %s", XML_ErrorString(e));
+}
+
+/* Something past the root that expat allows in the wrapper, COL_OFF characters from where expat is. */
+static void outside(ge_xml_decoder_t *d, unsigned long col_off)
+{
+    parse_error(d, XML_ERROR_JUNK_AFTER_DOC_ELEMENT, col_off);
 }
 
 /* ---- names ------------------------------------------------------------------------------------------- */
@@ -1098,6 +1152,10 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 
     if (d->failed)
         return;
+    if (d->done) { /* only in the wrapper: expat itself allows one root */
+        outside(d, 0);
+        return;
+    }
     d->open++;
     if (++d->elements > d->lim.max_elements) {
         FAIL(d, GE_ERR_LIMIT, "more than %zu elements in the document", d->lim.max_elements);
@@ -1264,14 +1322,41 @@ static bool keep_text(ge_xml_decoder_t *d)
     return true;
 }
 
+/* Text outside the root, which expat reports only in the wrapper: whitespace as written is all a
+ * document may have there.  A reference (to a space, say) takes more bytes than it gives; a CR LF
+ * gives one LF.  Reported at the first character that is not whitespace as written. */
+static void outside_text(ge_xml_decoder_t *d, const char *s, int len)
+{
+    int bytes = XML_GetCurrentByteCount(d->parser);
+    bool literal = bytes == len || (len == 1 && s[0] == '\n' && bytes == 2);
+
+    for (int i = 0; i < len; i++)
+        if (!literal || !is_space(s[i])) {
+            outside(d, literal ? (unsigned long)i : 0);
+            return;
+        }
+}
+
+static void XMLCALL on_cdata(void *ud)
+{
+    ge_xml_decoder_t *d = ud;
+
+    if (!d->failed && d->depth == 0) /* only in the wrapper, after the root */
+        outside(d, 0);
+}
+
 static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
 {
     ge_xml_decoder_t *d = ud;
     frame_t *fr;
     char a[96];
 
-    if (d->failed || d->depth == 0)
+    if (d->failed)
         return;
+    if (d->depth == 0) {
+        outside_text(d, s, len);
+        return;
+    }
     if (d->opaque_depth) {
         d->raw_open = 0;
         if (ge__xml_escape(&d->raw, s, (size_t)len, 0) < 0)
@@ -1310,9 +1395,12 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
         return;
     }
     for (int i = 0; i < len; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') {
-            FAIL(d, GE_ERR_SCHEMA, "text is not allowed in '%s', which holds elements only",
-                 frname(d, fr, a, sizeof(a)));
+        if (!is_space(s[i])) {
+            /* at the first character that is not whitespace (one column a byte before it, unless the
+             * text came from a reference), wherever expat's pieces of text begin */
+            unsigned long col = cur_col(d) + (XML_GetCurrentByteCount(d->parser) == len ? (unsigned long)i : 0);
+            set_error_at(d, GE_ERR_SCHEMA, cur_line(d), col, "text is not allowed in '%s', which holds elements only",
+                         frname(d, fr, a, sizeof(a)));
             return;
         }
 }
@@ -1440,6 +1528,10 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
 
     if (d->failed)
         return;
+    if (!d->open) { /* the wrapper's end tag: an end tag after the root, for expat invalid at its '/' */
+        outside(d, 1);
+        return;
+    }
     end_element(d, name);
     undeclare_ns(d);
     d->open--;
@@ -1489,6 +1581,7 @@ static void setup_parser(ge_xml_decoder_t *d)
     XML_SetEntityDeclHandler(d->parser, on_entity);
     XML_SetSkippedEntityHandler(d->parser, on_skipped);
     XML_SetXmlDeclHandler(d->parser, on_xmldecl);
+    XML_SetStartCdataSectionHandler(d->parser, on_cdata);
     XML_SetParamEntityParsing(d->parser, XML_PARAM_ENTITY_PARSING_NEVER);
 }
 
@@ -1554,6 +1647,7 @@ int ge_xml_decoder_new(ge_xml_decoder_t **out, const ge_mem_t *mem, const ge_xml
         return GE_ERR_NOMEM;
     }
     d->started = false;
+    d->pstate = P_FRESH;
     setup_parser(d);
     *out = d;
     return 0;
@@ -1586,15 +1680,11 @@ int ge_xml_decoder_reset(ge_xml_decoder_t *d, const ge_xml_schema_t *schema, ge_
 {
     if (!d || !arena)
         return GE_ERR_INVALID;
-    if (d->started) {
-        /* only a used parser needs a reset: the first document after new() starts fresh */
-        ge__xml_pool_t *was = ge__xml_pool_enter(d->pool);
-        bool ok = XML_ParserReset(d->parser, NULL);
-        ge__xml_pool_leave(was);
-        if (!ok)
-            return GE_ERR_NOMEM;
-        setup_parser(d);
-    }
+    /* the parser is made ready for the next document by its first bytes (begin_document()) */
+    if (d->stream_doc && !d->clean_end)
+        d->pstate = P_USED;
+    d->stream_doc = false;
+    d->clean_end = false;
     d->started = false;
     d->want = schema;
     d->schema = schema ? schema : &ge_xml_schema_sep;
@@ -1625,10 +1715,197 @@ int ge_xml_decoder_reset(ge_xml_decoder_t *d, const ge_xml_schema_t *schema, ge_
     return 0;
 }
 
+/* Where the first END (N bytes) is in the LEN bytes at S, past it; 0 if it is not there. */
+static size_t past(const char *s, size_t len, const char *end, size_t n)
+{
+    for (size_t i = 0; i + n <= len; i++)
+        if (s[i] == end[0] && memcmp(s + i, end, n) == 0)
+            return i + n;
+    return 0;
+}
+
+/* Does the document whose first LEN bytes are S begin plainly enough to go into the wrapper (see
+ * ge_xml_decoder.pstate)?  That is: a UTF-8 byte order mark, an XML declaration of version 1.0 in
+ * UTF-8 or US-ASCII (or of no encoding), each optional, then whitespace, comments and processing
+ * instructions and a start tag, all within S.  *SKIP: the bytes of the mark and the declaration,
+ * left out; *LINES, *COL: the lines they end and the column (from 0) they end at, as expat counts.
+ * Anything else (a DOCTYPE, another encoding, a first chunk too short to tell) is a document expat
+ * parses alone. */
+static bool stream_prefix(const char *s, size_t len, size_t *skip, unsigned long *lines, unsigned long *col)
+{
+    static const char *const pseudo[] = { "version", "encoding", "standalone" };
+    size_t i = 0, decl;
+    unsigned next = 0;
+
+    if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+        i = 3;
+    decl = i;
+    if (len - i >= 5 && memcmp(s + i, "<?xml", 5) == 0) {
+        for (i += 5;;) {
+            size_t ws = 0, name, v, vlen;
+            char q;
+            while (i + ws < len && is_space(s[i + ws]))
+                ws++;
+            if (i + ws + 1 < len && s[i + ws] == '?' && s[i + ws + 1] == '>') {
+                i += ws + 2;
+                break;
+            }
+            if (!ws || next == 3)
+                return false;
+            i += ws;
+            for (name = next; name < 3; name++)
+                if (len - i >= strlen(pseudo[name]) && memcmp(s + i, pseudo[name], strlen(pseudo[name])) == 0)
+                    break;
+            if (name == 3 || (next == 0 && name != 0))
+                return false;
+            i += strlen(pseudo[name]);
+            next = (unsigned)name + 1;
+            while (i < len && is_space(s[i]))
+                i++;
+            if (i >= len || s[i] != '=')
+                return false;
+            for (i++; i < len && is_space(s[i]); i++)
+                ;
+            if (i >= len || (s[i] != '"' && s[i] != '\''))
+                return false;
+            q = s[i++];
+            for (v = i; i < len && s[i] != q; i++)
+                ;
+            if (i >= len)
+                return false;
+            vlen = i++ - v;
+            if (name == 0 && !(vlen == 3 && memcmp(s + v, "1.0", 3) == 0))
+                return false;
+            if (name == 1 && !((vlen == 5 && strncasecmp(s + v, "UTF-8", 5) == 0) ||
+                               (vlen == 8 && strncasecmp(s + v, "US-ASCII", 8) == 0)))
+                return false;
+            if (name == 2 && !((vlen == 3 && memcmp(s + v, "yes", 3) == 0) || (vlen == 2 && memcmp(s + v, "no", 2) == 0)))
+                return false;
+        }
+        if (next == 0)
+            return false;
+    }
+    for (size_t j = i, k;;) {
+        unsigned char c;
+        while (j < len && is_space(s[j]))
+            j++;
+        if (len - j >= 4 && memcmp(s + j, "<!--", 4) == 0 && (k = past(s + j + 4, len - j - 4, "-->", 3)) != 0) {
+            j += 4 + k;
+            continue;
+        }
+        if (len - j >= 2 && memcmp(s + j, "<?", 2) == 0 && (k = past(s + j + 2, len - j - 2, "?>", 2)) != 0) {
+            j += 2 + k;
+            continue;
+        }
+        if (j + 1 >= len || s[j] != '<')
+            return false;
+        c = (unsigned char)s[j + 1];
+        if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z') && c != '_' && c != ':' && c < 0x80)
+            return false;
+        break;
+    }
+    *skip = i;
+    *lines = 0;
+    *col = decl ? 1 : 0; /* the mark is a character of the first line */
+    for (size_t k = decl; k < i; k++) {
+        if (s[k] == '\r' || s[k] == '\n') {
+            if (s[k] == '\r' && k + 1 < i && s[k + 1] == '\n')
+                k++;
+            ++*lines;
+            *col = 0;
+        } else {
+            ++*col;
+        }
+    }
+    return true;
+}
+
+/* The first bytes of a document, *DATA (*LEN bytes), make the parser ready for it: the open
+ * wrapper if the document may go into it, a reset parser if not (see ge_xml_decoder.pstate).
+ * What stream_prefix() leaves out is taken off *DATA.  A negative code after an error. */
+static int begin_document(ge_xml_decoder_t *d, const void **data, size_t *len)
+{
+    size_t skip = 0;
+    bool stream = *len <= STREAM_FIRST_MAX && stream_prefix(*data, *len, &skip, &d->pre_lines, &d->pre_col);
+    ge__xml_pool_t *was;
+    bool ok = true;
+
+    if (d->pstate != P_FRESH && !(stream && d->pstate == P_STREAM)) {
+        was = ge__xml_pool_enter(d->pool);
+        ok = XML_ParserReset(d->parser, NULL);
+        ge__xml_pool_leave(was);
+        d->pstate = P_FRESH;
+        if (ok)
+            setup_parser(d);
+    }
+    if (ok && stream && d->pstate == P_FRESH) {
+        /* the handlers see nothing of the wrapper (they skip everything while failed is set) */
+        d->failed = true;
+        was = ge__xml_pool_enter(d->pool);
+        ok = XML_Parse(d->parser, WRAPPER, sizeof(WRAPPER) - 1, 0) == XML_STATUS_OK;
+        ge__xml_pool_leave(was);
+        d->failed = false;
+        d->stream_fed = sizeof(WRAPPER) - 1;
+    }
+    d->pstate = stream ? P_STREAM : P_USED;
+    if (!ok) {
+        d->pstate = P_USED;
+        set_error_at(d, GE_ERR_NOMEM, 1, 1, "out of memory");
+        return d->err.code;
+    }
+    if (stream) {
+        d->base_line = (unsigned long)XML_GetCurrentLineNumber(d->parser);
+        d->base_col = (unsigned long)XML_GetCurrentColumnNumber(d->parser);
+        d->stream_doc = true;
+        *data = (const char *)*data + skip;
+        *len -= skip;
+    }
+    return 0;
+}
+
+/* The end of a document in the wrapper: expat must have taken every byte of it.  What it keeps
+ * is an unfinished token (a truncated document), a CR it waits to pair with an LF, or what it
+ * deferred when the last chunk was empty.  false after an error. */
+static bool end_stream(ge_xml_decoder_t *d)
+{
+    XML_Index at = XML_GetCurrentByteIndex(d->parser);
+    ge__xml_pool_t *was;
+    enum XML_Status st;
+    enum XML_Error e;
+
+    if (d->done && at == d->stream_fed) {
+        d->clean_end = ge__xml_pool_live(d->pool) <= STREAM_MEM_MAX;
+        return true;
+    }
+    /* expat keeps bytes back, or the root is open: the wrapper's last call has expat judge them as it
+     * judges the end of a document alone, and leaves the parser to be reset */
+    was = ge__xml_pool_enter(d->pool);
+    st = XML_Parse(d->parser, "", 0, 1);
+    ge__xml_pool_leave(was);
+    if (d->failed)
+        return false;
+    e = st == XML_STATUS_OK ? XML_ERROR_NONE : XML_GetErrorCode(d->parser);
+    if (d->done && (e == XML_ERROR_NO_ELEMENTS || e == XML_ERROR_NONE))
+        return true; /* a CR after the root, or whitespace expat deferred: the wrapper is what is open */
+    parse_error(d, e == XML_ERROR_NONE ? XML_ERROR_NO_ELEMENTS : e, 0);
+    return false;
+}
+
+/* Expat's reparse deferral (where it has one) on or off. */
+static void set_deferral(ge_xml_decoder_t *d, bool on)
+{
+#ifdef HAVE_XML_SETREPARSEDEFERRALENABLED
+    XML_SetReparseDeferralEnabled(d->parser, on ? XML_TRUE : XML_FALSE);
+#else
+    (void)d, (void)on;
+#endif
+}
+
 int ge_xml_decoder_feed(ge_xml_decoder_t *d, const void *data, size_t len, bool is_final)
 {
     enum XML_Status st;
     ge__xml_pool_t *was;
+    bool first;
 
     if (!d || (!data && len))
         return GE_ERR_INVALID;
@@ -1636,6 +1913,7 @@ int ge_xml_decoder_feed(ge_xml_decoder_t *d, const void *data, size_t len, bool 
         return d->err.code;
     if (!d->arena)
         return GE_ERR_STATE;
+    first = !d->started;
     d->started = true;
     if (len > d->lim.max_doc_size - d->fed) {
         set_error_at(d, GE_ERR_LIMIT, cur_line(d), cur_col(d), "document larger than %zu bytes",
@@ -1649,6 +1927,8 @@ int ge_xml_decoder_feed(ge_xml_decoder_t *d, const void *data, size_t len, bool 
             d->utf8 = false;
     }
     d->fed += len;
+    if (first && begin_document(d, &data, &len) < 0)
+        return d->err.code;
     while (len > 0 || is_final) {
         /* expat takes an int length */
         int n = len > (1u << 30) ? (1 << 30) : (int)len;
@@ -1656,19 +1936,20 @@ int ge_xml_decoder_feed(ge_xml_decoder_t *d, const void *data, size_t len, bool 
         d->final_call = last;
         d->buf_lo = d->buf_hi = 0;
         was = ge__xml_pool_enter(d->pool);
-        st = XML_Parse(d->parser, data, n, last);
+        if (last && d->stream_doc)
+            set_deferral(d, false); /* a partial token expat deferred is parsed now */
+        st = XML_Parse(d->parser, data, n, last && !d->stream_doc);
+        if (last && d->stream_doc)
+            set_deferral(d, true);
         ge__xml_pool_leave(was);
+        d->stream_fed += n;
         /* expat may move its buffer in the next call: a text value pointing into it is copied */
         if (d->tptr && !d->failed && !keep_text(d))
             return d->err.code;
         if (d->failed)
             return d->err.code;
         if (st != XML_STATUS_OK) {
-            enum XML_Error e = XML_GetErrorCode(d->parser);
-            set_error_at(d, e == XML_ERROR_NO_MEMORY ? GE_ERR_NOMEM : GE_ERR_PARSE,
-                         (unsigned long)XML_GetErrorLineNumber(d->parser),
-                         (unsigned long)XML_GetErrorColumnNumber(d->parser) + 1, "not well-formed XML: %s",
-                         XML_ErrorString(e));
+            parse_error(d, XML_GetErrorCode(d->parser), 0);
             return d->err.code;
         }
         data = (const char *)data + n;
@@ -1676,6 +1957,8 @@ int ge_xml_decoder_feed(ge_xml_decoder_t *d, const void *data, size_t len, bool 
         if (last)
             break;
     }
+    if (is_final && d->stream_doc && !end_stream(d))
+        return d->err.code;
     if (is_final && !d->done) {
         set_error_at(d, GE_ERR_PARSE, cur_line(d), cur_col(d), "document ends before its root element is complete");
         return d->err.code;
@@ -1701,6 +1984,11 @@ int ge_xml_decoder_result(const ge_xml_decoder_t *d, ge_xml_msg_t *msg)
 const ge_xml_error_t *ge_xml_decoder_error(const ge_xml_decoder_t *d)
 {
     return &d->err;
+}
+
+bool ge__xml_decoder_wrapped(const ge_xml_decoder_t *d)
+{
+    return d->stream_doc;
 }
 
 unsigned long ge_xml_decoder_heap_allocs(const ge_xml_decoder_t *d)

@@ -36,6 +36,7 @@ typedef struct free_block {
 struct ge__xml_pool {
     const ge_mem_t *mem;
     free_block_t *free[N_CLASSES];
+    size_t live; /* bytes of the size-class blocks expat holds */
 };
 
 static _Thread_local ge__xml_pool_t *current;
@@ -76,6 +77,8 @@ static void *pool_malloc(size_t n)
     }
     h->pool = p;
     h->cls = c;
+    if (c < LARGE)
+        p->live += class_size(c);
     return h + 1;
 }
 
@@ -92,6 +95,7 @@ static void pool_free(void *ptr)
         p->mem->free(h, p->mem->ud);
         return;
     }
+    p->live -= class_size(h->cls);
     ((free_block_t *)(void *)h)->next = p->free[h->cls];
     p->free[h->cls] = (free_block_t *)(void *)h;
 }
@@ -160,6 +164,11 @@ void ge__xml_pool_free(ge__xml_pool_t *p)
         }
     }
     p->mem->free(p, p->mem->ud);
+}
+
+size_t ge__xml_pool_live(const ge__xml_pool_t *p)
+{
+    return p->live;
 }
 
 ge__xml_pool_t *ge__xml_pool_enter(ge__xml_pool_t *p)

@@ -78,6 +78,10 @@ int ge__xml_escape(ge_buf_t *out, const char *s, size_t len, int attr);
 /* A namespace URI of the schema by its index ("" for none). */
 const char *ge__xml_ns_uri(const ge_xml_schema_t *s, uint16_t ns);
 
+/* Did the decoder's current (or last) document go into the parser's open wrapper rather than a
+ * parser of its own (decode.c, ge_xml_decoder.pstate)?  For tests. */
+bool ge__xml_decoder_wrapped(const ge_xml_decoder_t *d);
+
 /* The memory expat uses inside a decoder (expat_mem.c): free lists by size class, fed from MEM, so
  * that a parser reset between documents and the next document reuse the same blocks.  Every call into
  * expat that may allocate runs between enter(pool) and leave(what enter returned). */
@@ -85,6 +89,8 @@ typedef struct ge__xml_pool ge__xml_pool_t;
 ge__xml_pool_t *ge__xml_pool_new(const ge_mem_t *mem);
 void ge__xml_pool_free(ge__xml_pool_t *p); /* after the parser that used it is freed */
 const XML_Memory_Handling_Suite *ge__xml_pool_suite(void);
+/* Bytes of the small blocks (up to 4096 bytes: DTD table entries, names) expat holds now. */
+size_t ge__xml_pool_live(const ge__xml_pool_t *p);
 ge__xml_pool_t *ge__xml_pool_enter(ge__xml_pool_t *p);
 void ge__xml_pool_leave(ge__xml_pool_t *was);
 
