@@ -191,24 +191,33 @@ static int grow(ge_xml_decoder_t *d, void **p, size_t *cap, size_t need, size_t 
 
 /* ---- errors ------------------------------------------------------------------------------------------ */
 
-static void set_error_at(ge_xml_decoder_t *d, int code, unsigned long line, unsigned long col,
-                         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void set_error_at(ge_xml_decoder_t *d, int code, unsigned long line, unsigned long col,
-                         const char *fmt, ...)
+/* Errors are rare: their code stays out of the way of the handlers' (cold). */
+static void verror_at(ge_xml_decoder_t *d, int code, unsigned long line, unsigned long col, const char *fmt,
+                      va_list ap) __attribute__((cold, format(printf, 5, 0)));
+static void verror_at(ge_xml_decoder_t *d, int code, unsigned long line, unsigned long col, const char *fmt,
+                      va_list ap)
 {
-    va_list ap;
-
     if (d->failed)
         return;
     d->failed = true;
     d->err.code = code;
     d->err.line = line;
     d->err.col = col;
-    va_start(ap, fmt);
     vsnprintf(d->err.msg, sizeof(d->err.msg), fmt, ap);
-    va_end(ap);
     ge_log(d->log, GE_LOG_DEBUG, "xml", "%lu:%lu: %s", line, col, d->err.msg);
     XML_StopParser(d->parser, XML_FALSE);
+}
+
+static void set_error_at(ge_xml_decoder_t *d, int code, unsigned long line, unsigned long col,
+                         const char *fmt, ...) __attribute__((cold, format(printf, 5, 6)));
+static void set_error_at(ge_xml_decoder_t *d, int code, unsigned long line, unsigned long col,
+                         const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    verror_at(d, code, line, col, fmt, ap);
+    va_end(ap);
 }
 
 /* Where expat is, in the document (see ge_xml_decoder.pstate): line and column from 1. */
@@ -228,7 +237,18 @@ static unsigned long cur_col(ge_xml_decoder_t *d)
     return c + 1;
 }
 
-#define FAIL(d, code, ...) set_error_at((d), (code), cur_line(d), cur_col(d), __VA_ARGS__)
+/* An error where expat is. */
+static void fail_here(ge_xml_decoder_t *d, int code, const char *fmt, ...) __attribute__((cold, format(printf, 3, 4)));
+static void fail_here(ge_xml_decoder_t *d, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    verror_at(d, code, cur_line(d), cur_col(d), fmt, ap);
+    va_end(ap);
+}
+
+#define FAIL(d, code, ...) fail_here((d), (code), __VA_ARGS__)
 
 /* Note where the start tag of FR is (see ge_xml_decoder.final_call). */
 static void mark_pos(ge_xml_decoder_t *d, frame_t *fr)
