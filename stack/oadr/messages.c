@@ -156,6 +156,17 @@ static int encode(ge_buf_t *out, oadr_oadrSignedObject_t *so)
     return ge_xml_encode(out, &ge_xml_schema_oadr20b, root, &p, &err);
 }
 
+/* RESP as an eiResponse: CODE, DESCRIPTION (NULL or "" for none) and REQUEST_ID. */
+static oadr_ei_EiResponseType_t *ei_response(oadr_ei_EiResponseType_t *resp, const char *code, const char *description,
+                                             const char *request_id)
+{
+    memset(resp, 0, sizeof(*resp));
+    resp->responseCode = (char *)code;
+    resp->responseDescription = description && *description ? (char *)description : NULL;
+    resp->requestID = (char *)request_id;
+    return resp;
+}
+
 int oadr__query_registration_xml(ge_buf_t *out, const char *request_id)
 {
     oadr_oadrSignedObject_t so;
@@ -239,15 +250,11 @@ int oadr__created_event_xml(ge_buf_t *out, const char *request_id, const char *v
     memset(&so, 0, sizeof(so));
     memset(&ce, 0, sizeof(ce));
     memset(&ev, 0, sizeof(ev));
-    memset(&resp, 0, sizeof(resp));
     memset(&list, 0, sizeof(list));
     memset(&one, 0, sizeof(one));
     memset(&q, 0, sizeof(q));
     /* §8.3.3: eiResponse is about the oadrDistributeEvent as a whole, eventResponse about one
      * event at its modificationNumber; both carry the distribute's requestID. */
-    resp.responseCode = (char *)"200";
-    resp.responseDescription = (char *)"OK";
-    resp.requestID = (char *)request_id;
     q.eventID = (char *)event_id;
     q.modificationNumber = modification;
     one.responseCode = (char *)code;
@@ -256,7 +263,7 @@ int oadr__created_event_xml(ge_buf_t *out, const char *request_id, const char *v
     one.optType = (char *)opt;
     list.eventResponse = ones;
     list.eventResponse_count = 1;
-    ev.eiResponse = &resp;
+    ev.eiResponse = ei_response(&resp, "200", "OK", request_id);
     ev.eventResponses = &list;
     ev.venID = (char *)ven_id;
     ce.eiCreatedEvent = &ev;
@@ -274,11 +281,7 @@ int oadr__response_xml(ge_buf_t *out, const char *code, const char *description,
 
     memset(&so, 0, sizeof(so));
     memset(&r, 0, sizeof(r));
-    memset(&resp, 0, sizeof(resp));
-    resp.responseCode = (char *)code;
-    resp.responseDescription = description && *description ? (char *)description : NULL;
-    resp.requestID = (char *)request_id;
-    r.eiResponse = &resp;
+    r.eiResponse = ei_response(&resp, code, description, request_id);
     r.venID = ven_id && *ven_id ? (char *)ven_id : NULL;
     r.schemaVersion = (char *)OADR__SCHEMA_VERSION;
     so.oadrResponse = &r;
@@ -310,10 +313,7 @@ int oadr__canceled_party_registration_xml(ge_buf_t *out, const char *code, const
 
     memset(&so, 0, sizeof(so));
     memset(&r, 0, sizeof(r));
-    memset(&resp, 0, sizeof(resp));
-    resp.responseCode = (char *)code;
-    resp.requestID = (char *)request_id;
-    r.eiResponse = &resp;
+    r.eiResponse = ei_response(&resp, code, NULL, request_id);
     r.registrationID = registration_id && *registration_id ? (char *)registration_id : NULL;
     r.venID = ven_id && *ven_id ? (char *)ven_id : NULL;
     r.schemaVersion = (char *)OADR__SCHEMA_VERSION;
@@ -590,11 +590,8 @@ int oadr__created_report_xml(ge_buf_t *out, int canceled, const char *code, cons
     oadr_oadrPendingReportsType_t pend;
 
     memset(&so, 0, sizeof(so));
-    memset(&resp, 0, sizeof(resp));
     memset(&pend, 0, sizeof(pend));
-    resp.responseCode = (char *)code;
-    resp.responseDescription = description && *description ? (char *)description : NULL;
-    resp.requestID = (char *)request_id;
+    ei_response(&resp, code, description, request_id);
     pend.reportRequestID = (char **)pending;
     pend.reportRequestID_count = n_pending;
     if (canceled) {
@@ -624,11 +621,7 @@ int oadr__registered_report_xml(ge_buf_t *out, const char *code, const char *des
 
     memset(&so, 0, sizeof(so));
     memset(&r, 0, sizeof(r));
-    memset(&resp, 0, sizeof(resp));
-    resp.responseCode = (char *)code;
-    resp.responseDescription = description && *description ? (char *)description : NULL;
-    resp.requestID = (char *)request_id;
-    r.eiResponse = &resp;
+    r.eiResponse = ei_response(&resp, code, description, request_id);
     r.venID = (char *)ven_id;
     r.schemaVersion = (char *)OADR__SCHEMA_VERSION;
     so.oadrRegisteredReport = &r;
@@ -644,11 +637,7 @@ int oadr__updated_report_xml(ge_buf_t *out, const char *code, const char *descri
 
     memset(&so, 0, sizeof(so));
     memset(&r, 0, sizeof(r));
-    memset(&resp, 0, sizeof(resp));
-    resp.responseCode = (char *)code;
-    resp.responseDescription = description && *description ? (char *)description : NULL;
-    resp.requestID = (char *)request_id;
-    r.eiResponse = &resp;
+    r.eiResponse = ei_response(&resp, code, description, request_id);
     r.venID = (char *)ven_id;
     r.schemaVersion = (char *)OADR__SCHEMA_VERSION;
     so.oadrUpdatedReport = &r;
