@@ -551,6 +551,7 @@ const char *gw_sep_link_step(gw_sep_link_t *l, double now, gw_site_input_t *in, 
                              gw_status_control_t *controls, size_t max)
 {
     size_t n = 0;
+    sep_price_t price;
 
     gw_sep_link_pump(l, now);
     if (l->fatal)
@@ -560,6 +561,12 @@ const char *gw_sep_link_step(gw_sep_link_t *l, double now, gw_site_input_t *in, 
         in->utility = sp;
         in->controls = controls;
         in->n_controls = n;
+    }
+    /* the 2030.5 import price per kWh goes to the price policy, as OpenADR's price does (a control
+     * in force still decides the battery: the policy puts it first) */
+    if (sep_client_price(l->eng, now, &price) == 0 && price.has_import) {
+        in->has_price = 1;
+        in->price = price.import_kwh;
     }
     in->server_time = gw_sep_link_server_time(l, now);
     return NULL;

@@ -55,7 +55,9 @@ int64_t gw_sep_link_server_time(const gw_sep_link_t *l, double now);
 const char *gw_sep_link_fatal(const gw_sep_link_t *l);
 
 /* A tick's share of the link: pumped at NOW, then IN given the utility's controls in force (SP and
- * CONTROLS, up to MAX, hold them) and the server's time; the rest of IN is the caller's.  Returns
+ * CONTROLS, up to MAX, hold them), the server's time, and the 2030.5 import price per kWh in force
+ * (has_price/price, CSIP-AUS v1.3 pricing; left as they were when there is none); the rest of IN
+ * is the caller's.  Returns
  * gw_sep_link_fatal()'s message (stop), or NULL. */
 const char *gw_sep_link_step(gw_sep_link_t *l, double now, gw_site_input_t *in, ge_setpoint_t *sp,
                              gw_status_control_t *controls, size_t max);

@@ -70,12 +70,17 @@ static void ideal_limit_set(sep_play_limit_t *l, int has, double v, double flow,
     l->on = 1;
 }
 
-static void ideal_device(sep_play_device_t *d, double t, const sep_control_t *ctl, ge_der_caps_t *caps, ge_telemetry_t *tel)
+static void ideal_device(sep_play_device_t *d, double t, const sep_control_t *ctl, const sep_price_t *price,
+                         ge_der_caps_t *caps, ge_telemetry_t *tel)
 {
     const ge_setpoint_t *sp = &ctl->setpoint;
     const double rating = 5000; /* caps->rtg_max_w below */
     int off = ((sp->set & GE_SP_CONNECT) && !sp->connect) || ((sp->set & GE_SP_ENERGIZE) && !sp->energize);
     double bat = !off && (sp->set & GE_SP_BATTERY_W) ? sp->battery_w : 0, pv = 3000, house = 1000;
+    /* outside a control of the battery, the gateway's price policy at its defaults (CLI contract):
+     * charge at full power below 0.10 per kWh imported, discharge at full power above 0.30 */
+    if (!off && !(sp->set & GE_SP_BATTERY_W) && price && price->has_import)
+        bat = price->import_kwh < 0.10 ? -5000 : price->import_kwh > 0.30 ? 5000 : 0;
     double ramp_s = sp->set & GE_SP_RAMP ? sp->ramp_s : 0, grad = sp->set & GE_SP_RAMP ? sp->ramp_grad_pct_s : 0;
 
     int ramp_changed = ramp_s != d->ramp_s || grad != d->grad_pct_s;
@@ -148,7 +153,7 @@ void sep_play_run_free(sep_play_run_t *r)
         free((char *)r->samples[i].json);
 }
 
-static char *status_json(double server_time, const sep_control_t *ctl, const ge_telemetry_t *tel)
+static char *status_json(double server_time, const sep_control_t *ctl, const sep_price_t *price, const ge_telemetry_t *tel)
 {
     char buf[4096];
     size_t n = (size_t)snprintf(buf, sizeof(buf),
@@ -165,7 +170,17 @@ static char *status_json(double server_time, const sep_control_t *ctl, const ge_
         n += (size_t)(has ? snprintf(buf + n, sizeof(buf) - n, ",\"value\":%g}", value)
                           : snprintf(buf + n, sizeof(buf) - n, "}"));
     }
-    snprintf(buf + n, sizeof(buf) - n, "],\"price\":null}");
+    /* the engine's export price and daily charges too, for the tests (the status file has no place
+     * for them) */
+    n += (size_t)snprintf(buf + n, sizeof(buf) - n, "],\"sep_price\":{\"export\":");
+    n += (size_t)(price->has_export ? snprintf(buf + n, sizeof(buf) - n, "%.6g", price->export_kwh)
+                                    : snprintf(buf + n, sizeof(buf) - n, "null"));
+    n += (size_t)(price->has_daily ? snprintf(buf + n, sizeof(buf) - n, ",\"daily\":%.6g}", price->daily_charge)
+                                   : snprintf(buf + n, sizeof(buf) - n, ",\"daily\":null}"));
+    if (price->has_import)
+        snprintf(buf + n, sizeof(buf) - n, ",\"price\":%.6g}", price->import_kwh);
+    else
+        snprintf(buf + n, sizeof(buf) - n, ",\"price\":null}");
     return strdup(buf);
 }
 
@@ -282,6 +297,7 @@ sep_client_stats_t sep_play(const cf_case_t *c, sep_play_run_t *r, const ge_mem_
         double now = SEP_PLAY_T0 + t;
         sep_request_t req;
         sep_control_t ctl;
+        sep_price_t price;
         ge_der_caps_t caps;
         ge_telemetry_t tel;
         int guard = 0;
@@ -315,11 +331,12 @@ sep_client_stats_t sep_play(const cf_case_t *c, sep_play_run_t *r, const ge_mem_
         }
         CU_ASSERT(guard < 64); /* the engine never floods the server */
         sep_client_control(eng, now, &ctl);
-        ideal_device(&d, now, &ctl, &caps, &tel);
+        sep_client_price(eng, now, &price);
+        ideal_device(&d, now, &ctl, &price, &caps, &tel);
         sep_client_set_device(eng, &caps, &tel);
         if (r->n_samples < SEP_PLAY_MAX_SAMPLES) {
             r->samples[r->n_samples].t = t;
-            r->samples[r->n_samples].json = status_json(sep_client_server_time(eng, now), &ctl, &tel);
+            r->samples[r->n_samples].json = status_json(sep_client_server_time(eng, now), &ctl, &price, &tel);
             r->n_samples++;
         }
     }

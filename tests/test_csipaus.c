@@ -37,9 +37,10 @@ static const char *const subscribing[] = {
 };
 
 /* The cases in CSIP-AUS v1.3's namespace (version negotiation through /.well-known/csipaus; the
- * storage extension's STO-*): what the client sends there is checked against v1.3's XSDs. */
+ * storage extension's STO-*; pricing's PRC-*): what the client sends there is checked against
+ * v1.3's XSDs. */
 static const char *const negotiating[] = {
-    "SDVN-01", "STO-01", "STO-02", "STO-03", "STO-04", "STO-05", "STO-06",
+    "SDVN-01", "STO-01", "STO-02", "STO-03", "STO-04", "STO-05", "STO-06", "PRC-01", "PRC-02", "PRC-03", "PRC-04", "PRC-05",
 };
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -331,7 +332,7 @@ int test_register(void)
         { "every scripted case classified", test_every_case_classified },
         { "supported csip-aus cases pass in simulated time", test_supported_cases_pass },
         { "subscription cases pass in simulated time", test_subscription_cases_pass },
-        { "CSIP-AUS v1.3 cases (SDVN-01, storage STO-01..06) pass in simulated time", test_v13_cases_pass },
+        { "CSIP-AUS v1.3 cases (SDVN-01, storage STO-01..06, pricing PRC-01..05) pass in simulated time", test_v13_cases_pass },
         { "subscription cases need their Notifications", test_subscription_cases_need_notifications },
         { "a client that does nothing fails every case", test_idle_client_fails_every_case },
         { "P-02 needs the FSA list's change followed", test_fsa_change_needed },

@@ -60,6 +60,22 @@ static void test_storage_over_tls(void)
     proc_result_free(&r);
 }
 
+/* CSIP-AUS v1.3 pricing over TLS (PRC-04, the shortest pricing case: 24 s): PriceResponses 1 for
+ * each interval and 6 for the cancelled one only, the import price in the status file and the
+ * simulated battery following it (discharging at 0.45/kWh, charging at 0.05/kWh).  The other PRC
+ * cases run in simulated time. */
+static void test_pricing_over_tls(void)
+{
+    static const char *const ids[] = { "PRC-04" };
+    char *argv[] = { (char *)proc_gridedge(), "conformance", "run", "--suite", "csip-aus", "--case", "PRC-04", "--",
+                     (char *)proc_gridedge(), "sep", "run", "--server", "{url}", "--ca", "{ca}", "--cert", "{cert}",
+                     "--key", "{key}", "--nmi", "4123456789", "--state-dir", "{state_dir}", "--status-file",
+                     "{status_file}", "--duration", "{duration}", NULL };
+    proc_result_t r = proc_expect_passes(argv, ids, sizeof(ids) / sizeof(ids[0]), 90000);
+
+    proc_result_free(&r);
+}
+
 /* Without --nmi the client has no connection point to register: ALL-03 fails, and says why. */
 static void test_connection_point_needs_nmi(void)
 {
@@ -100,6 +116,7 @@ int test_register(void)
     static const test_case_t cases[] = {
         { "csip-aus cases over TLS", test_csipaus_over_tls },
         { "CSIP-AUS v1.3 storage cases over TLS", test_storage_over_tls },
+        { "CSIP-AUS v1.3 pricing case over TLS", test_pricing_over_tls },
         { "connection point needs --nmi", test_connection_point_needs_nmi },
         { "SDVN-01 needs version negotiation (fails with --profile csip)", test_negotiation_needs_csipaus_profile },
         { NULL, NULL },

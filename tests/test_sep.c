@@ -548,6 +548,215 @@ static void test_storage_extension(void)
     }
 }
 
+/* The status sample at T (the first at or after it) holds "KEY":VALUE (NAN: null or none). */
+static double sample_num(const sep_play_run_t *r, double t, const char *key)
+{
+    char k[40];
+    size_t kl = (size_t)snprintf(k, sizeof(k), "\"%s\":", key);
+
+    for (size_t i = 0; i < r->n_samples; i++) {
+        const char *p;
+        if (r->samples[i].t + 1e-9 < t)
+            continue;
+        p = strstr(r->samples[i].json, k);
+        if (!p || strncmp(p + kl, "null", 4) == 0)
+            return NAN;
+        return strtod(p + kl, NULL);
+    }
+    return NAN;
+}
+
+static double price_at(const sep_play_run_t *r, double t)
+{
+    return sample_num(r, t, "price");
+}
+
+/* In the bodies of C's actions: each FROM becomes WITH (new bodies in A). */
+static void replace_text(ge_arena_t *a, cf_case_t *c, const char *from, const char *with)
+{
+    size_t nf = strlen(from), nw = strlen(with);
+
+    for (size_t k = 0; k < c->n_actions; k++) {
+        const char *b = c->actions[k].body, *v;
+        ge_buf_t out;
+        char *body;
+        if (!b || !strstr(b, from))
+            continue;
+        ge_buf_init(&out, NULL, 0);
+        while ((v = strstr(b, from)) != NULL) {
+            CU_ASSERT_EQUAL(ge_buf_append(&out, b, (size_t)(v - b)), 0);
+            CU_ASSERT_EQUAL(ge_buf_append(&out, with, nw), 0);
+            b = v + nf;
+        }
+        CU_ASSERT_EQUAL(ge_buf_puts(&out, b), 0);
+        body = ge_arena_zalloc(a, out.len + 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+        memcpy(body, out.data, out.len);
+        c->actions[k].body = body;
+        c->actions[k].body_len = out.len;
+        ge_buf_free(&out);
+    }
+}
+
+/* Play pricing case ID (CSIP-AUS v1.3) into R (zeroed here); its expectations all hold. */
+static void play_prc(const char *id, sep_play_run_t *r, ge_arena_t **a, cf_case_t *c)
+{
+    char err[512];
+
+    CU_ASSERT_EQUAL_FATAL(ge_arena_new(a, NULL, 0, 4 << 20), 0);
+    CU_ASSERT_EQUAL_FATAL(cf_case_load("csip-aus", id, NULL, *a, c, err, sizeof(err)), 0);
+    memset(r, 0, sizeof(*r));
+    sep_play(c, r, NULL, NULL);
+    CU_ASSERT_EQUAL(sep_play_judge(id, c, r), 0);
+}
+
+/* Count the requests METHOD PATH (a prefix when it ends in '*') whose body holds HAS (NULL: any). */
+static int count_requests(const sep_play_run_t *r, const char *method, const char *path, const char *has)
+{
+    size_t n = strlen(path);
+    int k = 0, prefix = n && path[n - 1] == '*';
+
+    for (size_t i = 0; i < r->n_ex; i++) {
+        const char *p = r->ex[i].path;
+        size_t pl = strcspn(p, "?");
+        if (strcmp(r->ex[i].method, method) != 0)
+            continue;
+        if (prefix ? strncmp(p, path, n - 1) != 0 : (pl != n || strncmp(p, path, n) != 0))
+            continue;
+        if (!has || strstr(r->ex[i].body, has))
+            k++;
+    }
+    return k;
+}
+
+/* CSIP-AUS v1.3 pricing (PRC-01): the streamlined flow reads each RateComponent and ReadingType
+ * once, answers every interval with PriceResponse 1, and prices a kWh as the tariff says. */
+static void test_pricing_flow(void)
+{
+    static sep_play_run_t r;
+    ge_arena_t *a;
+    cf_case_t c;
+
+    play_prc("PRC-01", &r, &a, &c);
+    CU_ASSERT_EQUAL(count_requests(&r, "GET", "/edev/1/fsa/1/tp", NULL), 1);
+    CU_ASSERT(count_requests(&r, "GET", "/edev/1/tp/1/ctti", NULL) >= 5);
+    CU_ASSERT_EQUAL(count_requests(&r, "GET", "/edev/1/tp/1/rc*", NULL), 1); /* the list only */
+    CU_ASSERT_EQUAL(count_requests(&r, "GET", "/rt/imp", NULL), 1);
+    CU_ASSERT_EQUAL(count_requests(&r, "POST", "/rsp/prc", "<PriceResponse"), 3);
+    CU_ASSERT(fabs(price_at(&r, 5) - 0.25) < 1e-9);
+    CU_ASSERT(fabs(price_at(&r, 20) - 0.35) < 1e-9);
+    CU_ASSERT(fabs(battery_at(&r, 20) - 5000) < 1);
+    sep_play_run_free(&r);
+
+    /* a profile without the combined list: its intervals are read from the RateComponent's own
+     * TimeTariffIntervalList (here rc/1's holds them all) */
+    replace_text(a, &c, "<csipaus:CombinedTimeTariffIntervalListLink href=\"/edev/1/tp/1/ctti\" all=\"1\"/>", "");
+    for (size_t k = 0; k < c.n_actions; k++)
+        if (c.actions[k].path && strcmp(c.actions[k].path, "/edev/1/tp/1/ctti") == 0)
+            c.actions[k].path = "/edev/1/tp/1/rc/1/tti";
+    memset(&r, 0, sizeof(r));
+    sep_play(&c, &r, NULL, NULL);
+    CU_ASSERT_EQUAL(count_requests(&r, "GET", "/edev/1/tp/1/ctti", NULL), 0);
+    CU_ASSERT(count_requests(&r, "GET", "/edev/1/tp/1/rc/1/tti", NULL) >= 1);
+    CU_ASSERT(count_requests(&r, "GET", "/edev/1/tp/1/rc/2/tti", NULL) >= 1); /* 404: nothing there */
+    CU_ASSERT(fabs(price_at(&r, 5) - 0.25) < 1e-9);
+    CU_ASSERT(fabs(price_at(&r, 20) - 0.35) < 1e-9);
+    CU_ASSERT_EQUAL(count_requests(&r, "POST", "/rsp/prc", "<status>1</status>"), 3);
+    sep_play_run_free(&r);
+
+    /* no CSIP-AUS v1.3 (the server offers only a version we do not speak): no tariff is read */
+    replace_text(a, &c, "https://csipaus.org/ns/v1.3\": {", "https://csipaus.org/ns/v9.9\": {");
+    memset(&r, 0, sizeof(r));
+    sep_play(&c, &r, NULL, NULL);
+    CU_ASSERT(count_requests(&r, "GET", "/edev/1/fsa", NULL) >= 1);
+    CU_ASSERT_EQUAL(count_requests(&r, "GET", "/edev/1/fsa/1/tp", NULL), 0);
+    CU_ASSERT(isnan(price_at(&r, 20)));
+    sep_play_run_free(&r);
+    ge_arena_free(a);
+}
+
+/* PRC-03: the TariffProfileList at its pollRate with the RateComponentList, the combined list at
+ * its own; PRC-04: PriceResponse 6 for the cancelled interval only, and its price gone. */
+static void test_pricing_polls_and_cancel(void)
+{
+    static sep_play_run_t r;
+    ge_arena_t *a;
+    cf_case_t c;
+
+    play_prc("PRC-03", &r, &a, &c);
+    CU_ASSERT_EQUAL(count_requests(&r, "GET", "/edev/1/fsa/1/tp", NULL), 6); /* 0, 6, .. 30 s */
+    CU_ASSERT_EQUAL(count_requests(&r, "GET", "/edev/1/tp/1/rc*", NULL), 6);
+    CU_ASSERT_EQUAL(count_requests(&r, "GET", "/edev/1/tp/1/ctti", NULL), 3);
+    sep_play_run_free(&r);
+    ge_arena_free(a);
+
+    play_prc("PRC-04", &r, &a, &c);
+    CU_ASSERT_EQUAL(count_requests(&r, "POST", "/rsp/prc", "<status>6</status>"), 1);
+    CU_ASSERT_EQUAL(count_requests(&r, "POST", "/rsp/prc", "<status>1</status>"), 3);
+    CU_ASSERT(fabs(price_at(&r, 10) - 0.45) < 1e-9);
+    CU_ASSERT(fabs(price_at(&r, 20) - 0.05) < 1e-9);
+    sep_play_run_free(&r);
+
+    /* a bad combined list (an EventStatus out of its type's range) is refused: the last good one
+     * holds - the price stays, no PriceResponse 6 */
+    replace_text(a, &c, "<currentStatus>2</currentStatus>", "<currentStatus>x</currentStatus>");
+    memset(&r, 0, sizeof(r));
+    sep_client_stats_t st = sep_play(&c, &r, NULL, NULL);
+    CU_ASSERT(st.bad_documents >= 1);
+    CU_ASSERT_EQUAL(st.tariff_intervals, 3);
+    CU_ASSERT(fabs(price_at(&r, 20) - 0.45) < 1e-9);
+    CU_ASSERT_EQUAL(count_requests(&r, "POST", "/rsp/prc", "<status>6</status>"), 0);
+    sep_play_run_free(&r);
+
+    /* a client that keeps the cancelled interval's price fails the case */
+    replace_text(a, &c, "<currentStatus>x</currentStatus>", "<currentStatus>0</currentStatus>");
+    memset(&r, 0, sizeof(r));
+    sep_play(&c, &r, NULL, NULL);
+    CU_ASSERT(sep_play_failures(&c, &r) > 0);
+    sep_play_run_free(&r);
+    ge_arena_free(a);
+}
+
+/* PRC-02: what the prices mean - blocks, credits, export, a daily charge, cancellation, and the
+ * ReadingType's power of ten; PRC-05: new RateComponents read once, the deleted one never. */
+static void test_pricing_interpretation(void)
+{
+    static sep_play_run_t r;
+    ge_arena_t *a;
+    cf_case_t c;
+
+    play_prc("PRC-02", &r, &a, &c);
+    CU_ASSERT(fabs(price_at(&r, 5) - 0.05) < 1e-9);     /* the first block */
+    CU_ASSERT(fabs(price_at(&r, 15) - 0.45) < 1e-9);
+    CU_ASSERT(fabs(price_at(&r, 25) + 0.10) < 1e-9);    /* a credit */
+    CU_ASSERT(isnan(price_at(&r, 35)));                 /* cancelled: no price */
+    CU_ASSERT(fabs(sample_num(&r, 15, "export") - 0.08) < 1e-9);
+    CU_ASSERT(fabs(sample_num(&r, 15, "daily") - 1.00) < 1e-9);
+    CU_ASSERT(fabs(battery_at(&r, 25) + 5000) < 1);     /* paid to import: charge */
+    CU_ASSERT_EQUAL(count_requests(&r, "POST", "/rsp/prc", "<status>6</status>"), 1);
+    sep_play_run_free(&r);
+
+    /* a ReadingType in Wh (powerOfTenMultiplier 0): the same numbers are per Wh, 1000 times the
+     * price per kWh; and a pricePowerOfTenMultiplier of -3 (mills) a tenth of it */
+    replace_text(a, &c, "<flowDirection>1</flowDirection>\n  <kind>12</kind>\n  <powerOfTenMultiplier>3",
+                 "<flowDirection>1</flowDirection>\n  <kind>12</kind>\n  <powerOfTenMultiplier>0");
+    replace_text(a, &c, "<pricePowerOfTenMultiplier>-2<", "<pricePowerOfTenMultiplier>-3<");
+    memset(&r, 0, sizeof(r));
+    sep_play(&c, &r, NULL, NULL);
+    CU_ASSERT(fabs(price_at(&r, 5) - 5.0) < 1e-9);      /* 5 x 10^-3 per Wh */
+    CU_ASSERT(fabs(sample_num(&r, 15, "export") - 0.008) < 1e-9);
+    sep_play_run_free(&r);
+    ge_arena_free(a);
+
+    play_prc("PRC-05", &r, &a, &c);
+    CU_ASSERT_EQUAL(count_requests(&r, "GET", "/edev/1/tp/1/rc/*", NULL), 2);
+    CU_ASSERT_EQUAL(count_requests(&r, "GET", "/edev/1/tp/1/rc/2", NULL), 0);
+    CU_ASSERT(fabs(price_at(&r, 20) - 0.45) < 1e-9);
+    CU_ASSERT(fabs(sample_num(&r, 20, "export") - 0.10) < 1e-9);
+    sep_play_run_free(&r);
+    ge_arena_free(a);
+}
+
 static void test_config_checked(void)
 {
     sep_client_t *c = NULL;
@@ -582,6 +791,9 @@ int test_register(void)
         { "CSIP-AUS version negotiation: what the client asks, then reads", test_version_negotiation },
         { "saved control state across a restart", test_saved_state },
         { "CSIP-AUS v1.3 storage extension (v1.3 only)", test_storage_extension },
+        { "CSIP-AUS v1.3 pricing: the streamlined flow (PRC-01)", test_pricing_flow },
+        { "CSIP-AUS v1.3 pricing: poll rates, cancellation (PRC-03, PRC-04)", test_pricing_polls_and_cancel },
+        { "CSIP-AUS v1.3 pricing: interpretation, new components (PRC-02, PRC-05)", test_pricing_interpretation },
         { NULL, NULL },
     };
     return test_add_suite("sep", cases);

@@ -281,13 +281,20 @@ static void play(play_t *p)
         while (n)
             ge_buf_free(&a[--n].body);
         trace_control(p, eng, t, now);
+        {
+            sep_price_t pr;
+            CU_ASSERT_EQUAL(sep_client_price(eng, now, &pr), 0);
+            if (pr.has_import || pr.has_export)
+                ge_buf_printf(&p->trace, "%.2f price %d %.6g %s %d %.6g %s\n", t, pr.has_import, pr.import_kwh,
+                              pr.import_id, pr.has_export, pr.export_kwh, pr.export_id);
+        }
         tel.time = now;
         sep_client_set_device(eng, &caps, &tel);
     }
     sep_client_stats(eng, &p->stats);
-    ge_buf_printf(&p->trace, "stats %lu %lu %lu %lu %lu %lu %d %d\n", p->stats.requests, p->stats.responses,
+    ge_buf_printf(&p->trace, "stats %lu %lu %lu %lu %lu %lu %d %d %lu %lu\n", p->stats.requests, p->stats.responses,
                   p->stats.errors, p->stats.bad_documents, p->stats.controls_known, p->stats.programs,
-                  p->stats.registered, p->stats.time_known);
+                  p->stats.registered, p->stats.time_known, p->stats.tariff_intervals, p->stats.rate_components);
     sep_client_free(eng);
 }
 
@@ -297,13 +304,19 @@ static void play_done(play_t *p)
     ge_buf_free(&p->trace);
 }
 
+/* Case ID of the csip suite, or "SUITE/ID" of another. */
 static void load_case(const char *id, ge_arena_t **arena, cf_case_t *c)
 {
-    char err[512];
+    char err[512], suite[16] = "csip";
+    const char *slash = strchr(id, '/');
     int rc;
 
+    if (slash && (size_t)(slash - id) < sizeof(suite)) {
+        snprintf(suite, sizeof(suite), "%.*s", (int)(slash - id), id);
+        id = slash + 1;
+    }
     CU_ASSERT_EQUAL_FATAL(ge_arena_new(arena, NULL, 0, 4 << 20), 0);
-    rc = cf_case_load("csip", id, NULL, *arena, c, err, sizeof(err));
+    rc = cf_case_load(suite, id, NULL, *arena, c, err, sizeof(err));
     if (rc)
         fprintf(stderr, "%s\n", err);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
@@ -333,6 +346,8 @@ static const char *const cases[] = {
     "ERR-001", "BASIC-001", "BASIC-002", "BASIC-004", "BASIC-009", "BASIC-011", "BASIC-013", "BASIC-016",
     "BASIC-020", "BASIC-024", "BASIC-027", "BASIC-029", "COMM-002", "GE-SEP-001", "GE-SEP-004", "GE-SEP-005",
     "GE-SEP-006", "CORE-009", "CORE-010", "CORE-011",
+    /* CSIP-AUS v1.3 pricing: tariff lists, intervals with their blocks inline, PriceResponses */
+    "csip-aus/PRC-01", "csip-aus/PRC-04",
 };
 
 /* Every case: whole bodies, one byte at a time and random pieces give the same requests, the same
@@ -350,6 +365,11 @@ static void test_same_engine_whole_bytes_random(void)
             play_t ref = { .c = &c, .mode = FEED_WHOLE, .batch = batch };
             play(&ref);
             CU_ASSERT(ref.stats.responses > 10);
+            if (strncmp(cases[k], "csip-aus/PRC", 12) == 0) { /* the tariff was read and priced */
+                CU_ASSERT(ref.stats.tariff_intervals >= 3);
+                CU_ASSERT_EQUAL(ref.stats.rate_components, 2);
+                CU_ASSERT_PTR_NOT_NULL(strstr(ge_buf_str(&ref.trace), " price 1 "));
+            }
             docs += ref.stats.responses;
             for (int m = FEED_BYTES; m <= FEED_RANDOM; m++) {
                 for (uint64_t seed = 1; seed <= (m == FEED_RANDOM ? 3u : 1u); seed++) {

@@ -34,13 +34,16 @@
 
 typedef enum rkind {
     R_DCAP, R_TIME, R_EDEV_LIST, R_EDEV, R_REG, R_FSA_LIST, R_DERP_LIST, R_DERC_LIST, R_DDERC, R_DER_LIST,
-    R_MUP_LIST, R_CURVE, R_SUB_LIST, R_PUT_DERCAP, R_PUT_DERG, R_PUT_DERS, R_PUT_DERA, R_PUT_CP
+    R_MUP_LIST, R_CURVE, R_SUB_LIST,
+    R_TP_LIST, R_TTI_LIST, R_RC_LIST, R_RC, R_RT, /* pricing (pricing.c interprets them) */
+    R_PUT_DERCAP, R_PUT_DERG, R_PUT_DERS, R_PUT_DERA, R_PUT_CP
 } rkind;
 
 static const char *const kind_root[] = {
     "DeviceCapability", "Time", "EndDeviceList", "EndDevice", "Registration", "FunctionSetAssignmentsList",
     "DERProgramList", "DERControlList", "DefaultDERControl", "DERList", "MirrorUsagePointList", "DERCurve",
-    "SubscriptionList",
+    "SubscriptionList", "TariffProfileList", "TimeTariffIntervalList", "RateComponentList", "RateComponent",
+    "ReadingType",
     "DERCapability", "DERSettings", "DERStatus", "DERAvailability", "ConnectionPoint"
 };
 
@@ -194,6 +197,7 @@ struct sep_client {
     double unsub_next, unsub_backoff;
     unsigned long state_gen; /* moves with what sep_client_save() writes */
     int restored;         /* a saved control state is in force (until the server's PIN check fails) */
+    sep_pricing_t *prc;   /* the pricing function set's documents (pricing.c) */
     sep_client_stats_t stats;
 };
 
@@ -341,6 +345,34 @@ static uint32_t poll_of(uint32_t v, int has)
     return has && v > 0 ? v : DEFAULT_POLL;
 }
 
+/* ---- pricing's reads (pricing.c asks, the watches read) ------------------------------------------------ */
+
+static const rkind prc_kind[] = { R_TP_LIST, R_TTI_LIST, R_RC_LIST, R_RC, R_RT };
+
+/* Pricing asks for HREF as WHAT: a poll rate learned from the resource itself is kept (POLL_S 0:
+ * keep it, or the default for a new one); DUE: read it now. */
+static void prc_follow(void *ud, int what, const char *href, uint32_t poll_s, int due, double now)
+{
+    sep_client_t *c = ud;
+    watch_t *w = watch_find(c, prc_kind[what], href);
+
+    if (!w)
+        w = follow(c, prc_kind[what], href, poll_s ? poll_s : DEFAULT_POLL, -1, now);
+    else if (poll_s)
+        w->poll_s = poll_s;
+    if (w && due && !w->inflight && w->page_start == 0)
+        w->next = now;
+}
+
+static void prc_unfollow(void *ud, int what, const char *href)
+{
+    sep_client_t *c = ud;
+    watch_t *w = watch_find(c, prc_kind[what], href);
+
+    if (w)
+        unfollow(c, w);
+}
+
 /* ---- creation --------------------------------------------------------------------------------------- */
 
 int sep_client_new(sep_client_t **out, const sep_client_config_t *cfg)
@@ -383,7 +415,9 @@ int sep_client_new(sep_client_t **out, const sep_client_config_t *cfg)
     c->wk = cfg->profile == SEP_PROFILE_CSIP ? WK_DONE : WK_WANTED;
     for (int i = 0; i < MAX_INFLIGHT; i++)
         ge_buf_init(&c->inflight[i].body, mem, 64 * 1024);
-    if ((rc = ge_sched_new(&c->sched, mem, cfg->seed)) < 0 ||
+    sep_prc_hooks_t hooks = { prc_follow, prc_unfollow, c, cfg->log };
+    if ((rc = sep__prc_new(&c->prc, mem, &hooks)) < 0 ||
+        (rc = ge_sched_new(&c->sched, mem, cfg->seed)) < 0 ||
         (rc = ge_xml_decoder_new(&c->dec, mem, NULL, cfg->log)) < 0 ||
         (rc = ge_arena_new(&c->arena, mem, 16384, 8u << 20)) < 0) {
         sep_client_free(c);
@@ -424,6 +458,7 @@ void sep_client_free(sep_client_t *c)
         if (c->controls[i])
             c->mem->free(c->controls[i], c->mem->ud);
     ge_sched_free(c->sched);
+    sep__prc_free(c->prc, c->mem);
     ge_xml_decoder_free(c->dec);
     ge_arena_free(c->arena);
     c->mem->free(c, c->mem->ud);
@@ -831,6 +866,9 @@ static void on_fsa_list(sep_client_t *c, watch_t *w, const sep_FunctionSetAssign
         }
         if (f->TimeLink)
             follow(c, R_TIME, f->TimeLink->href, DEFAULT_POLL, -1, now);
+        /* pricing as CSIP-AUS v1.3 defines it (a v1.2 server's tariffs are not read) */
+        if (f->TariffProfileListLink && c->csipaus_version == SEP_CSIPAUS_V13)
+            prc_follow(c, SEP_PRC_TP_LIST, f->TariffProfileListLink->href, 0, 0, now);
     }
     list_paging(w, l->all, l->results, now);
     if (!list_done(w))
@@ -1008,6 +1046,35 @@ static void on_sub_list(sep_client_t *c, watch_t *w, const sep_SubscriptionList_
     list_paging(w, l->all, l->results, now);
 }
 
+/* Pricing's documents (pricing.c keeps and interprets them). */
+static void on_tp_list(sep_client_t *c, watch_t *w, const sep_TariffProfileList_t *l, double now)
+{
+    int first = w->page_start == 0;
+
+    w->poll_s = poll_of(l->pollRate, l->has_pollRate);
+    if (w->poll_s < c->cfg.min_poll_s)
+        w->poll_s = c->cfg.min_poll_s;
+    list_paging(w, l->all, l->results, now);
+    sep__prc_on_tp_list(c->prc, w->href, l, w->poll_s, first, list_done(w), now);
+}
+
+static void on_tti_list(sep_client_t *c, watch_t *w, const sep_TimeTariffIntervalList_t *l, double now)
+{
+    int first = w->page_start == 0;
+
+    w->poll_s = poll_of(l->pollRate, l->has_pollRate);
+    list_paging(w, l->all, l->results, now);
+    sep__prc_on_tti_list(c->prc, w->href, l, first, list_done(w), now);
+}
+
+static void on_rc_list(sep_client_t *c, watch_t *w, const sep_RateComponentList_t *l, double now)
+{
+    int first = w->page_start == 0;
+
+    list_paging(w, l->all, l->results, now); /* no pollRate of its own: read with the TariffProfileList */
+    sep__prc_on_rc_list(c->prc, w->href, l, first, list_done(w), now);
+}
+
 /* The subscribable attribute of a resource of KIND (0 for kinds we do not subscribe to). */
 static int subscribable(rkind kind, const void *v)
 {
@@ -1042,6 +1109,17 @@ static void take_document(sep_client_t *c, watch_t *w, const void *value, double
     case R_DER_LIST: on_der_list(c, w, value, now); break;
     case R_MUP_LIST: on_mup_list(c, w, value, now); break;
     case R_SUB_LIST: on_sub_list(c, w, value, now); break;
+    case R_TP_LIST: on_tp_list(c, w, value, now); break;
+    case R_TTI_LIST: on_tti_list(c, w, value, now); break;
+    case R_RC_LIST: on_rc_list(c, w, value, now); break;
+    case R_RC: /* read once and kept */
+        sep__prc_on_rc(c->prc, w->href, value, now);
+        unfollow(c, w);
+        break;
+    case R_RT:
+        sep__prc_on_rt(c->prc, w->href, value);
+        unfollow(c, w);
+        break;
     default: break;
     }
     if (w->poll_s < c->cfg.min_poll_s)
@@ -1121,6 +1199,29 @@ static void post(sep_client_t *c, inflight_t *f, int kind, const char *path, con
 }
 
 
+/* A PriceResponse that is due (pricing.c says which), if a slot is free. */
+static int next_price_response(sep_client_t *c, int64_t snow, sep_request_t *req)
+{
+    char mrid[SEP_MRID_HEX + 1], reply_to[SEP_PATH_MAX];
+    int status;
+    inflight_t *f;
+
+    while (inflight_slot(c) && sep__prc_next_response(c->prc, mrid, &status, reply_to)) {
+        f = inflight_slot(c);
+        ge_buf_clear(&f->body);
+        /* never decided again by this engine; after a restart the caller's outbox knows it was sent */
+        sep__prc_mark_sent(c->prc, mrid, status);
+        if (sep__price_response_xml(c->schema, &f->body, c->lfdi, mrid, status, snow) < 0) {
+            ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "cannot encode the PriceResponse for %s", mrid);
+            continue;
+        }
+        ge_log(c->cfg.log, GE_LOG_INFO, "sep", "PriceResponse %d for %s to %s", status, mrid, reply_to);
+        post(c, f, -1, reply_to, mrid, status, req);
+        return 1;
+    }
+    return 0;
+}
+
 /* A Response POST that is due, if any slot is free. */
 static int next_response(sep_client_t *c, double now, sep_request_t *req)
 {
@@ -1159,7 +1260,7 @@ static int next_response(sep_client_t *c, double now, sep_request_t *req)
         post(c, f, -1, ctl->reply_to, ctl->mrid, due[i].status, req);
         return 1;
     }
-    return 0;
+    return next_price_response(c, snow, req);
 }
 
 /* The CSIP-AUS v1.3 storage extension applies: v1.3 negotiated (a v1.2 server knows none of it) and
@@ -1528,7 +1629,7 @@ int sep_client_next_request(sep_client_t *c, double now, sep_request_t *req)
             snprintf(f->method, sizeof(f->method), "GET");
             if (w->kind == R_EDEV_LIST || w->kind == R_FSA_LIST || w->kind == R_DERP_LIST ||
                 w->kind == R_DERC_LIST || w->kind == R_DER_LIST || w->kind == R_MUP_LIST ||
-                w->kind == R_SUB_LIST)
+                w->kind == R_SUB_LIST || w->kind == R_TP_LIST || w->kind == R_TTI_LIST || w->kind == R_RC_LIST)
                 snprintf(path, sizeof(path), "%s%ss=%u&l=%u", w->href, strchr(w->href, '?') ? "&" : "?",
                          (unsigned)w->page_start, PAGE_LIMIT);
             else
@@ -1670,6 +1771,14 @@ int sep_client_response(sep_client_t *c, uint32_t id, int status, const char *lo
     if (status < 200 || status >= 300) {
         /* whatever part of a body came is dropped with the decoder's state */
         c->stats.errors++;
+        if (status == 404 && (w->kind == R_RC || w->kind == R_RT)) {
+            /* a RateComponent or ReadingType that is gone: its prices are not used, and it is not
+             * asked for again */
+            ge_log(c->cfg.log, GE_LOG_INFO, "sep", "%s is gone (404)", w->href);
+            sep__prc_gone(c->prc, w->kind == R_RC ? SEP_PRC_RC : SEP_PRC_RT, w->href);
+            unfollow(c, w);
+            return 0;
+        }
         if (status == 404 && w->kind != R_DCAP) {
             ge_log(c->cfg.log, GE_LOG_INFO, "sep", "%s is gone (404)", w->href);
             w->page_start = 0;
@@ -1834,7 +1943,26 @@ int sep_client_set_device(sep_client_t *c, const ge_der_caps_t *caps, const ge_t
 
 int sep_client_mark_sent(sep_client_t *c, const char *mrid, int status)
 {
-    return mark_sent(c, mrid, status);
+    int rc;
+
+    if (!c || !mrid)
+        return GE_ERR_INVALID;
+    rc = mark_sent(c, mrid, status);
+    /* not a DERControl: a TimeTariffInterval's PriceResponse */
+    if (rc == GE_ERR_NOTFOUND || rc == GE_ERR_INVALID)
+        rc = sep__prc_mark_sent(c->prc, mrid, status) == 0 ? 0 : rc;
+    return rc;
+}
+
+int sep_client_price(sep_client_t *c, double now, sep_price_t *out)
+{
+    if (!c || !out)
+        return GE_ERR_INVALID;
+    memset(out, 0, sizeof(*out));
+    if (!c->time_known || !c->registered)
+        return 0;
+    sep__prc_price(c->prc, (int64_t)floor(now + c->offset), out);
+    return 0;
 }
 
 double sep_client_server_time(const sep_client_t *c, double now)
@@ -1908,6 +2036,7 @@ void sep_client_stats(const sep_client_t *c, sep_client_stats_t *out)
     out->csip_aus = c->csip_aus;
     out->csipaus_version = c->csipaus_version;
     out->time_known = c->time_known;
+    sep__prc_counts(c->prc, &out->tariff_intervals, &out->rate_components);
     out->subscriptions = 0;
     for (int i = 0; i < MAX_WATCH; i++)
         if (c->watch[i].used && c->watch[i].sub == SUB_ACTIVE)

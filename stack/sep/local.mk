@@ -1,6 +1,6 @@
 # stack/sep: the IEEE 2030.5 (CSIP) client engine, sans I/O (issue 5).
 libgecore_la_SOURCES += stack/sep/client.c stack/sep/messages.c stack/sep/sep_internal.h stack/sep/dnssd.c \
-	stack/sep/wellknown.c
+	stack/sep/wellknown.c stack/sep/pricing.c
 gridedgeinclude_HEADERS += stack/include/gridedge/sep.h stack/include/gridedge/sep_dnssd.h
 
 check_PROGRAMS += tests/test_sep

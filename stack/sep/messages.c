@@ -1,6 +1,6 @@
 /* messages.c - what 2030.5 DERControlBase fields mean for the device, and the documents the client
- * sends (Response, DERCapability, DERSettings, DERStatus, DERAvailability), built as typed structs
- * and written by the generated encoder, so they are schema-valid by construction. */
+ * sends (Response, PriceResponse, DERCapability, DERSettings, DERStatus, DERAvailability), built as
+ * typed structs and written by the generated encoder, so they are schema-valid by construction. */
 #include "config.h"
 
 #include <math.h>
@@ -297,6 +297,27 @@ int sep__response_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *
     r.subject.data = subj;
     r.subject.len = (size_t)ns;
     return encode(schema, out, "DERControlResponse", &r);
+}
+
+int sep__price_response_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *lfdi, const char *mrid, int status,
+                            int64_t created)
+{
+    sep_PriceResponse_t r;
+    uint8_t lf[20], subj[16];
+    int nl = sep__hex_bytes(lfdi, lf, sizeof(lf)), ns = sep__hex_bytes(mrid, subj, sizeof(subj));
+
+    if (nl != 20 || ns <= 0)
+        return GE_ERR_INVALID;
+    memset(&r, 0, sizeof(r));
+    r.createdDateTime = created;
+    r.has_createdDateTime = true;
+    r.endDeviceLFDI.data = lf;
+    r.endDeviceLFDI.len = 20;
+    r.status = (uint8_t)status;
+    r.has_status = true;
+    r.subject.data = subj;
+    r.subject.len = (size_t)ns;
+    return encode(schema, out, "PriceResponse", &r);
 }
 
 /* 2030.5 DERControlType bits (modesSupported / modesEnabled) for what the driver applies. */

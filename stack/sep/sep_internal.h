@@ -80,4 +80,51 @@ int sep__logevent_xml(const ge_xml_schema_t *schema, ge_buf_t *out, int bit, uin
 /* A Subscription to RESOURCE with notifications to NOTIFY_URI (lists: at most LIMIT items). */
 int sep__subscription_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *resource, const char *notify_uri, uint32_t limit);
 
+/* A PriceResponse (2030.5 §10.6: the Response to a TimeTariffInterval) with STATUS for MRID. */
+int sep__price_response_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *lfdi, const char *mrid, int status,
+                            int64_t created);
+
+/* ---- pricing (pricing.c): what the tariff documents say, kept between reads ----------------------- */
+
+typedef struct sep_pricing sep_pricing_t;
+
+/* What pricing asks the client to read (sep__prc_follow_fn): the resource kinds it owns. */
+enum { SEP_PRC_TP_LIST, SEP_PRC_TTI_LIST, SEP_PRC_RC_LIST, SEP_PRC_RC, SEP_PRC_RT };
+
+/* Follow HREF as WHAT (keeping the poll rate of one already followed; POLL_S for a new one); DUE:
+ * read it now.  UNFOLLOW: stop reading it.  The client's watch machinery does the reading and
+ * hands each document back through the sep__prc_on_* functions. */
+typedef struct sep_prc_hooks {
+    void (*follow)(void *ud, int what, const char *href, uint32_t poll_s, int due, double now);
+    void (*unfollow)(void *ud, int what, const char *href);
+    void *ud;
+    const ge_log_t *log;
+} sep_prc_hooks_t;
+
+int sep__prc_new(sep_pricing_t **out, const ge_mem_t *mem, const sep_prc_hooks_t *hooks);
+void sep__prc_free(sep_pricing_t *p, const ge_mem_t *mem);
+
+/* A page of a list read at HREF (FIRST: its first page, LAST: its last; a full read of the list ends
+ * with LAST), at local time NOW; POLL_S is the list's poll rate. */
+void sep__prc_on_tp_list(sep_pricing_t *p, const char *href, const sep_TariffProfileList_t *l, uint32_t poll_s,
+                         int first, int last, double now);
+void sep__prc_on_rc_list(sep_pricing_t *p, const char *href, const sep_RateComponentList_t *l, int first, int last,
+                         double now);
+void sep__prc_on_tti_list(sep_pricing_t *p, const char *href, const sep_TimeTariffIntervalList_t *l, int first,
+                          int last, double now);
+void sep__prc_on_rc(sep_pricing_t *p, const char *href, const sep_RateComponent_t *rc, double now);
+void sep__prc_on_rt(sep_pricing_t *p, const char *href, const sep_ReadingType_t *rt);
+/* The resource WHAT at HREF answered 404: a RateComponent is gone (its intervals price nothing). */
+void sep__prc_gone(sep_pricing_t *p, int what, const char *href);
+
+/* A PriceResponse due at server time SNOW: 1 with the interval's mRID, the status and replyTo; 0 if
+ * none.  Statuses not asked for (responseRequired) are marked sent here and never come out. */
+int sep__prc_next_response(sep_pricing_t *p, char mrid[SEP_MRID_HEX + 1], int *status, char reply_to[SEP_PATH_MAX]);
+/* Response STATUS for interval MRID is sent: never again.  0, or GE_ERR_NOTFOUND (no such interval). */
+int sep__prc_mark_sent(sep_pricing_t *p, const char *mrid, int status);
+
+/* The prices in force at server time SNOW. */
+void sep__prc_price(const sep_pricing_t *p, int64_t snow, sep_price_t *out);
+void sep__prc_counts(const sep_pricing_t *p, unsigned long *intervals, unsigned long *rate_components);
+
 #endif

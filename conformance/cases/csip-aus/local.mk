@@ -69,9 +69,15 @@ GE_CF_CASES += \
 	conformance/cases/csip-aus/STO-04.case \
 	conformance/cases/csip-aus/STO-05.case \
 	conformance/cases/csip-aus/STO-06.case \
+	conformance/cases/csip-aus/PRC-01.case \
+	conformance/cases/csip-aus/PRC-02.case \
+	conformance/cases/csip-aus/PRC-03.case \
+	conformance/cases/csip-aus/PRC-04.case \
+	conformance/cases/csip-aus/PRC-05.case \
 	conformance/cases/csip-aus/csipaus-base.inc \
 	conformance/cases/csip-aus/csipaus-sub.inc \
-	conformance/cases/csip-aus/csipaus-v13.inc
+	conformance/cases/csip-aus/csipaus-v13.inc \
+	conformance/cases/csip-aus/csipaus-prc.inc
 
 # The cases played to the 2030.5 engine in simulated time, and over TLS against `gridedge sep run`.
 check_PROGRAMS += tests/test_csipaus tests/test_csipaus_run

@@ -22,7 +22,8 @@
  * DefaultDERControl from every program, scheduled by gridedge/sched.h (primacy, supersession,
  * cancellation, randomization); Responses to replyTo as responseRequired asks (Table 27 status
  * codes), each once per event and status; PUTs of DERCapability, DERSettings, DERStatus and
- * DERAvailability. */
+ * DERAvailability; and, once CSIP-AUS v1.3 is negotiated, the pricing function set (below:
+ * sep_client_price()). */
 #ifndef GRIDEDGE_SEP_H
 #define GRIDEDGE_SEP_H
 
@@ -137,6 +138,8 @@ typedef struct sep_client_stats {
     unsigned long subscriptions;  /* subscriptions the server holds for us now */
     unsigned long notifications;  /* Notifications taken */
     int csipaus_version;      /* SEP_CSIPAUS_V13 / _V12 when /.well-known/csipaus negotiated it, else 0 */
+    unsigned long tariff_intervals; /* TimeTariffIntervals known (pricing) */
+    unsigned long rate_components;  /* RateComponents known, with their ReadingType */
 } sep_client_stats_t;
 
 int sep_client_new(sep_client_t **out, const sep_client_config_t *cfg);
@@ -199,6 +202,44 @@ void sep_client_set_time_offset(sep_client_t *c, double offset);
 
 /* What the utility's controls ask for at NOW. */
 int sep_client_control(sep_client_t *c, double now, sep_control_t *out);
+
+/* Pricing (2030.5 §10.6, as CSIP-AUS v1.3 streamlines it; only once v1.3 is negotiated): the client
+ * follows every FunctionSetAssignments' TariffProfileList (at its pollRate), each TariffProfile's
+ * csipaus:CombinedTimeTariffIntervalListLink (every TimeTariffInterval of the profile, with its
+ * ConsumptionTariffIntervals inline, at that list's own pollRate) - or, for a profile without one,
+ * each RateComponent's TimeTariffIntervalList - and the RateComponentList, read again with the
+ * TariffProfileList.  Each RateComponent a TimeTariffInterval links and the list does not hold is
+ * read once, and each ReadingType once: both are kept.  Each TimeTariffInterval gets a PriceResponse
+ * at its replyTo as responseRequired asks: status 1 (received) once, and 6 (cancelled) once when its
+ * EventStatus says cancelled; they come out of sep_client_next_request() as Responses do
+ * (response_subject = the interval's mRID), so the caller's outbox keeps them and
+ * sep_client_mark_sent() applies.
+ *
+ * What a price means: ConsumptionTariffInterval.price x 10^TariffProfile.pricePowerOfTenMultiplier
+ * in the profile's currency, per unit of the RateComponent's ReadingType (uom x
+ * 10^powerOfTenMultiplier): uom 72 (Wh) gives a price per kWh, imported (flowDirection 1, or none)
+ * or exported (19); uom 195 a fixed charge per day, which changes no per-kWh price.  Of several
+ * consumption blocks, the first (startValue 0) is the price of the next kWh: the client does not
+ * meter consumption against the blocks.  Negative prices are credits.  Where several intervals of
+ * the same direction are in force, the profile of the lowest primacy value wins, then the latest
+ * start.  An interval cancelled or superseded (currentStatus 2, 3, 4) no longer prices anything. */
+typedef struct sep_price {
+    int has_import;                      /* an import price is in force */
+    double import_kwh;                   /* currency per kWh imported (negative: a credit) */
+    char import_id[SEP_MRID_HEX + 1];    /* the TimeTariffInterval it comes from */
+    int64_t import_end;                  /* server time it ends */
+    int has_export;                      /* an export price is in force */
+    double export_kwh;                   /* currency per kWh exported, as the tariff states it */
+    char export_id[SEP_MRID_HEX + 1];
+    int64_t export_end;
+    int has_daily;                       /* fixed charges per day (uom 195) in force, summed */
+    double daily_charge;
+    uint16_t currency;                   /* ISO 4217 number of the import price's profile (0: not given) */
+} sep_price_t;
+
+/* The prices in force at local time NOW (server time through the learned offset) into *OUT (all
+ * zero when none is known: v1.2, no tariff, the server's clock not read yet).  0, or GE_ERR_INVALID. */
+int sep_client_price(sep_client_t *c, double now, sep_price_t *out);
 
 /* Call sep_client_next_request() again by this local time at the latest. */
 double sep_client_next_wakeup(const sep_client_t *c, double now);
