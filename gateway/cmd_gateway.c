@@ -236,6 +236,25 @@ static void reload(gateway_t *g)
     ge_log(&g->log, GE_LOG_INFO, "gateway", "%s reloaded", g->config_path);
 }
 
+/* What one OpenADR VTN's events ask: the SIMPLE level (-1: none) and a price per kWh. */
+typedef struct oadr_signal {
+    int level;
+    int has_price;
+    double price;
+} oadr_signal_t;
+
+/* SIG joins what IN holds from the clients before: the highest SIMPLE level; an OpenADR price in
+ * force stands for the tariff's (a 2030.5 TariffProfile's) while it lasts. */
+static void take_signal(gw_site_input_t *in, const oadr_signal_t *sig)
+{
+    if (sig->level > in->simple_level)
+        in->simple_level = sig->level;
+    if (sig->has_price) {
+        in->has_price = 1;
+        in->price = sig->price;
+    }
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     gateway_t *g = arg;
@@ -245,6 +264,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     ge_setpoint_t sp;
     ge_der_caps_t caps;
     ge_telemetry_t tel;
+    oadr_signal_t sig;
     size_t n = 0;
     const char *fatal;
     (void)fd;
@@ -291,11 +311,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
                 ge_setpoint_merge(&sp, &osp, osp.set & ~sp.set);
             }
         }
-        if (gw_oadr_link_control(g->oadr, now, &in.simple_level, &in.has_price, &in.price, controls + n,
+        if (gw_oadr_link_control(g->oadr, now, &sig.level, &sig.has_price, &sig.price, controls + n,
                                  GW_STATUS_MAX_CONTROLS - n, &m) == 0) {
             n += m;
             in.controls = controls;
             in.n_controls = n;
+            take_signal(&in, &sig);
         }
         if (!in.server_time)
             in.server_time = gw_oadr_link_server_time(g->oadr, now);
@@ -305,11 +326,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         ge_setpoint_t osp;
         gw_oadr3_link_pump(g->oadr3, now);
         memset(&osp, 0, sizeof(osp));
-        if (gw_oadr3_link_control(g->oadr3, now, &in.simple_level, &in.has_price, &in.price, &osp, controls + n,
+        if (gw_oadr3_link_control(g->oadr3, now, &sig.level, &sig.has_price, &sig.price, &osp, controls + n,
                                   GW_STATUS_MAX_CONTROLS - n, &m) == 0) {
             n += m;
             in.controls = controls;
             in.n_controls = n;
+            take_signal(&in, &sig);
             if (osp.set && !in.utility) {
                 sp = osp;
                 in.utility = &sp;

@@ -203,7 +203,7 @@ struct sep_client {
 
 /* ---- small helpers ---------------------------------------------------------------------------------- */
 
-static void hex_upper(const ge_xml_bytes_t *b, char *out, size_t size)
+void sep__hex_upper(const ge_xml_bytes_t *b, char *out, size_t size)
 {
     static const char digits[] = "0123456789ABCDEF";
     size_t k = 0;
@@ -215,14 +215,13 @@ static void hex_upper(const ge_xml_bytes_t *b, char *out, size_t size)
     out[k] = '\0';
 }
 
-/* SRC into DST (SIZE bytes), cut to fit. */
-static void copy_str(char *dst, size_t size, const char *src)
+void sep__copy_str(char *dst, size_t size, const char *src)
 {
-    size_t n = strlen(src);
+    size_t n = src ? strlen(src) : 0;
 
     if (n >= size)
         n = size - 1;
-    memcpy(dst, src, n);
+    memcpy(dst, src ? src : "", n);
     dst[n] = '\0';
 }
 
@@ -321,7 +320,7 @@ static void unsubscribe(sep_client_t *c, const char *href)
                MAX_UNSUB, href);
         return;
     }
-    copy_str(c->unsub[c->n_unsub++], sizeof(c->unsub[0]), href);
+    sep__copy_str(c->unsub[c->n_unsub++], sizeof(c->unsub[0]), href);
 }
 
 static void unfollow(sep_client_t *c, watch_t *w)
@@ -600,7 +599,7 @@ static int curve_ref(sep_client_t *c, const char *href, uint32_t poll_s, double 
     }
     memset(&c->curves[free_slot], 0, sizeof(c->curves[free_slot]));
     c->curves[free_slot].used = 1;
-    copy_str(c->curves[free_slot].href, sizeof(c->curves[free_slot].href), href);
+    sep__copy_str(c->curves[free_slot].href, sizeof(c->curves[free_slot].href), href);
     return free_slot + 1;
 }
 
@@ -666,7 +665,7 @@ static void take_control(sep_client_t *c, const sep_DERControl_t *dc, program_t 
     ge_sched_event_t ev;
     sep_ctl_t *ctl;
 
-    hex_upper(&dc->mRID, mrid, sizeof(mrid));
+    sep__hex_upper(&dc->mRID, mrid, sizeof(mrid));
     if (!mrid[0] || !dc->interval || !dc->EventStatus || !dc->DERControlBase)
         return;
     ctl = control_get(c, mrid);
@@ -725,7 +724,7 @@ static void on_dcap(sep_client_t *c, watch_t *w, const sep_DeviceCapability_t *d
         follow(c, R_EDEV_LIST, d->EndDeviceListLink->href, DEFAULT_POLL, -1, now);
     if (d->MirrorUsagePointListLink && d->MirrorUsagePointListLink->href &&
         strlen(d->MirrorUsagePointListLink->href) < sizeof(c->mup_list)) {
-        copy_str(c->mup_list, sizeof(c->mup_list), d->MirrorUsagePointListLink->href);
+        sep__copy_str(c->mup_list, sizeof(c->mup_list), d->MirrorUsagePointListLink->href);
         follow(c, R_MUP_LIST, c->mup_list, DEFAULT_POLL, -1, now);
     }
 }
@@ -751,10 +750,10 @@ static void on_mup_list(sep_client_t *c, watch_t *w, const sep_MirrorUsagePointL
     for (size_t i = 0; i < l->MirrorUsagePoint_count; i++) {
         const sep_MirrorUsagePoint_t *m = l->MirrorUsagePoint[i];
         char mrid[SEP_MRID_HEX + 1];
-        hex_upper(&m->mRID, mrid, sizeof(mrid));
+        sep__hex_upper(&m->mRID, mrid, sizeof(mrid));
         for (int k = 0; k < 2; k++)
             if (strcmp(mrid, c->mirrors[k].mrid) == 0 && m->href && !c->mirrors[k].href[0]) {
-                copy_str(c->mirrors[k].href, sizeof(c->mirrors[k].href), m->href);
+                sep__copy_str(c->mirrors[k].href, sizeof(c->mirrors[k].href), m->href);
                 if (m->has_postRate)
                     set_post_rate(c, m->postRate, now);
             }
@@ -786,11 +785,11 @@ static void on_edev(sep_client_t *c, const sep_EndDevice_t *e, double now, uint3
     if (e->DERListLink)
         follow(c, R_DER_LIST, e->DERListLink->href, poll, -1, now);
     if (e->href && !c->edev_href[0])
-        copy_str(c->edev_href, sizeof(c->edev_href), e->href);
+        sep__copy_str(c->edev_href, sizeof(c->edev_href), e->href);
     if (e->LogEventListLink && e->LogEventListLink->href)
-        copy_str(c->lel_href, sizeof(c->lel_href), e->LogEventListLink->href);
+        sep__copy_str(c->lel_href, sizeof(c->lel_href), e->LogEventListLink->href);
     if (e->SubscriptionListLink && e->SubscriptionListLink->href && c->notify_uri[0]) {
-        copy_str(c->sub_list, sizeof(c->sub_list), e->SubscriptionListLink->href);
+        sep__copy_str(c->sub_list, sizeof(c->sub_list), e->SubscriptionListLink->href);
         follow(c, R_SUB_LIST, c->sub_list, DEFAULT_POLL, -1, now);
     }
     if (e->ConnectionPointLink && e->ConnectionPointLink->href) {
@@ -806,7 +805,7 @@ static int edev_is_ours(const sep_client_t *c, const sep_EndDevice_t *e)
     char lfdi[41];
 
     if (e->lFDI.data) {
-        hex_upper(&e->lFDI, lfdi, sizeof(lfdi));
+        sep__hex_upper(&e->lFDI, lfdi, sizeof(lfdi));
         return strcmp(lfdi, c->lfdi) == 0;
     }
     return e->sFDI == c->cfg.sfdi;
@@ -828,7 +827,7 @@ static void on_edev_list(sep_client_t *c, watch_t *w, const sep_EndDeviceList_t 
      * POST; CSIP-AUS in-band registration) */
     if (list_done(w) && !c->edev_seen && !c->edev_href[0] && !c->edev_list[0]) {
         ge_log(c->cfg.log, GE_LOG_INFO, "sep", "our EndDevice is not in %s; registering it there", w->href);
-        copy_str(c->edev_list, sizeof(c->edev_list), w->href);
+        sep__copy_str(c->edev_list, sizeof(c->edev_list), w->href);
         c->edev_next = now;
     }
 }
@@ -898,7 +897,7 @@ static void on_derp_list(sep_client_t *c, watch_t *w, const sep_DERProgramList_t
         if (!p)
             continue;
         pi = (int)(p - c->programs);
-        hex_upper(&d->mRID, p->mrid, sizeof(p->mrid));
+        sep__hex_upper(&d->mRID, p->mrid, sizeof(p->mrid));
         if (p->primacy != d->primacy) {
             p->primacy = d->primacy;
             /* re-put the program's events with the new primacy */
@@ -908,7 +907,7 @@ static void on_derp_list(sep_client_t *c, watch_t *w, const sep_DERProgramList_t
         }
         p->gen = w->gen;
         p->list = (int)(w - c->watch);
-        copy_str(p->list_href, sizeof(p->list_href), w->href);
+        sep__copy_str(p->list_href, sizeof(p->list_href), w->href);
         p->poll_s = w->poll_s;
         if (d->DERControlListLink)
             follow(c, R_DERC_LIST, d->DERControlListLink->href, w->poll_s, pi, now);
@@ -979,7 +978,7 @@ static void on_dderc(sep_client_t *c, watch_t *w, const sep_DefaultDERControl_t 
         return;
     memset(&p->dflt, 0, sizeof(p->dflt));
     p->dflt.used = 1;
-    hex_upper(&d->mRID, p->dflt.mrid, sizeof(p->dflt.mrid));
+    sep__hex_upper(&d->mRID, p->dflt.mrid, sizeof(p->dflt.mrid));
     p->dflt.program_no = p->no;
     sep__control_base(d->DERControlBase, &p->dflt);
     take_curves(c, d->DERControlBase, &p->dflt, p->poll_s, now);
@@ -1038,7 +1037,7 @@ static void on_sub_list(sep_client_t *c, watch_t *w, const sep_SubscriptionList_
             continue;
         if (r->sub == SUB_NONE || r->sub == SUB_WANTED) {
             r->sub = SUB_ACTIVE;
-            copy_str(r->sub_href, sizeof(r->sub_href), href);
+            sep__copy_str(r->sub_href, sizeof(r->sub_href), href);
         } else if (r->sub == SUB_ACTIVE && strcmp(r->sub_href, href) != 0) {
             unsubscribe(c, href); /* a duplicate */
         }
@@ -1180,7 +1179,7 @@ static void fill_request(sep_client_t *c, inflight_t *f, sep_request_t *req)
         req->body = f->body.data;
         req->body_len = f->body.len;
     }
-    copy_str(req->response_subject, sizeof(req->response_subject), f->subject);
+    sep__copy_str(req->response_subject, sizeof(req->response_subject), f->subject);
     req->response_status = f->status;
     c->stats.requests++;
 }
@@ -1191,10 +1190,10 @@ static void post(sep_client_t *c, inflight_t *f, int kind, const char *path, con
                  sep_request_t *req)
 {
     f->watch = kind;
-    copy_str(f->subject, sizeof(f->subject), subject);
+    sep__copy_str(f->subject, sizeof(f->subject), subject);
     f->status = status;
     snprintf(f->method, sizeof(f->method), "POST");
-    copy_str(f->path, sizeof(f->path), path);
+    sep__copy_str(f->path, sizeof(f->path), path);
     fill_request(c, f, req);
 }
 
@@ -1211,7 +1210,7 @@ static int next_price_response(sep_client_t *c, int64_t snow, sep_request_t *req
         ge_buf_clear(&f->body);
         /* never decided again by this engine; after a restart the caller's outbox knows it was sent */
         sep__prc_mark_sent(c->prc, mrid, status);
-        if (sep__price_response_xml(c->schema, &f->body, c->lfdi, mrid, status, snow) < 0) {
+        if (sep__response_xml(c->schema, &f->body, "PriceResponse", c->lfdi, mrid, status, snow) < 0) {
             ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "cannot encode the PriceResponse for %s", mrid);
             continue;
         }
@@ -1250,7 +1249,7 @@ static int next_response(sep_client_t *c, double now, sep_request_t *req)
         if (!f)
             return 0;
         ge_buf_clear(&f->body);
-        if (sep__response_xml(c->schema, &f->body, c->lfdi, ctl->mrid, due[i].status, snow) < 0) {
+        if (sep__response_xml(c->schema, &f->body, "DERControlResponse", c->lfdi, ctl->mrid, due[i].status, snow) < 0) {
             ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "cannot encode the Response for %s", ctl->mrid);
             mark_sent(c, due[i].id, due[i].status);
             continue;
@@ -1350,7 +1349,7 @@ static void mirror_answer(sep_client_t *c, inflight_t *f, int status, const char
                 return;
             }
             const char *p = location_path(location);
-            copy_str(m->href, sizeof(m->href), p ? p : location);
+            sep__copy_str(m->href, sizeof(m->href), p ? p : location);
             m->next_post = now; /* first readings at once */
             return;
         }
@@ -1411,7 +1410,7 @@ static void register_answer(sep_client_t *c, int status, const char *location, d
     c->edev_posting = 0;
     if (status >= 200 && status < 300 && p) {
         if (follow(c, R_EDEV, p, DEFAULT_POLL, -1, now)) {
-            copy_str(c->edev_href, sizeof(c->edev_href), p);
+            sep__copy_str(c->edev_href, sizeof(c->edev_href), p);
             c->edev_backoff = 0;
             ge_log(c->cfg.log, GE_LOG_INFO, "sep", "registered in band as %s", p);
             return;
@@ -1479,7 +1478,7 @@ static void subscribe_answer(sep_client_t *c, inflight_t *f, int status, const c
     if (status >= 200 && status < 300) {
         w->sub = SUB_ACTIVE;
         w->sub_backoff = 0;
-        copy_str(w->sub_href, sizeof(w->sub_href), p ? p : "");
+        sep__copy_str(w->sub_href, sizeof(w->sub_href), p ? p : "");
         ge_log(c->cfg.log, GE_LOG_INFO, "sep", "subscribed to %s%s%s", w->href, p ? " as " : "", p ? p : "");
         return;
     }
@@ -1503,7 +1502,7 @@ static int next_unsubscribe(sep_client_t *c, double now, sep_request_t *req)
     f->subject[0] = '\0';
     f->status = 0;
     snprintf(f->method, sizeof(f->method), "DELETE");
-    copy_str(f->path, sizeof(f->path), c->unsub[0]);
+    sep__copy_str(f->path, sizeof(f->path), c->unsub[0]);
     c->unsub_out = 1;
     fill_request(c, f, req);
     return 1;
@@ -1537,7 +1536,7 @@ static int next_well_known(sep_client_t *c, sep_request_t *req)
     f->subject[0] = '\0';
     f->status = 0;
     snprintf(f->method, sizeof(f->method), "GET");
-    copy_str(f->path, sizeof(f->path), SEP_CSIPAUS_WELL_KNOWN);
+    sep__copy_str(f->path, sizeof(f->path), SEP_CSIPAUS_WELL_KNOWN);
     c->wk = WK_OUT;
     fill_request(c, f, req);
     return 1;
@@ -1569,7 +1568,7 @@ static void well_known_answer(sep_client_t *c, inflight_t *f, int status, double
                c->dcap_path);
     } else {
         c->csipaus_version = ch.version;
-        copy_str(c->dcap_path, sizeof(c->dcap_path), ch.dcap_path);
+        sep__copy_str(c->dcap_path, sizeof(c->dcap_path), ch.dcap_path);
         if (ch.version == SEP_CSIPAUS_V13)
             c->schema = &ge_xml_schema_sep_alt; /* https://csipaus.org/ns/v1.3 in what we send */
         ge_log(c->cfg.log, GE_LOG_INFO, "sep", "CSIP-AUS v1.%d negotiated (%s): DeviceCapability at %s",
@@ -1623,7 +1622,7 @@ int sep_client_next_request(sep_client_t *c, double now, sep_request_t *req)
                 continue;
             }
             snprintf(f->method, sizeof(f->method), "PUT");
-            copy_str(f->path, sizeof(f->path), w->href);
+            sep__copy_str(f->path, sizeof(f->path), w->href);
         } else {
             char path[sizeof(f->path)];
             snprintf(f->method, sizeof(f->method), "GET");
@@ -1634,7 +1633,7 @@ int sep_client_next_request(sep_client_t *c, double now, sep_request_t *req)
                          (unsigned)w->page_start, PAGE_LIMIT);
             else
                 snprintf(path, sizeof(path), "%s", w->href);
-            copy_str(f->path, sizeof(f->path), path);
+            sep__copy_str(f->path, sizeof(f->path), path);
         }
         w->inflight = 1;
         fill_request(c, f, req);
@@ -2005,7 +2004,7 @@ int sep_client_control(sep_client_t *c, double now, sep_control_t *out)
         sep__control_setpoint(ctl, &c->caps, &sp);
         put_curves(c, ctl, &sp);
         ge_setpoint_merge(&out->setpoint, &sp, a->modes);
-        copy_str(o->mrid, sizeof(o->mrid), ctl->mrid);
+        sep__copy_str(o->mrid, sizeof(o->mrid), ctl->mrid);
         o->is_default = a->is_default;
         o->primacy = a->primacy;
         o->modes = a->modes;
@@ -2241,9 +2240,9 @@ static int restore_line(sep_client_t *c, saved_t *sv, char *line, const char **w
         p->primacy = (uint8_t)strtoul(f[3], NULL, 10);
         p->set_grad_w = (unsigned)strtoul(f[4], NULL, 10);
         p->list = -1;
-        copy_str(p->list_href, sizeof(p->list_href), f[5]);
-        copy_str(p->href, sizeof(p->href), f[6]);
-        copy_str(p->mrid, sizeof(p->mrid), f[7]);
+        sep__copy_str(p->list_href, sizeof(p->list_href), f[5]);
+        sep__copy_str(p->href, sizeof(p->href), f[6]);
+        sep__copy_str(p->mrid, sizeof(p->mrid), f[7]);
         return 0;
     }
     if (strcmp(f[0], "D") == 0 && n == 3) {
@@ -2272,7 +2271,7 @@ static int restore_line(sep_client_t *c, saved_t *sv, char *line, const char **w
             return *why = "bad DERControl", -1;
         }
         memset(ev, 0, sizeof(*ev));
-        copy_str(ev->id, sizeof(ev->id), f[1]);
+        sep__copy_str(ev->id, sizeof(ev->id), f[1]);
         ev->program = (uint32_t)strtoul(f[2], NULL, 10);
         ev->primacy = (uint8_t)strtoul(f[3], NULL, 10);
         ev->creation_time = strtoll(f[4], NULL, 10);

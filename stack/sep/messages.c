@@ -279,9 +279,15 @@ static void watt_hours(sep_WattHour_t *p, double wh)
     p->value = (uint16_t)scaled(wh > 0 ? wh : 0, 65535, &p->multiplier);
 }
 
-int sep__response_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *lfdi, const char *mrid, int status, int64_t created)
+/* DERControlResponse and PriceResponse add nothing to Response: one struct fills either root */
+_Static_assert(sizeof(sep_DERControlResponse_t) == sizeof(sep_Response_t) &&
+                   sizeof(sep_PriceResponse_t) == sizeof(sep_Response_t),
+               "Response types differ");
+
+int sep__response_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *root, const char *lfdi, const char *mrid,
+                      int status, int64_t created)
 {
-    sep_DERControlResponse_t r;
+    sep_Response_t r;
     uint8_t lf[20], subj[16];
     int nl = sep__hex_bytes(lfdi, lf, sizeof(lf)), ns = sep__hex_bytes(mrid, subj, sizeof(subj));
 
@@ -296,28 +302,7 @@ int sep__response_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *
     r.has_status = true;
     r.subject.data = subj;
     r.subject.len = (size_t)ns;
-    return encode(schema, out, "DERControlResponse", &r);
-}
-
-int sep__price_response_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *lfdi, const char *mrid, int status,
-                            int64_t created)
-{
-    sep_PriceResponse_t r;
-    uint8_t lf[20], subj[16];
-    int nl = sep__hex_bytes(lfdi, lf, sizeof(lf)), ns = sep__hex_bytes(mrid, subj, sizeof(subj));
-
-    if (nl != 20 || ns <= 0)
-        return GE_ERR_INVALID;
-    memset(&r, 0, sizeof(r));
-    r.createdDateTime = created;
-    r.has_createdDateTime = true;
-    r.endDeviceLFDI.data = lf;
-    r.endDeviceLFDI.len = 20;
-    r.status = (uint8_t)status;
-    r.has_status = true;
-    r.subject.data = subj;
-    r.subject.len = (size_t)ns;
-    return encode(schema, out, "PriceResponse", &r);
+    return encode(schema, out, root, &r);
 }
 
 /* 2030.5 DERControlType bits (modesSupported / modesEnabled) for what the driver applies. */

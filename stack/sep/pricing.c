@@ -95,29 +95,6 @@ struct sep_pricing {
 
 /* ---- helpers ------------------------------------------------------------------------------------------ */
 
-static void copy_str(char *dst, size_t size, const char *src)
-{
-    size_t n = src ? strlen(src) : 0;
-
-    if (n >= size)
-        n = size - 1;
-    if (n)
-        memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-static void hex_upper(const ge_xml_bytes_t *b, char *out, size_t size)
-{
-    static const char digits[] = "0123456789ABCDEF";
-    size_t k = 0;
-
-    for (size_t i = 0; b->data && i < b->len && k + 2 < size; i++) {
-        out[k++] = digits[b->data[i] >> 4];
-        out[k++] = digits[b->data[i] & 15];
-    }
-    out[k] = '\0';
-}
-
 static int fits(const char *href)
 {
     return href && href[0] && strlen(href) < SEP_PATH_MAX;
@@ -143,7 +120,7 @@ static unsigned list_gen(sep_pricing_t *p, const char *href, int first)
     if (!slot)
         return 0;
     if (!slot->href[0]) {
-        copy_str(slot->href, sizeof(slot->href), href);
+        sep__copy_str(slot->href, sizeof(slot->href), href);
         slot->gen = 0;
     }
     if (first && ++slot->gen == 0)
@@ -185,7 +162,7 @@ static rc_t *rc_new(sep_pricing_t *p, const char *href)
         if (!p->rc[i].used) {
             memset(&p->rc[i], 0, sizeof(p->rc[i]));
             p->rc[i].used = 1;
-            copy_str(p->rc[i].href, sizeof(p->rc[i].href), href);
+            sep__copy_str(p->rc[i].href, sizeof(p->rc[i].href), href);
             return &p->rc[i];
         }
     ge_log(p->hooks.log, GE_LOG_WARN, "sep", "more than %d RateComponents; ignoring %s", MAX_RC, href);
@@ -209,7 +186,7 @@ static void want_rt(sep_pricing_t *p, const char *href, double now)
         if (!p->rt[i].used) {
             memset(&p->rt[i], 0, sizeof(p->rt[i]));
             p->rt[i].used = 1;
-            copy_str(p->rt[i].href, sizeof(p->rt[i].href), href);
+            sep__copy_str(p->rt[i].href, sizeof(p->rt[i].href), href);
             follow(p, SEP_PRC_RT, href, ONCE_POLL, 1, now);
             return;
         }
@@ -221,8 +198,8 @@ static void rc_take(sep_pricing_t *p, rc_t *rc, const sep_RateComponent_t *r, do
 {
     rc->read = 1;
     rc->gone = 0;
-    copy_str(rc->rt, sizeof(rc->rt), LINK_HREF(r->ReadingTypeLink));
-    copy_str(rc->ttil, sizeof(rc->ttil), LINK_HREF(r->TimeTariffIntervalListLink));
+    sep__copy_str(rc->rt, sizeof(rc->rt), LINK_HREF(r->ReadingTypeLink));
+    sep__copy_str(rc->ttil, sizeof(rc->ttil), LINK_HREF(r->TimeTariffIntervalListLink));
     if (!rc->rt[0])
         ge_log(p->hooks.log, GE_LOG_WARN, "sep", "RateComponent %s has no ReadingTypeLink: its prices are not used",
                rc->href);
@@ -289,9 +266,9 @@ void sep__prc_on_tp_list(sep_pricing_t *p, const char *href, const sep_TariffPro
         const sep_TariffProfile_t *t = l->TariffProfile[i];
         char key[SEP_PATH_MAX], mrid[SEP_MRID_HEX + 1];
         tp_t *tp = NULL;
-        hex_upper(&t->mRID, mrid, sizeof(mrid));
+        sep__hex_upper(&t->mRID, mrid, sizeof(mrid));
         if (fits(t->href))
-            copy_str(key, sizeof(key), t->href);
+            sep__copy_str(key, sizeof(key), t->href);
         else
             snprintf(key, sizeof(key), "%.200s#%s", href, mrid);
         for (int k = 0; k < MAX_TP && !tp; k++)
@@ -302,20 +279,20 @@ void sep__prc_on_tp_list(sep_pricing_t *p, const char *href, const sep_TariffPro
                 tp = &p->tp[k];
                 memset(tp, 0, sizeof(*tp));
                 tp->used = 1;
-                copy_str(tp->key, sizeof(tp->key), key);
+                sep__copy_str(tp->key, sizeof(tp->key), key);
             }
         if (!tp) {
             ge_log(p->hooks.log, GE_LOG_WARN, "sep", "more than %d TariffProfiles; ignoring %s", MAX_TP, key);
             continue;
         }
-        copy_str(tp->list, sizeof(tp->list), href);
-        copy_str(tp->mrid, sizeof(tp->mrid), mrid);
+        sep__copy_str(tp->list, sizeof(tp->list), href);
+        sep__copy_str(tp->mrid, sizeof(tp->mrid), mrid);
         tp->gen = gen;
         tp->primacy = t->primacy;
         tp->pow10 = t->has_pricePowerOfTenMultiplier ? t->pricePowerOfTenMultiplier : 0;
         tp->currency = t->has_currency ? t->currency : 0;
-        copy_str(tp->ctti, sizeof(tp->ctti), LINK_HREF(t->CombinedTimeTariffIntervalListLink));
-        copy_str(tp->rcl, sizeof(tp->rcl), LINK_HREF(t->RateComponentListLink));
+        sep__copy_str(tp->ctti, sizeof(tp->ctti), LINK_HREF(t->CombinedTimeTariffIntervalListLink));
+        sep__copy_str(tp->rcl, sizeof(tp->rcl), LINK_HREF(t->RateComponentListLink));
         /* every interval of the profile at the combined list's own rate; the RateComponentList read
          * again with the TariffProfileList (a new component is listed there) */
         if (tp->ctti[0])
@@ -356,7 +333,7 @@ void sep__prc_on_rc_list(sep_pricing_t *p, const char *href, const sep_RateCompo
         rc = rc_find(p, r->href);
         if (!rc && !(rc = rc_new(p, r->href)))
             continue;
-        copy_str(rc->list, sizeof(rc->list), href);
+        sep__copy_str(rc->list, sizeof(rc->list), href);
         rc->gen = gen;
         if (rc->asked) { /* the list holds it: no need to read it singly */
             unfollow(p, SEP_PRC_RC, rc->href);
@@ -440,7 +417,7 @@ static void take_tti(sep_pricing_t *p, const char *href, const sep_TimeTariffInt
     tti_t *x = NULL;
     uint64_t best = UINT64_MAX;
 
-    hex_upper(&t->mRID, mrid, sizeof(mrid));
+    sep__hex_upper(&t->mRID, mrid, sizeof(mrid));
     if (!mrid[0] || !t->interval || !t->EventStatus) {
         ge_log(p->hooks.log, GE_LOG_WARN, "sep", "%s: a TimeTariffInterval without mRID, interval or EventStatus; "
                "ignored", href);
@@ -460,16 +437,16 @@ static void take_tti(sep_pricing_t *p, const char *href, const sep_TimeTariffInt
             x = &p->tti[i];
             memset(x, 0, sizeof(*x));
             x->used = 1;
-            copy_str(x->mrid, sizeof(x->mrid), mrid);
+            sep__copy_str(x->mrid, sizeof(x->mrid), mrid);
         }
     if (!x) {
         ge_log(p->hooks.log, GE_LOG_WARN, "sep", "more than %d TimeTariffIntervals; ignoring %s", MAX_TTI, mrid);
         return;
     }
-    copy_str(x->list, sizeof(x->list), href);
+    sep__copy_str(x->list, sizeof(x->list), href);
     x->gen = gen;
     x->tp = tp;
-    copy_str(x->rc, sizeof(x->rc), rc_href);
+    sep__copy_str(x->rc, sizeof(x->rc), rc_href);
     x->start = t->interval->start;
     x->duration = t->interval->duration;
     x->status = t->EventStatus->currentStatus;
@@ -489,7 +466,7 @@ static void take_tti(sep_pricing_t *p, const char *href, const sep_TimeTariffInt
         ge_log(p->hooks.log, GE_LOG_INFO, "sep", "%s: TimeTariffInterval %s has no "
                "csipaus:ConsumptionTariffIntervalListSummary: no price from it", href, mrid);
     }
-    copy_str(x->reply_to, sizeof(x->reply_to), t->replyTo && fits(t->replyTo) ? t->replyTo : "");
+    sep__copy_str(x->reply_to, sizeof(x->reply_to), t->replyTo && fits(t->replyTo) ? t->replyTo : "");
     x->response_required = t->responseRequired.data && t->responseRequired.len ? t->responseRequired.data[0] : 0;
     /* its RateComponent: known, or read once - after the profile's RateComponentList, which
      * likely holds it, has been read */
@@ -554,8 +531,8 @@ int sep__prc_next_response(sep_pricing_t *p, char mrid[SEP_MRID_HEX + 1], int *s
         while (x->used && (st = owed(x)) != 0) {
             /* responseRequired bit 0: "received"; bit 1: the specific responses (2030.5 Table 27) */
             if (x->reply_to[0] && (st == ST_RECEIVED ? (x->response_required & 1) : (x->response_required & 2))) {
-                copy_str(mrid, SEP_MRID_HEX + 1, x->mrid);
-                copy_str(reply_to, SEP_PATH_MAX, x->reply_to);
+                sep__copy_str(mrid, SEP_MRID_HEX + 1, x->mrid);
+                sep__copy_str(reply_to, SEP_PATH_MAX, x->reply_to);
                 *status = st;
                 return 1;
             }
@@ -635,12 +612,12 @@ void sep__prc_price(const sep_pricing_t *p, int64_t snow, sep_price_t *out)
     }
     if (imp) {
         out->has_import = 1;
-        copy_str(out->import_id, sizeof(out->import_id), imp->mrid);
+        sep__copy_str(out->import_id, sizeof(out->import_id), imp->mrid);
         out->import_end = imp->start + (int64_t)imp->duration;
     }
     if (exp) {
         out->has_export = 1;
-        copy_str(out->export_id, sizeof(out->export_id), exp->mrid);
+        sep__copy_str(out->export_id, sizeof(out->export_id), exp->mrid);
         out->export_end = exp->start + (int64_t)exp->duration;
     }
 }

@@ -45,7 +45,10 @@ void sep__control_setpoint(const sep_ctl_t *ctl, const ge_der_caps_t *caps, ge_s
 
 /* The XML bodies the client sends (appended to OUT), in SCHEMA's namespace URIs: ge_xml_schema_sep,
  * or ge_xml_schema_sep_alt once CSIP-AUS v1.3 is negotiated. */
-int sep__response_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *lfdi, const char *mrid, int status, int64_t created);
+/* A Response with STATUS for MRID, as ROOT: "DERControlResponse" (to a DERControl) or "PriceResponse"
+ * (2030.5 §10.6: to a TimeTariffInterval). */
+int sep__response_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *root, const char *lfdi, const char *mrid,
+                      int status, int64_t created);
 /* STORAGE (CSIP-AUS v1.3 negotiated, a DER with a battery): also the storage extension's fields
  * (vppModesSupported/Enabled, setMinWh) and the ratings the storage procedures read (VA, var, PF). */
 int sep__dercap_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_caps_t *caps, int csip_aus, int storage);
@@ -68,6 +71,10 @@ int sep__mirror_xml(const ge_xml_schema_t *schema, ge_buf_t *out, int which, con
                     int64_t now, int create, int storage);
 
 int sep__hex_bytes(const char *s, uint8_t *out, size_t max);
+/* B as uppercase hex into OUT (SIZE bytes, cut to fit). */
+void sep__hex_upper(const ge_xml_bytes_t *b, char *out, size_t size);
+/* SRC (NULL: "") into DST (SIZE bytes), cut to fit. */
+void sep__copy_str(char *dst, size_t size, const char *src);
 
 /* The adapter alarms that are 2030.5 DER faults (DERStatus alarmStatus, DER LogEvents). */
 #define SEP_FAULT_ALARMS (((1u << GE_ALARM_SEP_BITS) - 1) << 5)
@@ -79,10 +86,6 @@ int sep__logevent_xml(const ge_xml_schema_t *schema, ge_buf_t *out, int bit, uin
 
 /* A Subscription to RESOURCE with notifications to NOTIFY_URI (lists: at most LIMIT items). */
 int sep__subscription_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *resource, const char *notify_uri, uint32_t limit);
-
-/* A PriceResponse (2030.5 §10.6: the Response to a TimeTariffInterval) with STATUS for MRID. */
-int sep__price_response_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *lfdi, const char *mrid, int status,
-                            int64_t created);
 
 /* ---- pricing (pricing.c): what the tariff documents say, kept between reads ----------------------- */
 
