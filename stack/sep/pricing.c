@@ -25,7 +25,7 @@
 #define UOM_DAY 195       /* CSIP-AUS: a fixed charge per day */
 #define FLOW_REVERSE 19   /* 2030.5 FlowDirectionType: reverse (export); 1 forward (import) */
 
-/* Response statuses a TimeTariffInterval gets (2030.5 Table 27) and their bits in sent. */
+/* Response statuses of a TimeTariffInterval (2030.5 Table 27), and their bits in sent. */
 #define ST_RECEIVED 1
 #define ST_CANCELLED 6
 
