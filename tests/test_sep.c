@@ -453,24 +453,30 @@ static double battery_at(const sep_play_run_t *r, double t)
     return w;
 }
 
-/* In the bodies of C's actions: the <value>..</value> that starts each FROM becomes WITH (new bodies in A). */
-static void replace_in_bodies(ge_arena_t *a, cf_case_t *c, const char *from, const char *with)
+/* In the bodies of C's actions: each FROM becomes WITH (new bodies in A). */
+static void replace_text(ge_arena_t *a, cf_case_t *c, const char *from, const char *with)
 {
-    size_t what;
+    size_t nf = strlen(from), nw = strlen(with);
 
     for (size_t k = 0; k < c->n_actions; k++) {
-        const char *v = c->actions[k].body ? strstr(c->actions[k].body, from) : NULL;
+        const char *b = c->actions[k].body, *v;
+        ge_buf_t out;
         char *body;
-        if (!v)
+        if (!b || !strstr(b, from))
             continue;
-        what = (size_t)(strstr(v, "</value>") - v) + strlen("</value>");
-        body = ge_arena_zalloc(a, c->actions[k].body_len + strlen(with) + 1);
+        ge_buf_init(&out, NULL, 0);
+        while ((v = strstr(b, from)) != NULL) {
+            CU_ASSERT_EQUAL(ge_buf_append(&out, b, (size_t)(v - b)), 0);
+            CU_ASSERT_EQUAL(ge_buf_append(&out, with, nw), 0);
+            b = v + nf;
+        }
+        CU_ASSERT_EQUAL(ge_buf_puts(&out, b), 0);
+        body = ge_arena_zalloc(a, out.len + 1);
         CU_ASSERT_PTR_NOT_NULL_FATAL(body);
-        memcpy(body, c->actions[k].body, (size_t)(v - c->actions[k].body));
-        strcat(body, with);
-        strcat(body, v + what);
+        memcpy(body, out.data, out.len);
         c->actions[k].body = body;
-        c->actions[k].body_len = strlen(body);
+        c->actions[k].body_len = out.len;
+        ge_buf_free(&out);
     }
 }
 
@@ -520,8 +526,9 @@ static void test_storage_extension(void)
     sep_play_run_free(&r);
 
     /* a negative target charges the battery (with the rig's load limit of 0 W lifted) */
-    replace_in_bodies(a, &c, "<value>5000</value></csipaus:opModStorageTargetW>", "<value>-3000</value>");
-    replace_in_bodies(a, &c, "<value>0</value></csipaus:opModLoadLimW>", "<value>9000</value>");
+    replace_text(a, &c, "<value>5000</value></csipaus:opModStorageTargetW>",
+                 "<value>-3000</value></csipaus:opModStorageTargetW>");
+    replace_text(a, &c, "<value>0</value></csipaus:opModLoadLimW>", "<value>9000</value></csipaus:opModLoadLimW>");
     memset(&r, 0, sizeof(r));
     sep_play(&c, &r, NULL, NULL);
     CU_ASSERT(fabs(battery_at(&r, 14) + 3000) < 1);
@@ -571,32 +578,6 @@ static double price_at(const sep_play_run_t *r, double t)
     return sample_num(r, t, "price");
 }
 
-/* In the bodies of C's actions: each FROM becomes WITH (new bodies in A). */
-static void replace_text(ge_arena_t *a, cf_case_t *c, const char *from, const char *with)
-{
-    size_t nf = strlen(from), nw = strlen(with);
-
-    for (size_t k = 0; k < c->n_actions; k++) {
-        const char *b = c->actions[k].body, *v;
-        ge_buf_t out;
-        char *body;
-        if (!b || !strstr(b, from))
-            continue;
-        ge_buf_init(&out, NULL, 0);
-        while ((v = strstr(b, from)) != NULL) {
-            CU_ASSERT_EQUAL(ge_buf_append(&out, b, (size_t)(v - b)), 0);
-            CU_ASSERT_EQUAL(ge_buf_append(&out, with, nw), 0);
-            b = v + nf;
-        }
-        CU_ASSERT_EQUAL(ge_buf_puts(&out, b), 0);
-        body = ge_arena_zalloc(a, out.len + 1);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(body);
-        memcpy(body, out.data, out.len);
-        c->actions[k].body = body;
-        c->actions[k].body_len = out.len;
-        ge_buf_free(&out);
-    }
-}
 
 /* Play pricing case ID (CSIP-AUS v1.3) into R (zeroed here); its expectations all hold. */
 static void play_prc(const char *id, sep_play_run_t *r, ge_arena_t **a, cf_case_t *c)
