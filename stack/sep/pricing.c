@@ -169,12 +169,20 @@ static rc_t *rc_new(sep_pricing_t *p, const char *href)
     return NULL;
 }
 
-static const rt_t *rt_find(const sep_pricing_t *p, const char *href)
+/* The slot of the ReadingType at HREF, or -1. */
+static int rt_index(const sep_pricing_t *p, const char *href)
 {
     for (int i = 0; i < MAX_RT; i++)
         if (p->rt[i].used && strcmp(p->rt[i].href, href) == 0)
-            return &p->rt[i];
-    return NULL;
+            return i;
+    return -1;
+}
+
+static const rt_t *rt_find(const sep_pricing_t *p, const char *href)
+{
+    int i = rt_index(p, href);
+
+    return i < 0 ? NULL : &p->rt[i];
 }
 
 /* The ReadingType at HREF: known or being read (read once, then kept). */
@@ -373,20 +381,20 @@ void sep__prc_on_rc(sep_pricing_t *p, const char *href, const sep_RateComponent_
 
 void sep__prc_on_rt(sep_pricing_t *p, const char *href, const sep_ReadingType_t *r)
 {
-    for (int i = 0; i < MAX_RT; i++) {
-        rt_t *rt = &p->rt[i];
-        if (!rt->used || strcmp(rt->href, href) != 0)
-            continue;
-        rt->read = 1;
-        rt->gone = 0;
-        rt->flow = r->has_flowDirection ? r->flowDirection : 0;
-        rt->uom = r->has_uom ? r->uom : 0;
-        rt->pow10 = r->has_powerOfTenMultiplier ? r->powerOfTenMultiplier : 0;
-        if (rt->uom != UOM_WH && rt->uom != UOM_DAY)
-            ge_log(p->hooks.log, GE_LOG_INFO, "sep", "ReadingType %s: uom %u is neither energy (72) nor a daily "
-                   "charge (195): its prices are not used", href, (unsigned)rt->uom);
+    int i = rt_index(p, href);
+    rt_t *rt;
+
+    if (i < 0)
         return;
-    }
+    rt = &p->rt[i];
+    rt->read = 1;
+    rt->gone = 0;
+    rt->flow = r->has_flowDirection ? r->flowDirection : 0;
+    rt->uom = r->has_uom ? r->uom : 0;
+    rt->pow10 = r->has_powerOfTenMultiplier ? r->powerOfTenMultiplier : 0;
+    if (rt->uom != UOM_WH && rt->uom != UOM_DAY)
+        ge_log(p->hooks.log, GE_LOG_INFO, "sep", "ReadingType %s: uom %u is neither energy (72) nor a daily "
+               "charge (195): its prices are not used", href, (unsigned)rt->uom);
 }
 
 void sep__prc_gone(sep_pricing_t *p, int what, const char *href)
@@ -399,11 +407,11 @@ void sep__prc_gone(sep_pricing_t *p, int what, const char *href)
             rc->asked = 0;
         }
     } else if (what == SEP_PRC_RT) {
-        for (int i = 0; i < MAX_RT; i++)
-            if (p->rt[i].used && strcmp(p->rt[i].href, href) == 0) {
-                p->rt[i].gone = 1;
-                p->rt[i].read = 0;
-            }
+        int i = rt_index(p, href);
+        if (i >= 0) {
+            p->rt[i].gone = 1;
+            p->rt[i].read = 0;
+        }
     }
 }
 
