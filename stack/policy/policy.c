@@ -173,11 +173,14 @@ int ge_policy_decide(const ge_policy_config_t *cfg, const ge_policy_input_t *in,
     if (decide_battery) {
         /* keep the predicted site power (net - b) inside the limits, a utility target included:
          * soak a PV surplus rather than export past the limit; cut charging (or discharge) rather
-         * than import past it */
+         * than import past it.  A utility target is cut, never passed: a discharge (or 0 W) target
+         * is cut down to 0 W at most and a charge target not deepened, and what the battery then
+         * does not soak the driver takes off the PV (the export limit is in the setpoint too). */
         if (sp->set & GE_SP_EXPORT_LIM) {
             double hi = net + sp->export_limit_w;
             if (b > hi) {
-                b = fmax(hi, -maxc);
+                double lowest = out->action == GE_POLICY_UTILITY ? fmax(fmin(b, 0), -maxc) : -maxc;
+                b = fmax(hi, lowest);
                 if (b < 0 && soc >= 100)
                     b = 0;
                 snprintf(out->reason + strlen(out->reason), rl - strlen(out->reason),
