@@ -300,10 +300,11 @@ static int status_sum(const char *json, const char *key, double *out)
 }
 
 /* A reading of W at T agrees with E: with NUMBER, or with the status file as a sample within 1.5 s of T
- * had it (the file is rewritten once a second); *SAID gets the nearest sample's value. */
+ * had it (the file is rewritten every half second), or lies between two samples in a row there (a
+ * value the site passed through in a ramp, between two writes); *SAID gets the nearest sample's value. */
 static int reading_agrees(const cf_expect_t *e, const cf_observed_t *obs, double t, double w, double *said)
 {
-    double best = 1e9;
+    double best = 1e9, prev = NAN;
     int ok = 0;
 
     if (!e->key) {
@@ -313,13 +314,18 @@ static int reading_agrees(const cf_expect_t *e, const cf_observed_t *obs, double
     *said = NAN;
     for (size_t i = 0; i < obs->n_samples; i++) {
         double v;
-        if (fabs(obs->samples[i].t - t) > 1.5 || !status_sum(obs->samples[i].json, e->key, &v))
+        if (fabs(obs->samples[i].t - t) > 1.5 || !status_sum(obs->samples[i].json, e->key, &v)) {
+            prev = NAN;
             continue;
+        }
         if (fabs(obs->samples[i].t - t) < best) {
             best = fabs(obs->samples[i].t - t);
             *said = v;
         }
         ok |= compare_number(e, w, v);
+        if (!isnan(prev) && w >= fmin(prev, v) && w <= fmax(prev, v))
+            ok = 1;
+        prev = v;
     }
     return ok;
 }

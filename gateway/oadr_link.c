@@ -129,6 +129,14 @@ static int sign_payload(gw_oadr_link_t *l, const void *body, size_t len, ge_buf_
     return rc;
 }
 
+/* The owner's file, if it changed (looked at once a second, or NOW when FORCE): its choices go to
+ * the engine. */
+static void owner_update(gw_oadr_link_t *l, double now, int force)
+{
+    if (force ? gw_owner_poll_now(&l->owner, now) : gw_owner_poll(&l->owner, now))
+        gw_owner_apply(l->eng, l->unavailable, l->n_unavailable, gw_owner_choices(&l->owner), l->log);
+}
+
 static void on_engine_done(void *ud, const ge_http_response_t *resp)
 {
     pending_t *p = ud;
@@ -141,8 +149,10 @@ static void on_engine_done(void *ud, const ge_http_response_t *resp)
     if (status && !vtn_payload_ok(l, p->body.data, p->body.len, "answer"))
         status = 0;
     if (l->eng) {
-        oadr_ven_response(l->eng, p->id, status, status ? p->body.data : NULL, status ? p->body.len : 0,
-                          l->clock(l->clock_ud));
+        double now = l->clock(l->clock_ud);
+        if (status)
+            owner_update(l, now, 1); /* the events in it are answered as the owner's file says now */
+        oadr_ven_response(l->eng, p->id, status, status ? p->body.data : NULL, status ? p->body.len : 0, now);
         if (l->kick)
             event_active(l->kick, 0, 0);
     }
@@ -228,6 +238,7 @@ static void on_push(void *ud, ge_http_exchange_t *ex)
     ge_buf_t ans, signed_ans;
     const void *out;
     size_t out_len;
+    double now;
     int status;
 
     if (strcmp(ge_http_method(ex), "POST") != 0) {
@@ -238,9 +249,11 @@ static void on_push(void *ud, ge_http_exchange_t *ex)
         ge_http_reply(ex, 403, NULL, NULL, 0); /* not from a VTN we trust: refused, nothing looked at */
         return;
     }
+    now = l->clock(l->clock_ud);
+    owner_update(l, now, 1); /* an event is answered as the owner's file says now, not a second ago */
     ge_buf_init(&ans, NULL, BODY_CAP);
     ge_buf_init(&signed_ans, NULL, BODY_CAP);
-    status = oadr_ven_push(l->eng, body, len, l->clock(l->clock_ud), &ans);
+    status = oadr_ven_push(l->eng, body, len, now, &ans);
     if (status < 0)
         status = 500;
     out = ans.data;
@@ -562,8 +575,7 @@ void gw_oadr_link_pump(gw_oadr_link_t *l, double now)
     int guard = 0;
 
     l->now = now;
-    if (gw_owner_poll(&l->owner, now))
-        gw_owner_apply(l->eng, l->unavailable, l->n_unavailable, gw_owner_choices(&l->owner), l->log);
+    owner_update(l, now, 0);
     if (!l->leaving && (l->leave_cfg || (gw_owner_choices(&l->owner) &&
                                          !gw_owner_choices(&l->owner)->oadr_registered))) {
         oadr_ven_stats_t st;

@@ -92,6 +92,12 @@ int gw_owner_poll(gw_owner_t *o, double now)
     return reread(o);
 }
 
+int gw_owner_poll_now(gw_owner_t *o, double now)
+{
+    o->next_check = now;
+    return gw_owner_poll(o, now);
+}
+
 void gw_owner_opt_id(const oadr_opt_window_t *w, char out[OADR_ID_MAX])
 {
     time_t t = (time_t)w->start;

@@ -44,6 +44,10 @@ void gw_owner_free(gw_owner_t *o);
  * choices in force changed (a good new content, or the file removed), else 0. */
 int gw_owner_poll(gw_owner_t *o, double now);
 
+/* As gw_owner_poll, but look now whatever the time of the last look: before a decision the
+ * owner's latest choice must make (answering an event pushed to us). */
+int gw_owner_poll_now(gw_owner_t *o, double now);
+
 /* The file's choices in force, or NULL when there is no file (nothing chosen there). */
 const gw_config_t *gw_owner_choices(const gw_owner_t *o);
 

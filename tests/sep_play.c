@@ -13,6 +13,7 @@
 #include "conformance/verdict.h"
 #include "runner.h"
 #include "sep_play.h"
+#include "site_model.h"
 #include "xsd.h"
 
 #define STEP 0.25
@@ -92,11 +93,13 @@ static void ideal_device(sep_play_device_t *d, double t, const sep_control_t *ct
      * grid it is at 0 W: a reconnection ramps up from there) */
     if (off)
         d->battery_w = 0;
-    if (bat != d->target_w || ramp_s != d->ramp_s || grad != d->grad_pct_s) {
+    /* the battery moves over 1 s when no ramp is asked for, as the simulated one */
+    double bat_ramp_s = sp->set & GE_SP_RAMP ? ramp_s : 1.0;
+    if (bat != d->target_w || bat_ramp_s != d->ramp_s || grad != d->grad_pct_s) {
         d->from_w = d->battery_w;
         d->target_w = bat;
         d->t_change = t;
-        d->ramp_s = ramp_s;
+        d->ramp_s = bat_ramp_s;
         d->grad_pct_s = grad;
     }
     double dur = d->grad_pct_s > 0 ? fabs(d->target_w - d->from_w) / (d->grad_pct_s / 100.0 * rating) : d->ramp_s;
@@ -335,7 +338,7 @@ sep_client_stats_t sep_play(const cf_case_t *c, sep_play_run_t *r, const ge_mem_
         ideal_device(&d, now, &ctl, &price, &caps, &tel);
         sep_client_set_device(eng, &caps, &tel);
         if (r->n_samples < SEP_PLAY_MAX_SAMPLES) {
-            r->samples[r->n_samples].t = t;
+            r->samples[r->n_samples].t = t + SITE_MODEL_LAG_S;
             r->samples[r->n_samples].json = status_json(sep_client_server_time(eng, now), &ctl, &price, &tel);
             r->n_samples++;
         }

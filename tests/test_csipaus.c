@@ -215,6 +215,45 @@ static void test_readings_judged(void)
     ge_arena_free(a);
 }
 
+/* A reading taken while the site ramps, between two writes of the status file, agrees with the
+ * file when it lies between the two samples; one outside them (by more than the tolerance) does not. */
+static void test_reading_in_a_ramp(void)
+{
+    static const char *const samples_json[] = { "{\"site\":{\"power_w\":-1000}}", "{\"site\":{\"power_w\":-1100}}",
+                                                "{\"site\":{\"power_w\":-2200}}", "{\"site\":{\"power_w\":-2200}}" };
+    static const double samples_t[] = { 5.75, 6.25, 6.75, 7.25 };
+    static const struct {
+        const char *value;
+        int agrees;
+    } posts[] = { { "1575", 1 }, { "2250", 1 }, { "1060", 1 }, { "2600", 0 }, { "700", 0 } };
+    char text[256], err[256] = "";
+    cf_sample_t samples[4];
+    ge_arena_t *a;
+    cf_case_t c;
+    int n = snprintf(text, sizeof(text), "case X\nexpect reading site = site.power_w +- 100 within 0 10 count 1\n");
+
+    CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 0, 1 << 20), 0);
+    CU_ASSERT_EQUAL_FATAL(cf_case_parse("t.case", text, (size_t)n, a, NULL, NULL, &c, err, sizeof(err)), 0);
+    for (size_t i = 0; i < 4; i++)
+        samples[i] = (cf_sample_t){ samples_t[i], samples_json[i] };
+    for (size_t i = 0; i < N_OF(posts); i++) {
+        char body[600], d[400];
+        /* the site's mirror: export (flowDirection 19) of 1575 W is -1575 W in the status file */
+        snprintf(body, sizeof(body),
+                 "<MirrorUsagePoint><roleFlags>03</roleFlags><MirrorMeterReading><mRID>AA01</mRID>"
+                 "<Reading><value>%s</value></Reading><ReadingType><flowDirection>19</flowDirection>"
+                 "<powerOfTenMultiplier>0</powerOfTenMultiplier><uom>38</uom></ReadingType>"
+                 "</MirrorMeterReading></MirrorUsagePoint>", posts[i].value);
+        cf_exchange_t ex = { 6.6, "POST", "/mup", body, 201 };
+        cf_observed_t obs = { .ex = &ex, .n_ex = 1, .samples = samples, .n_samples = 4, .end = 10, .start = 0 };
+        int ok = cf_expect_check(&c.expects[0], &obs, d, sizeof(d));
+        if (ok != posts[i].agrees)
+            fprintf(stderr, "reading %s: %s\n", posts[i].value, d);
+        CU_ASSERT_EQUAL(ok, posts[i].agrees);
+    }
+    ge_arena_free(a);
+}
+
 /* `expect reading` lines: what parses and what is refused, with the line named. */
 static void test_reading_lines_parse(void)
 {
@@ -337,6 +376,7 @@ int test_register(void)
         { "a client that does nothing fails every case", test_idle_client_fails_every_case },
         { "P-02 needs the FSA list's change followed", test_fsa_change_needed },
         { "readings judged against the status file", test_readings_judged },
+        { "a reading taken in a ramp", test_reading_in_a_ramp },
         { "expect reading lines parse", test_reading_lines_parse },
         { NULL, NULL },
     };

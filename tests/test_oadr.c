@@ -28,6 +28,7 @@
 #include "gateway/owner.h"
 #include "stack/oadr/oadr_internal.h"
 #include "runner.h"
+#include "site_model.h"
 #include "xsd.h"
 
 #define T0 1800000000.0
@@ -120,50 +121,22 @@ static void run_free(sim_run_t *r)
         free((char *)r->samples[i].json);
 }
 
-/* The site as the real price policy drives an ideal device (the battery at its setpoint at once;
- * night: no PV), rendered as the status file's JSON. */
-static char *status_json(double server_time, const oadr_control_t *ctl, double *site_w)
+/* The site as the program shows it for the engine's controls CTL at T (tests/site_model.h): the
+ * status file sample appended to R; the site's power now in *SITE_W. */
+static void site_sample(site_model_t *m, sim_run_t *r, double t, double server_time, const oadr_control_t *ctl,
+                        double *site_w)
 {
-    ge_policy_input_t in;
-    ge_policy_output_t out;
-    char buf[4096];
-    size_t n;
-    double bat = 0, site;
-    int decided;
+    char controls[3000];
+    size_t n = 0;
 
-    memset(&in, 0, sizeof(in));
-    in.now = server_time;
-    in.has_price = ctl->has_price;
-    in.price = ctl->price;
-    in.simple_level = ctl->has_level ? (int)lround(ctl->level) : -1;
-    in.tel.soc_pct = 50;
-    in.tel.stored_wh = 6750;
-    in.tel.house_w = 1000;
-    in.tel.pv_w = 0;
-    in.caps.modes = GE_SP_BATTERY_W;
-    in.caps.rtg_max_w = 5000;
-    in.caps.rtg_max_charge_rate_w = 5000;
-    in.caps.rtg_max_discharge_rate_w = 5000;
-    in.caps.rtg_max_wh = 13500;
-    decided = ge_policy_decide(NULL, &in, &out) == 0;
-    if (decided && (out.sp.set & GE_SP_BATTERY_W))
-        bat = fmax(-5000, fmin(5000, out.sp.battery_w));
-    site = in.tel.house_w - bat;
-    *site_w = site;
-    n = (size_t)snprintf(buf, sizeof(buf),
-                         "{\"time\":%.0f,\"site\":{\"power_w\":%.1f},\"pv\":{\"power_w\":0},"
-                         "\"battery\":{\"power_w\":%.1f,\"soc_pct\":50},\"ev\":{\"power_w\":0},\"active_controls\":[",
-                         floor(server_time), site, bat);
-    for (size_t i = 0; i < ctl->n_active && n < sizeof(buf) - 200; i++)
-        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s{\"id\":\"%s\",\"source\":\"oadr\"}", i ? "," : "",
-                              ctl->active[i].id);
-    n += (size_t)snprintf(buf + n, sizeof(buf) - n, "],\"gateway\":{\"mode\":\"%s\"}",
-                          ge_policy_action_name(decided ? out.action : GE_POLICY_IDLE));
-    if (ctl->has_price)
-        snprintf(buf + n, sizeof(buf) - n, ",\"price\":%.4f}", ctl->price);
-    else
-        snprintf(buf + n, sizeof(buf) - n, ",\"price\":null}");
-    return strdup(buf);
+    n += (size_t)snprintf(controls, sizeof(controls), "[");
+    for (size_t i = 0; i < ctl->n_active && n < sizeof(controls) - 200; i++)
+        n += (size_t)snprintf(controls + n, sizeof(controls) - n, "%s{\"id\":\"%s\",\"source\":\"oadr\"}",
+                              i ? "," : "", ctl->active[i].id);
+    snprintf(controls + n, sizeof(controls) - n, "]");
+    site_model_input_t in = { t, server_time, ctl->has_price, ctl->price, ctl->has_level ? (int)lround(ctl->level) : -1,
+                              controls };
+    *site_w = site_model_step(m, &in, r->samples, &r->n_samples, MAX_SAMPLES);
 }
 
 static void vars_init(cf_vars_t *vars, const cf_case_t *c)
@@ -313,6 +286,7 @@ static int play_mode(const cf_case_t *c, sim_run_t *r, const ge_mem_t *mem, int 
     cf_serve_state_t ss = { fired, 0 };
     cf_vars_t vars;
     owner_play_t owner;
+    site_model_t site;
     double site_w = 1000, energy_wh = 12000;
     int rc;
 
@@ -320,6 +294,7 @@ static int play_mode(const cf_case_t *c, sim_run_t *r, const ge_mem_t *mem, int 
     vars_init(&vars, c);
     memset(&caps, 0, sizeof(caps));
     memset(&owner, 0, sizeof(owner));
+    memset(&site, 0, sizeof(site));
     vars.captures = &caps;
     if ((rc = oadr_ven_new(&v, &cfg)) < 0) {
         free(fired);
@@ -371,11 +346,7 @@ static int play_mode(const cf_case_t *c, sim_run_t *r, const ge_mem_t *mem, int 
         play_sends(c, &ss, &vars, v, t, now, r);
         CU_ASSERT(oadr_ven_next_wakeup(v, now) >= now);
         oadr_ven_control(v, now, &ctl);
-        if (r->n_samples < MAX_SAMPLES) {
-            r->samples[r->n_samples].t = t;
-            r->samples[r->n_samples].json = status_json(oadr_ven_server_time(v, now), &ctl, &site_w);
-            r->n_samples++;
-        }
+        site_sample(&site, r, t, oadr_ven_server_time(v, now), &ctl, &site_w);
     }
     oadr_ven_stats(v, &r->stats);
     oadr_ven_free(v);

@@ -20,6 +20,7 @@
 #include "conformance/serve.h"
 #include "conformance/verdict.h"
 #include "runner.h"
+#include "site_model.h"
 
 #define T0 1800000000.0 /* 2027-01-15T08:00:00Z */
 #define STEP 0.25
@@ -423,44 +424,22 @@ static void run_free(sim_run_t *r)
     memset(r, 0, sizeof(*r));
 }
 
-/* The site as the real price policy drives an ideal device (battery at its setpoint at once, no PV,
- * house 1 kW), as the status file's JSON. */
-static char *status_json(double server_time, const oadr3_control_t *ctl)
+/* The site as the program shows it for the engine's controls CTL at T (tests/site_model.h): the
+ * status file sample appended to R. */
+static void site_sample(site_model_t *m, sim_run_t *r, double t, double server_time, const oadr3_control_t *ctl)
 {
-    ge_policy_input_t in;
-    ge_policy_output_t out;
-    char buf[4096];
-    size_t n;
-    double bat = 0;
+    char controls[3000];
+    size_t n = 0;
 
-    memset(&in, 0, sizeof(in));
-    in.now = server_time;
-    in.has_price = ctl->has_price;
-    in.price = ctl->price;
-    in.simple_level = ctl->has_level ? (int)lround(ctl->level) : -1;
-    in.tel.soc_pct = 50;
-    in.tel.stored_wh = 6750;
-    in.tel.house_w = 1000;
-    in.caps.modes = GE_SP_BATTERY_W;
-    in.caps.rtg_max_w = 5000;
-    in.caps.rtg_max_charge_rate_w = 5000;
-    in.caps.rtg_max_discharge_rate_w = 5000;
-    in.caps.rtg_max_wh = 13500;
-    if (ge_policy_decide(NULL, &in, &out) == 0 && (out.sp.set & GE_SP_BATTERY_W))
-        bat = fmax(-5000, fmin(5000, out.sp.battery_w));
-    n = (size_t)snprintf(buf, sizeof(buf),
-                         "{\"time\":%.0f,\"site\":{\"power_w\":%.1f},\"pv\":{\"power_w\":0},"
-                         "\"battery\":{\"power_w\":%.1f,\"soc_pct\":50},\"ev\":{\"power_w\":0},\"active_controls\":[",
-                         floor(server_time), in.tel.house_w - bat, bat);
-    for (size_t i = 0; i < ctl->n_active && n < sizeof(buf) - 300; i++)
-        n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+    n += (size_t)snprintf(controls, sizeof(controls), "[");
+    for (size_t i = 0; i < ctl->n_active && n < sizeof(controls) - 300; i++)
+        n += (size_t)snprintf(controls + n, sizeof(controls) - n,
                               "%s{\"id\":\"%s\",\"source\":\"oadr\",\"kind\":\"%s\",\"value\":%g}", i ? "," : "",
                               ctl->active[i].id, ctl->active[i].kind, ctl->active[i].value);
-    if (ctl->has_price)
-        snprintf(buf + n, sizeof(buf) - n, "],\"price\":%.4f}", ctl->price);
-    else
-        snprintf(buf + n, sizeof(buf) - n, "],\"price\":null}");
-    return strdup(buf);
+    snprintf(controls + n, sizeof(controls) - n, "]");
+    site_model_input_t in = { t, server_time, ctl->has_price, ctl->price, ctl->has_level ? (int)lround(ctl->level) : -1,
+                              controls };
+    site_model_step(m, &in, r->samples, &r->n_samples, MAX_SAMPLES);
 }
 
 static void vars_init(cf_vars_t *vars, const cf_case_t *c)
@@ -516,9 +495,11 @@ static void play(const cf_case_t *c, sim_run_t *r)
     unsigned *fired = calloc(c->n_actions + 1, sizeof(unsigned));
     cf_serve_state_t ss = { fired, 0 };
     cf_vars_t vars;
+    site_model_t site;
     double t;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(fired);
+    memset(&site, 0, sizeof(site));
     memset(&cfg, 0, sizeof(cfg));
     cfg.base_path = "/openadr3";
     cfg.ven_name = "gridedge-ven";
@@ -545,11 +526,7 @@ static void play(const cf_case_t *c, sim_run_t *r)
         CU_ASSERT(guard < 256); /* the VEN never floods the VTN */
         CU_ASSERT(oadr3_ven_next_wakeup(v, now) >= now);
         oadr3_ven_control(v, now, &ctl);
-        if (r->n_samples < MAX_SAMPLES) {
-            r->samples[r->n_samples].t = t;
-            r->samples[r->n_samples].json = status_json(oadr3_ven_server_time(v, now), &ctl);
-            r->n_samples++;
-        }
+        site_sample(&site, r, t, oadr3_ven_server_time(v, now), &ctl);
     }
     CU_ASSERT(oadr3_ven_done(v));
     oadr3_ven_free(v);
