@@ -55,15 +55,13 @@ double site_model_step(site_model_t *m, const site_model_input_t *in, cf_sample_
      * where the battery is, at the site's next tick */
     if (!m->started) {
         m->started = 1;
-        m->from_w = m->target_w = target;
+        m->from_w = target;
         m->t0 = in->t;
     } else if (fabs(target - m->target_w) > 0.01 * BATTERY_W) {
         m->from_w = battery_at(m, in->t + TICK_S);
         m->t0 = in->t + TICK_S;
-        m->target_w = target;
-    } else {
-        m->target_w = target;
     }
+    m->target_w = target;
     bat = battery_at(m, in->t);
 
     if (*n < max) {
