@@ -1413,11 +1413,11 @@ static const ge_xml_stype_t tx_string = { "xs:string", "string", GE_XML_STRING, 
                                           0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0 };
 static const ge_xml_ctype_t tx_a = { "t:A", sizeof(char), NULL, 0, NULL, 0, NULL, NULL, 0, false, NULL, true };
 static const ge_xml_field_t tx_b_attrs[] = {
-    { "n", GE_XML_NO_NS, GE_XML_F_ATTR, 0, 1, 1, offsetof(tx_b_t, n), GE_XML_NO_AUX, &tx_string, NULL, NULL, 1, 0 },
+    { "n", GE_XML_NO_NS, GE_XML_F_ATTR, 0, 1, 1, offsetof(tx_b_t, n), GE_XML_NO_AUX, &tx_string, NULL, NULL, 1, 0, 0 },
 };
 static const ge_xml_ctype_t tx_b = { "t:B", sizeof(tx_b_t), NULL, 0, tx_b_attrs, 1, NULL, NULL, 0, false, &tx_a, false };
 static const ge_xml_field_t tx_top_elems[] = {
-    { "a", 0, GE_XML_F_ELEM, 0, 1, 1, offsetof(tx_top_t, a), GE_XML_NO_AUX, NULL, &tx_a, NULL, 1, offsetof(tx_top_t, a_xsi) },
+    { "a", 0, GE_XML_F_ELEM, 0, 1, 1, offsetof(tx_top_t, a), GE_XML_NO_AUX, NULL, &tx_a, NULL, 1, offsetof(tx_top_t, a_xsi), 0 },
 };
 static const ge_xml_ctype_t tx_top = { "t:Top", sizeof(tx_top_t), tx_top_elems, 1, NULL, 0, NULL, NULL, 0, false, NULL, false };
 static const char *const tx_uri[] = { "urn:t" }, *const tx_prefix[] = { "t" };
@@ -2043,6 +2043,50 @@ static void test_values(void)
     }
 }
 
+/* The one-pass values (ge__xml_parse_fast) give what the full parser gives: hexBinary, eight digits
+ * at a time, with every byte at every place of a 20-digit value; booleans spelt every way. */
+static void test_fast_values(void)
+{
+    static const ge_xml_stype_t hex = { "xs:hexBinary", "hexBinary", GE_XML_HEX, GE_XML_WS_COLLAPSE, 0, 0, 0, 0,
+                                        0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0 };
+    static const ge_xml_stype_t boolean = { "xs:boolean", "boolean", GE_XML_BOOL, GE_XML_WS_COLLAPSE, 0, 0, 0, 0,
+                                            0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0 };
+    static const char *const bools[] = { "true", "false", "1", "0", "True", "FALSE", "tru", "truee", "2", "01", "t" };
+    ge_arena_t *arena;
+    unsigned mismatches = 0, fast = 0;
+
+    CU_ASSERT_EQUAL_FATAL(ge_arena_new(&arena, NULL, 0, 0), 0);
+    for (size_t pos = 0; pos < 20; pos++)
+        for (unsigned c = 1; c < 256; c++) {
+            char s[21] = "0123456789abcdefABCD", full[21];
+            ge_xml_bytes_t a = { NULL, 0 }, b = { NULL, 0 };
+            int rf, rp;
+            s[pos] = (char)c;
+            memcpy(full, s, sizeof(full));
+            rf = ge__xml_parse_fast(&hex, s, 20, arena, &a);
+            rp = ge_xml_parse_value(&hex, full, 20, arena, &b, NULL, 0);
+            if (rf == 0) {
+                fast++;
+                if (rp != 0 || a.len != 10 || b.len != 10 || memcmp(a.data, b.data, 10) != 0)
+                    mismatches++;
+            } else if (rf != 1 || (c > ' ' && rp == 0)) { /* only whitespace is left to the full parser */
+                mismatches++;
+            }
+        }
+    CU_ASSERT_EQUAL(mismatches, 0);
+    CU_ASSERT_EQUAL(fast, 20 * 22); /* the 22 hex digits at each place */
+    for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
+        char full[8];
+        bool a = false, b = false;
+        int rf = ge__xml_parse_fast(&boolean, bools[i], strlen(bools[i]), arena, &a);
+        snprintf(full, sizeof(full), "%s", bools[i]);
+        int rp = ge_xml_parse_value(&boolean, full, strlen(full), arena, &b, NULL, 0);
+        CU_ASSERT(rf == 0 ? rp == 0 && a == b : rf == 1 && rp != 0);
+        CU_ASSERT_EQUAL(rf, i < 4 ? 0 : 1);
+    }
+    ge_arena_free(arena);
+}
+
 int test_register(void)
 {
     static const test_case_t cases[] = {
@@ -2070,6 +2114,7 @@ int test_register(void)
         { "encoder refuses invalid values", test_encoder_checks },
         { "failmalloc sweep over decode and encode", test_failmalloc },
         { "patterns, unions and canonical numbers", test_values },
+        { "one-pass values agree with the full parser: hexBinary, booleans", test_fast_values },
         { NULL, NULL },
     };
     if (setup() < 0)

@@ -112,7 +112,9 @@ static arena_block_t *add_block(ge_arena_t *a, size_t min_data)
     return b;
 }
 
-void *ge_arena_alloc(ge_arena_t *a, size_t size, size_t align)
+/* ge_arena_alloc() when the newest block cannot take the request, or the request is odd: checks the
+ * arguments, adds a block.  Out of line, so the common case below is a leaf that saves no registers. */
+static __attribute__((noinline)) void *alloc_slow(ge_arena_t *a, size_t size, size_t align)
 {
     arena_block_t *b;
     size_t off;
@@ -142,6 +144,25 @@ void *ge_arena_alloc(ge_arena_t *a, size_t size, size_t align)
     a->used += off + size - b->used;
     b->used = off + size;
     return b->data + off;
+}
+
+void *ge_arena_alloc(ge_arena_t *a, size_t size, size_t align)
+{
+    arena_block_t *b;
+
+    /* the common case: a power-of-two alignment up to 4096 (0: max_align_t) and a size that fits
+     * the newest block */
+    if (a && (b = a->blocks) != NULL && size && (align & (align - 1)) == 0 && align <= 4096) {
+        size_t mask = (align ? align : alignof(max_align_t)) - 1;
+        size_t pad = (size_t)(-(uintptr_t)(b->data + b->used) & mask), room = b->size - b->used;
+        if (pad <= room && size <= room - pad) {
+            size_t off = b->used + pad;
+            a->used += pad + size;
+            b->used = off + size;
+            return b->data + off;
+        }
+    }
+    return alloc_slow(a, size, align);
 }
 
 void *ge_arena_zalloc(ge_arena_t *a, size_t size)

@@ -702,11 +702,30 @@ static int flush_list(ge_xml_decoder_t *d, frame_t *fr)
 }
 
 /* Store one item of field IDX of frame FR: VAL points at ge__xml_item_size() bytes. */
-static int store_item(ge_xml_decoder_t *d, frame_t *fr, uint32_t idx, const void *val)
+/* store_item() for a repeated field: the item goes to the scratch list flushed at the parent's end. */
+static int store_list_item(ge_xml_decoder_t *d, frame_t *fr, uint32_t idx, const void *val, size_t isz)
+{
+    int rc;
+
+    if (fr->list != idx) {
+        if ((rc = flush_list(d, fr)) < 0)
+            return rc;
+        fr->list = idx;
+        fr->lbase = d->scrlen;
+    }
+    if ((rc = grow(d, (void **)&d->scratch, &d->scrcap, d->scrlen + isz, 1)) < 0)
+        return rc;
+    memcpy(d->scratch + d->scrlen, val, isz);
+    d->scrlen += isz;
+    return 0;
+}
+
+/* Store VAL (a value, or a pointer to a child) in field IDX of FR's object. */
+static inline __attribute__((always_inline)) int store_item(ge_xml_decoder_t *d, frame_t *fr, uint32_t idx,
+                                                             const void *val)
 {
     const ge_xml_field_t *f = &fr->type->elems[idx];
     size_t isz = ge__xml_item_size(f);
-    int rc;
 
     if (f->max <= 1) {
         unsigned char *dst = (unsigned char *)fr->obj + f->off;
@@ -721,17 +740,7 @@ static int store_item(ge_xml_decoder_t *d, frame_t *fr, uint32_t idx, const void
             *(bool *)((unsigned char *)fr->obj + f->aux) = true;
         return 0;
     }
-    if (fr->list != idx) {
-        if ((rc = flush_list(d, fr)) < 0)
-            return rc;
-        fr->list = idx;
-        fr->lbase = d->scrlen;
-    }
-    if ((rc = grow(d, (void **)&d->scratch, &d->scrcap, d->scrlen + isz, 1)) < 0)
-        return rc;
-    memcpy(d->scratch + d->scrlen, val, isz);
-    d->scrlen += isz;
-    return 0;
+    return store_list_item(d, fr, idx, val, isz);
 }
 
 /* ---- content model ------------------------------------------------------------------------------------ */
@@ -739,6 +748,13 @@ static int store_item(ge_xml_decoder_t *d, frame_t *fr, uint32_t idx, const void
 static const ge_xml_group_t *group_of(const ge_xml_ctype_t *t, const ge_xml_field_t *f)
 {
     return f->group ? &t->groups[f->group - 1] : NULL;
+}
+
+/* The field after K that leaving behind can find short (ge_xml_field_t.next_req). */
+static inline uint32_t next_req(const ge_xml_ctype_t *t, uint32_t k)
+{
+    uint32_t n = t->elems[k].next_req;
+    return n > k ? n : k + 1;
 }
 
 static uint32_t group_total(const ge_xml_group_t *g, const uint32_t *counts)
@@ -841,8 +857,9 @@ static uint32_t match_child(ge_xml_decoder_t *d, frame_t *fr, const qname_t *q)
         FAIL(d, GE_ERR_SCHEMA, "element '%s' is not allowed in '%s' here", c, frname(d, fr, a, sizeof(a)));
         return NONE;
     }
-    /* everything between the cursor and J is left behind: it must be complete */
-    for (uint32_t k = fr->cur; k < j; k++) {
+    /* everything between the cursor and J is left behind: it must be complete (only the cursor's
+     * field and those with a minimum can be short) */
+    for (uint32_t k = fr->cur; k < j; k = next_req(t, k)) {
         const ge_xml_group_t *gk = group_of(t, &t->elems[k]);
         if (!gk && counts[k] >= t->elems[k].min)
             continue;
@@ -885,7 +902,7 @@ static bool complete(ge_xml_decoder_t *d, frame_t *fr)
 {
     const ge_xml_ctype_t *t = fr->type;
 
-    for (uint32_t k = fr->cur; k < t->n_elems; k++) {
+    for (uint32_t k = fr->cur; k < t->n_elems; k = next_req(t, k)) {
         const ge_xml_group_t *g = group_of(t, &t->elems[k]);
         if (!g && d->counts[fr->cbase + k] >= t->elems[k].min)
             continue;
@@ -1027,36 +1044,36 @@ static bool attributes(ge_xml_decoder_t *d, frame_t *fr)
     char a[96], b[96], msg[200];
 
     for (size_t i = 0; i < d->n_atq; i++) {
-        const qname_t q = d->atq[i];
-        char *value = (char *)q.value;
+        const qname_t *q = &d->atq[i];
+        char *value = (char *)q->value;
         uint32_t k;
         const ge_xml_field_t *f = NULL;
         size_t len;
         int rc;
 
-        if (q.urilen == sizeof(XSI_NS) - 1 && memcmp(q.uri, XSI_NS, q.urilen) == 0) {
-            if (strcmp(q.local, "schemaLocation") == 0 || strcmp(q.local, "noNamespaceSchemaLocation") == 0)
+        if (q->urilen == sizeof(XSI_NS) - 1 && memcmp(q->uri, XSI_NS, q->urilen) == 0) {
+            if (strcmp(q->local, "schemaLocation") == 0 || strcmp(q->local, "noNamespaceSchemaLocation") == 0)
                 continue;
-            if (strcmp(q.local, "type") == 0) {
+            if (strcmp(q->local, "type") == 0) {
                 /* an element that takes derived types had it checked before its struct was made */
                 if (xsi_first(fr->field, fr->field ? fr->field->ctype : NULL) ||
                     xsi_type(d, fr->field, fr->type, frname(d, fr, a, sizeof(a)), value))
                     continue;
                 return false;
             }
-            FAIL(d, GE_ERR_SCHEMA, "attribute 'xsi:%s' on '%s' is not supported", q.local,
+            FAIL(d, GE_ERR_SCHEMA, "attribute 'xsi:%s' on '%s' is not supported", q->local,
                  frname(d, fr, a, sizeof(a)));
             return false;
         }
         for (k = 0; t && k < t->n_attrs; k++)
-            if (field_is(&t->attrs[k], &q)) {
+            if (field_is(&t->attrs[k], q)) {
                 f = &t->attrs[k];
                 break;
             }
         if (!f) {
             if (t && t->any_attr)
                 continue;
-            FAIL(d, GE_ERR_SCHEMA, "attribute '%s' is not allowed on '%s'", q.local, frname(d, fr, a, sizeof(a)));
+            FAIL(d, GE_ERR_SCHEMA, "attribute '%s' is not allowed on '%s'", q->local, frname(d, fr, a, sizeof(a)));
             return false;
         }
         seen |= (uint64_t)1 << k;
@@ -1517,6 +1534,14 @@ static void end_element(ge_xml_decoder_t *d, const char *name)
             ge_xml_bytes_t b;
         } val;
         const ge_xml_field_t *f = fr->field;
+        if (f->max <= 1) { /* straight into the parent's member, as store_item() would copy it */
+            if (!finish_value(d, fr, f, (unsigned char *)parent->obj + f->off))
+                return;
+            if (f->aux != GE_XML_NO_AUX)
+                *(bool *)((unsigned char *)parent->obj + f->aux) = true;
+            d->depth--;
+            return;
+        }
         memset(&val, 0, sizeof(val));
         if (!finish_value(d, fr, f, &val))
             return;

@@ -447,6 +447,38 @@ static int lex_double(const char *s, size_t len, int decimal)
 }
 
 /* See xml_internal.h. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* Bytes of X (eight ASCII bytes) in LO..HI have their top bit set in the result, the others not. */
+static inline uint64_t bytes_between(uint64_t x, unsigned lo, unsigned hi)
+{
+    const uint64_t ones = 0x0101010101010101u;
+    return (x + ones * (0x80 - lo)) & ~(x + ones * (0x7F - hi)) & ones * 0x80;
+}
+
+/* Eight hex digits at S (the first digit the lowest byte) into four octets at OUT; -1 (OUT
+ * unchanged) if one of them is not a hex digit. */
+static inline int hex8(const char *s, uint8_t out[4])
+{
+    const uint64_t ones = 0x0101010101010101u;
+    uint64_t x, digit, letter, v;
+    uint32_t o;
+
+    memcpy(&x, s, 8);
+    if (x & ones * 0x80) /* the sums below need bytes below 0x80 */
+        return -1;
+    digit = bytes_between(x, '0', '9');
+    letter = bytes_between(x | ones * 0x20, 'a', 'f'); /* 'A'-'F' and 'a'-'f' */
+    if ((digit | letter) != ones * 0x80)
+        return -1;
+    v = (x & ones * 0x0F) + (letter >> 7) * 9;                     /* each byte a nibble */
+    v = (v << 4 | v >> 8) & 0x00FF00FF00FF00FFu;                   /* pairs of digits */
+    v = (v | v >> 8) & 0x0000FFFF0000FFFFu;
+    o = (uint32_t)(v | v >> 16);
+    memcpy(out, &o, 4);
+    return 0;
+}
+#endif
+
 int ge__xml_parse_fast(const ge_xml_stype_t *t, const char *s, size_t len, ge_arena_t *arena, void *value)
 {
     if (t->n_members || (t->flags & GE_XML_S_LIST) || t->n_enums || len == 0)
@@ -506,18 +538,35 @@ int ge__xml_parse_fast(const ge_xml_stype_t *t, const char *s, size_t len, ge_ar
         }
         return 0;
     }
+    if (t->kind == GE_XML_BOOL && !t->n_patterns) {
+        if ((len == 4 && memcmp(s, "true", 4) == 0) || (len == 1 && s[0] == '1'))
+            *(bool *)value = true;
+        else if ((len == 5 && memcmp(s, "false", 5) == 0) || (len == 1 && s[0] == '0'))
+            *(bool *)value = false;
+        else
+            return 1;
+        return 0;
+    }
     if (t->kind == GE_XML_HEX) {
         uint8_t tmp[64], *p;
         size_t n = len / 2;
         if (len % 2 || n > sizeof(tmp) || ((t->flags & GE_XML_S_MAXLEN) && n > t->maxlen) ||
             ((t->flags & GE_XML_S_MINLEN) && n < t->minlen))
             return 1;
-        for (size_t i = 0; i < n; i++) {
-            unsigned hi = hex1[(unsigned char)s[2 * i]], lo = hex1[(unsigned char)s[2 * i + 1]];
-            if (!hi || !lo)
+        unsigned bad = 0; /* an invalid digit's hex1 - 1 is UINT_MAX: checked once, after the loop */
+        size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        for (; 2 * i + 8 <= len; i += 4)
+            if (hex8(s + 2 * i, tmp + i) < 0)
                 return 1;
-            tmp[i] = (uint8_t)((hi - 1) << 4 | (lo - 1));
+#endif
+        for (; i < n; i++) {
+            unsigned hi = hex1[(unsigned char)s[2 * i]] - 1u, lo = hex1[(unsigned char)s[2 * i + 1]] - 1u;
+            bad |= hi | lo;
+            tmp[i] = (uint8_t)(hi << 4 | lo);
         }
+        if (bad > 15)
+            return 1;
         if (!(p = ge_arena_alloc(arena, n ? n : 1, 1)))
             return ge_arena_error(arena);
         memcpy(p, tmp, n);

@@ -48,6 +48,10 @@ static inline bool ge__xml_has_ctl(const char *s, size_t len)
         if ((x - ones * 0x21) & ~x & highs)
             return true;
     }
+    if (i < len && len >= 8) { /* the last eight bytes, overlapping some already seen */
+        memcpy(&x, s + len - 8, 8);
+        return ((x - ones * 0x21) & ~x & highs) != 0;
+    }
     for (; i < len; i++)
         if ((unsigned char)s[i] <= ' ')
             return true;
@@ -56,7 +60,8 @@ static inline bool ge__xml_has_ctl(const char *s, size_t len)
 
 /* The commonest values in one pass, before any whitespace handling, from text that is not
  * modified (it may be expat's buffer): an integer of plain digits (at most 18, so no overflow) in
- * range, hexBinary of at most 64 octets, for a type without enumerations.  Anything else
+ * range, hexBinary of at most 64 octets, a boolean spelt exactly, a string with nothing to normalize
+ * and no facet but a maxLength, for a type without enumerations.  Anything else
  * (whitespace, a '+', out of range, another type...) returns 1 having changed nothing, for
  * ge_xml_parse_value() to parse or to report.  0: stored in VALUE (as ge_xml_parse_value() would);
  * negative: the arena's error. */

@@ -137,6 +137,9 @@ typedef struct ge_xml_field {
     uint16_t name_len;         /* strlen(name): the decoder matches names by length first */
     uint32_t xsi_off;          /* polymorphic element (maxOccurs 1, its type has derived types): offset
                                   of the NAME_xsi member (const ge_xml_ctype_t *); 0 = not polymorphic */
+    uint16_t next_req;         /* elements: the first element after this one that has a minOccurs or is
+                                  in a choice with one (n_elems if none); the decoder checks only those
+                                  when it leaves elements behind.  0 (a table built by hand): the next */
 } ge_xml_field_t;
 
 #define GE_XML_NO_NS 0xFFFFu
