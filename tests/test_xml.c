@@ -1417,7 +1417,7 @@ static const ge_xml_field_t tx_b_attrs[] = {
 };
 static const ge_xml_ctype_t tx_b = { "t:B", sizeof(tx_b_t), NULL, 0, tx_b_attrs, 1, NULL, NULL, 0, false, &tx_a, false };
 static const ge_xml_field_t tx_top_elems[] = {
-    { "a", 0, GE_XML_F_ELEM, 0, 1, 1, offsetof(tx_top_t, a), GE_XML_NO_AUX, NULL, &tx_a, NULL, 1, offsetof(tx_top_t, a_xsi), 0 },
+    { "a", 0, GE_XML_F_ELEM, 0, 1, 1, offsetof(tx_top_t, a), GE_XML_NO_AUX, NULL, &tx_a, NULL, 1, 0, offsetof(tx_top_t, a_xsi) },
 };
 static const ge_xml_ctype_t tx_top = { "t:Top", sizeof(tx_top_t), tx_top_elems, 1, NULL, 0, NULL, NULL, 0, false, NULL, false };
 static const char *const tx_uri[] = { "urn:t" }, *const tx_prefix[] = { "t" };

@@ -750,6 +750,9 @@ static const ge_xml_group_t *group_of(const ge_xml_ctype_t *t, const ge_xml_fiel
     return f->group ? &t->groups[f->group - 1] : NULL;
 }
 
+/* The decoder walks the field tables: a field is one cache line on 64-bit targets. */
+_Static_assert(sizeof(void *) != 8 || sizeof(ge_xml_field_t) == 64, "ge_xml_field_t grew past 64 bytes");
+
 /* The field after K that leaving behind can find short (ge_xml_field_t.next_req). */
 static inline uint32_t next_req(const ge_xml_ctype_t *t, uint32_t k)
 {

@@ -659,7 +659,7 @@ class Gen:
                 used.add(m)
                 return m
 
-            def field(qn, what, tname, mn, mx, group, fixed, is_opaque=False):
+            def field(qn, what, tname, mn, mx, group, fixed, is_opaque=False, next_req=0):
                 out = members.setdefault(slot, [])
                 pfx, local = self.split(qn)
                 m = member(qn, 'attr' if what == 'ATTR' else 'elem')
@@ -698,25 +698,24 @@ class Gen:
                 what_c = {'ELEM': 'GE_XML_F_ELEM', 'ATTR': 'GE_XML_F_ATTR', 'TEXT': 'GE_XML_F_TEXT'}[what]
                 if is_opaque:
                     what_c = 'GE_XML_F_OPAQUE'
-                return '{ %s, %s, %s, %d, %d, %s, offsetof(%s_t, %s), %s, %s, %s, %s, %d, %s, 0 }' % (
+                return '{ %s, %s, %s, %d, %d, %s, offsetof(%s_t, %s), %s, %s, %s, %s, %d, %d, %s }' % (
                     cstr(local), self.ns_of(qn), what_c, group, mn, 'GE_XML_UNBOUNDED' if mx is None else mx,
                     cn, m, aux, stype, ctype, cstr(fixed) if fixed is not None else 'NULL',
-                    len(local.encode('utf-8')), xsi_off)
+                    len(local.encode('utf-8')), next_req, xsi_off)
 
-            for e in elems:
+            # next_req: the next element a walk leaving elements behind must look at (one with a
+            # minOccurs, or in a choice with one); the decoder jumps over the others
+            next_reqs, nxt = [0] * len(elems), len(elems)
+            for k in range(len(elems) - 1, -1, -1):
+                next_reqs[k] = nxt
+                e = elems[k]
+                if e['group'] == 0 and e['mn'] > 0 or e['group'] > 0 and groups[e['group'] - 1][0] > 0:
+                    nxt = k
+            for e, nr in zip(elems, next_reqs):
                 p = e['p']
                 slot = (e['owner'], 0)
                 entries_e.append(field(p.name, 'ELEM', p.tname, e['mn'], e['mx'], e['group'], p.fixed,
-                                       is_opaque=(p.what == 'opaque')))
-            # next_req: the next element a walk leaving elements behind must look at (one with a
-            # minOccurs, or in a choice with one); the decoder jumps over the others
-            needs = [e['group'] == 0 and e['mn'] > 0 or e['group'] > 0 and groups[e['group'] - 1][0] > 0
-                     for e in elems]
-            nxt = len(elems)
-            for k in range(len(elems) - 1, -1, -1):
-                entries_e[k] = '%s%d }' % (entries_e[k][:-len('0 }')], nxt)
-                if needs[k]:
-                    nxt = k
+                                       is_opaque=(p.what == 'opaque'), next_req=nr))
             for (qn, tname, req, dflt, fixed, owner) in attrs:
                 slot = (owner, 2)
                 entries_a.append(field(qn, 'ATTR', tname, 1 if req else 0, 1, 0, fixed))

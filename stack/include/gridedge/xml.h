@@ -135,11 +135,12 @@ typedef struct ge_xml_field {
     const struct ge_xml_ctype *ctype;   /* complex elements */
     const char *fixed;         /* the value the schema fixes, or NULL */
     uint16_t name_len;         /* strlen(name): the decoder matches names by length first */
-    uint32_t xsi_off;          /* polymorphic element (maxOccurs 1, its type has derived types): offset
-                                  of the NAME_xsi member (const ge_xml_ctype_t *); 0 = not polymorphic */
     uint16_t next_req;         /* elements: the first element after this one that has a minOccurs or is
                                   in a choice with one (n_elems if none); the decoder checks only those
-                                  when it leaves elements behind.  0 (a table built by hand): the next */
+                                  when it leaves elements behind.  0 (a table built by hand): the next.
+                                  (Here, in what was padding: the struct stays 64 bytes, a cache line.) */
+    uint32_t xsi_off;          /* polymorphic element (maxOccurs 1, its type has derived types): offset
+                                  of the NAME_xsi member (const ge_xml_ctype_t *); 0 = not polymorphic */
 } ge_xml_field_t;
 
 #define GE_XML_NO_NS 0xFFFFu
