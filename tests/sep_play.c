@@ -264,6 +264,13 @@ static void play_restarts(const cf_case_t *c, unsigned *fired, double t, const s
         CU_ASSERT_EQUAL_FATAL(sep_client_new(eng, cfg), 0);
         sep_client_set_time_offset(*eng, offset);
         CU_ASSERT_EQUAL(sep_client_restore(*eng, state.data, state.len), 0);
+        { /* what was restored is saved again as the same text */
+            ge_buf_t again;
+            ge_buf_init(&again, NULL, 0);
+            CU_ASSERT_EQUAL(sep_client_save(*eng, &again), 0);
+            CU_ASSERT(again.len == state.len && memcmp(again.data, state.data, state.len) == 0);
+            ge_buf_free(&again);
+        }
         ge_buf_free(&state);
     }
 }

@@ -41,6 +41,7 @@ static const char *const subscribing[] = {
  * v1.3's XSDs. */
 static const char *const negotiating[] = {
     "SDVN-01", "STO-01", "STO-02", "STO-03", "STO-04", "STO-05", "STO-06", "PRC-01", "PRC-02", "PRC-03", "PRC-04", "PRC-05",
+    "GE-CSIPAUS-001",
 };
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))

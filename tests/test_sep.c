@@ -410,11 +410,32 @@ static void test_saved_state(void)
     CU_ASSERT_EQUAL_FATAL(sep_client_new(&c, &cfg), 0);
     ge_buf_init(&state, NULL, 0);
     ge_buf_init(&text, NULL, 0);
-    CU_ASSERT_EQUAL(sep_client_save(c, &state), 0); /* a fresh engine: the header line alone */
+    CU_ASSERT_EQUAL(sep_client_save(c, &state), 0); /* a fresh engine: the header lines alone */
     CU_ASSERT_EQUAL(strncmp(ge_buf_str(&state), "S 1 ", 4), 0);
-    CU_ASSERT_PTR_NOT_NULL(strchr(ge_buf_str(&state), '\n'));
+    CU_ASSERT_PTR_NOT_NULL(strstr(ge_buf_str(&state), "\nQ L "));
     CU_ASSERT_EQUAL(sep_client_restore(c, "hello", 5), GE_ERR_PARSE);
     CU_ASSERT_EQUAL(sep_client_restore(c, "S 1 1 1\n", 8), GE_ERR_PARSE); /* another layout */
+    /* the pricing records: bad ones refuse the state; another build's tables are skipped */
+    ge_buf_printf(&text, "%sQ I 0 zz\n", ge_buf_str(&state));
+    CU_ASSERT_EQUAL(sep_client_restore(c, text.data, text.len), GE_ERR_PARSE);
+    ge_buf_clear(&text);
+    ge_buf_printf(&text, "S 1 %zu %zu\nQ I 0 _4.\n", strtoul(ge_buf_str(&state) + 4, NULL, 10),
+                  strtoul(strchr(ge_buf_str(&state) + 4, ' ') + 1, NULL, 10));
+    CU_ASSERT_EQUAL(sep_client_restore(c, text.data, text.len), GE_ERR_PARSE); /* before its layout */
+    ge_buf_clear(&text);
+    ge_buf_printf(&text, "%sQ X 0 _4.\n", ge_buf_str(&state));
+    CU_ASSERT_EQUAL(sep_client_restore(c, text.data, text.len), GE_ERR_PARSE); /* an unknown table */
+    ge_buf_clear(&text);
+    ge_buf_printf(&text, "%sQ L 1 2 3 4\nQ I 0 _4.\n", ge_buf_str(&state));
+    CU_ASSERT_EQUAL(sep_client_restore(c, text.data, text.len), 0); /* another build's: skipped */
+    ge_buf_clear(&text);
+    /* the CSIP-AUS version negotiated: v1.2 or v1.3 and an absolute path */
+    ge_buf_printf(&text, "%sN 14 /dcap\n", ge_buf_str(&state));
+    CU_ASSERT_EQUAL(sep_client_restore(c, text.data, text.len), GE_ERR_PARSE);
+    ge_buf_clear(&text);
+    ge_buf_printf(&text, "%sN 13 dcap\n", ge_buf_str(&state));
+    CU_ASSERT_EQUAL(sep_client_restore(c, text.data, text.len), GE_ERR_PARSE);
+    ge_buf_clear(&text);
     ge_buf_printf(&text, "%sP 0 1 1 0 /edev/1/fsa/1/derp /derp/1 -\nD 0 zz\n", ge_buf_str(&state));
     CU_ASSERT_EQUAL(sep_client_restore(c, text.data, text.len), GE_ERR_PARSE);
     ge_buf_clear(&text);

@@ -151,6 +151,9 @@ struct sep_client {
     char dcap_path[SEP_PATH_MAX];
     int wk;               /* WK_*: version negotiation */
     int csipaus_version;  /* SEP_CSIPAUS_* it settled on (0: none negotiated) */
+    int kept_version;     /* what was negotiated before a restart (the saved state): kept when the
+                             well-known resource gives no answer */
+    char kept_dcap[SEP_PATH_MAX];
     const ge_xml_schema_t *schema; /* what we send is written with: ge_xml_schema_sep, or _alt for v1.3 */
     ge_sched_t *sched;
     ge_xml_decoder_t *dec; /* Notifications (answers have a decoder per inflight slot) */
@@ -1092,7 +1095,8 @@ static void take_document(sep_client_t *c, watch_t *w, const void *value, double
 {
     w->backoff = 0;
     w->next = now + w->poll_s; /* lists may ask for the next page at once */
-    if (w->kind == R_DERP_LIST || w->kind == R_DERC_LIST || w->kind == R_DDERC || w->kind == R_CURVE)
+    if (w->kind == R_DERP_LIST || w->kind == R_DERC_LIST || w->kind == R_DDERC || w->kind == R_CURVE ||
+        w->kind == R_TP_LIST || w->kind == R_TTI_LIST || w->kind == R_RC_LIST || w->kind == R_RC || w->kind == R_RT)
         c->state_gen++;
     switch (w->kind) {
     case R_DCAP: on_dcap(c, w, value, now); break;
@@ -1208,8 +1212,10 @@ static int next_price_response(sep_client_t *c, int64_t snow, sep_request_t *req
     while (inflight_slot(c) && sep__prc_next_response(c->prc, mrid, &status, reply_to)) {
         f = inflight_slot(c);
         ge_buf_clear(&f->body);
-        /* never decided again by this engine; after a restart the caller's outbox knows it was sent */
+        /* never decided again by this engine, nor after a restart (the saved state has it; the
+         * caller's outbox knows it was sent) */
         sep__prc_mark_sent(c->prc, mrid, status);
+        c->state_gen++;
         if (sep__response_xml(c->schema, &f->body, "PriceResponse", c->lfdi, mrid, status, snow) < 0) {
             ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "cannot encode the PriceResponse for %s", mrid);
             continue;
@@ -1542,6 +1548,18 @@ static int next_well_known(sep_client_t *c, sep_request_t *req)
     return 1;
 }
 
+/* Speak CSIP-AUS VERSION from now on, the DeviceCapability at DCAP; HOW says why, for the log. */
+static void settle_version(sep_client_t *c, int version, const char *dcap, const char *how)
+{
+    c->csipaus_version = version;
+    sep__copy_str(c->dcap_path, sizeof(c->dcap_path), dcap);
+    if (version == SEP_CSIPAUS_V13)
+        c->schema = &ge_xml_schema_sep_alt; /* https://csipaus.org/ns/v1.3 in what we send */
+    ge_log(c->cfg.log, GE_LOG_INFO, "sep", "CSIP-AUS v1.%d %s (%s): DeviceCapability at %s", version - 10, how,
+           SEP_CSIPAUS_WELL_KNOWN, c->dcap_path);
+    use_csip_aus(c, "version negotiated");
+}
+
 /* The answer to GET /.well-known/csipaus (its body gathered in F): the version and DeviceCapability
  * to go on with; whatever goes wrong, discovery starts from cfg.dcap_path as a v1.2 client's does. */
 static void well_known_answer(sep_client_t *c, inflight_t *f, int status, double now)
@@ -1552,7 +1570,10 @@ static void well_known_answer(sep_client_t *c, inflight_t *f, int status, double
 
     c->wk = WK_DONE;
     memset(&ch, 0, sizeof(ch));
-    if (status < 200 || status >= 300) {
+    if (status == 0 && c->kept_version) {
+        /* the server is out of reach, not without versions: as it said before the restart */
+        settle_version(c, c->kept_version, c->kept_dcap, "kept from before the restart (no answer)");
+    } else if (status < 200 || status >= 300) {
         ge_log(c->cfg.log, GE_LOG_INFO, "sep", "GET %s: %s%d: no CSIP-AUS version negotiated; DeviceCapability at %s",
                SEP_CSIPAUS_WELL_KNOWN, status ? "HTTP " : "no answer ", status, c->dcap_path);
     } else if (f->doc == DOC_BAD) {
@@ -1567,13 +1588,7 @@ static void well_known_answer(sep_client_t *c, inflight_t *f, int status, double
         ge_log(c->cfg.log, GE_LOG_INFO, "sep", "%s: %s; DeviceCapability at %s", SEP_CSIPAUS_WELL_KNOWN, why,
                c->dcap_path);
     } else {
-        c->csipaus_version = ch.version;
-        sep__copy_str(c->dcap_path, sizeof(c->dcap_path), ch.dcap_path);
-        if (ch.version == SEP_CSIPAUS_V13)
-            c->schema = &ge_xml_schema_sep_alt; /* https://csipaus.org/ns/v1.3 in what we send */
-        ge_log(c->cfg.log, GE_LOG_INFO, "sep", "CSIP-AUS v1.%d negotiated (%s): DeviceCapability at %s",
-               ch.version - 10, SEP_CSIPAUS_WELL_KNOWN, c->dcap_path);
-        use_csip_aus(c, "version negotiated");
+        settle_version(c, ch.version, ch.dcap_path, "negotiated");
     }
     ge_buf_clear(&f->body);
     if (!follow(c, R_DCAP, c->dcap_path, DEFAULT_POLL, -1, now)) {
@@ -1958,7 +1973,7 @@ int sep_client_price(sep_client_t *c, double now, sep_price_t *out)
     if (!c || !out)
         return GE_ERR_INVALID;
     memset(out, 0, sizeof(*out));
-    if (!c->time_known || !c->registered)
+    if (!(c->time_known && c->registered) && !(c->restored && !c->pin_rejected)) /* as sep_client_control() */
         return 0;
     sep__prc_price(c->prc, (int64_t)floor(now + c->offset), out);
     return 0;
@@ -2049,13 +2064,17 @@ void sep_client_stats(const sep_client_t *c, sep_client_stats_t *out)
  * own structure as bytes (hex, a run of zero bytes as "_N."), so the first line carries the sizes
  * of those structures: a state written by a build whose layout differs is refused, not misread.
  *   S 1 sizeof(sep_ctl_t) sizeof(curve_t)
+ *   N version dcap_path                                          the CSIP-AUS version negotiated
  *   P slot no primacy set_grad_w list_href href mrid             a DERProgram
  *   D slot CTL                                                   its DefaultDERControl
  *   V slot type href CURVE                                       a DERCurve that was read
- *   C id program primacy creation start duration rs rd status status_time modes respond sent CTL */
+ *   C id program primacy creation start duration rs rd status status_time modes respond sent CTL
+ * and the pricing documents read (pricing.c, sep__prc_save()), after a line with their own sizes:
+ *   Q L sizeof(tp) sizeof(rc) sizeof(rt) sizeof(tti)                 (another build's are skipped)
+ *   Q T|R|Y|I slot BYTES                  a TariffProfile, RateComponent, ReadingType, interval */
 #define SAVE_VERSION 1
 
-static int put_bytes(ge_buf_t *out, const void *data, size_t n)
+int sep__put_bytes(ge_buf_t *out, const void *data, size_t n)
 {
     const unsigned char *b = data;
     int rc = 0;
@@ -2075,8 +2094,7 @@ static int put_bytes(ge_buf_t *out, const void *data, size_t n)
     return rc;
 }
 
-/* The bytes of TEXT (as put_bytes() wrote them) into exactly N bytes at OUT; 0 or -1. */
-static int get_bytes(const char *text, void *out, size_t n)
+int sep__get_bytes(const char *text, void *out, size_t n)
 {
     unsigned char *b = out;
     size_t i = 0;
@@ -2132,6 +2150,14 @@ int sep_client_save(const sep_client_t *c, ge_buf_t *out)
     if (!c || !out)
         return GE_ERR_INVALID;
     rc = ge_buf_printf(out, "S %d %zu %zu\n", SAVE_VERSION, sizeof(sep_ctl_t), sizeof(curve_t));
+    if (rc == 0 && (c->csipaus_version || c->kept_version)) {
+        int v = c->csipaus_version ? c->csipaus_version : c->kept_version;
+        rc = ge_buf_printf(out, "N %d", v);
+        if (rc == 0)
+            rc = put_str(out, c->csipaus_version ? c->dcap_path : c->kept_dcap);
+        if (rc == 0)
+            rc = ge_buf_putc(out, '\n');
+    }
     for (int i = 0; i < MAX_PROGRAMS && rc == 0; i++) {
         const program_t *p = &c->programs[i];
         if (!p->used)
@@ -2146,7 +2172,7 @@ int sep_client_save(const sep_client_t *c, ge_buf_t *out)
         if (rc == 0 && p->dflt.used) {
             rc = ge_buf_printf(out, "\nD %d ", i);
             if (rc == 0)
-                rc = put_bytes(out, &p->dflt, sizeof(p->dflt));
+                rc = sep__put_bytes(out, &p->dflt, sizeof(p->dflt));
         }
         if (rc == 0)
             rc = ge_buf_putc(out, '\n');
@@ -2161,7 +2187,7 @@ int sep_client_save(const sep_client_t *c, ge_buf_t *out)
         if (rc == 0)
             rc = ge_buf_putc(out, ' ');
         if (rc == 0)
-            rc = put_bytes(out, cv, sizeof(*cv));
+            rc = sep__put_bytes(out, cv, sizeof(*cv));
         if (rc == 0)
             rc = ge_buf_putc(out, '\n');
     }
@@ -2179,11 +2205,11 @@ int sep_client_save(const sep_client_t *c, ge_buf_t *out)
                            (unsigned)ev->status, (long long)ev->status_time, (unsigned)ev->modes, ev->respond,
                            (unsigned)ev->sent);
         if (rc == 0)
-            rc = put_bytes(out, &kept, sizeof(kept));
+            rc = sep__put_bytes(out, &kept, sizeof(kept));
         if (rc == 0)
             rc = ge_buf_putc(out, '\n');
     }
-    return rc;
+    return rc == 0 ? sep__prc_save(c->prc, out) : rc;
 }
 
 unsigned long sep_client_state_gen(const sep_client_t *c)
@@ -2198,12 +2224,16 @@ typedef struct saved {
     sep_ctl_t *ctl[MAX_CONTROLS];
     ge_sched_event_t ev[MAX_CONTROLS];
     size_t n_ctl;
+    sep_pricing_t *prc; /* the pricing documents (pricing.c's tables, staged) */
+    int version;        /* the CSIP-AUS version negotiated, and its DeviceCapability */
+    char dcap[SEP_PATH_MAX];
 } saved_t;
 
 static void saved_free(sep_client_t *c, saved_t *sv)
 {
     for (size_t i = 0; i < sv->n_ctl; i++)
         c->mem->free(sv->ctl[i], c->mem->ud);
+    sep__prc_free(sv->prc, c->mem);
     c->mem->free(sv, c->mem->ud);
 }
 
@@ -2220,11 +2250,21 @@ static int restore_line(sep_client_t *c, saved_t *sv, char *line, const char **w
     for (size_t i = 1; i < n; i++)
         if (get_str(f[i]) < 0)
             return *why = "bad escape", -1;
+    if (strcmp(f[0], "Q") == 0)
+        return sep__prc_restore_line(sv->prc, f, n, why);
     if (strcmp(f[0], "S") == 0) {
         if (n != 4 || strtol(f[1], NULL, 10) != SAVE_VERSION)
             return *why = "unknown version", -1;
         if (strtoul(f[2], NULL, 10) != sizeof(sep_ctl_t) || strtoul(f[3], NULL, 10) != sizeof(curve_t))
             return *why = "written by a build with another layout", -1;
+        return 0;
+    }
+    if (strcmp(f[0], "N") == 0 && n == 3) {
+        long v = strtol(f[1], NULL, 10);
+        if ((v != SEP_CSIPAUS_V12 && v != SEP_CSIPAUS_V13) || f[2][0] != '/' || strlen(f[2]) >= SEP_PATH_MAX)
+            return *why = "bad CSIP-AUS version", -1;
+        sv->version = (int)v;
+        sep__copy_str(sv->dcap, sizeof(sv->dcap), f[2]);
         return 0;
     }
     if (strcmp(f[0], "P") == 0 && n == 8) {
@@ -2248,13 +2288,13 @@ static int restore_line(sep_client_t *c, saved_t *sv, char *line, const char **w
     if (strcmp(f[0], "D") == 0 && n == 3) {
         long slot = strtol(f[1], NULL, 10);
         if (slot < 0 || slot >= MAX_PROGRAMS || !sv->programs[slot].used ||
-            get_bytes(f[2], &sv->programs[slot].dflt, sizeof(sep_ctl_t)) < 0)
+            sep__get_bytes(f[2], &sv->programs[slot].dflt, sizeof(sep_ctl_t)) < 0)
             return *why = "bad DefaultDERControl", -1;
         return 0;
     }
     if (strcmp(f[0], "V") == 0 && n == 5) {
         long slot = strtol(f[1], NULL, 10);
-        if (slot < 0 || slot >= MAX_CURVES || get_bytes(f[4], &sv->curves[slot], sizeof(curve_t)) < 0 ||
+        if (slot < 0 || slot >= MAX_CURVES || sep__get_bytes(f[4], &sv->curves[slot], sizeof(curve_t)) < 0 ||
             !sv->curves[slot].used)
             return *why = "bad DERCurve", -1;
         return 0;
@@ -2266,7 +2306,7 @@ static int restore_line(sep_client_t *c, saved_t *sv, char *line, const char **w
             return *why = "bad DERControl", -1;
         if (!(ctl = c->mem->malloc(sizeof(*ctl), c->mem->ud)))
             return *why = "out of memory", -1;
-        if (get_bytes(f[14], ctl, sizeof(*ctl)) < 0 || strcmp(ctl->mrid, f[1]) != 0) {
+        if (sep__get_bytes(f[14], ctl, sizeof(*ctl)) < 0 || strcmp(ctl->mrid, f[1]) != 0) {
             c->mem->free(ctl, c->mem->ud);
             return *why = "bad DERControl", -1;
         }
@@ -2297,7 +2337,7 @@ int sep_client_restore(sep_client_t *c, const char *text, size_t len)
     saved_t *sv;
     const char *p = text, *end = text + len, *why = NULL;
     unsigned line = 0;
-    int rc = 0, csip_aus = 0;
+    int rc = 0, csip_aus = 0, intervals;
 
     if (!c || (!text && len))
         return GE_ERR_INVALID;
@@ -2310,6 +2350,10 @@ int sep_client_restore(sep_client_t *c, const char *text, size_t len)
     if (!(sv = c->mem->malloc(sizeof(*sv), c->mem->ud)))
         return GE_ERR_NOMEM;
     memset(sv, 0, sizeof(*sv));
+    if ((rc = sep__prc_new(&sv->prc, c->mem, &(sep_prc_hooks_t){ 0 })) < 0) {
+        c->mem->free(sv, c->mem->ud);
+        return rc;
+    }
     while (p < end && rc == 0) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = (size_t)((nl ? nl : end) - p);
@@ -2367,13 +2411,18 @@ int sep_client_restore(sep_client_t *c, const char *text, size_t len)
         if (sv->ctl[i])
             c->mem->free(sv->ctl[i], c->mem->ud);
     sv->n_ctl = 0;
+    intervals = sep__prc_restore(c->prc, sv->prc);
+    if (sv->version && !c->csipaus_version && c->cfg.profile != SEP_PROFILE_CSIP) {
+        c->kept_version = sv->version;
+        sep__copy_str(c->kept_dcap, sizeof(c->kept_dcap), sv->dcap);
+    }
     saved_free(c, sv);
     update_grad(c);
     c->restored = 1;
     if (csip_aus)
         use_csip_aus(c, "the saved controls use csipaus modes");
-    ge_log(c->cfg.log, GE_LOG_INFO, "sep", "saved control state restored: %lu DERPrograms, %lu DERControls",
-           c->stats.programs, c->stats.controls_known);
+    ge_log(c->cfg.log, GE_LOG_INFO, "sep", "saved control state restored: %lu DERPrograms, %lu DERControls, "
+           "%d TimeTariffIntervals", c->stats.programs, c->stats.controls_known, intervals);
     return 0;
 }
 

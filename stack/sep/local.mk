@@ -60,5 +60,6 @@ tests_fuzz_fuzz_wellknown_LDADD = libgecore.la
 endif
 EXTRA_DIST += tests/fuzz/fuzz_wellknown.c tests/fuzz/corpus/fuzz_wellknown/sdvn01.seed \
 	tests/fuzz/corpus/fuzz_wellknown/v12.seed tests/fuzz/corpus/fuzz_wellknown/bad.seed
-EXTRA_DIST += tests/fuzz/fuzz_sep.c tests/fuzz/corpus/fuzz_sep/base.seed tests/fuzz/corpus/fuzz_sep/notify.seed tests/fuzz/fuzz_dnssd.c \
+EXTRA_DIST += tests/fuzz/fuzz_sep.c tests/fuzz/corpus/fuzz_sep/base.seed tests/fuzz/corpus/fuzz_sep/notify.seed \
+	tests/fuzz/corpus/fuzz_sep/restored_prices.seed tests/fuzz/fuzz_dnssd.c \
 	tests/fuzz/corpus/fuzz_dnssd/answer.seed

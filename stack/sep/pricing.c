@@ -5,8 +5,11 @@
  * keeps and interprets the documents, through the small interface in sep_internal.h. */
 #include "config.h"
 
+#include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <gridedge/error.h>
@@ -91,6 +94,8 @@ struct sep_pricing {
     rt_t rt[MAX_RT];
     tti_t tti[MAX_TTI];
     list_gen_t lists[MAX_LISTS];
+    int restore_layout;          /* a staging copy (sep__prc_restore_line): 1 the saved tables' layout is
+                                    ours, -1 another build's, 0 not seen yet */
 };
 
 /* ---- helpers ------------------------------------------------------------------------------------------ */
@@ -560,6 +565,142 @@ int sep__prc_mark_sent(sep_pricing_t *p, const char *mrid, int status)
             return 0;
         }
     return GE_ERR_NOTFOUND;
+}
+
+/* ---- kept across restarts ----------------------------------------------------------------------------- */
+
+/* Each entry saved is a line "Q <table> <slot> <bytes>" (T TariffProfiles, R RateComponents, Y
+ * ReadingTypes, I TimeTariffIntervals): the documents read, without the lists' refresh generations
+ * and the reads under way, which mean nothing after a restart (so a state restored and saved again
+ * is the same text). */
+_Static_assert(offsetof(tp_t, used) == 0 && offsetof(rc_t, used) == 0 && offsetof(rt_t, used) == 0 &&
+                   offsetof(tti_t, used) == 0,
+               "a saved entry starts with its used flag");
+
+static int put_entry(ge_buf_t *out, char table, int slot, const void *entry, size_t size)
+{
+    int rc = ge_buf_printf(out, "Q %c %d ", table, slot);
+
+    if (rc == 0)
+        rc = sep__put_bytes(out, entry, size);
+    return rc ? rc : ge_buf_putc(out, '\n');
+}
+
+int sep__prc_save(const sep_pricing_t *p, ge_buf_t *out)
+{
+    int rc = ge_buf_printf(out, "Q L %zu %zu %zu %zu\n", sizeof(tp_t), sizeof(rc_t), sizeof(rt_t), sizeof(tti_t));
+
+    for (int i = 0; i < MAX_TP && rc == 0; i++)
+        if (p->tp[i].used) {
+            tp_t kept = p->tp[i];
+            kept.gen = 0;
+            rc = put_entry(out, 'T', i, &kept, sizeof(kept));
+        }
+    for (int i = 0; i < MAX_RC && rc == 0; i++)
+        if (p->rc[i].used) {
+            rc_t kept = p->rc[i];
+            kept.gen = 0;
+            kept.asked = 0;
+            rc = put_entry(out, 'R', i, &kept, sizeof(kept));
+        }
+    for (int i = 0; i < MAX_RT && rc == 0; i++)
+        if (p->rt[i].used)
+            rc = put_entry(out, 'Y', i, &p->rt[i], sizeof(p->rt[i]));
+    for (int i = 0; i < MAX_TTI && rc == 0; i++)
+        if (p->tti[i].used) {
+            tti_t kept = p->tti[i];
+            kept.gen = 0;
+            rc = put_entry(out, 'I', i, &kept, sizeof(kept));
+        }
+    return rc;
+}
+
+/* The entry of line fields SLOT and BYTES into TABLE (MAX entries of SIZE bytes); 0 or -1. */
+static int get_entry(const char *slot, const char *bytes, void *table, size_t size, int max)
+{
+    char *end;
+    long i = strtol(slot, &end, 10);
+    unsigned char *e;
+    int used;
+
+    if (end == slot || *end || i < 0 || i >= max)
+        return -1;
+    e = (unsigned char *)table + (size_t)i * size;
+    if (sep__get_bytes(bytes, e, size) < 0)
+        return -1;
+    memcpy(&used, e, sizeof(used));
+    return used ? 0 : -1;
+}
+
+int sep__prc_restore_line(sep_pricing_t *stage, char *const *f, size_t n, const char **why)
+{
+    int rc;
+
+    if (n == 6 && strcmp(f[1], "L") == 0) {
+        stage->restore_layout = strtoul(f[2], NULL, 10) == sizeof(tp_t) && strtoul(f[3], NULL, 10) == sizeof(rc_t) &&
+                                strtoul(f[4], NULL, 10) == sizeof(rt_t) && strtoul(f[5], NULL, 10) == sizeof(tti_t)
+                                    ? 1
+                                    : -1;
+        return 0;
+    }
+    if (n != 4 || strlen(f[1]) != 1)
+        return *why = "bad pricing record", -1;
+    if (stage->restore_layout < 0) /* another build's tables: the tariffs are read again */
+        return 0;
+    if (stage->restore_layout == 0)
+        return *why = "pricing record before its layout", -1;
+    switch (f[1][0]) {
+    case 'T': rc = get_entry(f[2], f[3], stage->tp, sizeof(tp_t), MAX_TP); break;
+    case 'R': rc = get_entry(f[2], f[3], stage->rc, sizeof(rc_t), MAX_RC); break;
+    case 'Y': rc = get_entry(f[2], f[3], stage->rt, sizeof(rt_t), MAX_RT); break;
+    case 'I': rc = get_entry(f[2], f[3], stage->tti, sizeof(tti_t), MAX_TTI); break;
+    default: return *why = "unknown pricing record", -1;
+    }
+    if (rc < 0)
+        return *why = "bad pricing record", -1;
+    return 0;
+}
+
+/* A saved state is a file that may have been damaged: every string of a restored entry ends in its
+ * array. */
+#define TERMINATE(s) ((s)[sizeof(s) - 1] = '\0')
+
+int sep__prc_restore(sep_pricing_t *p, const sep_pricing_t *stage)
+{
+    int n = 0;
+
+    for (int i = 0; i < MAX_TP; i++)
+        if (p->tp[i].used)
+            return 0; /* the server was heard from since start: what it said stands */
+    for (int i = 0; i < MAX_TP; i++) {
+        tp_t *t = &p->tp[i];
+        if (!(*t = stage->tp[i]).used)
+            continue;
+        t->gen = UINT_MAX; /* not listed since: the next full read of its list decides */
+        TERMINATE(t->key), TERMINATE(t->list), TERMINATE(t->mrid), TERMINATE(t->ctti), TERMINATE(t->rcl);
+    }
+    for (int i = 0; i < MAX_RC; i++) {
+        rc_t *r = &p->rc[i];
+        if (!(*r = stage->rc[i]).used)
+            continue;
+        r->gen = UINT_MAX;
+        r->asked = 0; /* no read of it is under way */
+        TERMINATE(r->href), TERMINATE(r->list), TERMINATE(r->rt), TERMINATE(r->ttil);
+    }
+    for (int i = 0; i < MAX_RT; i++)
+        if ((p->rt[i] = stage->rt[i]).used)
+            TERMINATE(p->rt[i].href);
+    for (int i = 0; i < MAX_TTI; i++) {
+        tti_t *x = &p->tti[i];
+        if (!(*x = stage->tti[i]).used)
+            continue;
+        x->gen = UINT_MAX;
+        if (x->tp < -1 || x->tp >= MAX_TP || (x->tp >= 0 && !p->tp[x->tp].used))
+            x->tp = -1;
+        TERMINATE(x->mrid), TERMINATE(x->list), TERMINATE(x->rc), TERMINATE(x->reply_to);
+        n++;
+    }
+    return n;
 }
 
 /* ---- the price in force ------------------------------------------------------------------------------- */

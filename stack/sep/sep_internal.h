@@ -87,6 +87,11 @@ int sep__logevent_xml(const ge_xml_schema_t *schema, ge_buf_t *out, int bit, uin
 /* A Subscription to RESOURCE with notifications to NOTIFY_URI (lists: at most LIMIT items). */
 int sep__subscription_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *resource, const char *notify_uri, uint32_t limit);
 
+/* The save format's bytes of a structure (client.c): hex, a run of three or more zero bytes as "_N.".
+ * GET reads TEXT into exactly N bytes at OUT: 0, or -1 (bad text, or not N bytes). */
+int sep__put_bytes(ge_buf_t *out, const void *data, size_t n);
+int sep__get_bytes(const char *text, void *out, size_t n);
+
 /* ---- pricing (pricing.c): what the tariff documents say, kept between reads ----------------------- */
 
 typedef struct sep_pricing sep_pricing_t;
@@ -125,6 +130,15 @@ void sep__prc_gone(sep_pricing_t *p, int what, const char *href);
 int sep__prc_next_response(sep_pricing_t *p, char mrid[SEP_MRID_HEX + 1], int *status, char reply_to[SEP_PATH_MAX]);
 /* Response STATUS for interval MRID is sent: never again.  0, or GE_ERR_NOTFOUND (no such interval). */
 int sep__prc_mark_sent(sep_pricing_t *p, const char *mrid, int status);
+
+/* Across restarts (sep_client_save(), sep_client_restore()): SAVE appends the documents read as
+ * lines "Q ..." to OUT.  RESTORE_LINE reads one such line, split into fields F[0..N) (F[0] "Q", escapes
+ * decoded), into STAGE, an empty sep_pricing_t from sep__prc_new(): 0, or -1 with WHY; lines written
+ * by a build with other tables are skipped.  RESTORE takes STAGE's documents into P unless P has
+ * read a TariffProfile since start; the number of TimeTariffIntervals taken. */
+int sep__prc_save(const sep_pricing_t *p, ge_buf_t *out);
+int sep__prc_restore_line(sep_pricing_t *stage, char *const *f, size_t n, const char **why);
+int sep__prc_restore(sep_pricing_t *p, const sep_pricing_t *stage);
 
 /* The prices in force at server time SNOW. */
 void sep__prc_price(const sep_pricing_t *p, int64_t snow, sep_price_t *out);

@@ -34,6 +34,7 @@ GE_CF_CASES += \
 	conformance/cases/csip-aus/ALL-30.case \
 	conformance/cases/csip-aus/ALT-ALL-29.case \
 	conformance/cases/csip-aus/ALT-LOA-13.case \
+	conformance/cases/csip-aus/GE-CSIPAUS-001.case \
 	conformance/cases/csip-aus/GEN-01.case \
 	conformance/cases/csip-aus/GEN-02.case \
 	conformance/cases/csip-aus/GEN-03.case \
