@@ -19,7 +19,8 @@ endif
 tests_test_gateway_CFLAGS = $(GE_TEST_CFLAGS) -pthread
 tests_test_gateway_LDADD = $(GE_TEST_LIBS) -lpthread
 TESTS += tests/test_gateway
-EXTRA_DIST += tests/data/gateway/csip/GW-KILL9.case tests/data/gateway/oadr20b/GW-KILL9.case
+EXTRA_DIST += tests/data/gateway/csip/GW-KILL9.case tests/data/gateway/oadr20b/GW-KILL9.case \
+	tests/data/gateway/csip-aus/GW-PRICES.case tests/data/gateway/oadr20b/GW-PRICES.case
 
 # The demo's OpenADR day (a VTN script the built-in head-end serves; not a certification case, so
 # not in the oadr20b catalogue).

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -723,6 +724,141 @@ static void test_kill9(void)
     finish(failures0, k.log, k.dir);
 }
 
+/* --- prices from both protocols ----------------------------------------------------------------- */
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The status file's price (NAN when null) and battery power; 0, or -1 if it cannot be read. */
+static int status_price(const char *path, double *price, double *battery)
+{
+    json_t *j = json_load_file(path, 0, NULL), *p;
+    if (!j)
+        return -1;
+    p = json_object_get(j, "price");
+    *price = json_is_number(p) ? json_number_value(p) : NAN;
+    *battery = json_number_value(json_object_get(json_object_get(j, "battery"), "power_w"));
+    json_decref(j);
+    return 0;
+}
+
+#define PRICE_SAMPLES 400
+
+/* The gateway with [sep] on a CSIP-AUS v1.3 tariff (import 0.05 per kWh all along) and [oadr] on a
+ * VTN whose event prices 0.45 from 10 s to 20 s (both head-ends' time): the OpenADR price stands for
+ * the tariff's while the event lasts (docs/gateway.md), then the tariff's is back; the price policy
+ * charges the battery at 0.05 and discharges it at 0.45; both servers get their answers. */
+static void test_tariff_and_openadr_price(void)
+{
+    unsigned failures0 = CU_get_number_of_failures();
+    k9_t k;
+    ge_arena_t *arena = NULL;
+    cf_case_t sep_case, vtn_case;
+    char dir_sep[1024], dir_vtn[1024], err[512], text[2048], status[160], sfdi_s[32];
+    const char *lfdi = "3E4F45AB31EDFE5B67E343E5E4562E31984E23E5";
+    uint64_t sfdi = 0;
+    ge_log_t quiet = { NULL, NULL, GE_LOG_ERROR };
+    struct {
+        double t, price, battery;
+    } smp[PRICE_SAMPLES];
+    size_t n = 0;
+    double t0;
+    unsigned before = 0, during = 0, after = 0, bad = 0;
+
+    memset(&k, 0, sizeof(k));
+    snprintf(k.dir, sizeof(k.dir), "/tmp/ge-gw-pr-XXXXXX");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(k.dir));
+    snprintf(k.cfg, sizeof(k.cfg), "%s/gridedge.ini", k.dir);
+    snprintf(k.log, sizeof(k.log), "%s/gateway.log", k.dir);
+    snprintf(status, sizeof(status), "%s/status.json", k.dir);
+    snprintf(dir_sep, sizeof(dir_sep), "%s/tests/data/gateway/csip-aus", srcdir());
+    snprintf(dir_vtn, sizeof(dir_vtn), "%s/tests/data/gateway/oadr20b", srcdir());
+    CU_ASSERT_EQUAL_FATAL(ge_arena_new(&arena, NULL, 0, 4u << 20), 0);
+    CU_ASSERT_EQUAL_FATAL(cf_case_load("csip-aus", "GW-PRICES", dir_sep, arena, &sep_case, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL_FATAL(cf_case_load("oadr20b", "GW-PRICES", dir_vtn, arena, &vtn_case, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL_FATAL(ge_sfdi_from_lfdi(lfdi, &sfdi), 0);
+    snprintf(sfdi_s, sizeof(sfdi_s), "%llu", (unsigned long long)sfdi);
+    k.base = event_base_new();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(k.base);
+    {
+        cf_server_opts_t so;
+        memset(&so, 0, sizeof(so));
+        so.suite = "csip-aus";
+        so.c = &sep_case;
+        so.log = &quiet;
+        CU_ASSERT_EQUAL_FATAL(cf_server_new(&k.sep, k.base, &so, err, sizeof(err)), 0);
+        so.suite = "oadr20b";
+        so.c = &vtn_case;
+        CU_ASSERT_EQUAL_FATAL(cf_server_new(&k.vtn, k.base, &so, err, sizeof(err)), 0);
+        cf_server_vars(k.sep)->lfdi = lfdi;
+        cf_server_vars(k.sep)->sfdi = sfdi_s;
+        cf_server_vars(k.vtn)->ven_name = "ven-prices";
+        cf_server_vars(k.vtn)->ven_id = "VEN-1";
+        cf_server_vars(k.vtn)->registration_id = "REG-1";
+    }
+    snprintf(text, sizeof(text),
+             "[gateway]\nstate_dir = %s/state\nstatus_file = %s\nstatus_port = 0\nadapter = sim\n"
+             "[policy]\ncharge_below = 0.10\ndischarge_above = 0.30\n"
+             "[sep]\nenabled = true\nserver = %s\nlfdi = %s\nprofile = csip-aus\nnmi = 4123456789\n"
+             "[oadr]\nenabled = true\nvtn = %s\nven_name = ven-prices\n",
+             k.dir, status, cf_server_url(k.sep), lfdi, cf_server_url(k.vtn));
+    write_file(k.cfg, text);
+
+    cf_server_start(k.sep);
+    cf_server_start(k.vtn);
+    t0 = mono_s();
+    k9_start(&k);
+    while (n < PRICE_SAMPLES && mono_s() - t0 < 27) {
+        serve_ms(&k, 100);
+        if (status_price(status, &smp[n].price, &smp[n].battery) == 0)
+            smp[n++].t = mono_s() - t0;
+    }
+    CU_ASSERT_TRUE(stop_gateway(k.pid));
+    /* each window begins 2.5 s after its change (a policy tick, the battery's 1 s ramp, the status
+     * file's half second, the VEN's 1 s poll) and ends half a second before the next (the head-ends
+     * started just before T0); the tariff's price is known within 5 s */
+    for (size_t i = 0; i < n; i++) {
+        double t = smp[i].t, p = smp[i].price, b = smp[i].battery;
+        int tariff = fabs(p - 0.05) < 1e-6 && b <= -4000, peak = fabs(p - 0.45) < 1e-6 && b >= 4000;
+        if (t >= 5 && t < 9.5)
+            before += tariff, bad += !tariff;
+        else if (t >= 12.5 && t < 20)
+            during += peak, bad += !peak;
+        else if (t >= 22.5)
+            after += tariff, bad += !tariff;
+    }
+    if (bad)
+        for (size_t i = 0; i < n; i++)
+            fprintf(stderr, "%5.1f s: price %g, battery %.0f W\n", smp[i].t, smp[i].price, smp[i].battery);
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT(before >= 20);
+    CU_ASSERT(during >= 30);
+    CU_ASSERT(after >= 20);
+    /* the interval answered (PriceResponse received), the event opted into */
+    {
+        size_t ne, dropped, prsp = 0, created = 0;
+        const cf_exchange_t *ex = cf_server_exchanges(k.sep, &ne, &dropped);
+        for (size_t i = 0; i < ne; i++)
+            prsp += strcmp(ex[i].path, "/rsp/prc") == 0 && strstr(ex[i].body, "7D000000000000000000000000000001") &&
+                    strstr(ex[i].body, "<status>1</status>");
+        ex = cf_server_exchanges(k.vtn, &ne, &dropped);
+        for (size_t i = 0; i < ne; i++)
+            created += strstr(ex[i].body, "oadrCreatedEvent") && strstr(ex[i].body, "EV-PEAK") &&
+                       strstr(ex[i].body, "optIn");
+        CU_ASSERT_EQUAL(prsp, 1);
+        CU_ASSERT(created >= 1);
+    }
+    cf_server_free(k.sep);
+    cf_server_free(k.vtn);
+    event_base_free(k.base);
+    ge_arena_free(arena);
+    finish(failures0, k.log, k.dir);
+}
+
 /* --- a device that fails ------------------------------------------------------------------------ */
 
 /* The status file's gateway.mode into MODE and its time; 0 or -1. */
@@ -1001,6 +1137,7 @@ int test_register(void)
         { "config error exits 2", test_config_error_exit_2 },
         { "daemon", test_daemon },
         { "kill -9 loses and repeats nothing acknowledged", test_kill9 },
+        { "prices from a CSIP-AUS v1.3 tariff and an OpenADR event together", test_tariff_and_openadr_price },
         { "a full state dir: logged, still controlling, stored later", test_full_state_dir },
 #ifdef GE_HAVE_LIBMODBUS
         { "a device that answers garbage or times out", test_device_faults },
