@@ -808,9 +808,9 @@ static void test_tariff_and_openadr_price(void)
              k.dir, status, cf_server_url(k.sep), lfdi, cf_server_url(k.vtn));
     write_file(k.cfg, text);
 
+    t0 = mono_s(); /* the head-ends' {start} is at or after T0 */
     cf_server_start(k.sep);
     cf_server_start(k.vtn);
-    t0 = mono_s();
     k9_start(&k);
     while (n < PRICE_SAMPLES && mono_s() - t0 < 27) {
         serve_ms(&k, 100);
@@ -818,17 +818,18 @@ static void test_tariff_and_openadr_price(void)
             smp[n++].t = mono_s() - t0;
     }
     CU_ASSERT_TRUE(stop_gateway(k.pid));
-    /* each window begins 2.5 s after its change (a policy tick, the battery's 1 s ramp, the status
-     * file's half second, the VEN's 1 s poll) and ends half a second before the next (the head-ends
-     * started just before T0); the tariff's price is known within 5 s */
+    /* each window begins 3 s after its change on T0's clock (a policy tick, the battery's 1 s ramp,
+     * the status file's half second, the VEN's 1 s poll, the head-ends' start a little after T0) and
+     * ends 1.5 s before the next (the event's times are whole seconds: up to 1 s early); the tariff's
+     * price is known within 5 s */
     for (size_t i = 0; i < n; i++) {
         double t = smp[i].t, p = smp[i].price, b = smp[i].battery;
         int tariff = fabs(p - 0.05) < 1e-6 && b <= -4000, peak = fabs(p - 0.45) < 1e-6 && b >= 4000;
-        if (t >= 5 && t < 9.5)
+        if (t >= 5 && t < 8.5)
             before += tariff, bad += !tariff;
-        else if (t >= 12.5 && t < 20)
+        else if (t >= 13 && t < 18.5)
             during += peak, bad += !peak;
-        else if (t >= 22.5)
+        else if (t >= 23)
             after += tariff, bad += !tariff;
     }
     if (bad)
