@@ -35,6 +35,44 @@ int ge_alarms_parse(const char *text, uint32_t *bits, char *unknown, size_t unkn
     return bad;
 }
 
+/* One device's state: as the driver reported it, or derived (see ge_telemetry_states()) for a device
+ * that is there (PRESENT) with POWER_W flowing. */
+static uint32_t device_state(uint32_t reported, int present, double power_w, uint32_t alarms)
+{
+    /* the DER faults of alarmStatus (GE_ALARM_OVER_CURRENT ..) */
+    const uint32_t faults = ((1u << GE_ALARM_SEP_BITS) - 1) << 5;
+    uint32_t st;
+
+    if (reported & GE_DEV_REPORTED)
+        return reported & GE_DEV_BITS;
+    if (!present)
+        return 0;
+    st = GE_DEV_AVAILABLE;
+    if (!(alarms & GE_ALARM_DISCONNECTED)) {
+        st |= GE_DEV_CONNECTED;
+        if (fabs(power_w) > 1.0)
+            st |= GE_DEV_OPERATING;
+    }
+    if (alarms & faults)
+        st |= GE_DEV_FAULT;
+    return st;
+}
+
+void ge_telemetry_states(const ge_der_caps_t *caps, const ge_telemetry_t *tel, uint32_t *pv, uint32_t *battery,
+                         uint32_t *ev)
+{
+    if (!caps || !tel)
+        return;
+    int storage = caps->rtg_max_wh > 0 || caps->rtg_max_charge_rate_w > 0 || caps->rtg_max_discharge_rate_w > 0;
+    /* a DER whose ratings name neither PV nor storage is a generator: counted as the PV */
+    if (pv)
+        *pv = device_state(tel->pv_state, caps->pv_peak_w > 0 || !storage, tel->pv_w, tel->alarms);
+    if (battery)
+        *battery = device_state(tel->battery_state, storage, tel->battery_w, tel->alarms);
+    if (ev)
+        *ev = device_state(tel->ev_state, caps->ev_max_w > 0, tel->ev_w, tel->alarms);
+}
+
 const ge_adapter_ops_t *ge_adapter_find(const char *name)
 {
     if (!name)

@@ -17,6 +17,8 @@
 #include "xsd.h"
 
 #define STEP 0.25
+#define PV_DOWN (GE_SIM_PV_OFF | GE_SIM_PV_FAULT)
+#define BATTERY_DOWN (GE_SIM_BATTERY_OFF | GE_SIM_BATTERY_FAULT)
 #define NOTIFY_URI "http://127.0.0.1:9/ntfy"
 
 /* The CSIP-AUS limits, in the order the simulated site applies them: a generation limit on PV plus
@@ -71,13 +73,23 @@ static void ideal_limit_set(sep_play_limit_t *l, int has, double v, double flow,
     l->on = 1;
 }
 
+/* As the simulated site: a device switched off (OFF) or tripped (FAULT) reports so; the stack derives
+ * the state of one that runs. */
+static uint32_t device_state(uint32_t devices, uint32_t off, uint32_t fault)
+{
+    if (devices & fault)
+        return GE_DEV_REPORTED | GE_DEV_FAULT;
+    return devices & off ? GE_DEV_REPORTED : 0;
+}
+
 static void ideal_device(sep_play_device_t *d, double t, const sep_control_t *ctl, const sep_price_t *price,
                          ge_der_caps_t *caps, ge_telemetry_t *tel)
 {
     const ge_setpoint_t *sp = &ctl->setpoint;
-    const double rating = 5000; /* caps->rtg_max_w below */
+    const double rating = 10000; /* caps->rtg_max_w below */
     int off = ((sp->set & GE_SP_CONNECT) && !sp->connect) || ((sp->set & GE_SP_ENERGIZE) && !sp->energize);
-    double bat = !off && (sp->set & GE_SP_BATTERY_W) ? sp->battery_w : 0, pv = 3000, house = 1000;
+    double bat = !off && (sp->set & GE_SP_BATTERY_W) ? sp->battery_w : 0, house = 1000;
+    double pv = d->devices & PV_DOWN ? 0 : 3000;
     /* outside a control of the battery, the gateway's price policy at its defaults (CLI contract):
      * charge at full power below 0.10 per kWh imported, discharge at full power above 0.30 */
     if (!off && !(sp->set & GE_SP_BATTERY_W) && price && price->has_import)
@@ -105,12 +117,17 @@ static void ideal_device(sep_play_device_t *d, double t, const sep_control_t *ct
     double dur = d->grad_pct_s > 0 ? fabs(d->target_w - d->from_w) / (d->grad_pct_s / 100.0 * rating) : d->ramp_s;
     if (dur > 0 && t - d->t_change < dur)
         bat = d->from_w + (d->target_w - d->from_w) * (t - d->t_change) / dur;
+    if (d->devices & BATTERY_DOWN)
+        bat = 0;
     d->battery_w = bat;
 
     memset(caps, 0, sizeof(*caps));
     caps->modes = GE_SP_BATTERY_W | GE_SP_MAX_LIM | GE_SP_CONNECT | GE_SP_ENERGIZE | GE_SP_EXPORT_LIM |
                   GE_SP_IMPORT_LIM | GE_SP_GEN_LIM | GE_SP_LOAD_LIM;
-    caps->rtg_max_w = 5000;
+    caps->rtg_max_w = 5000 + 5000;
+    caps->rtg_max_va = 5000 + 5000;
+    caps->rtg_max_var = 0.44 * 5000 + 0.44 * 5000;
+    caps->rtg_min_pf = 0.9;
     caps->rtg_max_charge_rate_w = 5000;
     caps->rtg_max_discharge_rate_w = 5000;
     caps->rtg_max_wh = 13500;
@@ -142,6 +159,8 @@ static void ideal_device(sep_play_device_t *d, double t, const sep_control_t *ct
     if (d->alarm && t >= d->alarm_at)
         tel->alarms |= d->alarm;
     tel->alarms |= d->faults;
+    tel->pv_state = device_state(d->devices, GE_SIM_PV_OFF, GE_SIM_PV_FAULT);
+    tel->battery_state = device_state(d->devices, GE_SIM_BATTERY_OFF, GE_SIM_BATTERY_FAULT);
 }
 
 
@@ -239,7 +258,13 @@ static void play_fault_files(const cf_case_t *c, unsigned *fired, double t, sep_
         if (a->kind != CF_ACT_FAULT_FILE || fired[i] || a->at > t)
             continue;
         fired[i] = 1;
-        CU_ASSERT_EQUAL(ge_alarms_parse(a->body, &d->faults, NULL, 0), 0);
+        uint32_t was = d->devices;
+        CU_ASSERT_EQUAL(ge_sim_faults_parse(a->body, &d->faults, &d->devices, NULL, 0), 0);
+        /* a battery back on moves to its target from 0 W over the ramp, as the simulated one */
+        if ((was & BATTERY_DOWN) && !(d->devices & BATTERY_DOWN)) {
+            d->from_w = 0;
+            d->t_change = SEP_PLAY_T0 + t;
+        }
     }
 }
 

@@ -34,7 +34,9 @@ typedef struct sep_play_limit {
  * import limit moves over the ramp, from the site's flow then or the old limit: CSIP-AUS ALL-28), and
  * reports itself disconnected while a control disconnects or de-energizes it.  From ALARM_AT (absolute local time) on,
  * it reports the alarms ALARM; and the faults the case's `at T fault-file` lines name, from T on (as
- * the simulated site does with fault_file=). */
+ * the simulated site does with fault_file=): the DER alarms, and the PV or the battery switched off or
+ * tripped ("pv_off", "battery_fault", ...: 0 W, its state reported).  Its ratings are the simulated
+ * site's: a 5 kW PV inverter and a 5 kW battery inverter, described as one DER rated for their totals. */
 typedef struct sep_play_device {
     double battery_w, from_w, target_w, t_change, ramp_s, grad_pct_s;
     double site_w;                     /* the site's power at the last step */
@@ -42,6 +44,7 @@ typedef struct sep_play_device {
     double alarm_at;
     uint32_t alarm;
     uint32_t faults;
+    uint32_t devices;                  /* ge_sim_device_fault bits: devices switched off or tripped */
 } sep_play_device_t;
 
 /* What one play saw: the exchanges and the status samples. */

@@ -5,6 +5,7 @@
  * the Notifications: without them the client's polling misses what they change. */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@ static const char *const supported[] = {
     "GEN-02", "GEN-03", "GEN-04", "GEN-09", "GEN-10", "GEN-11", "GEN-12", "GEN-13", "LOA-01", "LOA-02",
     "LOA-03", "LOA-04", "LOA-09", "LOA-10", "LOA-11", "LOA-12", "LOA-13", "ALL-03-REJ", "ALL-10", "ALL-13",
     "ALL-26", "ALL-27", "ALL-29", "ALL-30", "ALT-ALL-29", "ALT-LOA-13", "P-02", "P-03",
-    "ALL-25-EXT", "ALL-28",
+    "ALL-25-EXT", "ALL-28", "MUL-01", "MUL-02",
 };
 
 /* The subscription cases (classes S-L, S-G) the engine passes: what changes reaches it by Notification. */
@@ -37,11 +38,12 @@ static const char *const subscribing[] = {
 };
 
 /* The cases in CSIP-AUS v1.3's namespace (version negotiation through /.well-known/csipaus; the
- * storage extension's STO-*; pricing's PRC-*): what the client sends there is checked against
- * v1.3's XSDs. */
+ * storage extension's STO-*; pricing's PRC-*; MUL-03, whose ratings come with the storage
+ * extension): what the client sends there is checked against v1.3's XSDs. */
 static const char *const negotiating[] = {
     "SDVN-01", "STO-01", "STO-02", "STO-03", "STO-04", "STO-05", "STO-06", "PRC-01", "PRC-02", "PRC-03", "PRC-04", "PRC-05",
     "GE-CSIPAUS-001",
+    "MUL-03",
 };
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -98,6 +100,36 @@ static void test_subscription_cases_pass(void)
     }
 }
 
+/* Drop C's actions for which DROP is true; how many were dropped. */
+static size_t drop_actions(cf_case_t *c, bool (*drop)(const cf_action_t *))
+{
+    size_t n = 0, dropped = 0;
+
+    for (size_t k = 0; k < c->n_actions; k++)
+        if (drop(&c->actions[k]))
+            dropped++;
+        else
+            c->actions[n++] = c->actions[k];
+    c->n_actions = n;
+    return dropped;
+}
+
+static bool is_send(const cf_action_t *a)
+{
+    return a->kind == CF_ACT_SEND;
+}
+
+static bool is_fault_file(const cf_action_t *a)
+{
+    return a->kind == CF_ACT_FAULT_FILE;
+}
+
+/* P-02's change of the FunctionSetAssignmentsList. */
+static bool is_fsa_change(const cf_action_t *a)
+{
+    return a->kind == CF_ACT_RESOURCE && a->at > 0 && strcmp(a->path, "/edev/1/fsa") == 0;
+}
+
 /* The subscription cases need their Notifications: played without the head-end's sends (a client that
  * does not subscribe, or whose notification server is unreachable, and keeps polling), the DER's
  * behaviour in each case fails, not only the expectations about Subscriptions and answers. */
@@ -107,16 +139,10 @@ static void test_subscription_cases_need_notifications(void)
 
     for (size_t i = 0; i < N_OF(subscribing); i++) {
         cf_case_t c;
-        size_t n = 0, sends = 0;
+        size_t n = 0, sends;
         ge_arena_t *a = load(subscribing[i], &c);
         CU_ASSERT_PTR_NOT_NULL_FATAL(a);
-        for (size_t k = 0; k < c.n_actions; k++)
-            if (c.actions[k].kind != CF_ACT_SEND)
-                c.actions[n++] = c.actions[k];
-            else
-                sends++;
-        c.n_actions = n;
-        n = 0;
+        sends = drop_actions(&c, is_send);
         for (size_t k = 0; k < c.n_expects; k++)
             if (c.expects[k].kind == CF_EXP_STATUS)
                 c.expects[n++] = c.expects[k];
@@ -134,23 +160,41 @@ static void test_subscription_cases_need_notifications(void)
     }
 }
 
+/* MUL-01 and MUL-02 need the site's devices switched off and on: a client whose device simulator
+ * ignores the fault file (the cases played without their `at T fault-file` lines) fails each, in its
+ * DERStatus and in its readings and status file. */
+static void test_multi_der_needs_devices_switched(void)
+{
+    static const char *const ids[] = { "MUL-01", "MUL-02" };
+    static sep_play_run_t r;
+
+    for (size_t i = 0; i < N_OF(ids); i++) {
+        cf_case_t c;
+        ge_arena_t *a = load(ids[i], &c);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+        CU_ASSERT(drop_actions(&c, is_fault_file) >= 3);
+        memset(&r, 0, sizeof(r));
+        sep_play(&c, &r, NULL, NULL);
+        int failed = sep_play_failures(&c, &r);
+        if (failed < 3)
+            fprintf(stderr, "%s: %d expectation(s) fail with the devices never switched\n", ids[i], failed);
+        CU_ASSERT(failed >= 3);
+        sep_play_run_free(&r);
+        ge_arena_free(a);
+    }
+}
+
 /* P-02: a client that keeps following the program of a FunctionSetAssignments that left its list (the
  * case played without the list's change) fails it. */
 static void test_fsa_change_needed(void)
 {
     static sep_play_run_t r;
     cf_case_t c;
-    size_t n = 0, dropped = 0;
+    size_t dropped;
     ge_arena_t *a = load("P-02", &c);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
-    for (size_t k = 0; k < c.n_actions; k++)
-        if (c.actions[k].kind == CF_ACT_RESOURCE && c.actions[k].at > 0 &&
-            strcmp(c.actions[k].path, "/edev/1/fsa") == 0)
-            dropped++;
-        else
-            c.actions[n++] = c.actions[k];
-    c.n_actions = n;
+    dropped = drop_actions(&c, is_fsa_change);
     CU_ASSERT_EQUAL(dropped, 1);
     memset(&r, 0, sizeof(r));
     sep_play(&c, &r, NULL, NULL);
@@ -372,10 +416,12 @@ int test_register(void)
         { "every scripted case classified", test_every_case_classified },
         { "supported csip-aus cases pass in simulated time", test_supported_cases_pass },
         { "subscription cases pass in simulated time", test_subscription_cases_pass },
-        { "CSIP-AUS v1.3 cases (SDVN-01, storage STO-01..06, pricing PRC-01..05) pass in simulated time", test_v13_cases_pass },
+        { "CSIP-AUS v1.3 cases (SDVN-01, storage STO-01..06, pricing PRC-01..05, MUL-03) pass in simulated time",
+          test_v13_cases_pass },
         { "subscription cases need their Notifications", test_subscription_cases_need_notifications },
         { "a client that does nothing fails every case", test_idle_client_fails_every_case },
         { "P-02 needs the FSA list's change followed", test_fsa_change_needed },
+        { "MUL-01 and MUL-02 need the devices switched", test_multi_der_needs_devices_switched },
         { "readings judged against the status file", test_readings_judged },
         { "a reading taken in a ramp", test_reading_in_a_ramp },
         { "expect reading lines parse", test_reading_lines_parse },

@@ -60,6 +60,23 @@ static void test_storage_over_tls(void)
     proc_result_free(&r);
 }
 
+/* A site of several devices as one DER over TLS, the simulated site's devices switched off and tripped
+ * through the head-end's fault file: DERStatus aggregating the PV and the battery (MUL-01), and the
+ * ratings and settings the totals over the two inverters (MUL-03): about 85 s.  (MUL-02, the
+ * aggregated telemetry, runs in simulated time.) */
+static void test_multi_der_over_tls(void)
+{
+    static const char *const ids[] = { "MUL-01", "MUL-03" };
+    char *argv[] = { (char *)proc_gridedge(), "conformance", "run", "--suite", "csip-aus", "--case", "MUL-01",
+                     "--case", "MUL-03", "--", (char *)proc_gridedge(), "sep", "run", "--server", "{url}", "--ca",
+                     "{ca}", "--cert", "{cert}", "--key", "{key}", "--nmi", "4123456789", "--adapter-config",
+                     "fault_file={fault_file}", "--state-dir", "{state_dir}", "--status-file", "{status_file}",
+                     "--duration", "{duration}", NULL };
+    proc_result_t r = proc_expect_passes(argv, ids, sizeof(ids) / sizeof(ids[0]), 180000);
+
+    proc_result_free(&r);
+}
+
 /* CSIP-AUS v1.3 pricing over TLS (PRC-04, the shortest pricing case: 24 s): PriceResponses 1 for
  * each interval and 6 for the cancelled one only, the import price in the status file and the
  * simulated battery following it (discharging at 0.45/kWh, charging at 0.05/kWh).  The other PRC
@@ -117,6 +134,7 @@ int test_register(void)
         { "csip-aus cases over TLS", test_csipaus_over_tls },
         { "CSIP-AUS v1.3 storage cases over TLS", test_storage_over_tls },
         { "CSIP-AUS v1.3 pricing case over TLS", test_pricing_over_tls },
+        { "multi-DER site cases over TLS", test_multi_der_over_tls },
         { "connection point needs --nmi", test_connection_point_needs_nmi },
         { "SDVN-01 needs version negotiation (fails with --profile csip)", test_negotiation_needs_csipaus_profile },
         { NULL, NULL },

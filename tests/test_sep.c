@@ -143,9 +143,9 @@ static const char inband_case[] =
     "expect request GET /edev/1/fsa* within 0 6\n"
     "expect request PUT /edev/1/der/1/dercap has \"doeModesSupported\" within 0 12\n";
 
-/* Load case ID of the csip suite from TEXT (written to a temporary dir, with the built-in
- * fragments it includes) into *C; returns the arena holding it. */
-static ge_arena_t *load_inline_case(const char *id, const char *text, cf_case_t *c)
+/* Load case ID of SUITE from TEXT (written to a temporary dir, with the built-in fragments it
+ * includes) into *C; returns the arena holding it. */
+static ge_arena_t *load_inline_case_of(const char *suite, const char *id, const char *text, cf_case_t *c)
 {
     char dir[] = "/tmp/ge-test-sep-XXXXXX", path[128], err[512];
     ge_arena_t *a;
@@ -158,13 +158,94 @@ static ge_arena_t *load_inline_case(const char *id, const char *text, cf_case_t 
     fputs(text, f);
     fclose(f);
     CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 0, 4 << 20), 0);
-    int rc = cf_case_load("csip", id, dir, a, c, err, sizeof(err));
+    int rc = cf_case_load(suite, id, dir, a, c, err, sizeof(err));
     if (rc)
         fprintf(stderr, "%s\n", err);
     remove(path);
     rmdir(dir);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
     return a;
+}
+
+/* The same for a case of the csip suite. */
+static ge_arena_t *load_inline_case(const char *id, const char *text, cf_case_t *c)
+{
+    return load_inline_case_of("csip", id, text, c);
+}
+
+/* One DER for the site's PV and battery (CSIP-AUS MUL-01): DERStatus ORs the devices' ConnectStatusType
+ * bits for genConnectStatus, reports the battery's as storConnectStatus, and says operationalModeStatus
+ * 2 while any device is on.  The rig here leaves the battery idle (opModTargetW 0), the played device's
+ * PV gives 3 kW, and the fault file switches devices off and raises a DER alarm (in fault: bit 4). */
+static const char mul_case[] =
+    "case GE-T-MUL\n"
+    "duration 30\n"
+    "include csipaus-base\n"
+    "resource /edev/1/derp/9/dderc\n"
+    "<DefaultDERControl xmlns=\"urn:ieee:std:2030.5:ns\" xmlns:csipaus=\"https://csipaus.org/ns\" "
+    "href=\"/edev/1/derp/9/dderc\" subscribable=\"0\"><mRID>D0000000000000000000000000000A09</mRID>"
+    "<description>Test rig: battery idle</description><DERControlBase>"
+    "<opModTargetW><multiplier>0</multiplier><value>0</value></opModTargetW></DERControlBase></DefaultDERControl>\n"
+    "end\n"
+    "at 6 fault-file \"pv_off\"\n"
+    "at 12 fault-file \"pv_off over_voltage\"\n"
+    "at 18 fault-file \"battery_off over_voltage\"\n"
+    "at 24 fault-file \"\"\n";
+
+/* The text of BODY's ELEMENT's <value>, into OUT (empty if it has none). */
+static void status_value(const char *body, const char *element, char *out, size_t size)
+{
+    char open[64];
+    const char *p, *v, *e;
+
+    out[0] = '\0';
+    snprintf(open, sizeof(open), "<%s>", element);
+    if (!(p = strstr(body, open)) || !(v = strstr(p, "<value>")) || !(e = strstr(v, "</value>")))
+        return;
+    v += strlen("<value>");
+    snprintf(out, size, "%.*s", (int)(e - v), v);
+}
+
+static void test_der_status_aggregates_devices(void)
+{
+    static const struct {
+        double until;
+        const char *gen, *stor, *mode;
+    } phases[] = {
+        { 6, "07", "03", "2" },  /* PV operating, battery idle: connected and available */
+        { 12, "03", "03", "2" }, /* PV off: the idle battery keeps the DER on */
+        { 18, "13", "13", "2" }, /* a DER alarm: the battery in fault */
+        { 24, "17", "00", "2" }, /* battery off: the PV's state alone, in fault */
+        { 30, "07", "03", "2" }, /* all back */
+    };
+    static sep_play_run_t r;
+    ge_arena_t *a;
+    cf_case_t c;
+
+    a = load_inline_case_of("csip-aus", "GE-T-MUL", mul_case, &c);
+    memset(&r, 0, sizeof(r));
+    sep_play(&c, &r, NULL, NULL);
+    for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
+        const char *last = NULL;
+        char gen[8], stor[8], mode[8];
+        /* what the DER said last in the phase */
+        for (size_t k = 0; k < r.n_ex; k++)
+            if (strcmp(r.ex[k].method, "PUT") == 0 && strcmp(r.ex[k].path, "/edev/1/der/1/ders") == 0 &&
+                r.ex[k].t < phases[i].until)
+                last = r.ex[k].body;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(last);
+        status_value(last, "genConnectStatus", gen, sizeof(gen));
+        status_value(last, "storConnectStatus", stor, sizeof(stor));
+        status_value(last, "operationalModeStatus", mode, sizeof(mode));
+        if (strcmp(gen, phases[i].gen) || strcmp(stor, phases[i].stor) || strcmp(mode, phases[i].mode))
+            fprintf(stderr, "before %.0f s: gen %s stor %s mode %s, expected %s %s %s\n", phases[i].until, gen, stor,
+                    mode, phases[i].gen, phases[i].stor, phases[i].mode);
+        CU_ASSERT_STRING_EQUAL(gen, phases[i].gen);
+        CU_ASSERT_STRING_EQUAL(stor, phases[i].stor);
+        CU_ASSERT_STRING_EQUAL(mode, phases[i].mode);
+    }
+    sep_play_run_free(&r);
+    ge_arena_free(a);
 }
 
 static void test_inband_registration_csip_aus(void)
@@ -787,6 +868,7 @@ int test_register(void)
         { "csip cases in simulated time", test_cases_in_simulated_time },
         { "failmalloc", test_failmalloc },
         { "DER faults become LogEvents", test_logevents },
+        { "DERStatus aggregates the site's devices", test_der_status_aggregates_devices },
         { "in-band registration, CSIP-AUS detected", test_inband_registration_csip_aus },
         { "bad Notifications", test_notification_bad_input },
         { "CSIP-AUS version negotiation: the /.well-known/csipaus answer", test_version_parse },

@@ -621,6 +621,7 @@ static void test_adapter_fault_file(void)
         { "smoke over_current", GE_ALARM_OVER_CURRENT },         /* an unknown word is ignored */
         { "", 0 },                                              /* emptied: cleared */
         { "local_emergency", GE_ALARM_EMERGENCY_LOCAL },
+        { "battery_off over_voltage", GE_ALARM_OVER_VOLTAGE },  /* and the battery off */
         { NULL, 0 },                                            /* removed: cleared */
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -632,10 +633,157 @@ static void test_adapter_fault_file(void)
         CU_ASSERT_EQUAL(ge_adapter_step(&ad, now), 0);
         CU_ASSERT_EQUAL(ge_adapter_read(&ad, &t), 0);
         CU_ASSERT_EQUAL(t.alarms & (((1u << GE_ALARM_SEP_BITS) - 1) << 5), rows[i].alarms); /* the 2030.5 ones */
+        CU_ASSERT_EQUAL(t.battery_state, rows[i].text && strstr(rows[i].text, "battery_off") ? GE_DEV_REPORTED : 0);
     }
     ge_adapter_close(&ad);
     /* a fault_file with no name is a configuration error */
     CU_ASSERT_EQUAL(ge_adapter_open(&ad, ge_adapter_find("sim"), NULL, NULL, "fault_file="), GE_ERR_CONFIG);
+}
+
+/* The devices of the simulated site switched off or tripped (a fault file's "battery_off",
+ * "pv_fault", ...): the device gives 0 W and reports its state; the others run on and the stack
+ * derives their states; a battery back on ramps up to its target again. */
+static void test_devices_off_and_tripped(void)
+{
+    uint32_t alarms, devices, pv, bat, ev;
+    char unknown[16];
+    ge_setpoint_t sp;
+    ge_der_caps_t caps;
+    ge_telemetry_t t;
+    ge_sim_t *s = new_sim(4);
+    double now = SUMMER_NOON;
+
+    /* the fault file's words: the DER alarms and the devices, anything else counted and named */
+    CU_ASSERT_EQUAL(ge_sim_faults_parse("battery_off, over_voltage\npv_fault", &alarms, &devices, NULL, 0), 0);
+    CU_ASSERT_EQUAL(alarms, GE_ALARM_OVER_VOLTAGE);
+    CU_ASSERT_EQUAL(devices, GE_SIM_BATTERY_OFF | GE_SIM_PV_FAULT);
+    CU_ASSERT_EQUAL(ge_sim_faults_parse("ev_off smoke battery_offline ev_fault", &alarms, &devices, unknown,
+                                        sizeof(unknown)), 2);
+    CU_ASSERT_STRING_EQUAL(unknown, "smoke");
+    CU_ASSERT_EQUAL(alarms, 0);
+    CU_ASSERT_EQUAL(devices, GE_SIM_EV_OFF | GE_SIM_EV_FAULT);
+    CU_ASSERT_EQUAL(ge_sim_faults_parse("", &alarms, &devices, NULL, 0), 0);
+    CU_ASSERT_EQUAL(devices, 0);
+
+    ge_sim_capabilities(s, &caps);
+    ge_setpoint_init(&sp);
+    sp.set = GE_SP_BATTERY_W;
+    sp.battery_w = 4000;
+    ge_sim_step(s, now);
+    ge_sim_apply(s, &sp, NULL);
+    ge_sim_step(s, now += 2);
+    ge_sim_read(s, &t);
+    CU_ASSERT_DOUBLE_EQUAL(t.battery_w, 4000, 1);
+    CU_ASSERT(t.pv_w > 1000);
+    CU_ASSERT_EQUAL(t.pv_state | t.battery_state, 0); /* running: left to the stack */
+    ge_telemetry_states(&caps, &t, &pv, &bat, &ev);
+    CU_ASSERT_EQUAL(pv, GE_DEV_CONNECTED | GE_DEV_AVAILABLE | GE_DEV_OPERATING);
+    CU_ASSERT_EQUAL(bat, GE_DEV_CONNECTED | GE_DEV_AVAILABLE | GE_DEV_OPERATING);
+
+    /* the battery switched off: 0 W, neither connected nor available; the PV runs on */
+    CU_ASSERT_EQUAL(ge_sim_set_devices(s, GE_SIM_BATTERY_OFF), 0);
+    ge_sim_step(s, now += 0.25);
+    ge_sim_read(s, &t);
+    CU_ASSERT_DOUBLE_EQUAL(t.battery_w, 0, TOL);
+    CU_ASSERT(t.pv_w > 1000);
+    CU_ASSERT_DOUBLE_EQUAL(t.site_w, t.house_w + t.ev_w - t.pv_w, TOL);
+    CU_ASSERT_EQUAL(t.alarms & GE_ALARM_LIMITED, 0);
+    CU_ASSERT_EQUAL(t.battery_state, GE_DEV_REPORTED);
+    ge_telemetry_states(&caps, &t, &pv, &bat, NULL);
+    CU_ASSERT_EQUAL(bat, 0);
+    CU_ASSERT_EQUAL(pv, GE_DEV_CONNECTED | GE_DEV_AVAILABLE | GE_DEV_OPERATING);
+    double soc = t.soc_pct;
+    ge_sim_step(s, now += 600);
+    ge_sim_read(s, &t);
+    CU_ASSERT_DOUBLE_EQUAL(t.soc_pct, soc, TOL); /* nothing flows out of a battery that is off */
+
+    /* the PV tripped: 0 W, in fault; the battery back on ramps from 0 W to its target over 1 s */
+    ge_sim_set_devices(s, GE_SIM_PV_FAULT);
+    ge_sim_step(s, now += 0.5);
+    ge_sim_read(s, &t);
+    CU_ASSERT_DOUBLE_EQUAL(t.pv_w, 0, TOL);
+    CU_ASSERT_EQUAL(t.pv_state, GE_DEV_REPORTED | GE_DEV_FAULT);
+    CU_ASSERT_EQUAL(t.battery_state, 0);
+    CU_ASSERT(t.battery_w > 1000 && t.battery_w < 3000);
+    ge_sim_step(s, now += 1);
+    ge_sim_read(s, &t);
+    CU_ASSERT_DOUBLE_EQUAL(t.battery_w, 4000, 1);
+    ge_telemetry_states(&caps, &t, &pv, &bat, NULL);
+    CU_ASSERT_EQUAL(pv, GE_DEV_FAULT);
+
+    /* the EV charger off */
+    ge_sim_set_devices(s, GE_SIM_EV_OFF);
+    ge_sim_step(s, now += 1);
+    ge_sim_read(s, &t);
+    CU_ASSERT_DOUBLE_EQUAL(t.ev_w, 0, TOL);
+    CU_ASSERT_EQUAL(t.ev_state, GE_DEV_REPORTED);
+    CU_ASSERT_EQUAL(ge_sim_set_devices(NULL, 0), GE_ERR_INVALID);
+    ge_sim_free(s);
+}
+
+/* The states the stack derives for the devices a driver does not report on: absent (not in the
+ * ratings; a DER rated for neither PV nor storage is a generator: its PV) 0; available; connected
+ * unless disconnected by control; operating with more than 1 W either way; in fault with a 2030.5
+ * DER alarm.  A reported state is taken as it is. */
+static void test_derived_device_states(void)
+{
+    const uint32_t on = GE_DEV_CONNECTED | GE_DEV_AVAILABLE, run = on | GE_DEV_OPERATING;
+    const struct {
+        double pv_peak_w, battery_wh, pv_w, battery_w;
+        uint32_t alarms, battery_state;
+        uint32_t pv, battery;
+    } rows[] = {
+        { 5000, 13500, 3000, 0, 0, 0, run, on },
+        { 5000, 13500, 0.5, -3000, 0, 0, on, run },
+        { 0, 13500, 0, 2000, 0, 0, 0, run },
+        { 5000, 0, 100, 0, 0, 0, run, 0 },
+        /* ratings that name neither PV nor storage: a generator, counted as the PV */
+        { 0, 0, 2000, 0, 0, 0, run, 0 },
+        { 5000, 13500, 0, 0, GE_ALARM_DISCONNECTED, 0, GE_DEV_AVAILABLE, GE_DEV_AVAILABLE },
+        { 5000, 13500, 0, 0, GE_ALARM_DISCONNECTED | GE_ALARM_UNDER_FREQUENCY, 0, GE_DEV_AVAILABLE | GE_DEV_FAULT,
+          GE_DEV_AVAILABLE | GE_DEV_FAULT },
+        { 5000, 13500, 0, 0, GE_ALARM_SOC_EMPTY | GE_ALARM_LIMITED, 0, on, on }, /* not DER faults */
+        { 5000, 13500, 200, 0, GE_ALARM_OVER_CURRENT, GE_DEV_REPORTED, run | GE_DEV_FAULT, 0 },
+        { 5000, 13500, 200, 0, 0, GE_DEV_REPORTED | GE_DEV_TEST | GE_DEV_CONNECTED, run,
+          GE_DEV_TEST | GE_DEV_CONNECTED },
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        ge_der_caps_t caps = { 0 };
+        ge_telemetry_t t = { 0 };
+        uint32_t pv = 99, bat = 99, ev = 99;
+        caps.pv_peak_w = rows[i].pv_peak_w;
+        caps.rtg_max_wh = rows[i].battery_wh;
+        t.pv_w = rows[i].pv_w;
+        t.battery_w = rows[i].battery_w;
+        t.alarms = rows[i].alarms;
+        t.battery_state = rows[i].battery_state;
+        ge_telemetry_states(&caps, &t, &pv, &bat, &ev);
+        if (pv != rows[i].pv || bat != rows[i].battery)
+            fprintf(stderr, "row %zu: pv %02x battery %02x\n", i, (unsigned)pv, (unsigned)bat);
+        CU_ASSERT_EQUAL(pv, rows[i].pv);
+        CU_ASSERT_EQUAL(bat, rows[i].battery);
+        CU_ASSERT_EQUAL(ev, 0); /* no EV charger in the ratings */
+    }
+}
+
+/* The site's one DER is rated for the totals over its PV inverter and battery inverter. */
+static void test_ratings_are_totals(void)
+{
+    ge_sim_config_t c;
+    ge_der_caps_t caps;
+    ge_sim_t *s = NULL;
+
+    ge_sim_config_default(&c);
+    c.pv_peak_w = 3000;
+    c.battery_max_w = 4000;
+    CU_ASSERT_EQUAL_FATAL(ge_sim_new(&s, NULL, &c), 0);
+    CU_ASSERT_EQUAL(ge_sim_capabilities(s, &caps), 0);
+    CU_ASSERT_DOUBLE_EQUAL(caps.rtg_max_w, 7000, TOL);
+    CU_ASSERT_DOUBLE_EQUAL(caps.rtg_max_va, 7000, TOL);
+    CU_ASSERT_DOUBLE_EQUAL(caps.rtg_max_var, 0.44 * 7000, TOL);
+    CU_ASSERT_DOUBLE_EQUAL(caps.rtg_max_charge_rate_w, 4000, TOL); /* the battery's own */
+    CU_ASSERT_DOUBLE_EQUAL(caps.rtg_max_discharge_rate_w, 4000, TOL);
+    ge_sim_free(s);
 }
 
 /* A driver whose device answers with garbage: the wrapper must refuse the reading. */
@@ -732,6 +880,9 @@ int test_register(void)
         { "EV arrives and leaves with a need", test_ev_comes_and_goes },
         { "energy balances over a year", test_energy_balances_over_a_year },
         { "adapter vtable drives the sim", test_adapter_vtable_sim },
+        { "devices switched off or tripped", test_devices_off_and_tripped },
+        { "device states derived for the stack", test_derived_device_states },
+        { "the DER's ratings are the inverters' totals", test_ratings_are_totals },
         { "faults raised from a file", test_adapter_fault_file },
         { "adapter refuses garbage from a driver", test_adapter_rejects_garbage },
         { "allocation failures are clean", test_sim_allocation_failure },

@@ -42,6 +42,7 @@ struct ge_sim {
     sim_limit_ramp_t exp_ramp, imp_ramp; /* the site's export and import limits in force */
     long ev_session;          /* local day of the EV visit in progress, LONG_MIN if none */
     double ev_depart;
+    uint32_t devices;         /* ge_sim_device_fault bits: devices switched off or tripped */
     ge_telemetry_t t;         /* the state after the last step */
 };
 
@@ -289,13 +290,16 @@ int ge_sim_capabilities(const ge_sim_t *s, ge_der_caps_t *o)
     if (!s || !o)
         return GE_ERR_INVALID;
     memset(o, 0, sizeof(*o));
+    /* AC-coupled: a PV inverter and a battery inverter behind one meter, described as one DER whose
+     * ratings are the totals over the two (CSIP-AUS MUL-03; SA Power Networks' handbook 8.4), each
+     * inverter rated for its full power in VA and 0.9 PF at full power (0.44 var per VA) */
+    double pv_va = s->cfg.pv_peak_w, battery_va = s->cfg.battery_max_w;
     o->modes = GE_SP_BATTERY_W | GE_SP_MAX_LIM | GE_SP_CONNECT | GE_SP_ENERGIZE |
                GE_SP_EXPORT_LIM | GE_SP_IMPORT_LIM | GE_SP_GEN_LIM | GE_SP_LOAD_LIM | GE_SP_RAMP |
                GE_SP_EV_LIM | GE_SP_PV_CAP | GE_SP_PF_INJECT | GE_SP_PF_ABSORB;
-    /* AC-coupled: a PV inverter and a battery inverter behind one meter */
     o->rtg_max_w = s->cfg.pv_peak_w + s->cfg.battery_max_w;
-    o->rtg_max_va = o->rtg_max_w;
-    o->rtg_max_var = 0.44 * o->rtg_max_va; /* 0.9 PF at full power */
+    o->rtg_max_va = pv_va + battery_va;
+    o->rtg_max_var = 0.44 * pv_va + 0.44 * battery_va;
     o->rtg_max_charge_rate_w = s->cfg.battery_max_w;
     o->rtg_max_discharge_rate_w = s->cfg.battery_max_w;
     o->rtg_max_wh = s->cfg.battery_wh;
@@ -404,6 +408,30 @@ int ge_sim_read(const ge_sim_t *s, ge_telemetry_t *out)
 
 /* --- physics ----------------------------------------------------------------------------------- */
 
+/* The state a device reports when DEVICES switch it off (OFF) or trip it (FAULT); 0 (derived by the
+ * stack) while it runs. */
+static uint32_t device_state(uint32_t devices, uint32_t off, uint32_t fault)
+{
+    if (devices & fault)
+        return GE_DEV_REPORTED | GE_DEV_FAULT;
+    return devices & off ? GE_DEV_REPORTED : 0;
+}
+
+int ge_sim_set_devices(ge_sim_t *s, uint32_t devices)
+{
+    const uint32_t battery = GE_SIM_BATTERY_OFF | GE_SIM_BATTERY_FAULT;
+
+    if (!s)
+        return GE_ERR_INVALID;
+    /* a battery back on moves to its target from 0 W over the ramp, as after a new setpoint */
+    if ((s->devices & battery) && !(devices & battery)) {
+        s->ramp_from_w = 0;
+        s->ramp_t0 = s->t.time;
+    }
+    s->devices = devices;
+    return 0;
+}
+
 /* Powers for the interval ending at T1 of length DT (DT 0: the instant T1). */
 static void compute_flows(ge_sim_t *s, double t1, double dt)
 {
@@ -430,6 +458,11 @@ static void compute_flows(ge_sim_t *s, double t1, double dt)
     }
     if (sp->set & GE_SP_PV_CAP)
         pv = fmin(pv, fmax(sp->pv_cap_w, 0));
+    /* a device switched off or tripped gives nothing (and is not "limited") */
+    if (s->devices & (GE_SIM_PV_OFF | GE_SIM_PV_FAULT))
+        pv = pv_avail = 0;
+    if (s->devices & (GE_SIM_BATTERY_OFF | GE_SIM_BATTERY_FAULT))
+        batt = target = 0;
 
     /* generation caps: trim the battery's discharge first (stored energy keeps), then PV */
     double gen_cap = INFINITY;
@@ -468,7 +501,7 @@ static void compute_flows(ge_sim_t *s, double t1, double dt)
     }
 
     double ev = 0;
-    if (t->ev_connected && t->ev_need_wh > 0) {
+    if (t->ev_connected && t->ev_need_wh > 0 && !(s->devices & (GE_SIM_EV_OFF | GE_SIM_EV_FAULT))) {
         ev = s->cfg.ev_max_w;
         if (sp->set & GE_SP_EV_LIM)
             ev = fmin(ev, fmax(sp->ev_limit_w, 0));
@@ -523,6 +556,10 @@ static void compute_flows(ge_sim_t *s, double t1, double dt)
     /* fixed PF is used to absorb vars and hold the voltage down */
     t->reactive_var = -fabs(p_out) * tan(acos(pf));
     t->alarms = alarms;
+    /* the devices switched off or tripped say so; the stack derives the others' states */
+    t->pv_state = device_state(s->devices, GE_SIM_PV_OFF, GE_SIM_PV_FAULT);
+    t->battery_state = device_state(s->devices, GE_SIM_BATTERY_OFF, GE_SIM_BATTERY_FAULT);
+    t->ev_state = device_state(s->devices, GE_SIM_EV_OFF, GE_SIM_EV_FAULT);
 }
 
 static void integrate(ge_sim_t *s, double dt)
@@ -571,9 +608,49 @@ int ge_sim_step(ge_sim_t *s, double now)
 
 /* --- the driver vtable ------------------------------------------------------------------------- */
 
+int ge_sim_faults_parse(const char *text, uint32_t *alarms, uint32_t *devices, char *unknown, size_t unknown_size)
+{
+    static const struct { const char *name; uint32_t bit; } words[] = {
+        { "pv_off", GE_SIM_PV_OFF },     { "battery_off", GE_SIM_BATTERY_OFF },     { "ev_off", GE_SIM_EV_OFF },
+        { "pv_fault", GE_SIM_PV_FAULT }, { "battery_fault", GE_SIM_BATTERY_FAULT }, { "ev_fault", GE_SIM_EV_FAULT },
+    };
+    static const char seps[] = " \t\r\n,";
+    int bad = 0;
+
+    if (!text || !alarms || !devices)
+        return GE_ERR_INVALID;
+    *alarms = *devices = 0;
+    for (const char *p = text + strspn(text, seps); *p; p += strspn(p, seps)) {
+        size_t n = strcspn(p, seps), i;
+        char word[33];
+        uint32_t bit = 0;
+        for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+            if (strlen(words[i].name) == n && memcmp(words[i].name, p, n) == 0)
+                break;
+        if (n < sizeof(word)) { /* else no name of either kind */
+            memcpy(word, p, n);
+            word[n] = '\0';
+            if (ge_alarms_parse(word, &bit, NULL, 0) != 0)
+                bit = 0;
+        }
+        if (i < sizeof(words) / sizeof(words[0])) {
+            *devices |= words[i].bit;
+        } else if (bit) {
+            *alarms |= bit;
+        } else if (bad++ == 0 && unknown && unknown_size) {
+            size_t k = n < unknown_size - 1 ? n : unknown_size - 1;
+            memcpy(unknown, p, k);
+            unknown[k] = '\0';
+        }
+        p += n;
+    }
+    return bad;
+}
+
 /* The driver: the simulated home, plus device faults raised from a file for tests (fault_file=PATH:
- * the file holds the names of the faults in force, e.g. "over_voltage under_frequency"; empty or
- * missing: none).  The file is read again whenever its size or time changes. */
+ * the file holds the names of the faults in force, e.g. "over_voltage under_frequency", and of the
+ * devices switched off or tripped, e.g. "battery_off" (ge_sim_faults_parse()); empty or missing:
+ * none).  The file is read again whenever its size or time changes. */
 typedef struct sim_drv {
     ge_sim_t *sim;
     ge_mem_t mem;
@@ -589,12 +666,14 @@ static void read_faults(sim_drv_t *d)
 {
     struct stat st;
     char buf[1024], word[33];
+    uint32_t devices = 0;
     size_t n = 0;
     FILE *f;
 
     if (stat(d->fault_file, &st) < 0) {
         d->faults = 0;
         d->fault_seen = 0;
+        ge_sim_set_devices(d->sim, 0);
         return;
     }
     if (d->fault_seen && st.st_size == d->fault_size && st.st_mtim.tv_sec == d->fault_mtime.tv_sec &&
@@ -608,9 +687,11 @@ static void read_faults(sim_drv_t *d)
         fclose(f);
     }
     buf[n] = '\0';
-    if (ge_alarms_parse(buf, &d->faults, word, sizeof(word)) > 0)
+    if (ge_sim_faults_parse(buf, &d->faults, &devices, word, sizeof(word)) > 0)
         ge_log(d->log, GE_LOG_WARN, "sim", "%s: unknown fault '%s' ignored (known: over_current, over_voltage, "
-               "under_voltage, over_frequency, ...)", d->fault_file, word);
+               "under_voltage, over_frequency, ..., pv_off, battery_off, ev_off, pv_fault, battery_fault, ev_fault)",
+               d->fault_file, word);
+    ge_sim_set_devices(d->sim, devices);
 }
 
 static int drv_open(void **state, const ge_mem_t *mem, const ge_log_t *log, const char *config)

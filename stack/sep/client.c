@@ -1284,7 +1284,7 @@ static int build_put(sep_client_t *c, watch_t *w, ge_buf_t *body, double now)
     case R_PUT_DERG:
         return sep__derg_xml(c->schema, body, &c->caps, snow, c->csip_aus, c->set_grad_w, storage_ext(c));
     case R_PUT_CP: return sep__connection_point_xml(c->schema, body, c->cfg.connection_point_id);
-    case R_PUT_DERS: return sep__ders_xml(c->schema, body, &c->tel, snow);
+    case R_PUT_DERS: return sep__ders_xml(c->schema, body, &c->caps, &c->tel, snow);
     case R_PUT_DERA: return sep__dera_xml(c->schema, body, &c->caps, &c->tel, snow);
     default: return GE_ERR_INTERNAL;
     }
@@ -1911,6 +1911,7 @@ int sep_client_notification(sep_client_t *c, const void *body, size_t len, doubl
 int sep_client_set_device(sep_client_t *c, const ge_der_caps_t *caps, const ge_telemetry_t *tel)
 {
     unsigned long sig_caps, sig_status;
+    uint32_t pv_state, battery_state;
     char sig[128];
     int n;
 
@@ -1935,12 +1936,14 @@ int sep_client_set_device(sep_client_t *c, const ge_der_caps_t *caps, const ge_t
     }
     c->last_alarms = tel->alarms;
     /* PUT again when what the resources say changes (whole percent of SoC, mode, connection,
-     * alarms), not for every watt */
+     * alarms, a device's state), not for every watt */
     n = snprintf(sig, sizeof(sig), "%u %.0f %.0f %.0f %.0f %.0f", (unsigned)caps->modes, caps->rtg_max_w,
                  caps->rtg_max_charge_rate_w, caps->rtg_max_discharge_rate_w, caps->rtg_max_wh, caps->rtg_max_va);
     sig_caps = hash_bytes(sig, (size_t)n);
-    n = snprintf(sig, sizeof(sig), "%d %d %u %d", (int)tel->soc_pct, tel->battery_w > 1 ? 1 : tel->battery_w < -1 ? -1 : 0,
-                 (unsigned)tel->alarms, tel->ev_connected);
+    ge_telemetry_states(caps, tel, &pv_state, &battery_state, NULL);
+    n = snprintf(sig, sizeof(sig), "%d %d %u %d %u %u", (int)tel->soc_pct,
+                 tel->battery_w > 1 ? 1 : tel->battery_w < -1 ? -1 : 0, (unsigned)tel->alarms, tel->ev_connected,
+                 (unsigned)pv_state, (unsigned)battery_state);
     sig_status = hash_bytes(sig, (size_t)n);
     for (int i = 0; i < MAX_WATCH; i++) {
         watch_t *w = &c->watch[i];

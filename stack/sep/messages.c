@@ -443,34 +443,43 @@ int sep__derg_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_cap
     return encode(schema, out, "DERSettings", &d);
 }
 
-int sep__ders_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_telemetry_t *tel, int64_t now)
+int sep__ders_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_caps_t *caps, const ge_telemetry_t *tel,
+                  int64_t now)
 {
     sep_DERStatus_t d;
-    sep_ConnectStatusType_t conn;
+    sep_ConnectStatusType_t gen, stor;
     sep_OperationalModeStatusType_t op;
     sep_StateOfChargeStatusType_t soc;
-    sep_StorageModeStatusType_t stor;
-    uint8_t conn_bits, alarm[4];
-    int connected = !(tel->alarms & GE_ALARM_DISCONNECTED);
+    sep_StorageModeStatusType_t stor_mode;
+    uint32_t pv, battery;
+    uint8_t gen_bits, stor_bits, alarm[4];
 
     memset(&d, 0, sizeof(d));
     d.readingTime = now;
-    /* ConnectStatusType bits: 0 connected, 1 available, 2 operating (2030.5 Table 11) */
-    conn_bits = (uint8_t)(connected ? 0x07 : 0x02);
-    conn.dateTime = now;
-    conn.value.data = &conn_bits;
-    conn.value.len = 1;
-    d.genConnectStatus = &conn;
-    d.storConnectStatus = &conn;
+    /* One DER stands for the site's PV inverter and battery inverter (CSIP-AUS MUL-01; SA Power
+     * Networks' handbook 8.4): each ConnectStatusType bit (0 connected, 1 available, 2 operating,
+     * 3 test, 4 fault; 2030.5 Table 11) is set when it is set for any device that generates (PV
+     * and battery) or stores (the battery), and the DER is off only when every device is. */
+    ge_telemetry_states(caps, tel, &pv, &battery, NULL);
+    gen_bits = (uint8_t)((pv | battery) & GE_DEV_BITS);
+    stor_bits = (uint8_t)(battery & GE_DEV_BITS);
+    gen.dateTime = now;
+    gen.value.data = &gen_bits;
+    gen.value.len = 1;
+    d.genConnectStatus = &gen;
+    stor.dateTime = now;
+    stor.value.data = &stor_bits;
+    stor.value.len = 1;
+    d.storConnectStatus = &stor;
     op.dateTime = now;
-    op.value = connected ? 2 : 1; /* 2 operational mode, 1 off */
+    op.value = (pv | battery) & GE_DEV_CONNECTED ? 2 : 1; /* 2 operational mode, 1 off */
     d.operationalModeStatus = &op;
     soc.dateTime = now;
     soc.value = (uint16_t)lround(fmin(fmax(tel->soc_pct, 0), 100) * 100); /* hundredths of a percent */
     d.stateOfChargeStatus = &soc;
-    stor.dateTime = now;
-    stor.value = tel->battery_w < -1 ? 0 : tel->battery_w > 1 ? 1 : 2; /* charging, discharging, holding */
-    d.storageModeStatus = &stor;
+    stor_mode.dateTime = now;
+    stor_mode.value = tel->battery_w < -1 ? 0 : tel->battery_w > 1 ? 1 : 2; /* charging, discharging, holding */
+    d.storageModeStatus = &stor_mode;
     if (tel->alarms & SEP_FAULT_ALARMS) { /* alarmStatus bit b is GE_ALARM_SEP(b) */
         bits32(alarm, (tel->alarms & SEP_FAULT_ALARMS) >> 5);
         d.alarmStatus.data = alarm;

@@ -58,7 +58,8 @@ int sep__derg_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_cap
 /* CSIP-AUS ConnectionPoint with connectionPointId ID; our EndDevice for in-band registration. */
 int sep__connection_point_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *id);
 int sep__end_device_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *lfdi, uint64_t sfdi, int64_t now);
-int sep__ders_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_telemetry_t *tel, int64_t now);
+int sep__ders_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_caps_t *caps, const ge_telemetry_t *tel,
+                  int64_t now);
 int sep__dera_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_caps_t *caps, const ge_telemetry_t *tel, int64_t now);
 
 /* Metering mirror (2030.5 §10.10): the site meter, or the DER. */

@@ -198,7 +198,32 @@ typedef struct ge_telemetry {
     double battery_charge_wh;    /* AC energy into the battery */
     double battery_discharge_wh; /* AC energy out of the battery */
     uint32_t alarms;        /* ge_alarm bits */
+    /* Each device's own state (ge_device_state bits), for a site whose one DER stands for several
+     * devices (CSIP-AUS MUL-01: DERStatus aggregates them).  A driver that knows a device's state
+     * sets it with GE_DEV_REPORTED; one left 0 is derived by the stack (ge_telemetry_states()). */
+    uint32_t pv_state, battery_state, ev_state;
 } ge_telemetry_t;
+
+/* Bits of a device's state (ge_telemetry_t.pv_state ...), those of IEEE 2030.5 ConnectStatusType
+ * (Table 11) plus GE_DEV_REPORTED.  A device switched off is GE_DEV_REPORTED alone. */
+enum ge_device_state {
+    GE_DEV_CONNECTED = 1u << 0, /* connected to the grid */
+    GE_DEV_AVAILABLE = 1u << 1, /* able to connect and operate */
+    GE_DEV_OPERATING = 1u << 2, /* producing or consuming power */
+    GE_DEV_TEST = 1u << 3,      /* in test mode */
+    GE_DEV_FAULT = 1u << 4,     /* in fault */
+    GE_DEV_REPORTED = 1u << 7   /* the driver set this state: the stack takes it as it is */
+};
+#define GE_DEV_BITS 0x1fu       /* the ConnectStatusType bits of a state */
+
+/* The states of the PV, the battery and the EV charger of TEL, without GE_DEV_REPORTED, into *PV,
+ * *BATTERY and *EV (each may be NULL): a state the driver reported as it is; one it left 0 derived
+ * from CAPS and TEL: 0 for a device CAPS has not (the battery: rtg_max_wh and the charge and
+ * discharge rates 0; the PV: pv_peak_w 0 while there is a battery; the EV charger: ev_max_w 0), else
+ * available, connected unless GE_ALARM_DISCONNECTED, operating while connected with more than 1 W
+ * flowing, in fault while a 2030.5 DER fault alarm is raised. */
+void ge_telemetry_states(const ge_der_caps_t *caps, const ge_telemetry_t *tel, uint32_t *pv, uint32_t *battery,
+                         uint32_t *ev);
 
 /* --- the driver interface ------------------------------------------------------------------- */
 
@@ -279,6 +304,28 @@ int ge_sim_step(ge_sim_t *sim, double now);
 int ge_sim_apply(ge_sim_t *sim, const ge_setpoint_t *sp, uint32_t *unsupported);
 int ge_sim_read(const ge_sim_t *sim, ge_telemetry_t *out);
 int ge_sim_capabilities(const ge_sim_t *sim, ge_der_caps_t *out);
+
+/* The simulated site's devices switched off or tripped (ge_sim_set_devices()), as its fault file
+ * names them: "pv_off", "battery_off", "ev_off" (switched off: 0 W, neither connected nor
+ * available) and "pv_fault", "battery_fault", "ev_fault" (tripped on a fault of its own: 0 W, in
+ * fault). */
+enum ge_sim_device_fault {
+    GE_SIM_PV_OFF = 1u << 0,
+    GE_SIM_BATTERY_OFF = 1u << 1,
+    GE_SIM_EV_OFF = 1u << 2,
+    GE_SIM_PV_FAULT = 1u << 3,
+    GE_SIM_BATTERY_FAULT = 1u << 4,
+    GE_SIM_EV_FAULT = 1u << 5
+};
+
+/* The words of a fault file (separated as for ge_alarms_parse): the 2030.5 DER alarms into *ALARMS,
+ * the device words above into *DEVICES.  Returns how many words are neither (the first one into
+ * UNKNOWN, cut to UNKNOWN_SIZE, when UNKNOWN is not NULL). */
+int ge_sim_faults_parse(const char *text, uint32_t *alarms, uint32_t *devices, char *unknown, size_t unknown_size);
+
+/* Switch the devices DEVICES names (ge_sim_device_fault bits) off or trip them, and the others back
+ * on, from the next step on. */
+int ge_sim_set_devices(ge_sim_t *sim, uint32_t devices);
 
 /* The clear-sky-times-clouds PV power available at NOW (before any control), for tests/plots. */
 double ge_sim_pv_available(const ge_sim_t *sim, double now);
