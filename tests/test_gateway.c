@@ -339,14 +339,69 @@ typedef struct k9_kill {
     size_t n_queued;
 } k9_kill_t;
 
+#define HEADS_LFDI "3E4F45AB31EDFE5B67E343E5E4562E31984E23E5"
+
+/* The daemon in a temporary dir against two in-process head-ends: a 2030.5 server and a 2.0b VTN. */
 typedef struct k9 {
     struct event_base *base;
     cf_server_t *sep, *vtn;
-    char dir[64], cfg[128], db[128], log[128];
+    ge_arena_t *arena;
+    cf_case_t sep_case, vtn_case;
+    char dir[64], cfg[128], db[128], log[128], sfdi[32];
     pid_t pid;
     k9_kill_t kills[K9_MAX_KILLS];
     size_t n_kills;
 } k9_t;
+
+/* Set K up in a new dir made from TEMPLATE: case ID of tests/data/gateway/SEP_SUITE served as the
+ * 2030.5 server for HEADS_LFDI, and of tests/data/gateway/oadr20b as the VTN for VEN_NAME (venID VEN-1,
+ * registrationID REG-1).  Neither is started. */
+static void heads_open(k9_t *k, const char *template, const char *sep_suite, const char *id, const char *ven_name)
+{
+    char dir_sep[1024], dir_vtn[1024], err[512];
+    uint64_t sfdi = 0;
+    cf_server_opts_t so;
+    static const ge_log_t quiet = { NULL, NULL, GE_LOG_ERROR };
+
+    memset(k, 0, sizeof(*k));
+    snprintf(k->dir, sizeof(k->dir), "%s", template);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(k->dir));
+    snprintf(k->cfg, sizeof(k->cfg), "%s/gridedge.ini", k->dir);
+    snprintf(k->db, sizeof(k->db), "%s/state/gridedge.db", k->dir);
+    snprintf(k->log, sizeof(k->log), "%s/gateway.log", k->dir);
+    snprintf(dir_sep, sizeof(dir_sep), "%s/tests/data/gateway/%s", srcdir(), sep_suite);
+    snprintf(dir_vtn, sizeof(dir_vtn), "%s/tests/data/gateway/oadr20b", srcdir());
+    CU_ASSERT_EQUAL_FATAL(ge_arena_new(&k->arena, NULL, 0, 4u << 20), 0);
+    CU_ASSERT_EQUAL_FATAL(cf_case_load(sep_suite, id, dir_sep, k->arena, &k->sep_case, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL_FATAL(cf_case_load("oadr20b", id, dir_vtn, k->arena, &k->vtn_case, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL_FATAL(ge_sfdi_from_lfdi(HEADS_LFDI, &sfdi), 0);
+    snprintf(k->sfdi, sizeof(k->sfdi), "%llu", (unsigned long long)sfdi);
+    k->base = event_base_new();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(k->base);
+    memset(&so, 0, sizeof(so));
+    so.suite = sep_suite;
+    so.c = &k->sep_case;
+    so.log = &quiet;
+    CU_ASSERT_EQUAL_FATAL(cf_server_new(&k->sep, k->base, &so, err, sizeof(err)), 0);
+    so.suite = "oadr20b";
+    so.c = &k->vtn_case;
+    CU_ASSERT_EQUAL_FATAL(cf_server_new(&k->vtn, k->base, &so, err, sizeof(err)), 0);
+    cf_server_vars(k->sep)->lfdi = HEADS_LFDI;
+    cf_server_vars(k->sep)->sfdi = k->sfdi;
+    cf_server_vars(k->vtn)->ven_name = ven_name;
+    cf_server_vars(k->vtn)->ven_id = "VEN-1";
+    cf_server_vars(k->vtn)->registration_id = "REG-1";
+}
+
+/* Free what heads_open() made, then finish() the test. */
+static void heads_close(k9_t *k, unsigned failures0)
+{
+    cf_server_free(k->sep);
+    cf_server_free(k->vtn);
+    event_base_free(k->base);
+    ge_arena_free(k->arena);
+    finish(failures0, k->log, k->dir);
+}
 
 /* Run the head-ends' loop for MS milliseconds. */
 static void serve_ms(k9_t *k, int ms)
@@ -620,49 +675,14 @@ static void test_kill9(void)
 {
     unsigned failures0 = CU_get_number_of_failures();
     k9_t k;
-    ge_arena_t *arena = NULL;
-    cf_case_t sep_case, vtn_case;
-    char dir_sep[1024], dir_vtn[1024], err[512], text[2048], v[128], sfdi_s[32];
-    const char *lfdi = "3E4F45AB31EDFE5B67E343E5E4562E31984E23E5";
-    uint64_t sfdi = 0;
-    ge_log_t quiet = { NULL, NULL, GE_LOG_ERROR };
+    char text[2048], v[128];
 
-    memset(&k, 0, sizeof(k));
-    snprintf(k.dir, sizeof(k.dir), "/tmp/ge-gw-k9-XXXXXX");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(k.dir));
-    snprintf(k.cfg, sizeof(k.cfg), "%s/gridedge.ini", k.dir);
-    snprintf(k.db, sizeof(k.db), "%s/state/gridedge.db", k.dir);
-    snprintf(k.log, sizeof(k.log), "%s/gateway.log", k.dir);
-    snprintf(dir_sep, sizeof(dir_sep), "%s/tests/data/gateway/csip", srcdir());
-    snprintf(dir_vtn, sizeof(dir_vtn), "%s/tests/data/gateway/oadr20b", srcdir());
-    CU_ASSERT_EQUAL_FATAL(ge_arena_new(&arena, NULL, 0, 4u << 20), 0);
-    CU_ASSERT_EQUAL_FATAL(cf_case_load("csip", "GW-KILL9", dir_sep, arena, &sep_case, err, sizeof(err)), 0);
-    CU_ASSERT_EQUAL_FATAL(cf_case_load("oadr20b", "GW-KILL9", dir_vtn, arena, &vtn_case, err, sizeof(err)), 0);
-    CU_ASSERT_EQUAL_FATAL(ge_sfdi_from_lfdi(lfdi, &sfdi), 0);
-    snprintf(sfdi_s, sizeof(sfdi_s), "%llu", (unsigned long long)sfdi);
-    k.base = event_base_new();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(k.base);
-    {
-        cf_server_opts_t so;
-        memset(&so, 0, sizeof(so));
-        so.suite = "csip";
-        so.c = &sep_case;
-        so.log = &quiet;
-        CU_ASSERT_EQUAL_FATAL(cf_server_new(&k.sep, k.base, &so, err, sizeof(err)), 0);
-        so.suite = "oadr20b";
-        so.c = &vtn_case;
-        CU_ASSERT_EQUAL_FATAL(cf_server_new(&k.vtn, k.base, &so, err, sizeof(err)), 0);
-        cf_server_vars(k.sep)->lfdi = lfdi;
-        cf_server_vars(k.sep)->sfdi = sfdi_s;
-        cf_server_vars(k.vtn)->ven_name = "ven-k9";
-        cf_server_vars(k.vtn)->ven_id = "VEN-1";
-        cf_server_vars(k.vtn)->registration_id = "REG-1";
-    }
+    heads_open(&k, "/tmp/ge-gw-k9-XXXXXX", "csip", "GW-KILL9", "ven-k9");
     snprintf(text, sizeof(text),
              "[gateway]\nstate_dir = %s/state\nstatus_file = %s/status.json\nstatus_port = 0\nadapter = sim\n"
              "[sep]\nenabled = true\nserver = %s\nlfdi = %s\n"
              "[oadr]\nenabled = true\nvtn = %s\nven_name = ven-k9\n",
-             k.dir, k.dir, cf_server_url(k.sep), lfdi, cf_server_url(k.vtn));
+             k.dir, k.dir, cf_server_url(k.sep), HEADS_LFDI, cf_server_url(k.vtn));
     write_file(k.cfg, text);
 
     cf_server_start(k.sep);
@@ -717,11 +737,7 @@ static void test_kill9(void)
     CU_ASSERT(atol(v) >= 1);
     CU_ASSERT_EQUAL(db_text(&k, "PRAGMA integrity_check", v, sizeof(v)), 0);
     CU_ASSERT_STRING_EQUAL(v, "ok");
-    cf_server_free(k.sep);
-    cf_server_free(k.vtn);
-    event_base_free(k.base);
-    ge_arena_free(arena);
-    finish(failures0, k.log, k.dir);
+    heads_close(&k, failures0);
 }
 
 /* --- prices from both protocols ----------------------------------------------------------------- */
@@ -756,12 +772,7 @@ static void test_tariff_and_openadr_price(void)
 {
     unsigned failures0 = CU_get_number_of_failures();
     k9_t k;
-    ge_arena_t *arena = NULL;
-    cf_case_t sep_case, vtn_case;
-    char dir_sep[1024], dir_vtn[1024], err[512], text[2048], status[160], sfdi_s[32];
-    const char *lfdi = "3E4F45AB31EDFE5B67E343E5E4562E31984E23E5";
-    uint64_t sfdi = 0;
-    ge_log_t quiet = { NULL, NULL, GE_LOG_ERROR };
+    char text[2048], status[160];
     struct {
         double t, price, battery;
     } smp[PRICE_SAMPLES];
@@ -769,43 +780,14 @@ static void test_tariff_and_openadr_price(void)
     double t0;
     unsigned before = 0, during = 0, after = 0, bad = 0;
 
-    memset(&k, 0, sizeof(k));
-    snprintf(k.dir, sizeof(k.dir), "/tmp/ge-gw-pr-XXXXXX");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(k.dir));
-    snprintf(k.cfg, sizeof(k.cfg), "%s/gridedge.ini", k.dir);
-    snprintf(k.log, sizeof(k.log), "%s/gateway.log", k.dir);
+    heads_open(&k, "/tmp/ge-gw-pr-XXXXXX", "csip-aus", "GW-PRICES", "ven-prices");
     snprintf(status, sizeof(status), "%s/status.json", k.dir);
-    snprintf(dir_sep, sizeof(dir_sep), "%s/tests/data/gateway/csip-aus", srcdir());
-    snprintf(dir_vtn, sizeof(dir_vtn), "%s/tests/data/gateway/oadr20b", srcdir());
-    CU_ASSERT_EQUAL_FATAL(ge_arena_new(&arena, NULL, 0, 4u << 20), 0);
-    CU_ASSERT_EQUAL_FATAL(cf_case_load("csip-aus", "GW-PRICES", dir_sep, arena, &sep_case, err, sizeof(err)), 0);
-    CU_ASSERT_EQUAL_FATAL(cf_case_load("oadr20b", "GW-PRICES", dir_vtn, arena, &vtn_case, err, sizeof(err)), 0);
-    CU_ASSERT_EQUAL_FATAL(ge_sfdi_from_lfdi(lfdi, &sfdi), 0);
-    snprintf(sfdi_s, sizeof(sfdi_s), "%llu", (unsigned long long)sfdi);
-    k.base = event_base_new();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(k.base);
-    {
-        cf_server_opts_t so;
-        memset(&so, 0, sizeof(so));
-        so.suite = "csip-aus";
-        so.c = &sep_case;
-        so.log = &quiet;
-        CU_ASSERT_EQUAL_FATAL(cf_server_new(&k.sep, k.base, &so, err, sizeof(err)), 0);
-        so.suite = "oadr20b";
-        so.c = &vtn_case;
-        CU_ASSERT_EQUAL_FATAL(cf_server_new(&k.vtn, k.base, &so, err, sizeof(err)), 0);
-        cf_server_vars(k.sep)->lfdi = lfdi;
-        cf_server_vars(k.sep)->sfdi = sfdi_s;
-        cf_server_vars(k.vtn)->ven_name = "ven-prices";
-        cf_server_vars(k.vtn)->ven_id = "VEN-1";
-        cf_server_vars(k.vtn)->registration_id = "REG-1";
-    }
     snprintf(text, sizeof(text),
              "[gateway]\nstate_dir = %s/state\nstatus_file = %s\nstatus_port = 0\nadapter = sim\n"
              "[policy]\ncharge_below = 0.10\ndischarge_above = 0.30\n"
              "[sep]\nenabled = true\nserver = %s\nlfdi = %s\nprofile = csip-aus\nnmi = 4123456789\n"
              "[oadr]\nenabled = true\nvtn = %s\nven_name = ven-prices\n",
-             k.dir, status, cf_server_url(k.sep), lfdi, cf_server_url(k.vtn));
+             k.dir, status, cf_server_url(k.sep), HEADS_LFDI, cf_server_url(k.vtn));
     write_file(k.cfg, text);
 
     t0 = mono_s(); /* the head-ends' {start} is at or after T0 */
@@ -853,11 +835,7 @@ static void test_tariff_and_openadr_price(void)
         CU_ASSERT_EQUAL(prsp, 1);
         CU_ASSERT(created >= 1);
     }
-    cf_server_free(k.sep);
-    cf_server_free(k.vtn);
-    event_base_free(k.base);
-    ge_arena_free(arena);
-    finish(failures0, k.log, k.dir);
+    heads_close(&k, failures0);
 }
 
 /* --- a device that fails ------------------------------------------------------------------------ */
