@@ -65,8 +65,8 @@ int cf_catalogue_parse(const char *name, const char *text, size_t len, cf_catalo
     while (p < end && rc == 0) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         const char *le = eol ? eol : end;
-        const char *f[3] = { p, NULL, NULL };
-        size_t fl[3] = { 0, 0, 0 };
+        const char *f[4] = { p, NULL, NULL, NULL };
+        size_t fl[4] = { 0, 0, 0, 0 };
         int nf = 1;
         cf_case_info_t *c;
 
@@ -78,8 +78,8 @@ int cf_catalogue_parse(const char *name, const char *text, size_t len, cf_catalo
         for (const char *q = p; q < le; q++) {
             if (*q != '\t')
                 continue;
-            if (nf == 3) {
-                rc = fail(err, errlen, name, line, "more than three tab-separated fields", GE_ERR_PARSE);
+            if (nf == 4) {
+                rc = fail(err, errlen, name, line, "more than four tab-separated fields", GE_ERR_PARSE);
                 break;
             }
             fl[nf - 1] = (size_t)(q - f[nf - 1]);
@@ -110,8 +110,14 @@ int cf_catalogue_parse(const char *name, const char *text, size_t len, cf_catalo
         memset(c, 0, sizeof(*c));
         memcpy(c->id, f[0], fl[0]);
         if (!copy_field(c->title, sizeof(c->title), f[1], fl[1]) ||
-            (nf == 3 && !copy_field(c->note, sizeof(c->note), f[2], fl[2]))) {
-            rc = fail(err, errlen, name, line, "title or note too long or has control characters", GE_ERR_PARSE);
+            (nf >= 3 && !copy_field(c->note, sizeof(c->note), f[2], fl[2])) ||
+            (nf == 4 && !copy_field(c->unscripted, sizeof(c->unscripted), f[3], fl[3]))) {
+            rc = fail(err, errlen, name, line, "title, note or reason too long or has control characters",
+                      GE_ERR_PARSE);
+            break;
+        }
+        if (nf == 4 && fl[3] == 0) {
+            rc = fail(err, errlen, name, line, "empty reason in the fourth field", GE_ERR_PARSE);
             break;
         }
         if (cf_catalogue_find(out, c->id)) {

@@ -236,7 +236,8 @@ static int conformance_run(const gw_command_t *cmd, int argc, char **argv)
         } else if ((rc = cf_case_load(suite, info->id, case_dir, arena, &cs, o.detail, sizeof(o.detail))) ==
                    GE_ERR_NOTFOUND) {
             o.result = CF_SKIP;
-            snprintf(o.detail, sizeof(o.detail), "no script for this case yet");
+            snprintf(o.detail, sizeof(o.detail), "not scripted: %s",
+                     info->unscripted[0] ? info->unscripted : "no script for this case yet");
         } else if (rc < 0) {
             o.result = CF_FAIL;
         } else {
