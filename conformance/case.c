@@ -1,6 +1,7 @@
 /* case.c - parse conformance case files (format in case.h and docs/conformance.md). */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -405,6 +406,21 @@ static int parse_expect_request(parser_t *ps, cf_expect_t *e, const token_t *t, 
                 return perr(ps, GE_ERR_PARSE, "at most %d 'has' per expectation", CF_MAX_HAS);
             e->has[e->n_has++] = t[i + 1].s;
             i += 2;
+        } else if ((strcmp(k, "has-bits") == 0 || strcmp(k, "has-any-bits") == 0) && e->kind != CF_EXP_HANDSHAKE &&
+                   e->kind != CF_EXP_NO_HANDSHAKE && e->kind != CF_EXP_STATUS) {
+            char *end;
+            if (i + 2 >= n)
+                return perr(ps, GE_ERR_PARSE, "'%s' needs an element name and a hex mask", k);
+            if (e->n_has_bits == CF_MAX_HAS)
+                return perr(ps, GE_ERR_PARSE, "at most %d 'has-bits' and 'has-any-bits' per expectation", CF_MAX_HAS);
+            unsigned long long mask = strtoull(t[i + 2].s, &end, 16);
+            if (!*t[i + 1].s || !isxdigit((unsigned char)t[i + 2].s[0]) || *end || strlen(t[i + 2].s) > 16 || mask == 0)
+                return perr(ps, GE_ERR_PARSE, "'%s %s' needs a non-zero hex mask of at most 16 digits, not '%s'", k,
+                            t[i + 1].s, t[i + 2].s);
+            e->has_bits_any[e->n_has_bits] = strcmp(k, "has-any-bits") == 0;
+            e->has_bits_elem[e->n_has_bits] = t[i + 1].s;
+            e->has_bits_mask[e->n_has_bits++] = mask;
+            i += 3;
         } else if (strcmp(k, "has-header") == 0 && e->kind != CF_EXP_HANDSHAKE && e->kind != CF_EXP_NO_HANDSHAKE) {
             if (i + 1 >= n)
                 return perr(ps, GE_ERR_PARSE, "'has-header' needs a string");

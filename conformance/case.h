@@ -144,6 +144,13 @@ typedef struct cf_expect {
     const char *has_header[CF_MAX_HAS]; /* request: its headers ("Name: value" lines) hold each */
     unsigned n_has_header;
     const char *json;       /* request: the body is JSON of this OpenAPI component ("any": any JSON) */
+    /* request: the body's element has_bits_elem[i] (any namespace prefix) holds a hex bit map with
+     * every bit (has_bits_any[i]: at least one bit) of has_bits_mask[i] set (2030.5 HexBinary:
+     * modesSupported, deviceCategory, ...): `has-bits NAME MASK`, `has-any-bits NAME MASK` */
+    const char *has_bits_elem[CF_MAX_HAS];
+    unsigned long long has_bits_mask[CF_MAX_HAS];
+    int has_bits_any[CF_MAX_HAS];
+    unsigned n_has_bits;
 } cf_expect_t;
 
 enum { CF_SCHEME_DEFAULT = 0, CF_SCHEME_HTTP = 1, CF_SCHEME_HTTPS = 2 };

@@ -1,6 +1,7 @@
 /* verdict.c - evaluate case expectations against observed traffic and status samples. */
 #include "config.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,32 @@ int cf_json_conforms(const char *name, const char *body)
     return ok;
 }
 
+/* BODY holds an element NAME (any namespace prefix) whose text is a hex bit map with every bit of
+ * MASK set (ANY: at least one of them); the first such element decides. */
+static int body_has_bits(const char *body, const char *name, unsigned long long mask, int any)
+{
+    size_t n = strlen(name);
+
+    for (const char *p = body; p && (p = strstr(p, name)) != NULL; p += n) {
+        char *end;
+        unsigned long long v;
+        if (p == body || (p[-1] != '<' && p[-1] != ':') || p[n] != '>')
+            continue;
+        if (p[-1] == ':') { /* a prefix: it must open an element, not close one */
+            const char *q = p - 1;
+            while (q > body && q[-1] != '<' && q[-1] != '/' && q[-1] != '>' && q[-1] != ' ')
+                q--;
+            if (q == body || q[-1] != '<')
+                continue;
+        }
+        if (!isxdigit((unsigned char)p[n + 1]))
+            return 0;
+        v = strtoull(p + n + 1, &end, 16);
+        return *end == '<' && (any ? (v & mask) != 0 : (v & mask) == mask);
+    }
+    return 0;
+}
+
 static int request_matches(const cf_expect_t *e, const cf_exchange_t *x, const char *headers, double to)
 {
     const char *method = x->method;
@@ -104,6 +131,9 @@ static int request_matches(const cf_expect_t *e, const cf_exchange_t *x, const c
         return 0;
     for (unsigned i = 0; i < e->n_has; i++)
         if (!x->body || !strstr(x->body, e->has[i]))
+            return 0;
+    for (unsigned i = 0; i < e->n_has_bits; i++)
+        if (!x->body || !body_has_bits(x->body, e->has_bits_elem[i], e->has_bits_mask[i], e->has_bits_any[i]))
             return 0;
     for (unsigned i = 0; i < e->n_has_header; i++)
         if (!headers || !strstr(headers, e->has_header[i]))
@@ -535,7 +565,8 @@ int cf_expect_check_headers(const cf_expect_t *e, const cf_observed_t *obs, cons
     }
     if (count < e->count_min) {
         snprintf(detail, dlen, "expected %s %s%s between %g s and %g s at least %u time(s), saw %zu", e->method,
-                 e->path, e->n_has || e->n_has_header || e->json ? " (with the required content)" : "", e->from, to, e->count_min, count);
+                 e->path, e->n_has || e->n_has_bits || e->n_has_header || e->json ? " (with the required content)" : "",
+                 e->from, to, e->count_min, count);
         return 0;
     }
     if (e->count_max && count > e->count_max) {

@@ -139,6 +139,7 @@ static int start_parts(gateway_t *g, char *err, size_t errlen)
         lo.profile = c->sep_profile;
         lo.nmi = c->sep_nmi[0] ? c->sep_nmi : NULL;
         lo.notify = c->sep_notify[0] ? c->sep_notify : NULL;
+        lo.demand_response = c->sep_demand_response;
         lo.store = g->store;
         lo.log = &g->log;
         if (gw_sep_link_new(&g->sep, g->base, &lo, err, errlen) < 0)

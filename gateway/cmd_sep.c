@@ -123,7 +123,7 @@ int gw_cmd_sep(int argc, char **argv)
         { "pin", required_argument, NULL, 'p' },        { "seed", required_argument, NULL, 'r' },
         { "adapter-config", required_argument, NULL, 'C' }, { "nmi", required_argument, NULL, 'n' },
         { "profile", required_argument, NULL, 'P' },     { "dnssd", required_argument, NULL, 'D' },
-        { "notify", required_argument, NULL, 'N' },
+        { "notify", required_argument, NULL, 'N' },     { "demand-response", no_argument, NULL, 'R' },
         { NULL, 0, NULL, 0 }
     };
     const gw_command_t *cmd = gw_command_find("sep");
@@ -181,6 +181,7 @@ int gw_cmd_sep(int argc, char **argv)
                 return gw_usage_error(cmd, "--profile must be auto, csip or csip-aus, not '%s'", optarg);
             break;
         case 'C': site_opts.adapter_config = optarg; break;
+        case 'R': so.demand_response = 1; break;
         case 'S': state_dir = optarg; break;
         case 'f': site_opts.status_file = optarg; break;
         case 'v': verbose = 1; break;

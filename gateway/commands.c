@@ -40,7 +40,7 @@ const gw_command_t gw_commands[] = {
       "                 [--state-dir DIR] [--duration SECONDS] [--status-file FILE] [--verbose]\n"
       "                 [--pin PIN] [--seed N] [--adapter-config \"key=value ...\"]\n"
       "                 [--profile auto|csip|csip-aus] [--nmi ID] [--dnssd IPV4:PORT]\n"
-      "                 [--notify ADDR[:PORT]|off]\n"
+      "                 [--notify ADDR[:PORT]|off] [--demand-response]\n"
       "    URL is the DeviceCapability URL, e.g. https://host:port/dcap.  https:// uses the CSIP TLS\n"
       "    profile with the client certificate (identity from it); http:// takes the identity from\n"
       "    --lfdi.  --duration: stop after that many seconds (else at SIGTERM/SIGINT).  CSIP-AUS is\n"
@@ -48,7 +48,9 @@ const gw_command_t gw_commands[] = {
       "    connection point (CSIP-AUS ConnectionPoint).  Without --server the server is found with\n"
       "    DNS-SD (_smartenergy._tcp over multicast DNS, or ask --dnssd IPV4:PORT).  Subscribable\n"
       "    resources are subscribed to, with Notifications to our server on --notify (default: the\n"
-      "    address we reach the server from, a free port; off: polling only).\n"
+      "    address we reach the server from, a free port; off: polling only).  --demand-response:\n"
+      "    CSIP-AUS demand response (AS/NZS 4755 DRMs): DERStatus reports the DRM a control commands\n"
+      "    (operationalModeStatus 100 + DRM: opModConnect false DRM0, opModFixedW DRM1..8).\n"
       "gridedge sep discover [--dnssd IPV4:PORT] [--timeout SECONDS]\n"
       "    List the IEEE 2030.5 servers DNS-SD finds: \"URL<TAB>instance\" per line.\n",
       gw_cmd_sep },

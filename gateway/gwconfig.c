@@ -56,6 +56,7 @@ static const key_spec_t keys[] = {
     { "sep", "profile", K_SEP_PROFILE, N(sep_profile), 0, 0 },
     { "sep", "nmi", K_STR, F(sep_nmi), 0, 0 },
     { "sep", "notify", K_LISTEN, F(sep_notify), 0, 0 },
+    { "sep", "demand_response", K_BOOL, N(sep_demand_response), 0, 0 },
 
     { "oadr", "enabled", K_BOOL, N(oadr_enabled), 0, 0 },
     { "oadr", "version", K_OADR_VERSION, N(oadr_version), 0, 0 },

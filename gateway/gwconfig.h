@@ -50,6 +50,7 @@ typedef struct gw_config {
     int sep_profile;                        /* SEP_PROFILE_AUTO / _CSIP / _CSIP_AUS */
     char sep_nmi[33];                       /* CSIP-AUS connection point id, "" = none */
     char sep_notify[64];                    /* notification server "ADDR[:PORT]", "off"; "" = automatic */
+    int sep_demand_response;                /* CSIP-AUS Annex C DRM reporting (sep run --demand-response) */
 
     /* [oadr] OpenADR VEN */
     int oadr_enabled;

@@ -378,6 +378,7 @@ int gw_sep_link_new(gw_sep_link_t **out, struct event_base *base, const gw_sep_o
     cfg.connection_point_id = o->nmi;
     cfg.profile = o->profile;
     cfg.seed = o->seed;
+    cfg.demand_response = o->demand_response;
     cfg.log = o->log;
     rc = sep_client_new(&l->eng, &cfg);
     if (rc < 0) {

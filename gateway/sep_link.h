@@ -26,6 +26,7 @@ typedef struct gw_sep_opts {
     /* Our notification server for 2030.5 subscriptions: "ADDR[:PORT]" to listen on; NULL = the
      * address we reach the server from, a free port; "off" = no subscriptions (polling only). */
     const char *notify;
+    int demand_response;   /* CSIP-AUS Annex C DRM reporting (sep_client_config_t.demand_response) */
     gw_store_t *store;     /* may be NULL: then nothing survives a restart */
     const ge_log_t *log;
     /* The clock (unix seconds); NULL = the wall clock.  The demo runs a faster one. */

@@ -324,6 +324,7 @@ sep_client_stats_t sep_play(const cf_case_t *c, sep_play_run_t *r, const ge_mem_
     vars.sfdi = sfdi;
     vars.base = "http://127.0.0.1:1";
     vars.captures = &captures;
+    cfg.demand_response = dev ? dev->demand_response : 0;
     if (sep_client_new(&eng, &cfg) < 0)
         return st;
     if (dev)
@@ -420,6 +421,12 @@ int sep_play_failures(const cf_case_t *c, const sep_play_run_t *r)
 
 size_t sep_play_suite(const char *suite, const char *const *ids, size_t n, const char *xsd_file)
 {
+    return sep_play_suite_dev(suite, ids, n, xsd_file, NULL);
+}
+
+size_t sep_play_suite_dev(const char *suite, const char *const *ids, size_t n, const char *xsd_file,
+                          const sep_play_device_t *dev)
+{
     xsd_t *xsd = xsd_dir() ? xsd_load(xsd_file) : NULL;
     size_t validated = 0;
     if (xsd_dir())
@@ -435,7 +442,7 @@ size_t sep_play_suite(const char *suite, const char *const *ids, size_t n, const
             fprintf(stderr, "%s: %s\n", ids[i], err);
         CU_ASSERT_EQUAL_FATAL(rc, 0);
         memset(&r, 0, sizeof(r));
-        sep_client_stats_t st = sep_play(&c, &r, NULL, NULL);
+        sep_client_stats_t st = sep_play(&c, &r, NULL, dev);
         CU_ASSERT_TRUE(st.time_known);
         int failed = sep_play_judge(ids[i], &c, &r);
         if (failed) {

@@ -45,6 +45,7 @@ typedef struct sep_play_device {
     uint32_t alarm;
     uint32_t faults;
     uint32_t devices;                  /* ge_sim_device_fault bits: devices switched off or tripped */
+    int demand_response;               /* the client runs with demand response on (sep run --demand-response) */
 } sep_play_device_t;
 
 /* What one play saw: the exchanges and the status samples. */
@@ -71,5 +72,8 @@ int sep_play_failures(const cf_case_t *c, const sep_play_run_t *r);
  * against XSD_FILE (a path under the official schema dir, when the tests have it).  CUnit
  * assertions.  Returns the number of bodies validated. */
 size_t sep_play_suite(const char *suite, const char *const *ids, size_t n, const char *xsd_file);
+/* The same, against DEV (NULL: the ideal device, as sep_play_suite()). */
+size_t sep_play_suite_dev(const char *suite, const char *const *ids, size_t n, const char *xsd_file,
+                          const sep_play_device_t *dev);
 
 #endif

@@ -62,6 +62,7 @@ static const char full_ini[] =
     "pin = 111115\n"
     "profile = csip-aus\n"
     "nmi = 4102345678\n"
+    "demand_response = yes\n"
     "\n"
     "[oadr]\n"
     "enabled = true\n"
@@ -114,6 +115,7 @@ static void test_full_config(void)
     CU_ASSERT_EQUAL(c.sep_pin, 111115);
     CU_ASSERT_EQUAL(c.sep_profile, SEP_PROFILE_CSIP_AUS);
     CU_ASSERT_STRING_EQUAL(c.sep_nmi, "4102345678");
+    CU_ASSERT_EQUAL(c.sep_demand_response, 1);
     CU_ASSERT_EQUAL(c.oadr_enabled, 1);
     CU_ASSERT_EQUAL(c.oadr_version, GW_OADR_30);
     CU_ASSERT_STRING_EQUAL(c.oadr_ven_name, "home-42");

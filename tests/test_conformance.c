@@ -509,6 +509,57 @@ static void test_verdict(void)
     ge_arena_free(a);
 }
 
+/* `has-bits` / `has-any-bits`: a hex bit map in the body's element, with or without a namespace prefix. */
+static void test_has_bits(void)
+{
+    static const char text[] =
+        "case B\n"
+        "expect request PUT /derg has-bits modesEnabled 80\n"
+        "expect request PUT /derg has-bits modesEnabled 00400080\n"
+        "expect request POST /edev has-any-bits deviceCategory 03FFFFFF\n"
+        "expect request PUT /dercap has-bits doeModesSupported 0F\n"
+        "expect no-request PUT /derg has-bits modesEnabled 100\n";
+    static const char *const bad[] = {
+        "case B\nexpect request PUT /x has-bits modesEnabled\n",
+        "case B\nexpect request PUT /x has-bits modesEnabled 0\n",
+        "case B\nexpect request PUT /x has-bits modesEnabled 8G\n",
+        "case B\nexpect request PUT /x has-bits modesEnabled 11112222333344445\n",
+        "case B\nexpect status battery.power_w = 0 during 0 1 has-bits x 1\n",
+    };
+    ge_arena_t *a;
+    cf_case_t c;
+    char err[256], detail[256];
+
+    CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 0, 1 << 20), 0);
+    CU_ASSERT_EQUAL_FATAL(cf_case_parse("b.case", text, strlen(text), a, NULL, NULL, &c, err, sizeof(err)), 0);
+    const cf_exchange_t ex[] = {
+        { 1.0, "PUT", "/derg", "<DERSettings><modesEnabled>0040008F</modesEnabled></DERSettings>", 204 },
+        { 1.0, "POST", "/edev", "<EndDevice><lFDI>AB</lFDI><deviceCategory>00800000</deviceCategory></EndDevice>", 201 },
+        { 1.0, "PUT", "/dercap", "<DERCapability><csipaus:doeModesSupported>0F</csipaus:doeModesSupported></DERCapability>", 204 },
+    };
+    cf_observed_t obs = { ex, 3, NULL, 0, 10, 1800000000 };
+    for (size_t i = 0; i < c.n_expects; i++) {
+        int ok = cf_expect_check(&c.expects[i], &obs, detail, sizeof(detail));
+        if (!ok)
+            fprintf(stderr, "line %u: %s\n", c.expects[i].line, detail);
+        CU_ASSERT_EQUAL(ok, 1);
+    }
+    /* bit 7 clear, or no such element, or not hex: no match */
+    const cf_exchange_t off[] = {
+        { 1.0, "PUT", "/derg", "<DERSettings><modesEnabled>0040000F</modesEnabled></DERSettings>", 204 },
+        { 1.0, "POST", "/edev", "<EndDevice><lFDI>AB</lFDI><deviceCategory>FC000000</deviceCategory></EndDevice>", 201 },
+        { 1.0, "PUT", "/dercap", "<DERCapability><doeModesSupportedX>0F</doeModesSupportedX></DERCapability>", 204 },
+    };
+    cf_observed_t obs_off = { off, 3, NULL, 0, 10, 1800000000 };
+    for (size_t i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL(cf_expect_check(&c.expects[i], &obs_off, detail, sizeof(detail)), 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cf_case_t b;
+        CU_ASSERT(cf_case_parse("b.case", bad[i], strlen(bad[i]), a, NULL, NULL, &b, err, sizeof(err)) < 0);
+    }
+    ge_arena_free(a);
+}
+
 static void test_serve(void)
 {
     ge_arena_t *a;
@@ -1006,6 +1057,7 @@ int test_register(void)
         { "DNS-SD responder: garbage", test_dnssd_garbage },
         { "DNS-SD responder: on UDP", test_dnssd_responder },
         { "verdict", test_verdict },
+        { "has-bits and has-any-bits", test_has_bits },
         { "serve", test_serve },
         { "capture, send, expect answer", test_capture_and_send },
         { "built-in cases", test_builtin_cases },

@@ -46,6 +46,10 @@ static const char *const negotiating[] = {
     "MUL-03",
 };
 
+/* The demand response cases (CSIP-AUS Annex C, AS/NZS 4755 DRMs): they pass with demand response
+ * on (sep run --demand-response). */
+static const char *const demand_response[] = { "DRA-01", "DRA-02", "DRD-01", "DRG-01", "DRL-01" };
+
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 static int listed(const char *const *ids, size_t n, const char *id)
@@ -88,6 +92,49 @@ static void test_v13_cases_pass(void)
     if (xsd_dir()) {
         CU_ASSERT(validated >= 4);
         printf("(%zu documents the client sent validated against the CSIP-AUS v1.3 XSD) ", validated);
+    }
+}
+
+static void test_demand_response_cases_pass(void)
+{
+    sep_play_device_t dev = { 0 };
+
+    dev.demand_response = 1;
+    size_t validated = sep_play_suite_dev(SUITE, demand_response, N_OF(demand_response), "csipaus/csipaus-core.xsd", &dev);
+    if (xsd_dir())
+        CU_ASSERT(validated > 0);
+}
+
+/* Without demand response the client reports no DRM (operationalModeStatus 2 or 1, no alarmStatus,
+ * no deviceCategory): it fails every demand response case, in the expectations about what it
+ * reports, while the DER itself still follows the controls. */
+static void test_demand_response_cases_need_it(void)
+{
+    static sep_play_run_t r;
+    static cf_expect_t physical[256];
+
+    for (size_t i = 0; i < N_OF(demand_response); i++) {
+        cf_case_t c, only_status;
+        size_t n = 0;
+        ge_arena_t *a = load(demand_response[i], &c);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+        CU_ASSERT_FATAL(c.n_expects <= N_OF(physical));
+        memset(&r, 0, sizeof(r));
+        sep_play(&c, &r, NULL, NULL);
+        int failed = sep_play_failures(&c, &r);
+        if (failed < 1)
+            fprintf(stderr, "%s: passes without demand response\n", demand_response[i]);
+        CU_ASSERT(failed >= 1);
+        /* what fails is the reporting: the status file's expectations hold all the same */
+        for (size_t k = 0; k < c.n_expects; k++)
+            if (c.expects[k].kind == CF_EXP_STATUS)
+                physical[n++] = c.expects[k];
+        only_status = c;
+        only_status.expects = physical;
+        only_status.n_expects = n;
+        CU_ASSERT_EQUAL(sep_play_failures(&only_status, &r), 0);
+        sep_play_run_free(&r);
+        ge_arena_free(a);
     }
 }
 
@@ -358,7 +405,7 @@ static void test_every_case_classified(void)
         CU_ASSERT_EQUAL(rc, 0);
         scripted++;
         int in = listed(supported, N_OF(supported), id) || listed(subscribing, N_OF(subscribing), id) ||
-                 listed(negotiating, N_OF(negotiating), id);
+                 listed(negotiating, N_OF(negotiating), id) || listed(demand_response, N_OF(demand_response), id);
         if (!in)
             fprintf(stderr, "%s: scripted but not in the supported list\n", id);
         CU_ASSERT_EQUAL(in, 1);
@@ -369,7 +416,9 @@ static void test_every_case_classified(void)
         CU_ASSERT_PTR_NOT_NULL(cf_catalogue_find(&cat, subscribing[i]));
     for (size_t i = 0; i < N_OF(negotiating); i++)
         CU_ASSERT_PTR_NOT_NULL(cf_catalogue_find(&cat, negotiating[i]));
-    CU_ASSERT_EQUAL(scripted, N_OF(supported) + N_OF(subscribing) + N_OF(negotiating));
+    for (size_t i = 0; i < N_OF(demand_response); i++)
+        CU_ASSERT_PTR_NOT_NULL(cf_catalogue_find(&cat, demand_response[i]));
+    CU_ASSERT_EQUAL(scripted, N_OF(supported) + N_OF(subscribing) + N_OF(negotiating) + N_OF(demand_response));
     cf_catalogue_free(&cat);
 }
 
@@ -377,8 +426,8 @@ static void test_every_case_classified(void)
  * a status file showing a site that runs by itself (battery idle, PV 3 kW, house 1 kW, no controls). */
 static void test_idle_client_fails_every_case(void)
 {
-    static const char *const *const lists[] = { supported, subscribing, negotiating };
-    const size_t counts[] = { N_OF(supported), N_OF(subscribing), N_OF(negotiating) };
+    static const char *const *const lists[] = { supported, subscribing, negotiating, demand_response };
+    const size_t counts[] = { N_OF(supported), N_OF(subscribing), N_OF(negotiating), N_OF(demand_response) };
     static sep_play_run_t r;
 
     for (size_t l = 0; l < N_OF(lists); l++)
@@ -410,6 +459,38 @@ static void test_idle_client_fails_every_case(void)
         }
 }
 
+
+/* Demand response changes what DERStatus says outside a DRM (operationalModeStatus left out, as
+ * CSIP-AUS Annex C has it, instead of 2 or 1), so with it on the two cases that check that value
+ * while no DRM is in force (ALL-08, MUL-01) fail; every other case passes as without it. */
+static void test_demand_response_and_the_other_cases(void)
+{
+    static const char *const *const lists[] = { supported, subscribing, negotiating };
+    const size_t counts[] = { N_OF(supported), N_OF(subscribing), N_OF(negotiating) };
+    static const char *const need_off[] = { "ALL-08", "MUL-01" };
+    static sep_play_run_t r;
+    sep_play_device_t dev = { 0 };
+
+    dev.demand_response = 1;
+    for (size_t l = 0; l < N_OF(lists); l++)
+        for (size_t i = 0; i < counts[l]; i++) {
+            cf_case_t c;
+            ge_arena_t *a = load(lists[l][i], &c);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+            memset(&r, 0, sizeof(r));
+            sep_play(&c, &r, NULL, &dev);
+            int off = listed(need_off, N_OF(need_off), lists[l][i]);
+            int failed = sep_play_judge(off ? NULL : lists[l][i], &c, &r);
+            if (off) {
+                CU_ASSERT(failed > 0);
+            } else {
+                CU_ASSERT_EQUAL(failed, 0);
+            }
+            sep_play_run_free(&r);
+            ge_arena_free(a);
+        }
+}
+
 int test_register(void)
 {
     static const test_case_t cases[] = {
@@ -419,12 +500,16 @@ int test_register(void)
         { "CSIP-AUS v1.3 cases (SDVN-01, storage STO-01..06, pricing PRC-01..05, MUL-03) pass in simulated time",
           test_v13_cases_pass },
         { "subscription cases need their Notifications", test_subscription_cases_need_notifications },
+        { "demand response cases (DRA-01, DRA-02, DRD-01, DRG-01, DRL-01) pass with demand response on",
+          test_demand_response_cases_pass },
+        { "demand response cases fail without it", test_demand_response_cases_need_it },
         { "a client that does nothing fails every case", test_idle_client_fails_every_case },
         { "P-02 needs the FSA list's change followed", test_fsa_change_needed },
         { "MUL-01 and MUL-02 need the devices switched", test_multi_der_needs_devices_switched },
         { "readings judged against the status file", test_readings_judged },
         { "a reading taken in a ramp", test_reading_in_a_ramp },
         { "expect reading lines parse", test_reading_lines_parse },
+        { "with demand response on, all but ALL-08 and MUL-01 pass", test_demand_response_and_the_other_cases },
         { NULL, NULL },
     };
     return test_add_suite("csip-aus", cases);

@@ -93,6 +93,23 @@ static void test_pricing_over_tls(void)
     proc_result_free(&r);
 }
 
+/* Demand response over TLS with `sep run --demand-response` (the two shortest cases: about 55 s): the
+ * in-band EndDevice names its deviceCategory (DRA-01), and DRM0 (opModConnect false) is reported as
+ * operationalModeStatus 100 with alarmStatus 0 while PV and battery stop (DRA-02).  DRD-01, DRG-01
+ * and DRL-01 run in simulated time. */
+static void test_demand_response_over_tls(void)
+{
+    static const char *const ids[] = { "DRA-01", "DRA-02" };
+    char *argv[] = { (char *)proc_gridedge(), "conformance", "run", "--suite", "csip-aus", "--case", "DRA-01",
+                     "--case", "DRA-02", "--", (char *)proc_gridedge(), "sep", "run", "--server", "{url}", "--ca",
+                     "{ca}", "--cert", "{cert}", "--key", "{key}", "--pin", "111115", "--nmi", "4123456789",
+                     "--state-dir", "{state_dir}", "--status-file", "{status_file}", "--duration", "{duration}",
+                     "--demand-response", NULL };
+    proc_result_t r = proc_expect_passes(argv, ids, sizeof(ids) / sizeof(ids[0]), 150000);
+
+    proc_result_free(&r);
+}
+
 /* Without --nmi the client has no connection point to register: ALL-03 fails, and says why. */
 static void test_connection_point_needs_nmi(void)
 {
@@ -135,6 +152,7 @@ int test_register(void)
         { "CSIP-AUS v1.3 storage cases over TLS", test_storage_over_tls },
         { "CSIP-AUS v1.3 pricing case over TLS", test_pricing_over_tls },
         { "multi-DER site cases over TLS", test_multi_der_over_tls },
+        { "demand response cases over TLS (--demand-response)", test_demand_response_over_tls },
         { "connection point needs --nmi", test_connection_point_needs_nmi },
         { "SDVN-01 needs version negotiation (fails with --profile csip)", test_negotiation_needs_csipaus_profile },
         { NULL, NULL },

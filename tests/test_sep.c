@@ -18,6 +18,7 @@
 #include "failmem.h"
 #include "sep_play.h"
 #include "runner.h"
+#include "stack/sep/sep_internal.h"
 #include "xsd.h"
 
 #define T0 SEP_PLAY_T0
@@ -861,6 +862,181 @@ static void test_config_checked(void)
     }
 }
 
+/* CSIP-AUS Annex C: opModFixedW to AS/NZS 4755 DRM.  The nine documented points (DRM0 is
+ * opModConnect false, below) exactly; in between, the nearest point, a tie going to the one nearer
+ * 0 % (the more restrictive mode); beyond +-100 %, DRM4 / DRM8. */
+static void test_drm_of_fixed_w(void)
+{
+    static const struct { int fixed_w, drm; } t[] = {
+        /* the documented points (hundredths of a percent) */
+        { -1, 1 }, { -5000, 2 }, { -7500, 3 }, { -10000, 4 },
+        { 0, 5 }, { 5000, 6 }, { 7500, 7 }, { 10000, 8 },
+        /* between them */
+        { -2, 1 }, { -2500, 1 }, { -2501, 2 }, { -6250, 2 }, { -6251, 3 }, { -8750, 3 }, { -8751, 4 },
+        { 1, 5 }, { 2500, 5 }, { 2501, 6 }, { 6250, 6 }, { 6251, 7 }, { 8750, 7 }, { 8751, 8 },
+        /* beyond */
+        { -10001, 4 }, { -32768, 4 }, { 10001, 8 }, { 32767, 8 },
+    };
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        int drm = sep__drm_of_fixed_w(t[i].fixed_w);
+        if (drm != t[i].drm)
+            fprintf(stderr, "opModFixedW %d: DRM%d, expected DRM%d\n", t[i].fixed_w, drm, t[i].drm);
+        CU_ASSERT_EQUAL(drm, t[i].drm);
+    }
+}
+
+/* DERStatus with demand response: operationalModeStatus 100 + DRM while one is in force, left out
+ * while none is, alarmStatus always (0 without an alarm); without demand response as before (2 or 1,
+ * alarmStatus only with an alarm).  Each one valid against the official XSD. */
+static void test_der_status_drm(void)
+{
+    static const struct {
+        int drm;
+        uint32_t alarms;
+        const char *mode;   /* operationalModeStatus value, "" = left out */
+        const char *alarm;  /* alarmStatus, NULL = left out */
+    } t[] = {
+        { SEP_DRM_OFF, 0, "2", NULL },
+        { SEP_DRM_OFF, GE_ALARM_OVER_VOLTAGE, "2", "00000002" },
+        { SEP_DRM_NONE, 0, "", "00000000" },
+        { 0, 0, "100", "00000000" },
+        { 1, 0, "101", "00000000" },
+        { 3, 0, "103", "00000000" },
+        { 5, 0, "105", "00000000" },
+        { 8, 0, "108", "00000000" },
+        { 4, GE_ALARM_OVER_VOLTAGE, "104", "00000002" },
+    };
+    xsd_t *xsd = xsd_dir() ? xsd_load("sep/sep.xsd") : NULL;
+    ge_der_caps_t caps;
+    ge_telemetry_t tel;
+
+    memset(&caps, 0, sizeof(caps));
+    caps.modes = GE_SP_BATTERY_W | GE_SP_CONNECT;
+    caps.rtg_max_w = 5000;
+    caps.rtg_max_wh = 13500;
+    caps.rtg_max_charge_rate_w = caps.rtg_max_discharge_rate_w = 5000;
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        ge_buf_t b;
+        char mode[8];
+        const char *p;
+        memset(&tel, 0, sizeof(tel));
+        tel.soc_pct = 50;
+        tel.battery_w = 2000;
+        tel.alarms = t[i].alarms;
+        ge_buf_init(&b, NULL, 0);
+        CU_ASSERT_EQUAL_FATAL(sep__ders_xml(&ge_xml_schema_sep, &b, &caps, &tel, 1800000000, t[i].drm), 0);
+        const char *body = ge_buf_str(&b);
+        status_value(body, "operationalModeStatus", mode, sizeof(mode));
+        CU_ASSERT_STRING_EQUAL(mode, t[i].mode);
+        p = strstr(body, "<alarmStatus>");
+        if (!t[i].alarm) {
+            CU_ASSERT_PTR_NULL(p);
+        } else {
+            CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+            CU_ASSERT_EQUAL(strncmp(p + strlen("<alarmStatus>"), t[i].alarm, 8), 0);
+        }
+        if (xsd) {
+            char why[600];
+            int ok = xsd_valid(xsd, body, strlen(body), why, sizeof(why));
+            if (!ok)
+                fprintf(stderr, "DERStatus invalid: %s\n%s\n", why, body);
+            CU_ASSERT_TRUE(ok);
+        }
+        ge_buf_free(&b);
+    }
+    xsd_free(xsd);
+}
+
+/* Demand response in the engine: the operator's DefaultDERControl with opModFixedW -50 % is DRM2
+ * (102); a control of the same program with opModTargetW wins the battery, and no DRM is in force
+ * (operationalModeStatus left out); one with opModConnect false is DRM0 (100) over the default's
+ * DRM2.  Each change is PUT at once, not at the DER list's poll rate (60 s). */
+static const char drm_case[] =
+    "case GE-T-DRM\n"
+    "duration 30\n"
+    "include csipaus-base\n"
+    "resource /edev/1/derp/1/dderc\n"
+    "<DefaultDERControl xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/edev/1/derp/1/dderc\" subscribable=\"0\">"
+    "<mRID>D0000000000000000000000000000A01</mRID><description>DRM2</description>"
+    "<DERControlBase><opModFixedW>-5000</opModFixedW></DERControlBase></DefaultDERControl>\n"
+    "end\n"
+    "resource /edev/1/derp/1/derc\n"
+    "<DERControlList xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/edev/1/derp/1/derc\" subscribable=\"0\" all=\"2\" "
+    "results=\"2\"><DERControl href=\"/edev/1/derp/1/derc/1\" subscribable=\"0\">"
+    "<mRID>DD000000000000000000000000000001</mRID><description>target</description>"
+    "<creationTime>{start-60}</creationTime><EventStatus><currentStatus>0</currentStatus><dateTime>{start-60}</dateTime>"
+    "<potentiallySuperseded>false</potentiallySuperseded></EventStatus>"
+    "<interval><duration>6</duration><start>{start+8}</start></interval><DERControlBase>"
+    "<opModTargetW><multiplier>0</multiplier><value>1000</value></opModTargetW></DERControlBase></DERControl>"
+    "<DERControl href=\"/edev/1/derp/1/derc/2\" subscribable=\"0\">"
+    "<mRID>DD000000000000000000000000000002</mRID><description>disconnect</description>"
+    "<creationTime>{start-60}</creationTime><EventStatus><currentStatus>0</currentStatus><dateTime>{start-60}</dateTime>"
+    "<potentiallySuperseded>false</potentiallySuperseded></EventStatus>"
+    "<interval><duration>6</duration><start>{start+20}</start></interval><DERControlBase>"
+    "<opModConnect>false</opModConnect></DERControlBase></DERControl></DERControlList>\n"
+    "end\n";
+
+static void test_drm_in_force(void)
+{
+    static const struct {
+        double from, until;
+        const char *mode;
+    } phases[] = {
+        { 0, 7.5, "102" }, { 8, 13.5, "" }, { 14, 19.5, "102" }, { 20, 25.5, "100" }, { 26, 30, "102" },
+    };
+    static sep_play_run_t r;
+    sep_play_device_t dev = { 0 };
+    ge_arena_t *a;
+    cf_case_t c;
+
+    dev.demand_response = 1;
+    a = load_inline_case_of("csip-aus", "GE-T-DRM", drm_case, &c);
+    memset(&r, 0, sizeof(r));
+    sep_play(&c, &r, NULL, &dev);
+    for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
+        const char *last = NULL;
+        char mode[8];
+        /* what the DER said last in the phase, said within it */
+        for (size_t k = 0; k < r.n_ex; k++)
+            if (strcmp(r.ex[k].method, "PUT") == 0 && strcmp(r.ex[k].path, "/edev/1/der/1/ders") == 0 &&
+                r.ex[k].t < phases[i].until)
+                last = r.ex[k].t >= phases[i].from - 1 ? r.ex[k].body : NULL;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(last);
+        status_value(last, "operationalModeStatus", mode, sizeof(mode));
+        if (strcmp(mode, phases[i].mode))
+            fprintf(stderr, "before %.1f s: operationalModeStatus '%s', expected '%s'\n", phases[i].until, mode,
+                    phases[i].mode);
+        CU_ASSERT_STRING_EQUAL(mode, phases[i].mode);
+        CU_ASSERT_PTR_NOT_NULL(strstr(last, "<alarmStatus>00000000</alarmStatus>"));
+    }
+    sep_play_run_free(&r);
+    ge_arena_free(a);
+}
+
+/* The EndDevice POSTed in band names the DER's DeviceCategoryType when asked to, and only then. */
+static void test_end_device_category(void)
+{
+    ge_der_caps_t caps;
+    ge_buf_t b;
+
+    memset(&caps, 0, sizeof(caps));
+    caps.pv_peak_w = 5000;
+    caps.rtg_max_wh = 13500;
+    caps.ev_max_w = 7200;
+    CU_ASSERT_EQUAL(sep__device_category(&caps), (1u << 23) | (1u << 17)); /* combined PV and storage, EVSE */
+    caps.pv_peak_w = 0;
+    caps.ev_max_w = 0;
+    CU_ASSERT_EQUAL(sep__device_category(&caps), 1u << 25); /* other storage */
+    ge_buf_init(&b, NULL, 0);
+    CU_ASSERT_EQUAL_FATAL(sep__end_device_xml(&ge_xml_schema_sep, &b, LFDI, SFDI, 1800000000, 1u << 23), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ge_buf_str(&b), "<deviceCategory>00800000</deviceCategory>"));
+    ge_buf_clear(&b);
+    CU_ASSERT_EQUAL_FATAL(sep__end_device_xml(&ge_xml_schema_sep, &b, LFDI, SFDI, 1800000000, 0), 0);
+    CU_ASSERT_PTR_NULL(strstr(ge_buf_str(&b), "deviceCategory"));
+    ge_buf_free(&b);
+}
+
 int test_register(void)
 {
     static const test_case_t cases[] = {
@@ -869,6 +1045,10 @@ int test_register(void)
         { "failmalloc", test_failmalloc },
         { "DER faults become LogEvents", test_logevents },
         { "DERStatus aggregates the site's devices", test_der_status_aggregates_devices },
+        { "demand response: opModFixedW to DRM", test_drm_of_fixed_w },
+        { "demand response: DERStatus operationalModeStatus and alarmStatus", test_der_status_drm },
+        { "demand response: the EndDevice's deviceCategory", test_end_device_category },
+        { "demand response: the DRM in force, from defaults and controls", test_drm_in_force },
         { "in-band registration, CSIP-AUS detected", test_inband_registration_csip_aus },
         { "bad Notifications", test_notification_bad_input },
         { "CSIP-AUS version negotiation: the /.well-known/csipaus answer", test_version_parse },

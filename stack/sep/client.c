@@ -63,6 +63,7 @@ typedef struct watch {
     double next;          /* local time it is due */
     double backoff;       /* after a failure */
     int inflight;
+    int put_again;        /* PUTs: what it describes changed while a PUT was out (demand response) */
     uint32_t page_start;  /* lists: the s of the page being read */
     unsigned gen;         /* lists: refresh generation, to find items that disappeared */
     int program;          /* R_DERC_LIST, R_DDERC: index into programs */
@@ -201,6 +202,7 @@ struct sep_client {
     unsigned long state_gen; /* moves with what sep_client_save() writes */
     int restored;         /* a saved control state is in force (until the server's PIN check fails) */
     sep_pricing_t *prc;   /* the pricing function set's documents (pricing.c) */
+    int drm;              /* demand response: the DRM in force (SEP_DRM_NONE: none) */
     sep_client_stats_t stats;
 };
 
@@ -412,6 +414,7 @@ int sep_client_new(sep_client_t **out, const sep_client_config_t *cfg)
     c->next_id = 1;
     c->next_program_no = 1;
     c->csip_aus = cfg->profile == SEP_PROFILE_CSIP_AUS;
+    c->drm = SEP_DRM_NONE;
     c->schema = &ge_xml_schema_sep;
     /* CSIP-AUS v1.3: ask which versions the server speaks before reading the DeviceCapability */
     c->wk = cfg->profile == SEP_PROFILE_CSIP ? WK_DONE : WK_WANTED;
@@ -1227,6 +1230,53 @@ static int next_price_response(sep_client_t *c, int64_t snow, sep_request_t *req
     return 0;
 }
 
+/* CSIP-AUS Annex C: the AS/NZS 4755 DRM the controls in force at NOW command: 0 while one that
+ * wins opModConnect says false, else the DRM of the opModFixedW of the one that wins the battery's
+ * power (an opModTargetW winning it is no DRM); SEP_DRM_NONE when neither applies. */
+static int drm_in_force(sep_client_t *c, double now)
+{
+    ge_sched_result_t res;
+    int drm = SEP_DRM_NONE;
+
+    if (!(c->time_known && c->registered) && !(c->restored && !c->pin_rejected)) /* as sep_client_control() */
+        return SEP_DRM_NONE;
+    memset(&res, 0, sizeof(res));
+    if (ge_sched_eval(c->sched, (int64_t)floor(now + c->offset), &res) < 0)
+        return SEP_DRM_NONE;
+    for (size_t i = 0; i < res.n_active; i++) {
+        const sep_ctl_t *ctl = res.active[i].payload;
+        if (!ctl)
+            continue;
+        if ((res.active[i].modes & GE_SP_CONNECT) && (ctl->sp.set & GE_SP_CONNECT) && !ctl->sp.connect)
+            return 0;
+        if ((res.active[i].modes & GE_SP_BATTERY_W) && ctl->fixed_w)
+            drm = sep__drm_of_fixed_w((int)lround(ctl->fixed_pct * 100));
+    }
+    return drm;
+}
+
+/* Demand response: a new DRM goes to the server in the next DERStatus and DERSettings, at once
+ * ("on the next update to DERStatus", CSIP-AUS Annex C), not at the DER list's poll rate. */
+static void track_drm(sep_client_t *c, double now)
+{
+    int drm;
+
+    if (!c->cfg.demand_response || (drm = drm_in_force(c, now)) == c->drm)
+        return;
+    if (drm == SEP_DRM_NONE)
+        ge_log(c->cfg.log, GE_LOG_INFO, "sep", "demand response: DRM%d ended, no DRM in force", c->drm);
+    else
+        ge_log(c->cfg.log, GE_LOG_INFO, "sep", "demand response: DRM%d in force", drm);
+    c->drm = drm;
+    for (int i = 0; i < MAX_WATCH; i++) {
+        watch_t *w = &c->watch[i];
+        if (w->used && (w->kind == R_PUT_DERS || w->kind == R_PUT_DERG)) {
+            w->next = 0;
+            w->put_again = w->inflight; /* the one out says the old DRM */
+        }
+    }
+}
+
 /* A Response POST that is due, if any slot is free. */
 static int next_response(sep_client_t *c, double now, sep_request_t *req)
 {
@@ -1284,7 +1334,8 @@ static int build_put(sep_client_t *c, watch_t *w, ge_buf_t *body, double now)
     case R_PUT_DERG:
         return sep__derg_xml(c->schema, body, &c->caps, snow, c->csip_aus, c->set_grad_w, storage_ext(c));
     case R_PUT_CP: return sep__connection_point_xml(c->schema, body, c->cfg.connection_point_id);
-    case R_PUT_DERS: return sep__ders_xml(c->schema, body, &c->caps, &c->tel, snow);
+    case R_PUT_DERS:
+        return sep__ders_xml(c->schema, body, &c->caps, &c->tel, snow, c->cfg.demand_response ? c->drm : SEP_DRM_OFF);
     case R_PUT_DERA: return sep__dera_xml(c->schema, body, &c->caps, &c->tel, snow);
     default: return GE_ERR_INTERNAL;
     }
@@ -1396,10 +1447,14 @@ static int next_register(sep_client_t *c, double now, sep_request_t *req)
 
     if (!c->edev_list[0] || c->edev_href[0] || c->edev_posting || c->edev_next > now || !c->time_known)
         return 0;
+    /* demand response: the EndDevice names its deviceCategory, so it waits for the device's ratings */
+    if (c->cfg.demand_response && !c->have_device)
+        return 0;
     if (!(f = inflight_slot(c)))
         return 0;
     ge_buf_clear(&f->body);
-    if (sep__end_device_xml(c->schema, &f->body, c->lfdi, c->cfg.sfdi, (int64_t)floor(now + c->offset)) < 0) {
+    if (sep__end_device_xml(c->schema, &f->body, c->lfdi, c->cfg.sfdi, (int64_t)floor(now + c->offset),
+                            c->cfg.demand_response ? sep__device_category(&c->caps) : 0) < 0) {
         ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "cannot encode our EndDevice");
         c->edev_next = now + 60;
         return 0;
@@ -1605,6 +1660,7 @@ int sep_client_next_request(sep_client_t *c, double now, sep_request_t *req)
         return GE_ERR_INVALID;
     if (c->wk != WK_DONE)
         return next_well_known(c, req);
+    track_drm(c, now);
     if (next_response(c, now, req))
         return 1;
     if (next_register(c, now, req))
@@ -1631,6 +1687,7 @@ int sep_client_next_request(sep_client_t *c, double now, sep_request_t *req)
         f->subject[0] = '\0';
         f->status = 0;
         if (is_put) {
+            w->put_again = 0;
             if (build_put(c, w, &f->body, now) < 0) {
                 ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "cannot encode %s for %s", kind_root[w->kind], w->href);
                 w->next = now + w->poll_s;
@@ -1810,7 +1867,7 @@ int sep_client_response(sep_client_t *c, uint32_t id, int status, const char *lo
         return 0;
     }
     if (w->kind >= R_PUT_DERCAP) {
-        w->next = now + w->poll_s;
+        w->next = w->put_again ? now : now + w->poll_s;
         return 0;
     }
     if (len)

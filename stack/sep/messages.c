@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <gridedge/error.h>
@@ -111,6 +112,29 @@ void sep__control_base(const sep_DERControlBase_t *b, sep_ctl_t *ctl)
             if (links[ct])
                 ctl->modes |= sep__curve_mode(ct);
     }
+}
+
+/* CSIP-AUS Annex C maps the AS/NZS 4755 demand response modes onto opModFixedW: DRM1..4 on the load
+ * side (-0.01 %, -50 %, -75 %, -100 %), DRM5..8 on the generation side (0 %, 50 %, 75 %, 100 %).  A
+ * value between two of these points takes the DRM of the nearer one; a tie goes to the point nearer
+ * 0 % (the more restrictive mode), and values beyond +-100 % to DRM4 / DRM8. */
+int sep__drm_of_fixed_w(int fixed_w)
+{
+    /* ordered from 0 % outwards, so that on a tie the first (nearer 0 %) wins */
+    static const struct { int hundredths, drm; } points[] = {
+        { 0, 5 }, { -1, 1 }, { 5000, 6 }, { -5000, 2 }, { 7500, 7 }, { -7500, 3 }, { 10000, 8 }, { -10000, 4 },
+    };
+    int best = points[0].drm;
+    long best_d = labs((long)fixed_w - points[0].hundredths);
+
+    for (size_t i = 1; i < sizeof(points) / sizeof(points[0]); i++) {
+        long d = labs((long)fixed_w - points[i].hundredths);
+        if (d < best_d) {
+            best_d = d;
+            best = points[i].drm;
+        }
+    }
+    return best;
 }
 
 void sep__curve_links(const sep_DERControlBase_t *b, const sep_DERCurveLink_t *out[GE_CURVE_TYPES])
@@ -444,7 +468,7 @@ int sep__derg_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_cap
 }
 
 int sep__ders_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_caps_t *caps, const ge_telemetry_t *tel,
-                  int64_t now)
+                  int64_t now, int drm)
 {
     sep_DERStatus_t d;
     sep_ConnectStatusType_t gen, stor;
@@ -472,8 +496,13 @@ int sep__ders_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_cap
     stor.value.len = 1;
     d.storConnectStatus = &stor;
     op.dateTime = now;
-    op.value = (pv | battery) & GE_DEV_CONNECTED ? 2 : 1; /* 2 operational mode, 1 off */
-    d.operationalModeStatus = &op;
+    if (drm == SEP_DRM_OFF) {
+        op.value = (pv | battery) & GE_DEV_CONNECTED ? 2 : 1; /* 2 operational mode, 1 off */
+        d.operationalModeStatus = &op;
+    } else if (drm >= 0) { /* CSIP-AUS Annex C: 100 + the DRM in force; none in force: left out */
+        op.value = (uint8_t)(SEP_DRM_STATUS_BASE + drm);
+        d.operationalModeStatus = &op;
+    }
     soc.dateTime = now;
     soc.value = (uint16_t)lround(fmin(fmax(tel->soc_pct, 0), 100) * 100); /* hundredths of a percent */
     d.stateOfChargeStatus = &soc;
@@ -482,6 +511,10 @@ int sep__ders_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_cap
     d.storageModeStatus = &stor_mode;
     if (tel->alarms & SEP_FAULT_ALARMS) { /* alarmStatus bit b is GE_ALARM_SEP(b) */
         bits32(alarm, (tel->alarms & SEP_FAULT_ALARMS) >> 5);
+        d.alarmStatus.data = alarm;
+        d.alarmStatus.len = 4;
+    } else if (drm != SEP_DRM_OFF) { /* demand response reports "no alarm" explicitly */
+        bits32(alarm, 0);
         d.alarmStatus.data = alarm;
         d.alarmStatus.len = 4;
     }
@@ -642,10 +675,27 @@ int sep__connection_point_xml(const ge_xml_schema_t *schema, ge_buf_t *out, cons
     return encode(schema, out, "ConnectionPoint", &cp);
 }
 
-int sep__end_device_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *lfdi, uint64_t sfdi, int64_t now)
+uint32_t sep__device_category(const ge_der_caps_t *caps)
+{
+    uint32_t bits = 0;
+
+    /* 2030.5 DeviceCategoryType bits: 17 EVSE, 21 PV system, 23 combined PV and storage, 25 other storage */
+    if (caps->pv_peak_w > 0 && caps->rtg_max_wh > 0)
+        bits |= 1u << 23;
+    else if (caps->rtg_max_wh > 0)
+        bits |= 1u << 25;
+    else if (caps->pv_peak_w > 0)
+        bits |= 1u << 21;
+    if (caps->ev_max_w > 0)
+        bits |= 1u << 17;
+    return bits;
+}
+
+int sep__end_device_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *lfdi, uint64_t sfdi, int64_t now,
+                        uint32_t device_category)
 {
     sep_EndDevice_t e;
-    uint8_t lf[20];
+    uint8_t lf[20], category[4];
 
     if (sep__hex_bytes(lfdi, lf, sizeof(lf)) != 20)
         return GE_ERR_INVALID;
@@ -654,6 +704,11 @@ int sep__end_device_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char
     e.lFDI.len = 20;
     e.sFDI = sfdi;
     e.changedTime = now;
+    if (device_category) {
+        bits32(category, device_category);
+        e.deviceCategory.data = category;
+        e.deviceCategory.len = 4;
+    }
     return encode(schema, out, "EndDevice", &e);
 }
 

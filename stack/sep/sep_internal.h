@@ -32,6 +32,15 @@ double sep__power_w(const sep_ActivePower_t *p);
 /* Read a DERControlBase into CTL's modes and setpoint. */
 void sep__control_base(const sep_DERControlBase_t *b, sep_ctl_t *ctl);
 
+/* CSIP-AUS Annex C (AS/NZS 4755 demand response): the DRM (1..8) that opModFixedW FIXED_W
+ * (SignedPerCent, hundredths of a percent) commands: the nearest of the documented points.  An
+ * opModConnect false is DRM 0.  DERStatus.operationalModeStatus reports SEP_DRM_STATUS_BASE + DRM. */
+int sep__drm_of_fixed_w(int fixed_w);
+#define SEP_DRM_STATUS_BASE 100
+/* The DRM argument of sep__ders_xml() when no DRM is in force: demand response off (the device's
+ * own operational mode, 1 or 2), or on with none in force (operationalModeStatus left out). */
+enum { SEP_DRM_OFF = -2, SEP_DRM_NONE = -1 };
+
 /* The DERCurve links of B by 2030.5 DERCurveType (NULL where none). */
 void sep__curve_links(const sep_DERControlBase_t *b, const sep_DERCurveLink_t *out[GE_CURVE_TYPES]);
 /* The GE_SP_* bit of curve type CT, and where a setpoint keeps that curve. */
@@ -57,9 +66,15 @@ int sep__derg_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_cap
                   unsigned set_grad_w, int storage);
 /* CSIP-AUS ConnectionPoint with connectionPointId ID; our EndDevice for in-band registration. */
 int sep__connection_point_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *id);
-int sep__end_device_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *lfdi, uint64_t sfdi, int64_t now);
+/* DEVICE_CATEGORY: its deviceCategory bits (0: left out); sep__device_category() gives the DER's. */
+int sep__end_device_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const char *lfdi, uint64_t sfdi, int64_t now,
+                        uint32_t device_category);
+uint32_t sep__device_category(const ge_der_caps_t *caps);
+/* DRM: SEP_DRM_OFF (operationalModeStatus 1 or 2 from the devices, alarmStatus only when an alarm
+ * is raised), or demand response on: SEP_DRM_NONE (operationalModeStatus left out) or the DRM 0..8
+ * in force (operationalModeStatus 100 + DRM), and alarmStatus always (0: no alarm). */
 int sep__ders_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_caps_t *caps, const ge_telemetry_t *tel,
-                  int64_t now);
+                  int64_t now, int drm);
 int sep__dera_xml(const ge_xml_schema_t *schema, ge_buf_t *out, const ge_der_caps_t *caps, const ge_telemetry_t *tel, int64_t now);
 
 /* Metering mirror (2030.5 §10.10): the site meter, or the DER. */

@@ -34,6 +34,11 @@ GE_CF_CASES += \
 	conformance/cases/csip-aus/ALL-30.case \
 	conformance/cases/csip-aus/ALT-ALL-29.case \
 	conformance/cases/csip-aus/ALT-LOA-13.case \
+	conformance/cases/csip-aus/DRA-01.case \
+	conformance/cases/csip-aus/DRA-02.case \
+	conformance/cases/csip-aus/DRD-01.case \
+	conformance/cases/csip-aus/DRG-01.case \
+	conformance/cases/csip-aus/DRL-01.case \
 	conformance/cases/csip-aus/GE-CSIPAUS-001.case \
 	conformance/cases/csip-aus/GEN-01.case \
 	conformance/cases/csip-aus/GEN-02.case \

@@ -66,6 +66,12 @@ typedef struct sep_client_config {
      * Notifications POSTed there to sep_client_notification().  Polling goes on regardless: a
      * notification only makes a change take effect sooner.  NULL: polling only. */
     const char *notify_uri;
+    /* CSIP-AUS Annex C demand response (AS/NZS 4755 DRMs): while a control with opModConnect false
+     * (DRM 0) or opModFixedW (DRM 1..8, the nearest of the documented points) is in force,
+     * DERStatus.operationalModeStatus reports 100 + the DRM (left out while none is), alarmStatus
+     * is always reported (0: none), a change of DRM PUTs DERStatus and DERSettings at once, and an
+     * EndDevice POSTed in band carries the DER's deviceCategory.  0: none of this. */
+    int demand_response;
 } sep_client_config_t;
 
 enum { SEP_PROFILE_AUTO = 0, SEP_PROFILE_CSIP = 1, SEP_PROFILE_CSIP_AUS = 2 };
