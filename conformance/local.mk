@@ -87,7 +87,7 @@ conformance/cases_data.c: $(GE_CF_CASES) $(srcdir)/gateway/embed_files.py
 	$(PYTHON3) $(srcdir)/gateway/embed_files.py $@ gw_embedded_cases conformance/cases $$files
 BUILT_SOURCES += conformance/cases_data.c
 CLEANFILES += conformance/cases_data.c
-EXTRA_DIST += tests/fuzz/corpus/fuzz_catalogue/oadr3.tsv tests/fuzz/corpus/fuzz_catalogue/reasons.tsv tests/fuzz/corpus/fuzz_case/sample.case
+EXTRA_DIST += tests/fuzz/corpus/fuzz_catalogue/oadr3.tsv tests/fuzz/corpus/fuzz_catalogue/reasons.tsv tests/fuzz/corpus/fuzz_case/sample.case tests/fuzz/corpus/fuzz_case/has-bits.case
 EXTRA_DIST += tests/fuzz/corpus/fuzz_case/handshake.case
 EXTRA_DIST += tests/fuzz/fuzz_cf_dnssd.c tests/fuzz/corpus/fuzz_cf_dnssd/query.seed
 EXTRA_DIST += $(GE_CF_CASES) tests/data/conformance/test_client.py tests/data/conformance/CORE-005.case \
