@@ -437,6 +437,12 @@ static int parse_expect_request(parser_t *ps, cf_expect_t *e, const token_t *t, 
         } else if (strcmp(k, "count") == 0 && e->kind != CF_EXP_NO_REQUEST && e->kind != CF_EXP_NO_HANDSHAKE) {
             if ((rc = parse_count(ps, e, t, &i, n)))
                 return rc;
+        } else if (strcmp(k, "status") == 0 && e->kind == CF_EXP_ANSWER) {
+            if (i + 1 >= n)
+                return perr(ps, GE_ERR_PARSE, "'status' needs an HTTP status (100..599)");
+            if ((rc = integer(ps, "status", t[i + 1].s, 100, 599, &e->status)))
+                return rc;
+            i += 2;
         } else {
             return perr(ps, GE_ERR_PARSE, "unknown option '%s'", k);
         }

@@ -151,6 +151,7 @@ typedef struct cf_expect {
     unsigned long long has_bits_mask[CF_MAX_HAS];
     int has_bits_any[CF_MAX_HAS];
     unsigned n_has_bits;
+    int status;             /* answer: the client's HTTP status must be this (`status N`; 0: any) */
 } cf_expect_t;
 
 enum { CF_SCHEME_DEFAULT = 0, CF_SCHEME_HTTP = 1, CF_SCHEME_HTTPS = 2 };

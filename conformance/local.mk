@@ -77,6 +77,27 @@ GE_CF_CASES += \
 	conformance/cases/csip/GE-SEP-005.case \
 	conformance/cases/csip/GE-SEP-006.case \
 	conformance/cases/csip/GE-SEP-007.case \
+	conformance/cases/csip/UTIL-002.case \
+	conformance/cases/csip/UTIL-003.case \
+	conformance/cases/csip/UTIL-004.case \
+	conformance/cases/csip/AGG-001.case \
+	conformance/cases/csip/AGG-002.case \
+	conformance/cases/csip/AGG-003.case \
+	conformance/cases/csip/AGG-004.case \
+	conformance/cases/csip/AGG-005.case \
+	conformance/cases/csip/AGG-006.case \
+	conformance/cases/csip/AGG-007.case \
+	conformance/cases/csip/AGG-008.case \
+	conformance/cases/csip/AGG-009.case \
+	conformance/cases/csip/AGG-010.case \
+	conformance/cases/csip/AGG-011.case \
+	conformance/cases/csip/AGG-012.case \
+	conformance/cases/csip/MAINT-001.case \
+	conformance/cases/csip/MAINT-003.case \
+	conformance/cases/csip/MAINT-004.case \
+	conformance/cases/csip/MAINT-005.case \
+	conformance/cases/csip/ERR-002.case \
+	conformance/cases/csip/csip-agg.inc \
 	conformance/cases/csip/csip-base.inc \
 	conformance/cases/csip/csip-idle.inc \
 	conformance/cases/csip/csip-sub.inc

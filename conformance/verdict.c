@@ -127,7 +127,7 @@ static int request_matches(const cf_expect_t *e, const cf_exchange_t *x, const c
             return 0;
         method += 5;
     }
-    if (strcmp(e->method, method) != 0 || !cf_path_matches(e->path, x->path))
+    if (strcmp(e->method, method) != 0 || !cf_path_matches(e->path, x->path) || (e->status && x->status != e->status))
         return 0;
     for (unsigned i = 0; i < e->n_has; i++)
         if (!x->body || !strstr(x->body, e->has[i]))

@@ -68,7 +68,7 @@ int gw_client_run(gw_client_run_t *r)
         fprintf(stderr, "gridedge %s: cannot create the event loop\n", r->name);
         return GW_EXIT_FAIL;
     }
-    if (gw_site_new(&lp.site, r->site, gw_now(), err, sizeof(err)) < 0 ||
+    if ((r->site && gw_site_new(&lp.site, r->site, gw_now(), err, sizeof(err)) < 0) ||
         r->link_new(r, lp.base, store, err, sizeof(err)) < 0) {
         fprintf(stderr, "gridedge %s: %s\n", r->name, err);
         lp.exit_code = GW_EXIT_FAIL;
@@ -84,7 +84,8 @@ int gw_client_run(gw_client_run_t *r)
     event_add(tick, &period);
     on_tick(-1, 0, &lp);
     event_base_dispatch(lp.base);
-    gw_site_flush(lp.site);
+    if (lp.site)
+        gw_site_flush(lp.site);
 out:
     if (tick)
         event_free(tick);

@@ -13,7 +13,8 @@ struct event_base;
 typedef struct gw_client_run {
     const char *name;           /* "sep", "oadr": "gridedge NAME: ..." in messages */
     const char *state_dir;      /* NULL: no store */
-    const gw_site_opts_t *site; /* the site's options (its log is LOG) */
+    const gw_site_opts_t *site; /* the site's options (its log is LOG); NULL: none (tick gets NULL:
+                                 * the link runs sites of its own, as an aggregator does) */
     double duration;            /* seconds, 0: until SIGTERM/SIGINT */
     const ge_log_t *log;
     void *link;                 /* the caller's, made by link_new */

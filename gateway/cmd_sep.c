@@ -16,36 +16,21 @@
 #include "gateway/client_run.h"
 #include "gateway/daemon.h"
 #include "gateway/dnssd_probe.h"
+#include "gateway/sep_agg.h"
 #include "gateway/sep_link.h"
 #include "gateway/site.h"
 #include "gateway/store.h"
 #include "gateway/url.h"
 
-/* One tick: the link's exchanges, the site driven by the controls in force, the device's state
- * handed back for DERStatus and the mirror readings. */
 static const char *sep_tick(void *link, gw_site_t *site, double now)
 {
-    gw_sep_link_t *l = link;
-    gw_status_control_t controls[GW_STATUS_MAX_CONTROLS];
-    gw_site_input_t in;
-    ge_setpoint_t sp;
-    ge_der_caps_t caps;
-    ge_telemetry_t tel;
-    const char *fatal;
-
-    memset(&in, 0, sizeof(in));
-    in.simple_level = -1;
-    if ((fatal = gw_sep_link_step(l, now, &in, &sp, controls, GW_STATUS_MAX_CONTROLS)) != NULL)
-        return fatal;
-    gw_site_tick(site, now, &in);
-    gw_site_device(site, &caps, &tel);
-    gw_sep_link_set_device(l, &caps, &tel);
-    return NULL;
+    return gw_sep_link_drive(link, site, now);
 }
 
 typedef struct sep_run {
     gw_client_run_t run;
     gw_sep_opts_t *so;
+    const gw_site_opts_t *agg_site; /* --aggregator: each EndDevice's site */
 } sep_run_t;
 
 static int sep_link_new(gw_client_run_t *r, struct event_base *base, gw_store_t *store, char *err, size_t errlen)
@@ -63,6 +48,30 @@ static int sep_link_new(gw_client_run_t *r, struct event_base *base, gw_store_t 
 static void sep_link_free(void *link)
 {
     gw_sep_link_free(link);
+}
+
+/* --aggregator: the link is an aggregator's, with a site per EndDevice (the run has none). */
+static int agg_new(gw_client_run_t *r, struct event_base *base, gw_store_t *store, char *err, size_t errlen)
+{
+    sep_run_t *sr = (sep_run_t *)r;
+    gw_sep_agg_t *a = NULL;
+    int rc;
+
+    (void)store; /* each EndDevice has a store of its own under the state dir */
+    rc = gw_sep_agg_new(&a, base, sr->so, sr->agg_site, r->state_dir, err, errlen);
+    r->link = a;
+    return rc;
+}
+
+static void agg_free(void *link)
+{
+    gw_sep_agg_free(link);
+}
+
+static const char *agg_tick(void *link, gw_site_t *site, double now)
+{
+    (void)site;
+    return gw_sep_agg_tick(link, now);
 }
 
 /* `gridedge sep discover [--dnssd ADDR:PORT] [--timeout S]`: list the 2030.5 servers DNS-SD finds. */
@@ -124,7 +133,7 @@ int gw_cmd_sep(int argc, char **argv)
         { "adapter-config", required_argument, NULL, 'C' }, { "nmi", required_argument, NULL, 'n' },
         { "profile", required_argument, NULL, 'P' },     { "dnssd", required_argument, NULL, 'D' },
         { "notify", required_argument, NULL, 'N' },     { "demand-response", no_argument, NULL, 'R' },
-        { NULL, 0, NULL, 0 }
+        { "aggregator", no_argument, NULL, 'G' },       { NULL, 0, NULL, 0 }
     };
     const gw_command_t *cmd = gw_command_find("sep");
     gw_sep_opts_t so;
@@ -132,7 +141,7 @@ int gw_cmd_sep(int argc, char **argv)
     const char *state_dir = NULL, *adapter = "sim", *dnssd = NULL;
     sep_dnssd_result_t found;
     double duration = 0;
-    int verbose = 0, c;
+    int verbose = 0, aggregator = 0, c;
     ge_log_t log = { gw_log_stderr, NULL, GE_LOG_WARN };
     sep_run_t run;
     char *end;
@@ -182,6 +191,7 @@ int gw_cmd_sep(int argc, char **argv)
             break;
         case 'C': site_opts.adapter_config = optarg; break;
         case 'R': so.demand_response = 1; break;
+        case 'G': aggregator = 1; break;
         case 'S': state_dir = optarg; break;
         case 'f': site_opts.status_file = optarg; break;
         case 'v': verbose = 1; break;
@@ -228,6 +238,8 @@ int gw_cmd_sep(int argc, char **argv)
         return gw_usage_error(cmd, "http:// needs --lfdi (the identity is not in a certificate)");
     if (strncmp(so.url, "http://", 7) != 0 && strncmp(so.url, "https://", 8) != 0)
         return gw_usage_error(cmd, "--server must be an http:// or https:// URL");
+    if (aggregator && so.nmi)
+        return gw_usage_error(cmd, "--nmi names one site's connection point; an aggregator's EndDevices have their own");
 
     so.log = &log;
     site_opts.adapter = adapter;
@@ -242,5 +254,12 @@ int gw_cmd_sep(int argc, char **argv)
     run.run.link_new = sep_link_new;
     run.run.link_free = sep_link_free;
     run.run.tick = sep_tick;
+    if (aggregator) {
+        run.agg_site = &site_opts;
+        run.run.site = NULL;
+        run.run.link_new = agg_new;
+        run.run.link_free = agg_free;
+        run.run.tick = agg_tick;
+    }
     return gw_client_run(&run.run);
 }

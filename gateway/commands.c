@@ -40,7 +40,7 @@ const gw_command_t gw_commands[] = {
       "                 [--state-dir DIR] [--duration SECONDS] [--status-file FILE] [--verbose]\n"
       "                 [--pin PIN] [--seed N] [--adapter-config \"key=value ...\"]\n"
       "                 [--profile auto|csip|csip-aus] [--nmi ID] [--dnssd IPV4:PORT]\n"
-      "                 [--notify ADDR[:PORT]|off] [--demand-response]\n"
+      "                 [--notify ADDR[:PORT]|off] [--demand-response] [--aggregator]\n"
       "    URL is the DeviceCapability URL, e.g. https://host:port/dcap.  https:// uses the CSIP TLS\n"
       "    profile with the client certificate (identity from it); http:// takes the identity from\n"
       "    --lfdi.  --duration: stop after that many seconds (else at SIGTERM/SIGINT).  CSIP-AUS is\n"
@@ -51,6 +51,9 @@ const gw_command_t gw_commands[] = {
       "    address we reach the server from, a free port; off: polling only).  --demand-response:\n"
       "    CSIP-AUS demand response (AS/NZS 4755 DRMs): DERStatus reports the DRM a control commands\n"
       "    (operationalModeStatus 100 + DRM: opModConnect false DRM0, opModFixedW DRM1..8).\n"
+      "    --aggregator: the certificate is a CSIP aggregator's; the client acts for every EndDevice\n"
+      "    the server's EndDeviceList names (each with a site of its own, its notifications on the\n"
+      "    next ports after --notify's), and the status file sums them (each under \"devices\").\n"
       "gridedge sep discover [--dnssd IPV4:PORT] [--timeout SECONDS]\n"
       "    List the IEEE 2030.5 servers DNS-SD finds: \"URL<TAB>instance\" per line.\n",
       gw_cmd_sep },

@@ -1,6 +1,6 @@
 # gateway: the gridedge program.
 gridedge_SOURCES += gateway/main.c gateway/cli.c gateway/cli.h gateway/commands.c gateway/daemon.c \
-	gateway/daemon.h gateway/client_run.c gateway/client_run.h gateway/site.c gateway/site.h gateway/sep_link.c gateway/sep_link.h gateway/dnssd_probe.c gateway/dnssd_probe.h gateway/cmd_sep.c \
+	gateway/daemon.h gateway/client_run.c gateway/client_run.h gateway/site.c gateway/site.h gateway/sep_link.c gateway/sep_link.h gateway/sep_agg.c gateway/sep_agg.h gateway/dnssd_probe.c gateway/dnssd_probe.h gateway/cmd_sep.c \
 	gateway/cmd_demo.c gateway/cmd_gateway.c
 
 check_PROGRAMS += tests/test_demo

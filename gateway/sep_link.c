@@ -354,6 +354,15 @@ int gw_sep_link_new(gw_sep_link_t **out, struct event_base *base, const gw_sep_o
             l->lfdi[i] = (char)(o->lfdi[i] >= 'a' && o->lfdi[i] <= 'f' ? o->lfdi[i] - 32 : o->lfdi[i]);
         l->lfdi[40] = '\0';
     }
+    if (o->acts_for_lfdi) {
+        if (strlen(o->acts_for_lfdi) != 40) {
+            snprintf(err, errlen, "an EndDevice to act for needs an LFDI of 40 hex digits");
+            rc = GE_ERR_INVALID;
+            goto fail;
+        }
+        snprintf(l->lfdi, sizeof(l->lfdi), "%s", o->acts_for_lfdi);
+        l->sfdi = o->acts_for_sfdi;
+    }
     memset(&hopts, 0, sizeof(hopts));
     hopts.url = server.base;
     hopts.tls = l->tls;
@@ -377,8 +386,11 @@ int gw_sep_link_new(gw_sep_link_t **out, struct event_base *base, const gw_sep_o
     cfg.pin = o->pin;
     cfg.connection_point_id = o->nmi;
     cfg.profile = o->profile;
-    cfg.seed = o->seed;
+    /* an aggregator's EndDevices draw their randomizations apart */
+    cfg.seed = o->acts_for_lfdi ? o->seed ^ (o->acts_for_sfdi * 0x9E3779B97F4A7C15ull) : o->seed;
     cfg.demand_response = o->demand_response;
+    cfg.aggregator = o->aggregator;
+    cfg.acts_for = o->acts_for_lfdi != NULL;
     cfg.log = o->log;
     rc = sep_client_new(&l->eng, &cfg);
     if (rc < 0) {
@@ -394,7 +406,8 @@ int gw_sep_link_new(gw_sep_link_t **out, struct event_base *base, const gw_sep_o
         }
         restore_state(l);
     }
-    ge_log(o->log, GE_LOG_INFO, "sep", "client LFDI %s SFDI %llu, server %s%s%s%s", l->lfdi,
+    ge_log(o->log, GE_LOG_INFO, "sep", "%s LFDI %s SFDI %llu, server %s%s%s%s",
+           o->aggregator ? "aggregator" : o->acts_for_lfdi ? "acting for EndDevice" : "client", l->lfdi,
            (unsigned long long)l->sfdi, server.base, path, l->notify_uri[0] ? ", notifications to " : "", l->notify_uri);
     *out = l;
     return 0;
@@ -581,4 +594,28 @@ const char *gw_sep_link_lfdi(const gw_sep_link_t *l)
 uint64_t gw_sep_link_sfdi(const gw_sep_link_t *l)
 {
     return l->sfdi;
+}
+
+size_t gw_sep_link_end_devices(const gw_sep_link_t *l, sep_end_device_t *out, size_t max, unsigned long *gen)
+{
+    return sep_client_end_devices(l->eng, out, max, gen);
+}
+
+const char *gw_sep_link_drive(gw_sep_link_t *l, gw_site_t *site, double now)
+{
+    gw_status_control_t controls[GW_STATUS_MAX_CONTROLS];
+    gw_site_input_t in;
+    ge_setpoint_t sp;
+    ge_der_caps_t caps;
+    ge_telemetry_t tel;
+    const char *fatal;
+
+    memset(&in, 0, sizeof(in));
+    in.simple_level = -1;
+    if ((fatal = gw_sep_link_step(l, now, &in, &sp, controls, GW_STATUS_MAX_CONTROLS)) != NULL)
+        return fatal;
+    gw_site_tick(site, now, &in);
+    gw_site_device(site, &caps, &tel);
+    gw_sep_link_set_device(l, &caps, &tel);
+    return NULL;
 }

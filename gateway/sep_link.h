@@ -27,6 +27,13 @@ typedef struct gw_sep_opts {
      * address we reach the server from, a free port; "off" = no subscriptions (polling only). */
     const char *notify;
     int demand_response;   /* CSIP-AUS Annex C DRM reporting (sep_client_config_t.demand_response) */
+    /* CSIP aggregator (sep_client_config_t.aggregator): this link only reads the server's list of
+     * EndDevices (gw_sep_link_end_devices()); gateway/sep_agg.c runs a link for each. */
+    int aggregator;
+    /* A link of an aggregator's, acting for the EndDevice with this LFDI (40 hex) and SFDI rather
+     * than for the certificate's identity (sep_client_config_t.acts_for).  NULL: the identity's. */
+    const char *acts_for_lfdi;
+    uint64_t acts_for_sfdi;
     gw_store_t *store;     /* may be NULL: then nothing survives a restart */
     const ge_log_t *log;
     /* The clock (unix seconds); NULL = the wall clock.  The demo runs a faster one. */
@@ -63,7 +70,15 @@ const char *gw_sep_link_fatal(const gw_sep_link_t *l);
 const char *gw_sep_link_step(gw_sep_link_t *l, double now, gw_site_input_t *in, ge_setpoint_t *sp,
                              gw_status_control_t *controls, size_t max);
 
-/* Our identity. */
+/* One tick of a site driven by this link alone (`sep run`): the link's step, SITE ticked with the
+ * controls in force, the device's state handed back for DERStatus and the mirror readings.
+ * Returns gw_sep_link_step()'s fatal message, or NULL. */
+const char *gw_sep_link_drive(gw_sep_link_t *l, gw_site_t *site, double now);
+
+/* An aggregator link's EndDevices (sep_client_end_devices()). */
+size_t gw_sep_link_end_devices(const gw_sep_link_t *l, sep_end_device_t *out, size_t max, unsigned long *gen);
+
+/* Our identity (the EndDevice's for a link that acts for one). */
 const char *gw_sep_link_lfdi(const gw_sep_link_t *l);
 uint64_t gw_sep_link_sfdi(const gw_sep_link_t *l);
 

@@ -155,20 +155,16 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-int gw_status_write_file(const gw_status_t *s, const char *path, const ge_log_t *log)
+/* Write BUF to PATH atomically (see gw_status_write_file()). */
+static int write_atomic(const ge_buf_t *buf, const char *path, const ge_log_t *log)
 {
-    ge_buf_t buf, tmp;
+    ge_buf_t tmp;
     int err, fd;
     const char *step;
 
-    if (!s || !path || !*path)
-        return GE_ERR_INVALID;
-    ge_buf_init(&buf, NULL, 0);
     ge_buf_init(&tmp, NULL, 4096);
-    if ((err = gw_status_render(s, &buf)) ||
-        /* same directory as PATH, so rename() is atomic (one file system) */
-        (err = ge_buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid()))) {
-        ge_buf_free(&buf);
+    /* same directory as PATH, so rename() is atomic (one file system) */
+    if ((err = ge_buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid()))) {
         ge_buf_free(&tmp);
         return err;
     }
@@ -180,7 +176,7 @@ int gw_status_write_file(const gw_status_t *s, const char *path, const ge_log_t 
         e = errno;
     else {
         step = "writing";
-        if (write_all(fd, buf.data, buf.len) == 0) {
+        if (write_all(fd, buf->data, buf->len) == 0) {
             /* fsync before rename: otherwise a power cut can leave the new name on empty data */
             step = "syncing";
             if (fsync(fd) == 0)
@@ -204,8 +200,35 @@ int gw_status_write_file(const gw_status_t *s, const char *path, const ge_log_t 
             unlink(ge_buf_str(&tmp));
         err = GE_ERR_IO;
     }
-    ge_buf_free(&buf);
     ge_buf_free(&tmp);
+    return err;
+}
+
+int gw_status_write_file(const gw_status_t *s, const char *path, const ge_log_t *log)
+{
+    ge_buf_t buf;
+    int err;
+
+    if (!s || !path || !*path)
+        return GE_ERR_INVALID;
+    ge_buf_init(&buf, NULL, 0);
+    if (!(err = gw_status_render(s, &buf)))
+        err = write_atomic(&buf, path, log);
+    ge_buf_free(&buf);
+    return err;
+}
+
+int gw_status_write_json(json_t *j, const char *path, const ge_log_t *log)
+{
+    ge_buf_t buf;
+    int err;
+
+    if (!j || !path || !*path)
+        return GE_ERR_INVALID;
+    ge_buf_init(&buf, NULL, 0);
+    if (!(err = dump_into(j, &buf)))
+        err = write_atomic(&buf, path, log);
+    ge_buf_free(&buf);
     return err;
 }
 

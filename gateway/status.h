@@ -65,6 +65,9 @@ int gw_status_render(const gw_status_t *s, ge_buf_t *out);
  * GE_ERR_IO (logged through LOG, module "status") if any step fails; no temporary file is left. */
 int gw_status_write_file(const gw_status_t *s, const char *path, const ge_log_t *log);
 
+/* The same for a status JSON the caller built (gw_status_to_json() with keys of its own added). */
+int gw_status_write_json(json_t *j, const char *path, const ge_log_t *log);
+
 /* /history.json: the last 24 h before NOW from the store, in 5-minute buckets, as
  * [{"time", "site_w", "pv_w", "battery_w", "ev_w", "house_w", "soc_pct"}, ...], appended to OUT. */
 int gw_history_render(gw_store_t *st, int64_t now, ge_buf_t *out);

@@ -9,6 +9,8 @@
 #include <gridedge/arena.h>
 #include <gridedge/error.h>
 
+#include <jansson.h>
+
 #include "conformance/serve.h"
 #include "conformance/verdict.h"
 #include "runner.h"
@@ -218,7 +220,10 @@ static const char *method_name(const char *m)
 /* The case's sends that fell due by T: a POST to the client's notification address goes to the
  * engine as a Notification; each is recorded as the head-end records its sends ("SEND METHOD", the
  * URL's path, the client's answer as the body). */
-static void play_sends(const cf_case_t *c, unsigned *fired, const cf_vars_t *vars, sep_client_t *eng, double t,
+/* The engine whose notification address is URL (NULL: none). */
+typedef sep_client_t *(*route_fn)(void *ud, const char *url);
+
+static void play_sends(const cf_case_t *c, unsigned *fired, const cf_vars_t *vars, route_fn route, void *ud, double t,
                        double now, sep_play_run_t *r)
 {
     for (size_t i = 0; i < c->n_actions; i++) {
@@ -230,9 +235,11 @@ static void play_sends(const cf_case_t *c, unsigned *fired, const cf_vars_t *var
         fired[i] = 1;
         ge_buf_init(&url, NULL, 4096);
         ge_buf_init(&body, NULL, 1 << 20);
-        if (cf_send_render(a, vars, &url, &body) == 0 && strcmp(ge_buf_str(&url), NOTIFY_URI) == 0 &&
-            strcmp(a->method, "POST") == 0)
-            status = sep_client_notification(eng, body.data, body.len, now);
+        if (cf_send_render(a, vars, &url, &body) == 0 && strcmp(a->method, "POST") == 0) {
+            sep_client_t *eng = route(ud, ge_buf_str(&url));
+            if (eng)
+                status = sep_client_notification(eng, body.data, body.len, now);
+        }
         if (r->n_ex < SEP_PLAY_MAX_EX) {
             cf_exchange_t *x = &r->ex[r->n_ex];
             const char *u = ge_buf_str(&url), *p = strstr(u, "://");
@@ -300,6 +307,54 @@ static void play_restarts(const cf_case_t *c, unsigned *fired, double t, const s
     }
 }
 
+/* ENG's requests at NOW (T into case C) answered as the head-end serves C, each recorded in R. */
+static void exchange(const cf_case_t *c, cf_serve_state_t *ss, const cf_vars_t *vars, sep_client_t *eng, double t,
+                     double now, sep_play_run_t *r)
+{
+    sep_request_t req;
+    int guard = 0;
+
+    while (sep_client_next_request(eng, now, &req) == 1 && guard++ < 64) {
+        cf_answer_t ans;
+        ge_buf_t out;
+        ge_buf_init(&out, NULL, 1 << 20);
+        cf_serve(c, ss, vars, t, req.method, req.path, req.body ? req.body : "", "application/sep+xml", &ans, &out);
+        if (r->n_ex < SEP_PLAY_MAX_EX) {
+            cf_exchange_t *x = &r->ex[r->n_ex];
+            r->bodies[r->n_ex] = strndup(req.body ? req.body : "", req.body_len);
+            x->t = t;
+            x->method = method_name(req.method);
+            x->path = strdup(req.path);
+            x->body = r->bodies[r->n_ex];
+            x->status = ans.kind == CF_ANSWER_CLOSE ? 0 : ans.status;
+            r->n_ex++;
+        }
+        if (ans.kind == CF_ANSWER_CLOSE)
+            sep_client_response(eng, req.id, 0, NULL, NULL, 0, now);
+        else
+            sep_client_response(eng, req.id, ans.status, ans.location[0] ? ans.location : NULL, out.data, out.len,
+                                now);
+        ge_buf_free(&out);
+    }
+    CU_ASSERT(guard < 64); /* the engine never floods the server */
+}
+
+/* The head-end's placeholders for a play of C: the client's identity, the case's start. */
+static void play_vars(const cf_case_t *c, cf_vars_t *vars, char *sfdi, size_t sfdi_size, cf_captures_t *captures)
+{
+    snprintf(sfdi, sfdi_size, "%llu", SEP_PLAY_SFDI);
+    vars->start = SEP_PLAY_T0 + c->time_offset;
+    vars->lfdi = SEP_PLAY_LFDI;
+    vars->sfdi = sfdi;
+    vars->base = "http://127.0.0.1:1";
+    vars->captures = captures;
+}
+
+static sep_client_t *route_one(void *ud, const char *url)
+{
+    return strcmp(url, NOTIFY_URI) == 0 ? ud : NULL;
+}
+
 /* Play case C to a fresh engine and DEV (NULL: an ideal device without alarms); fill R.  Returns the
  * engine's stats. */
 sep_client_stats_t sep_play(const cf_case_t *c, sep_play_run_t *r, const ge_mem_t *mem, const sep_play_device_t *dev)
@@ -318,12 +373,7 @@ sep_client_stats_t sep_play(const cf_case_t *c, sep_play_run_t *r, const ge_mem_
     cf_captures_t captures = { 0 };
 
     memset(&st, 0, sizeof(st));
-    snprintf(sfdi, sizeof(sfdi), "%llu", SEP_PLAY_SFDI);
-    vars.start = SEP_PLAY_T0 + c->time_offset;
-    vars.lfdi = SEP_PLAY_LFDI;
-    vars.sfdi = sfdi;
-    vars.base = "http://127.0.0.1:1";
-    vars.captures = &captures;
+    play_vars(c, &vars, sfdi, sizeof(sfdi), &captures);
     cfg.demand_response = dev ? dev->demand_response : 0;
     if (sep_client_new(&eng, &cfg) < 0)
         return st;
@@ -331,41 +381,16 @@ sep_client_stats_t sep_play(const cf_case_t *c, sep_play_run_t *r, const ge_mem_
         d = *dev;
     for (double t = 0; t <= c->duration + 1e-9; t += STEP) {
         double now = SEP_PLAY_T0 + t;
-        sep_request_t req;
         sep_control_t ctl;
         sep_price_t price;
         ge_der_caps_t caps;
         ge_telemetry_t tel;
-        int guard = 0;
 
         vars.now = now + c->time_offset;
-        play_sends(c, fired, &vars, eng, t, now, r);
+        play_sends(c, fired, &vars, route_one, eng, t, now, r);
         play_fault_files(c, fired, t, &d);
         play_restarts(c, fired, t, &cfg, &eng);
-        while (sep_client_next_request(eng, now, &req) == 1 && guard++ < 64) {
-            cf_answer_t ans;
-            ge_buf_t out;
-            ge_buf_init(&out, NULL, 1 << 20);
-            cf_serve(c, &ss, &vars, t, req.method, req.path, req.body ? req.body : "", "application/sep+xml", &ans,
-                     &out);
-            if (r->n_ex < SEP_PLAY_MAX_EX) {
-                cf_exchange_t *x = &r->ex[r->n_ex];
-                r->bodies[r->n_ex] = strndup(req.body ? req.body : "", req.body_len);
-                x->t = t;
-                x->method = method_name(req.method);
-                x->path = strdup(req.path);
-                x->body = r->bodies[r->n_ex];
-                x->status = ans.kind == CF_ANSWER_CLOSE ? 0 : ans.status;
-                r->n_ex++;
-            }
-            if (ans.kind == CF_ANSWER_CLOSE)
-                sep_client_response(eng, req.id, 0, NULL, NULL, 0, now);
-            else
-                sep_client_response(eng, req.id, ans.status, ans.location[0] ? ans.location : NULL, out.data, out.len,
-                                    now);
-            ge_buf_free(&out);
-        }
-        CU_ASSERT(guard < 64); /* the engine never floods the server */
+        exchange(c, &ss, &vars, eng, t, now, r);
         sep_client_control(eng, now, &ctl);
         sep_client_price(eng, now, &price);
         ideal_device(&d, now, &ctl, &price, &caps, &tel);
@@ -380,6 +405,163 @@ sep_client_stats_t sep_play(const cf_case_t *c, sep_play_run_t *r, const ge_mem_
     sep_client_free(eng);
     cf_captures_clear(&captures);
     return st;
+}
+
+/* ---- an aggregator ------------------------------------------------------------------------------- */
+
+#define AGG_MAX 8
+
+typedef struct agg_dev {
+    sep_end_device_t ed;
+    sep_client_t *eng;
+    sep_play_device_t d;
+    char uri[64];         /* its notification address */
+} agg_dev_t;
+
+typedef struct agg_play {
+    agg_dev_t dev[AGG_MAX];
+    size_t n;
+    unsigned next_uri;
+} agg_play_t;
+
+static sep_client_t *route_agg(void *ud, const char *url)
+{
+    agg_play_t *a = ud;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(url, a->dev[i].uri) == 0)
+            return a->dev[i].eng;
+    return NULL;
+}
+
+/* The EndDevices LIST (N): keep the engines of those still listed, free the others, make the new
+ * ones (as gateway/sep_agg.c does: the list's order, an engine acting for each). */
+static void agg_sync(agg_play_t *a, const sep_end_device_t *list, size_t n)
+{
+    agg_play_t old = *a;
+
+    a->n = 0;
+    for (size_t i = 0; i < n && a->n < AGG_MAX; i++) {
+        agg_dev_t *d = &a->dev[a->n++];
+        size_t k;
+        for (k = 0; k < old.n && (!old.dev[k].eng || strcmp(old.dev[k].ed.lfdi, list[i].lfdi) != 0); k++)
+            ;
+        if (k < old.n) {
+            *d = old.dev[k];
+            old.dev[k].eng = NULL;
+            continue;
+        }
+        memset(d, 0, sizeof(*d));
+        d->ed = list[i];
+        snprintf(d->uri, sizeof(d->uri), "http://127.0.0.1:%u/ntfy", 9000 + ++a->next_uri);
+        sep_client_config_t cfg = { .dcap_path = "/dcap", .lfdi = d->ed.lfdi, .sfdi = d->ed.sfdi, .acts_for = 1,
+                                    .seed = 7 ^ (d->ed.sfdi * 0x9E3779B97F4A7C15ull), .min_poll_s = 1,
+                                    .notify_uri = d->uri };
+        CU_ASSERT_EQUAL_FATAL(sep_client_new(&d->eng, &cfg), 0);
+    }
+    for (size_t k = 0; k < old.n; k++)
+        sep_client_free(old.dev[k].eng);
+}
+
+/* The status JSON of `sep run --aggregator`: the devices summed, each under "devices". */
+static char *agg_status(json_t *devices, double server_time)
+{
+    json_t *o = json_object(), *controls = json_array();
+    double sums[3] = { 0, 0, 0 };
+    static const char *const keys[] = { "site", "pv", "battery" };
+    size_t i;
+    json_t *dj;
+    char *text;
+
+    json_array_foreach(devices, i, dj) {
+        size_t k;
+        json_t *cj;
+        for (int q = 0; q < 3; q++)
+            sums[q] += json_real_value(json_object_get(json_object_get(dj, keys[q]), "power_w"));
+        json_array_foreach(json_object_get(dj, "active_controls"), k, cj) {
+            size_t m;
+            json_t *have;
+            const char *id = json_string_value(json_object_get(cj, "id"));
+            json_array_foreach(controls, m, have)
+                if (strcmp(json_string_value(json_object_get(have, "id")), id) == 0)
+                    break;
+            if (m == json_array_size(controls))
+                json_array_append(controls, cj);
+        }
+    }
+    json_object_set_new(o, "time", json_integer((json_int_t)floor(server_time)));
+    for (int q = 0; q < 3; q++)
+        json_object_set_new(o, keys[q], json_pack("{s:f}", "power_w", sums[q]));
+    json_object_set_new(o, "active_controls", controls);
+    json_object_set_new(o, "price", json_null());
+    json_object_set(o, "devices", devices);
+    text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return text;
+}
+
+void sep_play_agg(const cf_case_t *c, sep_play_run_t *r)
+{
+    sep_client_config_t cfg = { .dcap_path = "/dcap", .lfdi = SEP_PLAY_LFDI, .sfdi = SEP_PLAY_SFDI, .aggregator = 1,
+                                .seed = 7, .min_poll_s = 1 };
+    sep_client_t *list = NULL;
+    static agg_play_t a;
+    unsigned fired[CF_CASE_MAX_ACTIONS] = { 0 };
+    cf_serve_state_t ss = { fired, 0 };
+    unsigned long gen = 0;
+    char sfdi[32];
+    cf_vars_t vars = { 0 };
+    cf_captures_t captures = { 0 };
+
+    memset(&a, 0, sizeof(a));
+    play_vars(c, &vars, sfdi, sizeof(sfdi), &captures);
+    CU_ASSERT_EQUAL_FATAL(sep_client_new(&list, &cfg), 0);
+    for (double t = 0; t <= c->duration + 1e-9; t += STEP) {
+        double now = SEP_PLAY_T0 + t;
+        sep_end_device_t eds[SEP_MAX_END_DEVICES];
+        unsigned long g;
+        size_t n;
+        json_t *devices = json_array();
+
+        vars.now = now + c->time_offset;
+        play_sends(c, fired, &vars, route_agg, &a, t, now, r);
+        exchange(c, &ss, &vars, list, t, now, r);
+        n = sep_client_end_devices(list, eds, SEP_MAX_END_DEVICES, &g);
+        if (g != gen) {
+            agg_sync(&a, eds, n);
+            gen = g;
+        }
+        for (size_t i = 0; i < a.n; i++) {
+            agg_dev_t *d = &a.dev[i];
+            sep_control_t ctl;
+            sep_price_t price;
+            ge_der_caps_t caps;
+            ge_telemetry_t tel;
+            char *text;
+            json_t *dj;
+
+            exchange(c, &ss, &vars, d->eng, t, now, r);
+            sep_client_control(d->eng, now, &ctl);
+            sep_client_price(d->eng, now, &price);
+            ideal_device(&d->d, now, &ctl, &price, &caps, &tel);
+            sep_client_set_device(d->eng, &caps, &tel);
+            text = status_json(sep_client_server_time(d->eng, now), &ctl, &price, &tel);
+            dj = json_loads(text, 0, NULL);
+            free(text);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(dj);
+            json_object_set_new(dj, "lfdi", json_string(d->ed.lfdi));
+            json_object_set_new(dj, "edev", json_string(d->ed.href));
+            json_array_append_new(devices, dj);
+        }
+        if (r->n_samples < SEP_PLAY_MAX_SAMPLES) {
+            r->samples[r->n_samples].t = t + SITE_MODEL_LAG_S;
+            r->samples[r->n_samples].json = agg_status(devices, sep_client_server_time(list, now));
+            r->n_samples++;
+        }
+        json_decref(devices);
+    }
+    agg_sync(&a, NULL, 0);
+    sep_client_free(list);
+    cf_captures_clear(&captures);
 }
 
 /* Judge every expectation; print the failures when ID is not NULL.  Returns the number failed. */
@@ -424,8 +606,10 @@ size_t sep_play_suite(const char *suite, const char *const *ids, size_t n, const
     return sep_play_suite_dev(suite, ids, n, xsd_file, NULL);
 }
 
-size_t sep_play_suite_dev(const char *suite, const char *const *ids, size_t n, const char *xsd_file,
-                          const sep_play_device_t *dev)
+/* Play the cases IDS of SUITE to the engine (AGG: as an aggregator, else a DER client with DEV), as
+ * sep_play_suite() says. */
+static size_t play_suite(const char *suite, const char *const *ids, size_t n, const char *xsd_file,
+                         const sep_play_device_t *dev, int agg)
 {
     xsd_t *xsd = xsd_dir() ? xsd_load(xsd_file) : NULL;
     size_t validated = 0;
@@ -442,8 +626,12 @@ size_t sep_play_suite_dev(const char *suite, const char *const *ids, size_t n, c
             fprintf(stderr, "%s: %s\n", ids[i], err);
         CU_ASSERT_EQUAL_FATAL(rc, 0);
         memset(&r, 0, sizeof(r));
-        sep_client_stats_t st = sep_play(&c, &r, NULL, dev);
-        CU_ASSERT_TRUE(st.time_known);
+        if (agg) {
+            sep_play_agg(&c, &r);
+        } else {
+            sep_client_stats_t st = sep_play(&c, &r, NULL, dev);
+            CU_ASSERT_TRUE(st.time_known);
+        }
         int failed = sep_play_judge(ids[i], &c, &r);
         if (failed) {
             fprintf(stderr, "%s: %d expectation(s) failed; the client sent:\n", ids[i], failed);
@@ -469,4 +657,35 @@ size_t sep_play_suite_dev(const char *suite, const char *const *ids, size_t n, c
     }
     xsd_free(xsd);
     return validated;
+}
+
+size_t sep_play_suite_dev(const char *suite, const char *const *ids, size_t n, const char *xsd_file,
+                          const sep_play_device_t *dev)
+{
+    return play_suite(suite, ids, n, xsd_file, dev, 0);
+}
+
+size_t sep_play_suite_agg(const char *suite, const char *const *ids, size_t n, const char *xsd_file)
+{
+    return play_suite(suite, ids, n, xsd_file, NULL, 1);
+}
+
+void sep_play_suite_fails(const char *suite, const char *const *ids, size_t n)
+{
+    static sep_play_run_t r;
+
+    for (size_t i = 0; i < n; i++) {
+        ge_arena_t *a;
+        cf_case_t c;
+        char err[512];
+        CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 0, 4 << 20), 0);
+        CU_ASSERT_EQUAL_FATAL(cf_case_load(suite, ids[i], NULL, a, &c, err, sizeof(err)), 0);
+        memset(&r, 0, sizeof(r));
+        sep_play(&c, &r, NULL, NULL);
+        if (sep_play_failures(&c, &r) == 0)
+            fprintf(stderr, "%s: a DER client passes it\n", ids[i]);
+        CU_ASSERT(sep_play_failures(&c, &r) > 0);
+        sep_play_run_free(&r);
+        ge_arena_free(a);
+    }
 }

@@ -560,6 +560,52 @@ static void test_has_bits(void)
     ge_arena_free(a);
 }
 
+/* `expect answer ... status N`: the client's answer to a head-end's send had that HTTP status. */
+static void test_answer_status(void)
+{
+    static const char text[] =
+        "case S\n"
+        "expect answer POST /ntfy within 0 5 status 400 count 1 1\n"
+        "expect answer POST /ntfy status 201 count 2 2\n"
+        "expect answer POST /ntfy count 3 3\n"
+        "expect answer POST /ntfy within 6 8 status 400\n"; /* the last: not so */
+    static const char *const bad[] = {
+        "case S\nexpect answer POST /ntfy status\n",
+        "case S\nexpect answer POST /ntfy status 99\n",
+        "case S\nexpect answer POST /ntfy status 600\n",
+        "case S\nexpect answer POST /ntfy status 2x1\n",
+        "case S\nexpect request POST /ntfy status 201\n", /* the head-end's own answer is not checked so */
+    };
+    const cf_exchange_t ex[] = {
+        { 1.0, "SEND POST", "/ntfy", "", 400 },
+        { 6.0, "SEND POST", "/ntfy", "", 201 },
+        { 7.0, "SEND POST", "/ntfy", "", 201 },
+        { 7.5, "POST", "/ntfy", "", 500 }, /* a request of the client's, not an answer */
+    };
+    cf_observed_t obs = { ex, 4, NULL, 0, 10, 1800000000 };
+    ge_arena_t *a;
+    cf_case_t c;
+    char err[256], detail[256];
+
+    CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 0, 1 << 20), 0);
+    CU_ASSERT_EQUAL_FATAL(cf_case_parse("s.case", text, strlen(text), a, NULL, NULL, &c, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL_FATAL(c.n_expects, 4);
+    CU_ASSERT_EQUAL(c.expects[0].status, 400);
+    CU_ASSERT_EQUAL(c.expects[2].status, 0);
+    for (size_t i = 0; i < 3; i++) {
+        int ok = cf_expect_check(&c.expects[i], &obs, detail, sizeof(detail));
+        if (!ok)
+            fprintf(stderr, "line %u: %s\n", c.expects[i].line, detail);
+        CU_ASSERT_EQUAL(ok, 1);
+    }
+    CU_ASSERT_EQUAL(cf_expect_check(&c.expects[3], &obs, detail, sizeof(detail)), 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cf_case_t b;
+        CU_ASSERT(cf_case_parse("s.case", bad[i], strlen(bad[i]), a, NULL, NULL, &b, err, sizeof(err)) < 0);
+    }
+    ge_arena_free(a);
+}
+
 static void test_serve(void)
 {
     ge_arena_t *a;
@@ -1058,6 +1104,7 @@ int test_register(void)
         { "DNS-SD responder: on UDP", test_dnssd_responder },
         { "verdict", test_verdict },
         { "has-bits and has-any-bits", test_has_bits },
+        { "expect answer status", test_answer_status },
         { "serve", test_serve },
         { "capture, send, expect answer", test_capture_and_send },
         { "built-in cases", test_builtin_cases },

@@ -50,6 +50,10 @@ static const char *const negotiating[] = {
  * on (sep run --demand-response). */
 static const char *const demand_response[] = { "DRA-01", "DRA-02", "DRD-01", "DRG-01", "DRL-01" };
 
+/* The aggregator's cases: they pass against an aggregator (sep run --aggregator; tests/test_sep.c
+ * plays them as one, and as a DER client, which fails them). */
+static const char *const aggregating[] = { "P-01" };
+
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 static int listed(const char *const *ids, size_t n, const char *id)
@@ -103,6 +107,17 @@ static void test_demand_response_cases_pass(void)
     size_t validated = sep_play_suite_dev(SUITE, demand_response, N_OF(demand_response), "csipaus/csipaus-core.xsd", &dev);
     if (xsd_dir())
         CU_ASSERT(validated > 0);
+}
+
+/* P-01 passes against an aggregator (its EndDevices share the operator's controls), what it sends
+ * valid; a DER client fails it. */
+static void test_aggregator_case(void)
+{
+    size_t validated = sep_play_suite_agg(SUITE, aggregating, N_OF(aggregating), "csipaus/csipaus-core.xsd");
+
+    if (xsd_dir())
+        CU_ASSERT(validated > 0);
+    sep_play_suite_fails(SUITE, aggregating, N_OF(aggregating));
 }
 
 /* Without demand response the client reports no DRM (operationalModeStatus 2 or 1, no alarmStatus,
@@ -405,7 +420,8 @@ static void test_every_case_classified(void)
         CU_ASSERT_EQUAL(rc, 0);
         scripted++;
         int in = listed(supported, N_OF(supported), id) || listed(subscribing, N_OF(subscribing), id) ||
-                 listed(negotiating, N_OF(negotiating), id) || listed(demand_response, N_OF(demand_response), id);
+                 listed(negotiating, N_OF(negotiating), id) || listed(demand_response, N_OF(demand_response), id) ||
+                 listed(aggregating, N_OF(aggregating), id);
         if (!in)
             fprintf(stderr, "%s: scripted but not in the supported list\n", id);
         CU_ASSERT_EQUAL(in, 1);
@@ -418,7 +434,10 @@ static void test_every_case_classified(void)
         CU_ASSERT_PTR_NOT_NULL(cf_catalogue_find(&cat, negotiating[i]));
     for (size_t i = 0; i < N_OF(demand_response); i++)
         CU_ASSERT_PTR_NOT_NULL(cf_catalogue_find(&cat, demand_response[i]));
-    CU_ASSERT_EQUAL(scripted, N_OF(supported) + N_OF(subscribing) + N_OF(negotiating) + N_OF(demand_response));
+    for (size_t i = 0; i < N_OF(aggregating); i++)
+        CU_ASSERT_PTR_NOT_NULL(cf_catalogue_find(&cat, aggregating[i]));
+    CU_ASSERT_EQUAL(scripted, N_OF(supported) + N_OF(subscribing) + N_OF(negotiating) + N_OF(demand_response) +
+                                  N_OF(aggregating));
     cf_catalogue_free(&cat);
 }
 
@@ -505,6 +524,7 @@ int test_register(void)
         { "demand response cases fail without it", test_demand_response_cases_need_it },
         { "a client that does nothing fails every case", test_idle_client_fails_every_case },
         { "P-02 needs the FSA list's change followed", test_fsa_change_needed },
+        { "P-01 passes against an aggregator, not a DER client", test_aggregator_case },
         { "MUL-01 and MUL-02 need the devices switched", test_multi_der_needs_devices_switched },
         { "readings judged against the status file", test_readings_judged },
         { "a reading taken in a ramp", test_reading_in_a_ramp },

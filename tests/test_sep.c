@@ -74,6 +74,66 @@ static void test_failmalloc(void)
     ge_arena_free(a);
 }
 
+/* The aggregator's cases (UTIL-002..004, AGG-001..012, MAINT-001/003/004/005, ERR-002) pass against
+ * an aggregator in simulated time (an engine reading the EndDeviceList, one acting for each
+ * EndDevice it lists, as `sep run --aggregator`), what it sends valid; a DER client fails each. */
+static void test_aggregator_cases(void)
+{
+    static const char *const ids[] = { "UTIL-002", "UTIL-003", "UTIL-004", "AGG-001", "AGG-002", "AGG-003",
+                                       "AGG-004", "AGG-005", "AGG-006", "AGG-007", "AGG-008", "AGG-009",
+                                       "AGG-010", "AGG-011", "AGG-012", "MAINT-001", "MAINT-003", "MAINT-004",
+                                       "MAINT-005", "ERR-002" };
+    size_t validated = sep_play_suite_agg("csip", ids, sizeof(ids) / sizeof(ids[0]), "sep/sep.xsd");
+
+    if (xsd_dir())
+        CU_ASSERT(validated > 100);
+    sep_play_suite_fails("csip", ids, sizeof(ids) / sizeof(ids[0]));
+}
+
+/* An aggregator's EndDevices: every page of the EndDeviceList, its own LFDI and an EndDevice without
+ * an lFDI left out, a device listed twice kept once; the set follows the list as it changes. */
+static void test_aggregator_end_devices(void)
+{
+#define EDEV(N, LFDI) \
+    "<EndDevice href=\"/edev/" #N "\"><lFDI>" LFDI "</lFDI><sFDI>1</sFDI><changedTime>0</changedTime></EndDevice>"
+#define L_A "5A1C3D7E92B04F6681A7C3E5D2F0918B7C6E4A21"
+#define L_B "C47E0B9D3A6F5128E0D4B7A92C1F6E83D5B0A974"
+#define L_C "7D29E6A04C8B135F9E72D0A6B4C3F1E8A2905D6B"
+#define LIST(ALL, N) "<EndDeviceList xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/edev\" all=\"" #ALL "\" results=\"" #N "\" pollRate=\"2\">"
+    static const char text[] =
+        "case GE-T-AGG\nduration 12\n"
+        "resource /dcap\n<DeviceCapability xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/dcap\">"
+        "<EndDeviceListLink href=\"/edev\" all=\"5\"/></DeviceCapability>\nend\n"
+        "resource /edev?s=0*\n" LIST(5, 3) EDEV(9, "{lfdi}") EDEV(1, L_A)
+        "<EndDevice href=\"/edev/7\"><sFDI>5</sFDI><changedTime>0</changedTime></EndDevice></EndDeviceList>\nend\n"
+        "resource /edev?s=3*\n" LIST(5, 2) EDEV(1, L_A) EDEV(2, L_B) "</EndDeviceList>\nend\n"
+        "at 6 resource /edev?s=3*\n" LIST(5, 2) EDEV(3, L_C) EDEV(2, L_B) "</EndDeviceList>\nend\n"
+        "expect status devices.# = 2 during 3 6\n"
+        "expect status devices.0.lfdi = \"" L_A "\" during 3 6\n"
+        "expect status devices.1.lfdi = \"" L_B "\" during 3 6\n"
+        "expect status devices.1.edev = \"/edev/2\" during 3 6\n"
+        "expect status devices.# = 3 during 10 12\n"
+        "expect status devices.1.lfdi = \"" L_C "\" during 10 12\n"
+        "expect status devices.2.lfdi = \"" L_B "\" during 10 12\n";
+#undef EDEV
+#undef LIST
+    static sep_play_run_t r;
+    ge_arena_t *a;
+    cf_case_t c;
+    char err[512];
+
+    CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 0, 1 << 20), 0);
+    CU_ASSERT_EQUAL_FATAL(cf_case_parse("GE-T-AGG", text, strlen(text), a, NULL, NULL, &c, err, sizeof(err)), 0);
+    memset(&r, 0, sizeof(r));
+    sep_play_agg(&c, &r);
+    CU_ASSERT_EQUAL(sep_play_judge("GE-T-AGG", &c, &r), 0);
+    /* the aggregator registers no EndDevice of its own */
+    for (size_t i = 0; i < r.n_ex; i++)
+        CU_ASSERT(strcmp(r.ex[i].method, "POST") != 0 || strcmp(r.ex[i].path, "/edev") != 0);
+    sep_play_run_free(&r);
+    ge_arena_free(a);
+}
+
 /* A DER fault the device raises becomes one LogEvent on the EndDevice's LogEventList (2030.5 DER
  * LogEvent: profile 2030.5, function set 11, code = the alarmStatus bit), and DERStatus.alarmStatus
  * shows it; an alarm that is not a 2030.5 fault (battery empty) is not logged. */
@@ -1042,6 +1102,8 @@ int test_register(void)
     static const test_case_t cases[] = {
         { "config checked", test_config_checked },
         { "csip cases in simulated time", test_cases_in_simulated_time },
+        { "aggregator cases", test_aggregator_cases },
+        { "aggregator EndDevices", test_aggregator_end_devices },
         { "failmalloc", test_failmalloc },
         { "DER faults become LogEvents", test_logevents },
         { "DERStatus aggregates the site's devices", test_der_status_aggregates_devices },

@@ -73,6 +73,25 @@ static void test_csip_over_tls(void)
     proc_result_free(&r);
 }
 
+/* `sep run --aggregator` over TLS: subscriptions and Notifications per EndDevice, each EndDevice's
+ * control answered with its LFDI (AGG-001); a malformed Notification, a cancelled subscription and a
+ * stray document handled (ERR-002); EndDevices taken up and left as the server's list changes, each
+ * with a store of its own under the state dir (MAINT-001). */
+static void test_aggregator_over_tls(void)
+{
+    char *argv[] = { (char *)proc_gridedge(), "conformance", "run", "--suite", "csip", "--report",
+                     "test_sep_run-agg-report.json", "--case", "AGG-001", "--case", "ERR-002", "--case", "MAINT-001",
+                     "--", (char *)proc_gridedge(), "sep", "run", "--aggregator", "--server", "{url}", "--ca", "{ca}",
+                     "--cert", "{cert}", "--key", "{key}", "--state-dir", "{state_dir}", "--status-file",
+                     "{status_file}", "--duration", "{duration}", NULL };
+    static const char *const ids[] = { "AGG-001", "ERR-002", "MAINT-001" };
+    /* about 2 minutes; the bound leaves room for a loaded machine */
+    proc_result_t r = proc_expect_passes(argv, ids, sizeof(ids) / sizeof(ids[0]), 300000);
+    if (r.status != 0)
+        print_evidence("test_sep_run-agg-report.json");
+    proc_result_free(&r);
+}
+
 /* Plain http for test servers: the identity comes from --lfdi. */
 static void test_plain_http(void)
 {
@@ -118,7 +137,7 @@ static void test_wrong_ca_refused(void)
 
 static void test_usage(void)
 {
-    static const char *const bad[][8] = {
+    static const char *const bad[][12] = {
         { "sep", "run", "--profile", "csip-us", NULL },
         { "sep", "run", "--nmi", "", NULL },
         { "sep", "run", "--server", "https://127.0.0.1:1/dcap", NULL },
@@ -129,6 +148,9 @@ static void test_usage(void)
         { "sep", "run", "--notify", "localhost:8443", NULL },   /* a listening address is numeric */
         { "sep", "run", "--notify", "127.0.0.1:99999", NULL },
         { "sep", "run", "--notify", "[::1", NULL },
+        /* an aggregator's EndDevices have connection points of their own */
+        { "sep", "run", "--aggregator", "--nmi", "4123456789", "--server", "http://127.0.0.1:1/dcap", "--lfdi",
+          "3E4F45AB31EDFE5B67E343E5E4562E31984E23E5", NULL },
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         proc_expect_usage(bad[i]);
@@ -141,6 +163,7 @@ int test_register(void)
         { "wrong CA refused", test_wrong_ca_refused },
         { "plain http", test_plain_http },
         { "CSIP cases over TLS", test_csip_over_tls },
+        { "aggregator over TLS", test_aggregator_over_tls },
         { NULL, NULL },
     };
     return test_add_suite("sep run", cases);

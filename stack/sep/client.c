@@ -145,6 +145,13 @@ typedef struct mirror {
     double backoff;
 } mirror_t;
 
+/* The EndDevices an aggregator has read in an EndDeviceList. */
+typedef struct edev_set {
+    sep_end_device_t dev[SEP_MAX_END_DEVICES];
+    size_t n;
+    size_t dropped;       /* more than there is room for */
+} edev_set_t;
+
 struct sep_client {
     sep_client_config_t cfg;
     const ge_mem_t *mem;
@@ -203,6 +210,9 @@ struct sep_client {
     int restored;         /* a saved control state is in force (until the server's PIN check fails) */
     sep_pricing_t *prc;   /* the pricing function set's documents (pricing.c) */
     int drm;              /* demand response: the DRM in force (SEP_DRM_NONE: none) */
+    edev_set_t *agg;      /* an aggregator's EndDevices: [0] read so far this round, [1] the last
+                             complete read (NULL unless cfg.aggregator) */
+    unsigned long agg_gen;
     sep_client_stats_t stats;
 };
 
@@ -407,6 +417,14 @@ int sep_client_new(sep_client_t **out, const sep_client_config_t *cfg)
         mem->free(c, mem->ud);
         return GE_ERR_INVALID;
     }
+    if (cfg->aggregator) {
+        c->agg = mem->malloc(2 * sizeof(*c->agg), mem->ud);
+        if (!c->agg) {
+            mem->free(c, mem->ud);
+            return GE_ERR_NOMEM;
+        }
+        memset(c->agg, 0, 2 * sizeof(*c->agg));
+    }
     snprintf(c->notify_uri, sizeof(c->notify_uri), "%s", cfg->notify_uri ? cfg->notify_uri : "");
     c->cfg.notify_uri = c->notify_uri;
     if (!c->cfg.min_poll_s)
@@ -466,6 +484,8 @@ void sep_client_free(sep_client_t *c)
     sep__prc_free(c->prc, c->mem);
     ge_xml_decoder_free(c->dec);
     ge_arena_free(c->arena);
+    if (c->agg)
+        c->mem->free(c->agg, c->mem->ud);
     c->mem->free(c, c->mem->ud);
 }
 
@@ -728,6 +748,8 @@ static void on_dcap(sep_client_t *c, watch_t *w, const sep_DeviceCapability_t *d
         follow(c, R_TIME, d->TimeLink->href, DEFAULT_POLL, -1, now);
     if (d->EndDeviceListLink)
         follow(c, R_EDEV_LIST, d->EndDeviceListLink->href, DEFAULT_POLL, -1, now);
+    if (c->cfg.aggregator) /* it reports nothing of its own: its EndDevices' clients do */
+        return;
     if (d->MirrorUsagePointListLink && d->MirrorUsagePointListLink->href &&
         strlen(d->MirrorUsagePointListLink->href) < sizeof(c->mup_list)) {
         sep__copy_str(c->mup_list, sizeof(c->mup_list), d->MirrorUsagePointListLink->href);
@@ -817,9 +839,72 @@ static int edev_is_ours(const sep_client_t *c, const sep_EndDevice_t *e)
     return e->sFDI == c->cfg.sfdi;
 }
 
+/* An aggregator's read of the EndDeviceList: every EndDevice with an LFDI but our own, in order;
+ * a complete read (the last page) replaces the set, which moves the generation if it changed. */
+static void agg_edev_list(sep_client_t *c, watch_t *w, const sep_EndDeviceList_t *l, double now)
+{
+    edev_set_t *walk = &c->agg[0], *done = &c->agg[1];
+
+    if (w->page_start == 0)
+        walk->n = walk->dropped = 0;
+    for (size_t i = 0; i < l->EndDevice_count; i++) {
+        const sep_EndDevice_t *e = l->EndDevice[i];
+        sep_end_device_t d;
+        size_t k;
+
+        if (!e->href || !e->lFDI.data || strlen(e->href) >= sizeof(d.href)) {
+            ge_log(c->cfg.log, GE_LOG_WARN, "sep", "EndDevice %s in %s: %s; not acting for it",
+                   e->href ? e->href : "(no href)", w->href,
+                   e->href && e->lFDI.data ? "its href is too long" : "it has no href or no lFDI");
+            continue;
+        }
+        memset(&d, 0, sizeof(d)); /* the sets are compared whole */
+        sep__hex_upper(&e->lFDI, d.lfdi, sizeof(d.lfdi));
+        if (strcmp(d.lfdi, c->lfdi) == 0)
+            continue;
+        for (k = 0; k < walk->n && strcmp(walk->dev[k].lfdi, d.lfdi) != 0; k++)
+            ;
+        if (k < walk->n)
+            continue; /* listed twice (a page that moved under us): the first one stands */
+        if (walk->n == SEP_MAX_END_DEVICES) {
+            walk->dropped++;
+            continue;
+        }
+        d.sfdi = e->sFDI;
+        sep__copy_str(d.href, sizeof(d.href), e->href);
+        walk->dev[walk->n++] = d;
+    }
+    list_paging(w, l->all, l->results, now);
+    if (!list_done(w))
+        return;
+    if (walk->dropped)
+        ge_log(c->cfg.log, GE_LOG_WARN, "sep", "%s lists %zu EndDevices more than the %d an aggregator keeps; "
+               "not acting for them", w->href, walk->dropped, SEP_MAX_END_DEVICES);
+    if (walk->n != done->n || memcmp(walk->dev, done->dev, walk->n * sizeof(walk->dev[0])) != 0 || !c->agg_gen) {
+        *done = *walk;
+        c->agg_gen++;
+        ge_log(c->cfg.log, GE_LOG_INFO, "sep", "aggregator: %zu EndDevices in %s", done->n, w->href);
+    }
+}
+
+size_t sep_client_end_devices(const sep_client_t *c, sep_end_device_t *out, size_t max, unsigned long *gen)
+{
+    size_t n = c->agg ? c->agg[1].n : 0;
+
+    if (gen)
+        *gen = c->agg_gen;
+    for (size_t i = 0; i < n && i < max; i++)
+        out[i] = c->agg[1].dev[i];
+    return n;
+}
+
 static void on_edev_list(sep_client_t *c, watch_t *w, const sep_EndDeviceList_t *l, double now)
 {
     w->poll_s = poll_of(l->pollRate, l->has_pollRate);
+    if (c->cfg.aggregator) {
+        agg_edev_list(c, w, l, now);
+        return;
+    }
     if (w->page_start == 0)
         c->edev_seen = 0;
     for (size_t i = 0; i < l->EndDevice_count; i++)
@@ -831,7 +916,7 @@ static void on_edev_list(sep_client_t *c, watch_t *w, const sep_EndDeviceList_t 
     list_paging(w, l->all, l->results, now);
     /* Not in the list and not registered in band yet: register ourselves (2030.5 §6.3 EndDevice
      * POST; CSIP-AUS in-band registration) */
-    if (list_done(w) && !c->edev_seen && !c->edev_href[0] && !c->edev_list[0]) {
+    if (list_done(w) && !c->edev_seen && !c->edev_href[0] && !c->edev_list[0] && !c->cfg.acts_for) {
         ge_log(c->cfg.log, GE_LOG_INFO, "sep", "our EndDevice is not in %s; registering it there", w->href);
         sep__copy_str(c->edev_list, sizeof(c->edev_list), w->href);
         c->edev_next = now;

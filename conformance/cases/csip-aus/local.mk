@@ -69,6 +69,7 @@ GE_CF_CASES += \
 	conformance/cases/csip-aus/MUL-01.case \
 	conformance/cases/csip-aus/MUL-02.case \
 	conformance/cases/csip-aus/MUL-03.case \
+	conformance/cases/csip-aus/P-01.case \
 	conformance/cases/csip-aus/P-02.case \
 	conformance/cases/csip-aus/P-03.case \
 	conformance/cases/csip-aus/SDVN-01.case \

@@ -72,6 +72,15 @@ typedef struct sep_client_config {
      * is always reported (0: none), a change of DRM PUTs DERStatus and DERSettings at once, and an
      * EndDevice POSTed in band carries the DER's deviceCategory.  0: none of this. */
     int demand_response;
+    /* CSIP aggregator: the identity (certificate) is an aggregator's, which acts for the EndDevices
+     * of several DERs.  Such a client reads the DeviceCapability, the Time and every page of the
+     * EndDeviceList, and lists the EndDevices there (sep_client_end_devices()); it looks for no
+     * EndDevice of its own, registers none and reports nothing.  The caller runs one client per
+     * listed EndDevice, with that EndDevice's lfdi/sfdi and acts_for set. */
+    int aggregator;
+    /* The lfdi/sfdi are an EndDevice's the server lists for an aggregator, not the certificate's:
+     * the client never registers it in band (it acts for it while the server lists it). */
+    int acts_for;
 } sep_client_config_t;
 
 enum { SEP_PROFILE_AUTO = 0, SEP_PROFILE_CSIP = 1, SEP_PROFILE_CSIP_AUS = 2 };
@@ -251,6 +260,21 @@ int sep_client_price(sep_client_t *c, double now, sep_price_t *out);
 double sep_client_next_wakeup(const sep_client_t *c, double now);
 
 void sep_client_stats(const sep_client_t *c, sep_client_stats_t *out);
+
+/* An EndDevice an aggregator may act for. */
+typedef struct sep_end_device {
+    char lfdi[41];            /* 40 upper-case hex digits */
+    uint64_t sfdi;
+    char href[SEP_PATH_MAX];
+} sep_end_device_t;
+
+#define SEP_MAX_END_DEVICES 32 /* an aggregator client keeps at most this many */
+
+/* An aggregator client's EndDevices (config.aggregator): those of its last complete read of the
+ * EndDeviceList (every page), in the list's order, the client's own LFDI left out; up to MAX into
+ * OUT.  Returns how many there are (at most SEP_MAX_END_DEVICES: the rest are logged and left).
+ * *GEN (when not NULL) moves whenever the set changes; 0 until the first complete read. */
+size_t sep_client_end_devices(const sep_client_t *c, sep_end_device_t *out, size_t max, unsigned long *gen);
 
 /* For status reports: the first 2030.5 mode (DERControlBase element name, e.g. "opModExpLimW",
  * "opModVoltVar", "rampTms") of MODES into *KIND, and its value in SP into *VALUE (W, %, power
