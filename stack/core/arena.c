@@ -146,12 +146,12 @@ static __attribute__((noinline)) void *alloc_slow(ge_arena_t *a, size_t size, si
     return b->data + off;
 }
 
-void *ge_arena_alloc(ge_arena_t *a, size_t size, size_t align)
+/* The common case of ge_arena_alloc(): a power-of-two alignment up to 4096 (0: max_align_t) and a
+ * size that fits the newest block; NULL if not (alloc_slow() then takes the request). */
+static inline void *alloc_fast(ge_arena_t *a, size_t size, size_t align)
 {
     arena_block_t *b;
 
-    /* the common case: a power-of-two alignment up to 4096 (0: max_align_t) and a size that fits
-     * the newest block */
     if (a && (b = a->blocks) != NULL && size && (align & (align - 1)) == 0 && align <= 4096) {
         size_t mask = (align ? align : alignof(max_align_t)) - 1;
         size_t pad = (size_t)(-(uintptr_t)(b->data + b->used) & mask), room = b->size - b->used;
@@ -162,13 +162,22 @@ void *ge_arena_alloc(ge_arena_t *a, size_t size, size_t align)
             return b->data + off;
         }
     }
-    return alloc_slow(a, size, align);
+    return NULL;
+}
+
+void *ge_arena_alloc(ge_arena_t *a, size_t size, size_t align)
+{
+    void *p = alloc_fast(a, size, align);
+
+    return p ? p : alloc_slow(a, size, align);
 }
 
 void *ge_arena_zalloc(ge_arena_t *a, size_t size)
 {
-    void *p = ge_arena_alloc(a, size, 0);
+    void *p = alloc_fast(a, size, 0);
 
+    if (!p)
+        p = alloc_slow(a, size, 0);
     if (p)
         memset(p, 0, size);
     return p;
@@ -180,11 +189,19 @@ char *ge_arena_strndup(ge_arena_t *a, const char *s, size_t len)
 
     if (!s || len == SIZE_MAX)
         return NULL;
-    p = ge_arena_alloc(a, len + 1, 1);
-    if (p) {
+    p = alloc_fast(a, len + 1, 1);
+    if (!p && !(p = alloc_slow(a, len + 1, 1)))
+        return NULL;
+    if (len >= 8 && len <= 16) { /* short strings (hrefs, mRIDs): two overlapping words, no call */
+        uint64_t x, y;
+        memcpy(&x, s, 8);
+        memcpy(&y, s + len - 8, 8);
+        memcpy(p, &x, 8);
+        memcpy(p + len - 8, &y, 8);
+    } else {
         memcpy(p, s, len);
-        p[len] = '\0';
     }
+    p[len] = '\0';
     return p;
 }
 

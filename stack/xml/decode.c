@@ -111,6 +111,7 @@ struct ge_xml_decoder {
     ge_buf_t nsdecl;
     nsbind_t *bind;
     size_t n_bind, cap_bind;
+    unsigned bind_level;         /* the innermost declaration's level (0: none) */
     size_t def;                  /* 1 + the index of the innermost default namespace's, 0 if none */
     unsigned open;               /* elements open, the current one included */
     qname_t *atq;                /* the current start tag's attributes, resolved */
@@ -251,14 +252,9 @@ static void fail_here(ge_xml_decoder_t *d, int code, const char *fmt, ...)
 #define FAIL(d, code, ...) fail_here((d), (code), __VA_ARGS__)
 
 /* Note where the start tag of FR is (see ge_xml_decoder.final_call). */
-static void mark_pos(ge_xml_decoder_t *d, frame_t *fr)
+static void mark_pos_slow(ge_xml_decoder_t *d, frame_t *fr)
 {
     if (d->final_call && d->utf8) {
-        if (d->anchored) {
-            fr->line = 0;
-            fr->pos = XML_GetCurrentByteIndex(d->parser);
-            return;
-        }
         int off, size;
         if (!XML_GetInputContext(d->parser, &off, &size)) {
             d->utf8 = false; /* an expat without XML_CONTEXT_BYTES: count positions eagerly */
@@ -276,6 +272,16 @@ static void mark_pos(ge_xml_decoder_t *d, frame_t *fr)
     }
     fr->line = cur_line(d);
     fr->col = cur_col(d);
+}
+
+static inline void mark_pos(ge_xml_decoder_t *d, frame_t *fr)
+{
+    if (d->anchored && d->final_call && d->utf8) { /* the common case: a byte index */
+        fr->line = 0;
+        fr->pos = XML_GetCurrentByteIndex(d->parser);
+        return;
+    }
+    mark_pos_slow(d, fr);
 }
 
 /* Line and column of FR's start tag: counted forward from the anchor over expat's buffer the way
@@ -416,6 +422,7 @@ static bool declare_ns(ge_xml_decoder_t *d, const char **atts)
         b->plen = plen;
         b->ulen = ulen;
         b->level = d->open;
+        d->bind_level = d->open;
         b->schema = NULL;
         memcpy(d->nsdecl.data + b->off, prefix, plen + 1);
         memcpy(d->nsdecl.data + b->off + plen + 1, uri, ulen + 1);
@@ -435,12 +442,49 @@ static void undeclare_ns(ge_xml_decoder_t *d)
         def |= d->bind[--d->n_bind].plen == 0;
         d->nsdecl.len = d->bind[d->n_bind].off;
     }
+    d->bind_level = d->n_bind ? d->bind[d->n_bind - 1].level : 0;
     if (def) {
         d->def = 0;
         for (size_t i = d->n_bind; i-- > 0 && !d->def;)
             if (!d->bind[i].plen)
                 d->def = i + 1;
     }
+}
+
+/* Does a name of N bytes at S (N >= 8) have a ':' in its first eight bytes?  A hint only, for a
+ * prefix of up to seven characters: a byte of X is zero where S has a colon, and (X - 1s) & ~X
+ * flags the high bit of some byte exactly when one is. */
+static inline bool colon_ahead(const char *s)
+{
+    const uint64_t ones = 0x0101010101010101u;
+    uint64_t x;
+
+    memcpy(&x, s, 8);
+    x ^= ones * ':';
+    return ((x - ones) & ~x & ones * 0x80) != 0;
+}
+
+/* Q's namespace when Q is an unprefixed element name: the innermost default declaration's (its
+ * schema index resolved once per declaration), or none (Q's uri "", GE_XML_NO_NS). */
+static inline void default_ns(ge_xml_decoder_t *d, qname_t *q)
+{
+    nsbind_t *b;
+
+    q->uri = "";
+    q->urilen = 0;
+    q->ns = GE_XML_NO_NS;
+    if (!d->def)
+        return;
+    b = &d->bind[d->def - 1];
+    q->uri = d->nsdecl.data + b->off + b->plen + 1;
+    q->urilen = b->ulen;
+    if (b->schema != d->schema) {
+        /* resolved once per declaration, then names are matched by comparing integers */
+        resolve_ns(d, q);
+        b->ns = q->ns;
+        b->schema = d->schema;
+    }
+    q->ns = b->ns;
 }
 
 /* NAME, a QName as expat reports it without namespace processing, split and resolved with the
@@ -464,10 +508,12 @@ static inline __attribute__((always_inline)) bool qresolve(ge_xml_decoder_t *d, 
     q->ns = GE_XML_NO_NS;
     if (!colon && attr)
         return true;
-    b = !colon ? (d->def ? &d->bind[d->def - 1] : NULL) : binding(d, name, (size_t)(colon - name));
+    if (!colon) {
+        default_ns(d, q);
+        return true;
+    }
+    b = binding(d, name, (size_t)(colon - name));
     if (!b) {
-        if (!colon)
-            return true; /* no default namespace */
         if (colon - name == 3 && memcmp(name, "xml", 3) == 0) {
             q->uri = XML_NS;
             q->urilen = sizeof(XML_NS) - 1;
@@ -825,20 +871,48 @@ static bool leave_ok(ge_xml_decoder_t *d, frame_t *fr, uint32_t k, const qname_t
     return true;
 }
 
-/* The field the child element Q fills, walking the sequence forward; NONE after an error. */
-static uint32_t match_child(ge_xml_decoder_t *d, frame_t *fr, const qname_t *q)
+/* Where the search for FR's next child element begins: the cursor, or the first alternative of
+ * the cursor's choice. */
+static inline uint32_t scan_start(const frame_t *fr)
 {
     const ge_xml_ctype_t *t = fr->type;
-    uint32_t *counts = d->counts + fr->cbase;
-    uint32_t start = fr->cur, j;
+    uint32_t start = fr->cur;
     const ge_xml_group_t *g;
-    char a[96], b[96], c[160];
 
     if (start < t->n_elems && (g = group_of(t, &t->elems[start])) != NULL)
         start = g->first;
-    for (j = start; j < t->n_elems; j++)
-        if (field_is(&t->elems[j], q))
-            break;
+    return start;
+}
+
+/* The field the child element NAME (N bytes) fills if NAME has no prefix and its namespace is NS
+ * (the default namespace's): the first from FR's scan_start() on with that local name and namespace,
+ * as match_child() finds it; NONE if there is none (NAME may have a prefix: field names have no
+ * colon).  This spares an element the split of its name (the memchr) and the qname_t. */
+static inline uint32_t find_plain(const frame_t *fr, const char *name, size_t n, uint16_t ns)
+{
+    const ge_xml_ctype_t *t = fr->type;
+    const qname_t q = { .local = name, .loclen = n, .ns = ns };
+
+    for (uint32_t j = scan_start(fr); j < t->n_elems; j++)
+        if (field_is(&t->elems[j], &q))
+            return j;
+    return NONE;
+}
+
+/* The field the child element Q fills, walking the sequence forward; NONE after an error.  HINT:
+ * that field if find_plain() found it, else NONE. */
+static uint32_t match_child(ge_xml_decoder_t *d, frame_t *fr, const qname_t *q, uint32_t hint)
+{
+    const ge_xml_ctype_t *t = fr->type;
+    uint32_t *counts = d->counts + fr->cbase;
+    uint32_t start = 0, j = hint;
+    const ge_xml_group_t *g;
+    char a[96], b[96], c[160];
+
+    if (j == NONE)
+        for (j = start = scan_start(fr); j < t->n_elems; j++)
+            if (field_is(&t->elems[j], q))
+                break;
     if (j == t->n_elems) {
         qdisplay(d->schema, q, c, sizeof(c));
         for (j = 0; j < start; j++)
@@ -1040,19 +1114,105 @@ static const ge_xml_ctype_t *actual_type(ge_xml_decoder_t *d, const ge_xml_field
 
 /* ---- attributes ------------------------------------------------------------------------------------- */
 
+/* The value of attribute F of FR's element, VALUE (expat's, ours to normalize in place), checked and
+ * stored.  false after an error. */
+static inline __attribute__((always_inline)) bool attr_value(ge_xml_decoder_t *d, frame_t *fr,
+                                                             const ge_xml_field_t *f, char *value)
+{
+    size_t len = strlen(value);
+    char a[96], msg[200];
+    int rc;
+
+    if (len > d->lim.max_string) {
+        FAIL(d, GE_ERR_LIMIT, "attribute '%s' of '%s' is longer than %zu bytes", f->name,
+             frname(d, fr, a, sizeof(a)), d->lim.max_string);
+        return false;
+    }
+    /* expat's attribute values are ours to normalize in place (XSD whitespace facet); the
+     * common ones (plain hrefs, numbers) take the short path */
+    rc = ge__xml_parse_fast(f->stype, value, len, d->arena, (unsigned char *)fr->obj + f->off);
+    if (rc == 1)
+        rc = ge_xml_parse_value(f->stype, value, len, d->arena, (unsigned char *)fr->obj + f->off, msg,
+                                sizeof(msg));
+    if (rc == GE_ERR_SCHEMA) {
+        FAIL(d, rc, "attribute '%s' of '%s': %s", f->name, frname(d, fr, a, sizeof(a)), msg);
+        return false;
+    }
+    if (rc < 0) {
+        fail_alloc(d, rc);
+        return false;
+    }
+    if (f->fixed && strcmp(f->fixed, value) != 0) {
+        FAIL(d, GE_ERR_SCHEMA, "attribute '%s' of '%s' must be '%s'", f->name, frname(d, fr, a, sizeof(a)),
+             f->fixed);
+        return false;
+    }
+    if (f->aux != GE_XML_NO_AUX)
+        *(bool *)((unsigned char *)fr->obj + f->aux) = true;
+    return true;
+}
+
+/* After the attributes of FR's element (SEEN: a bit for each attribute field given): the required
+ * ones must all be there.  false after an error. */
+static inline __attribute__((always_inline)) bool required_attrs(ge_xml_decoder_t *d, frame_t *fr, uint64_t seen)
+{
+    const ge_xml_ctype_t *t = fr->type;
+    char b[96];
+
+    for (uint32_t k = 0; t && k < t->n_attrs; k++)
+        if (t->attrs[k].min && !(seen & ((uint64_t)1 << k))) {
+            FAIL(d, GE_ERR_SCHEMA, "missing required attribute '%s' on '%s'", t->attrs[k].name,
+                 frname(d, fr, b, sizeof(b)));
+            return false;
+        }
+    return true;
+}
+
+enum { PLAIN_MAX = 16, PLAIN_XMLNS = 0xFF };
+
+/* Are the attributes of the start tag ATTS, namespace declarations aside, all unprefixed names of
+ * attributes of T?  Then KS (PLAIN_MAX entries) receives each one's index in T's attributes, or
+ * PLAIN_XMLNS for a declaration, and attributes_plain() takes them without resolving their names
+ * (an unprefixed attribute has no namespace: nothing to resolve, nothing to check).  No side
+ * effects: on false the general path resolves them. */
+static bool plain_atts(const ge_xml_ctype_t *t, const char **atts, uint8_t *ks)
+{
+    size_t i;
+
+    if (t->n_attrs > 64)
+        return false;
+    for (i = 0; atts[2 * i]; i++) {
+        const char *name = atts[2 * i];
+        const qname_t q = { .local = name, .loclen = strlen(name), .ns = GE_XML_NO_NS };
+        uint32_t k;
+
+        if (i == PLAIN_MAX)
+            return false;
+        if (is_xmlns(name)) {
+            ks[i] = PLAIN_XMLNS;
+            continue;
+        }
+        for (k = 0; k < t->n_attrs; k++)
+            if (field_is(&t->attrs[k], &q))
+                break;
+        if (k == t->n_attrs)
+            return false;
+        ks[i] = (uint8_t)k;
+    }
+    return true;
+}
+
 static bool attributes(ge_xml_decoder_t *d, frame_t *fr)
 {
     const ge_xml_ctype_t *t = fr->type;
     uint64_t seen = 0;
-    char a[96], b[96], msg[200];
+    char a[96];
 
     for (size_t i = 0; i < d->n_atq; i++) {
         const qname_t *q = &d->atq[i];
         char *value = (char *)q->value;
         uint32_t k;
         const ge_xml_field_t *f = NULL;
-        size_t len;
-        int rc;
 
         if (q->urilen == sizeof(XSI_NS) - 1 && memcmp(q->uri, XSI_NS, q->urilen) == 0) {
             if (strcmp(q->local, "schemaLocation") == 0 || strcmp(q->local, "noNamespaceSchemaLocation") == 0)
@@ -1080,41 +1240,28 @@ static bool attributes(ge_xml_decoder_t *d, frame_t *fr)
             return false;
         }
         seen |= (uint64_t)1 << k;
-        len = strlen(value);
-        if (len > d->lim.max_string) {
-            FAIL(d, GE_ERR_LIMIT, "attribute '%s' of '%s' is longer than %zu bytes", f->name,
-                 frname(d, fr, a, sizeof(a)), d->lim.max_string);
+        if (!attr_value(d, fr, f, value))
             return false;
-        }
-        /* expat's attribute values are ours to normalize in place (XSD whitespace facet); the
-         * common ones (plain hrefs, numbers) take the short path */
-        rc = ge__xml_parse_fast(f->stype, value, len, d->arena, (unsigned char *)fr->obj + f->off);
-        if (rc == 1)
-            rc = ge_xml_parse_value(f->stype, value, len, d->arena, (unsigned char *)fr->obj + f->off, msg,
-                                    sizeof(msg));
-        if (rc == GE_ERR_SCHEMA) {
-            FAIL(d, rc, "attribute '%s' of '%s': %s", f->name, frname(d, fr, a, sizeof(a)), msg);
-            return false;
-        }
-        if (rc < 0) {
-            fail_alloc(d, rc);
-            return false;
-        }
-        if (f->fixed && strcmp(f->fixed, value) != 0) {
-            FAIL(d, GE_ERR_SCHEMA, "attribute '%s' of '%s' must be '%s'", f->name, frname(d, fr, a, sizeof(a)),
-                 f->fixed);
-            return false;
-        }
-        if (f->aux != GE_XML_NO_AUX)
-            *(bool *)((unsigned char *)fr->obj + f->aux) = true;
     }
-    for (uint32_t k = 0; t && k < t->n_attrs; k++)
-        if (t->attrs[k].min && !(seen & ((uint64_t)1 << k))) {
-            FAIL(d, GE_ERR_SCHEMA, "missing required attribute '%s' on '%s'", t->attrs[k].name,
-                 frname(d, fr, b, sizeof(b)));
+    return required_attrs(d, fr, seen);
+}
+
+/* attributes() when plain_atts() matched every attribute of the start tag ATTS to a field of FR's
+ * type: KS holds the fields' indices (PLAIN_XMLNS for a namespace declaration).  The same checks in
+ * the same order, without the names' resolution. */
+static bool attributes_plain(ge_xml_decoder_t *d, frame_t *fr, const char **atts, const uint8_t *ks)
+{
+    const ge_xml_ctype_t *t = fr->type;
+    uint64_t seen = 0;
+
+    for (size_t i = 0; atts[2 * i]; i++) {
+        if (ks[i] == PLAIN_XMLNS)
+            continue;
+        seen |= (uint64_t)1 << ks[i];
+        if (!attr_value(d, fr, &t->attrs[ks[i]], (char *)atts[2 * i + 1]))
             return false;
-        }
-    return true;
+    }
+    return required_attrs(d, fr, seen);
 }
 
 /* ---- opaque capture ---------------------------------------------------------------------------------- */
@@ -1180,13 +1327,91 @@ static int raw_end(ge_xml_decoder_t *d, const char *name)
 
 /* ---- expat callbacks ----------------------------------------------------------------------------------- */
 
+/* The start tag of a child element Q of PARENT (a complex element with element content), its
+ * name and attributes resolved (the attributes in d->atq, or, with KS, as plain_atts() matched
+ * them in ATTS).  HINT: the field find_plain() found for it, or NONE. */
+static void start_child(ge_xml_decoder_t *d, frame_t *parent, const qname_t *q, uint32_t hint, const char **atts,
+                        const uint8_t *ks)
+{
+    frame_t *fr;
+    uint32_t idx;
+    const ge_xml_field_t *f;
+    const ge_xml_ctype_t *t;
+    char a[96];
+
+    idx = match_child(d, parent, q, hint);
+    if (idx == NONE)
+        return;
+    f = &parent->type->elems[idx];
+    fr = &d->frames[d->depth];
+    memset(fr, 0, sizeof(*fr));
+    fr->field = f;
+    fr->list = NONE;
+    if (!f->ctype || f->ctype->text) /* only a text value is checked at the end tag */
+        mark_pos(d, fr);
+    d->textlen = 0;
+    d->tptr = NULL;
+    d->tlen = 0;
+    if (f->what == GE_XML_F_OPAQUE) {
+        fr->kind = FR_OPAQUE;
+        d->depth++;
+        d->opaque_depth = 1;
+        ge_buf_clear(&d->raw);
+        if (raw_start(d, q) < 0)
+            FAIL(d, GE_ERR_LIMIT, "opaque element larger than %zu bytes", d->lim.max_doc_size);
+        return;
+    }
+    if (f->ctype) {
+        void *obj;
+        t = f->ctype;
+        if (xsi_first(f, t) && !(t = actual_type(d, f, t)))
+            return;
+        obj = ge_arena_zalloc(d->arena, t->size);
+        if (!obj) {
+            fail_alloc(d, ge_arena_error(d->arena));
+            return;
+        }
+        int rc = store_item(d, parent, idx, &obj);
+        if (rc < 0) {
+            fail_alloc(d, rc); /* the arena's cap (GE_ERR_LIMIT) or the heap */
+            return;
+        }
+        if (f->xsi_off)
+            *(const ge_xml_ctype_t **)((unsigned char *)parent->obj + f->xsi_off) = t;
+        fr->kind = FR_COMPLEX;
+        fr->type = t;
+        fr->obj = obj;
+        fr->cbase = (uint32_t)d->ncounts;
+        if (grow(d, (void **)&d->counts, &d->capcounts, d->ncounts + t->n_elems + 1, sizeof(uint32_t)) < 0) {
+            fail_alloc(d, GE_ERR_NOMEM);
+            return;
+        }
+        memset(d->counts + d->ncounts, 0, t->n_elems * sizeof(uint32_t));
+        d->ncounts += t->n_elems;
+        d->depth++;
+        if (ks)
+            attributes_plain(d, fr, atts, ks);
+        else if (d->n_atq || t->n_attrs) /* else nothing to check: no call */
+            attributes(d, fr);
+        return;
+    }
+    fr->kind = FR_SIMPLE;
+    d->depth++;
+    for (size_t i = 0; i < d->n_atq; i++) {
+        const qname_t at = d->atq[i];
+        if (!(at.urilen == sizeof(XSI_NS) - 1 && memcmp(at.uri, XSI_NS, at.urilen) == 0 &&
+              strcmp(at.local, "schemaLocation") == 0)) {
+            FAIL(d, GE_ERR_SCHEMA, "attribute '%s' is not allowed on '%s'", at.local, fname(d->schema, f, a, sizeof(a)));
+            return;
+        }
+    }
+}
+
 static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 {
     ge_xml_decoder_t *d = ud;
     frame_t *parent, *fr;
     qname_t q;
-    uint32_t idx;
-    const ge_xml_field_t *f;
     const ge_xml_ctype_t *t;
     char a[96];
 
@@ -1208,6 +1433,36 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
     /* namespaces: the declarations first, then the names they bind */
     if (atts[0] && !declare_ns(d, atts))
         return;
+    /* the common case first: a child of a complex element, with an unprefixed name in a default
+     * namespace already resolved, that names one of the fields ahead (find_plain()), and
+     * attributes that are unprefixed names of its type's (plain_atts()) */
+    if (d->depth && !d->opaque_depth) {
+        parent = &d->frames[d->depth - 1];
+        if (parent->kind == FR_COMPLEX && !parent->type->text &&
+            (!d->def || d->bind[d->def - 1].schema == d->schema)) {
+            size_t n = strlen(name);
+            uint32_t hint = NONE;
+            /* a prefixed name would be looked for in vain (and it has its namespace to resolve) */
+            if (n < 8 || !colon_ahead(name)) {
+                default_ns(d, &q);
+                hint = find_plain(parent, name, n, q.ns);
+            }
+            if (hint != NONE) {
+                const ge_xml_field_t *f = &parent->type->elems[hint];
+                uint8_t ks[PLAIN_MAX];
+                bool plain = false;
+                q.local = name;
+                q.loclen = n;
+                d->n_atq = 0;
+                if (atts[0] && !(plain = f->what != GE_XML_F_OPAQUE && f->ctype && !xsi_first(f, f->ctype) &&
+                                         plain_atts(f->ctype, atts, ks)) &&
+                    !resolve_atts(d, atts))
+                    return;
+                start_child(d, parent, &q, hint, atts, plain ? ks : NULL);
+                return;
+            }
+        }
+    }
     if (!qresolve(d, name, false, &q))
         return;
     if (!atts[0])
@@ -1283,69 +1538,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
              frname(d, parent, a, sizeof(a)));
         return;
     }
-    idx = match_child(d, parent, &q);
-    if (idx == NONE)
-        return;
-    f = &parent->type->elems[idx];
-    fr = &d->frames[d->depth];
-    memset(fr, 0, sizeof(*fr));
-    fr->field = f;
-    fr->list = NONE;
-    if (!f->ctype || f->ctype->text) /* only a text value is checked at the end tag */
-        mark_pos(d, fr);
-    d->textlen = 0;
-    d->tptr = NULL;
-    d->tlen = 0;
-    if (f->what == GE_XML_F_OPAQUE) {
-        fr->kind = FR_OPAQUE;
-        d->depth++;
-        d->opaque_depth = 1;
-        ge_buf_clear(&d->raw);
-        if (raw_start(d, &q) < 0)
-            FAIL(d, GE_ERR_LIMIT, "opaque element larger than %zu bytes", d->lim.max_doc_size);
-        return;
-    }
-    if (f->ctype) {
-        void *obj;
-        t = f->ctype;
-        if (xsi_first(f, t) && !(t = actual_type(d, f, t)))
-            return;
-        obj = ge_arena_zalloc(d->arena, t->size);
-        if (!obj) {
-            fail_alloc(d, ge_arena_error(d->arena));
-            return;
-        }
-        int rc = store_item(d, parent, idx, &obj);
-        if (rc < 0) {
-            fail_alloc(d, rc); /* the arena's cap (GE_ERR_LIMIT) or the heap */
-            return;
-        }
-        if (f->xsi_off)
-            *(const ge_xml_ctype_t **)((unsigned char *)parent->obj + f->xsi_off) = t;
-        fr->kind = FR_COMPLEX;
-        fr->type = t;
-        fr->obj = obj;
-        fr->cbase = (uint32_t)d->ncounts;
-        if (grow(d, (void **)&d->counts, &d->capcounts, d->ncounts + t->n_elems + 1, sizeof(uint32_t)) < 0) {
-            fail_alloc(d, GE_ERR_NOMEM);
-            return;
-        }
-        memset(d->counts + d->ncounts, 0, t->n_elems * sizeof(uint32_t));
-        d->ncounts += t->n_elems;
-        d->depth++;
-        attributes(d, fr);
-        return;
-    }
-    fr->kind = FR_SIMPLE;
-    d->depth++;
-    for (size_t i = 0; i < d->n_atq; i++) {
-        const qname_t at = d->atq[i];
-        if (!(at.urilen == sizeof(XSI_NS) - 1 && memcmp(at.uri, XSI_NS, at.urilen) == 0 &&
-              strcmp(at.local, "schemaLocation") == 0)) {
-            FAIL(d, GE_ERR_SCHEMA, "attribute '%s' is not allowed on '%s'", at.local, fname(d->schema, f, a, sizeof(a)));
-            return;
-        }
-    }
+    start_child(d, parent, &q, NONE, atts, NULL);
 }
 
 /* Copy the text value at d->tptr into d->text (see ge_xml_decoder.tptr).  false after an error. */
@@ -1581,7 +1774,8 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
         return;
     }
     end_element(d, name);
-    undeclare_ns(d);
+    if (d->bind_level == d->open)
+        undeclare_ns(d);
     d->open--;
 }
 
@@ -1746,6 +1940,7 @@ int ge_xml_decoder_reset(ge_xml_decoder_t *d, const ge_xml_schema_t *schema, ge_
     d->opaque_depth = 0;
     ge_buf_clear(&d->nsdecl);
     d->n_bind = 0;
+    d->bind_level = 0;
     d->def = 0;
     d->n_atq = 0;
     d->open = 0;

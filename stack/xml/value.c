@@ -479,6 +479,8 @@ static inline int hex8(const char *s, uint8_t out[4])
 }
 #endif
 
+static int parse_fast_hex(const ge_xml_stype_t *t, const char *s, size_t len, ge_arena_t *arena, void *value);
+
 int ge__xml_parse_fast(const ge_xml_stype_t *t, const char *s, size_t len, ge_arena_t *arena, void *value)
 {
     if (t->n_members || (t->flags & GE_XML_S_LIST) || t->n_enums || len == 0)
@@ -547,34 +549,41 @@ int ge__xml_parse_fast(const ge_xml_stype_t *t, const char *s, size_t len, ge_ar
             return 1;
         return 0;
     }
-    if (t->kind == GE_XML_HEX) {
-        uint8_t tmp[64], *p;
-        size_t n = len / 2;
-        if (len % 2 || n > sizeof(tmp) || ((t->flags & GE_XML_S_MAXLEN) && n > t->maxlen) ||
-            ((t->flags & GE_XML_S_MINLEN) && n < t->minlen))
-            return 1;
-        unsigned bad = 0; /* an invalid digit's hex1 - 1 is UINT_MAX: checked once, after the loop */
-        size_t i = 0;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        for (; 2 * i + 8 <= len; i += 4)
-            if (hex8(s + 2 * i, tmp + i) < 0)
-                return 1;
-#endif
-        for (; i < n; i++) {
-            unsigned hi = hex1[(unsigned char)s[2 * i]] - 1u, lo = hex1[(unsigned char)s[2 * i + 1]] - 1u;
-            bad |= hi | lo;
-            tmp[i] = (uint8_t)(hi << 4 | lo);
-        }
-        if (bad > 15)
-            return 1;
-        if (!(p = ge_arena_alloc(arena, n ? n : 1, 1)))
-            return ge_arena_error(arena);
-        memcpy(p, tmp, n);
-        ((ge_xml_bytes_t *)value)->data = p;
-        ((ge_xml_bytes_t *)value)->len = n;
-        return 0;
-    }
+    if (t->kind == GE_XML_HEX)
+        return parse_fast_hex(t, s, len, arena, value);
     return 1;
+}
+
+/* ge__xml_parse_fast() for hexBinary: out of line, so that its buffer does not cost the other
+ * kinds' calls a stack frame. */
+static __attribute__((noinline)) int parse_fast_hex(const ge_xml_stype_t *t, const char *s, size_t len,
+                                                    ge_arena_t *arena, void *value)
+{
+    uint8_t tmp[64], *p;
+    size_t n = len / 2;
+    if (len % 2 || n > sizeof(tmp) || ((t->flags & GE_XML_S_MAXLEN) && n > t->maxlen) ||
+        ((t->flags & GE_XML_S_MINLEN) && n < t->minlen))
+        return 1;
+    unsigned bad = 0; /* an invalid digit's hex1 - 1 is UINT_MAX: checked once, after the loop */
+    size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; 2 * i + 8 <= len; i += 4)
+        if (hex8(s + 2 * i, tmp + i) < 0)
+            return 1;
+#endif
+    for (; i < n; i++) {
+        unsigned hi = hex1[(unsigned char)s[2 * i]] - 1u, lo = hex1[(unsigned char)s[2 * i + 1]] - 1u;
+        bad |= hi | lo;
+        tmp[i] = (uint8_t)(hi << 4 | lo);
+    }
+    if (bad > 15)
+        return 1;
+    if (!(p = ge_arena_alloc(arena, n ? n : 1, 1)))
+        return ge_arena_error(arena);
+    memcpy(p, tmp, n);
+    ((ge_xml_bytes_t *)value)->data = p;
+    ((ge_xml_bytes_t *)value)->len = n;
+    return 0;
 }
 
 int ge_xml_parse_value(const ge_xml_stype_t *t, char *s, size_t len, ge_arena_t *arena, void *value,
