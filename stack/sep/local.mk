@@ -32,7 +32,7 @@ tests_test_sep_run_SOURCES = tests/test_sep_run.c
 tests_test_sep_run_CFLAGS = $(GE_TEST_CFLAGS)
 tests_test_sep_run_LDADD = $(GE_TEST_LIBS)
 TESTS += tests/test_sep_run
-CLEANFILES += test_sep_run-report.json
+CLEANFILES += test_sep_run-report.json test_sep_run-agg-report.json
 
 if GE_FUZZ
 GE_FUZZERS += tests/fuzz/fuzz_sep
