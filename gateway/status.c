@@ -206,15 +206,15 @@ static int write_atomic(const ge_buf_t *buf, const char *path, const ge_log_t *l
 
 int gw_status_write_file(const gw_status_t *s, const char *path, const ge_log_t *log)
 {
-    ge_buf_t buf;
+    json_t *j;
     int err;
 
     if (!s || !path || !*path)
         return GE_ERR_INVALID;
-    ge_buf_init(&buf, NULL, 0);
-    if (!(err = gw_status_render(s, &buf)))
-        err = write_atomic(&buf, path, log);
-    ge_buf_free(&buf);
+    if ((err = gw_status_to_json(s, &j)))
+        return err;
+    err = gw_status_write_json(j, path, log);
+    json_decref(j);
     return err;
 }
 

@@ -464,27 +464,30 @@ static inline bool colon_ahead(const char *s)
     return ((x - ones) & ~x & ones * 0x80) != 0;
 }
 
-/* Q's namespace when Q is an unprefixed element name: the innermost default declaration's (its
- * schema index resolved once per declaration), or none (Q's uri "", GE_XML_NO_NS). */
-static inline void default_ns(ge_xml_decoder_t *d, qname_t *q)
+/* Q's namespace is declaration B's: its URI, and its index in the current schema (resolved once
+ * per declaration, then names are matched by comparing integers). */
+static inline void bound_ns(ge_xml_decoder_t *d, nsbind_t *b, qname_t *q)
 {
-    nsbind_t *b;
-
-    q->uri = "";
-    q->urilen = 0;
-    q->ns = GE_XML_NO_NS;
-    if (!d->def)
-        return;
-    b = &d->bind[d->def - 1];
     q->uri = d->nsdecl.data + b->off + b->plen + 1;
     q->urilen = b->ulen;
     if (b->schema != d->schema) {
-        /* resolved once per declaration, then names are matched by comparing integers */
         resolve_ns(d, q);
         b->ns = q->ns;
         b->schema = d->schema;
     }
     q->ns = b->ns;
+}
+
+/* Q's namespace when Q is an unprefixed element name: the innermost default declaration's (its
+ * schema index resolved once per declaration), or none (Q's uri "", GE_XML_NO_NS). */
+static inline void default_ns(ge_xml_decoder_t *d, qname_t *q)
+{
+    q->uri = "";
+    q->urilen = 0;
+    q->ns = GE_XML_NO_NS;
+    if (!d->def)
+        return;
+    bound_ns(d, &d->bind[d->def - 1], q);
 }
 
 /* NAME, a QName as expat reports it without namespace processing, split and resolved with the
@@ -523,15 +526,7 @@ static inline __attribute__((always_inline)) bool qresolve(ge_xml_decoder_t *d, 
         FAIL(d, GE_ERR_PARSE, "prefix '%.*s' of '%s' is not declared", (int)(colon - name), name, name);
         return false;
     }
-    q->uri = d->nsdecl.data + b->off + b->plen + 1;
-    q->urilen = b->ulen;
-    if (b->schema != d->schema) {
-        /* resolved once per declaration, then names are matched by comparing integers */
-        resolve_ns(d, q);
-        b->ns = q->ns;
-        b->schema = d->schema;
-    }
-    q->ns = b->ns;
+    bound_ns(d, b, q);
     return true;
 }
 
