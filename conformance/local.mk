@@ -111,7 +111,8 @@ CLEANFILES += conformance/cases_data.c
 EXTRA_DIST += tests/fuzz/corpus/fuzz_catalogue/oadr3.tsv tests/fuzz/corpus/fuzz_catalogue/reasons.tsv tests/fuzz/corpus/fuzz_case/sample.case tests/fuzz/corpus/fuzz_case/has-bits.case
 EXTRA_DIST += tests/fuzz/corpus/fuzz_case/handshake.case
 EXTRA_DIST += tests/fuzz/fuzz_cf_dnssd.c tests/fuzz/corpus/fuzz_cf_dnssd/query.seed
-EXTRA_DIST += $(GE_CF_CASES) tests/data/conformance/test_client.py tests/data/conformance/CORE-005.case \
+EXTRA_DIST += $(GE_CF_CASES) tests/data/conformance/test_client.py tests/data/conformance/hostile_client.py \
+	tests/data/conformance/CORE-005.case \
 	tests/data/conformance/COMM-002.case
 
 gridedge_SOURCES += $(GE_CF_SOURCES) conformance/server.c conformance/server.h conformance/headend.c \

@@ -31,12 +31,13 @@ static void test_oadr20b_cases(void)
 {
     char *argv[] = { (char *)proc_gridedge(), "conformance", "run", "--suite", "oadr20b", "--case", "N1_0040",
                      "--case", "E1_1020", "--case", "E1_1040", "--case", "A_E1_0230", "--case", "N1_0020",
-                     "--case", "R1_3010", "--case", "R1_3140", "--case", "E1_1050", "--case", "E1_1027", "--",
+                     "--case", "R1_3010", "--case", "R1_3140", "--case", "E1_1050", "--case", "E1_1027",
+                     "--case", "R1_3050", "--",
                      (char *)proc_gridedge(), "oadr", "run", "--vtn", "{url}", "--ven-name", "{ven_name}",
                      "--version", "2.0b", "--state-dir", "{state_dir}", "--status-file", "{status_file}",
                      "--duration", "{duration}", "--opt-out", "EV-1050-B", NULL };
     static const char *const ids[] = { "N1_0040", "E1_1020", "E1_1040", "A_E1_0230",
-                                       "N1_0020", "R1_3010", "R1_3140", "E1_1050", "E1_1027" };
+                                       "N1_0020", "R1_3010", "R1_3140", "E1_1050", "E1_1027", "R1_3050" };
     proc_result_t r = proc_expect_passes(argv, ids, sizeof(ids) / sizeof(ids[0]), 400000);
     proc_result_free(&r);
 }
@@ -70,11 +71,11 @@ static void remove_tree(const char *dir)
 static void test_oadr20b_push(void)
 {
     char *argv[] = { (char *)proc_gridedge(), "conformance", "run", "--suite", "oadr20b", "--case", "E0_6020",
-                     "--case", "R0_8010", "--case", "N0_5040", "--",
+                     "--case", "R0_8010", "--case", "N0_5040", "--case", "R0_8060", "--",
                      (char *)proc_gridedge(), "oadr", "run", "--vtn", "{url}", "--ven-name", "{ven_name}",
                      "--push-port", "0", "--state-dir", "{state_dir}", "--status-file", "{status_file}",
                      "--duration", "{duration}", NULL };
-    static const char *const ids[] = { "E0_6020", "R0_8010", "N0_5040" };
+    static const char *const ids[] = { "E0_6020", "R0_8010", "N0_5040", "R0_8060" };
     proc_result_t r = proc_expect_passes(argv, ids, sizeof(ids) / sizeof(ids[0]), 120000);
     proc_result_free(&r);
 }

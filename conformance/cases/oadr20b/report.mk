@@ -7,6 +7,8 @@ GE_CF_CASES += \
 	conformance/cases/oadr20b/R0_8030.case \
 	conformance/cases/oadr20b/R0_8040.case \
 	conformance/cases/oadr20b/R0_8045.case \
+	conformance/cases/oadr20b/R0_8050.case \
+	conformance/cases/oadr20b/R0_8060.case \
 	conformance/cases/oadr20b/R0_8070.case \
 	conformance/cases/oadr20b/R0_8080.case \
 	conformance/cases/oadr20b/R0_8090.case \
@@ -26,6 +28,8 @@ GE_CF_CASES += \
 	conformance/cases/oadr20b/R1_3030.case \
 	conformance/cases/oadr20b/R1_3040.case \
 	conformance/cases/oadr20b/R1_3045.case \
+	conformance/cases/oadr20b/R1_3050.case \
+	conformance/cases/oadr20b/R1_3060.case \
 	conformance/cases/oadr20b/R1_3070.case \
 	conformance/cases/oadr20b/R1_3080.case \
 	conformance/cases/oadr20b/R1_3090.case \
