@@ -57,7 +57,7 @@ static int agg_new(gw_client_run_t *r, struct event_base *base, gw_store_t *stor
     gw_sep_agg_t *a = NULL;
     int rc;
 
-    (void)store; /* each EndDevice has a store of its own under the state dir */
+    sr->so->store = store; /* the aggregator's own link's (its clock); each EndDevice has its own */
     rc = gw_sep_agg_new(&a, base, sr->so, sr->agg_site, r->state_dir, err, errlen);
     r->link = a;
     return rc;

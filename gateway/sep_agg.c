@@ -236,6 +236,7 @@ int gw_sep_agg_new(gw_sep_agg_t **out, struct event_base *base, const gw_sep_opt
     a->base = base;
     a->opts = *opts;
     a->opts.aggregator = 0;
+    a->opts.store = NULL; /* each EndDevice's store is its own (STATE_DIR/edev-LFDI) */
     a->site_opts = *site;
     a->site_opts.status_file = NULL;
     a->status_file = site->status_file;
@@ -250,7 +251,6 @@ int gw_sep_agg_new(gw_sep_agg_t **out, struct event_base *base, const gw_sep_opt
     lo = *opts;
     lo.aggregator = 1;
     lo.notify = "off"; /* it subscribes to nothing: it has no EndDevice of its own */
-    lo.store = NULL;
     if ((rc = gw_sep_link_new(&a->list_link, base, &lo, err, errlen)) < 0) {
         free(a);
         return rc;

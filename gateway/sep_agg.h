@@ -15,9 +15,10 @@ struct event_base;
 
 typedef struct gw_sep_agg gw_sep_agg_t;
 
-/* OPTS as for one link (their identity is the aggregator's; nmi must be NULL), SITE the options of
- * each EndDevice's site (its status_file is the aggregate's), STATE_DIR (may be NULL) holds a
- * store per EndDevice, in "edev-LFDI" under it.  0, or < 0 with a message in ERR. */
+/* OPTS as for one link (their identity is the aggregator's; nmi must be NULL; their store, if any, is
+ * the aggregator's own link's), SITE the options of each EndDevice's site (its status_file is the
+ * aggregate's), STATE_DIR (may be NULL) holds a store per EndDevice, in "edev-LFDI" under it.  0, or
+ * < 0 with a message in ERR. */
 int gw_sep_agg_new(gw_sep_agg_t **out, struct event_base *base, const gw_sep_opts_t *opts,
                    const gw_site_opts_t *site, const char *state_dir, char *err, size_t errlen);
 void gw_sep_agg_free(gw_sep_agg_t *a);
