@@ -1,6 +1,7 @@
 /* cmd_sep.c - `gridedge sep run`: the IEEE 2030.5 (CSIP) client driving a site (CLI-CONTRACT.md). */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -11,6 +12,7 @@
 #include <event2/event.h>
 
 #include <gridedge/error.h>
+#include <gridedge/pki.h>
 
 #include "gateway/cli.h"
 #include "gateway/client_run.h"
@@ -133,7 +135,8 @@ int gw_cmd_sep(int argc, char **argv)
         { "adapter-config", required_argument, NULL, 'C' }, { "nmi", required_argument, NULL, 'n' },
         { "profile", required_argument, NULL, 'P' },     { "dnssd", required_argument, NULL, 'D' },
         { "notify", required_argument, NULL, 'N' },     { "demand-response", no_argument, NULL, 'R' },
-        { "aggregator", no_argument, NULL, 'G' },       { NULL, 0, NULL, 0 }
+        { "aggregator", no_argument, NULL, 'G' },       { "register-edev", required_argument, NULL, 'E' },
+        { NULL, 0, NULL, 0 }
     };
     const gw_command_t *cmd = gw_command_find("sep");
     gw_sep_opts_t so;
@@ -144,6 +147,10 @@ int gw_cmd_sep(int argc, char **argv)
     int verbose = 0, aggregator = 0, c;
     ge_log_t log = { gw_log_stderr, NULL, GE_LOG_WARN };
     sep_run_t run;
+    sep_end_device_t reg[SEP_MAX_END_DEVICES];
+    char reg_nmi_text[SEP_MAX_END_DEVICES][33];
+    const char *reg_nmi[SEP_MAX_END_DEVICES];
+    size_t n_reg = 0;
     char *end;
 
     if (argc >= 2 && strcmp(argv[1], "discover") == 0)
@@ -192,6 +199,29 @@ int gw_cmd_sep(int argc, char **argv)
         case 'C': site_opts.adapter_config = optarg; break;
         case 'R': so.demand_response = 1; break;
         case 'G': aggregator = 1; break;
+        case 'E': {
+            const char *colon = strchr(optarg, ':');
+            size_t len = colon ? (size_t)(colon - optarg) : strlen(optarg);
+            if (n_reg == SEP_MAX_END_DEVICES)
+                return gw_usage_error(cmd, "--register-edev: at most %d EndDevices", SEP_MAX_END_DEVICES);
+            memset(&reg[n_reg], 0, sizeof(reg[n_reg]));
+            if (len != 40)
+                return gw_usage_error(cmd, "--register-edev needs LFDI[:NMI] with an LFDI of 40 hex digits, not '%s'",
+                                      optarg);
+            for (int i = 0; i < 40; i++) {
+                if (!isxdigit((unsigned char)optarg[i]))
+                    return gw_usage_error(cmd, "--register-edev: '%.40s' is not an LFDI of 40 hex digits", optarg);
+                reg[n_reg].lfdi[i] = (char)toupper((unsigned char)optarg[i]);
+            }
+            if (ge_sfdi_from_lfdi(reg[n_reg].lfdi, &reg[n_reg].sfdi) < 0)
+                return gw_usage_error(cmd, "--register-edev: '%.40s' is not an LFDI of 40 hex digits", optarg);
+            if (colon && (!colon[1] || strlen(colon + 1) > 32))
+                return gw_usage_error(cmd, "--register-edev: the NMI after ':' needs 1 to 32 characters");
+            snprintf(reg_nmi_text[n_reg], sizeof(reg_nmi_text[n_reg]), "%s", colon ? colon + 1 : "");
+            reg_nmi[n_reg] = colon ? reg_nmi_text[n_reg] : NULL;
+            n_reg++;
+            break;
+        }
         case 'S': state_dir = optarg; break;
         case 'f': site_opts.status_file = optarg; break;
         case 'v': verbose = 1; break;
@@ -240,6 +270,11 @@ int gw_cmd_sep(int argc, char **argv)
         return gw_usage_error(cmd, "--server must be an http:// or https:// URL");
     if (aggregator && so.nmi)
         return gw_usage_error(cmd, "--nmi names one site's connection point; an aggregator's EndDevices have their own");
+    if (n_reg && !aggregator)
+        return gw_usage_error(cmd, "--register-edev names an aggregator's sites: it needs --aggregator");
+    so.agg_register = reg;
+    so.agg_register_nmi = reg_nmi;
+    so.n_agg_register = n_reg;
 
     so.log = &log;
     site_opts.adapter = adapter;

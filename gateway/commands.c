@@ -40,7 +40,8 @@ const gw_command_t gw_commands[] = {
       "                 [--state-dir DIR] [--duration SECONDS] [--status-file FILE] [--verbose]\n"
       "                 [--pin PIN] [--seed N] [--adapter-config \"key=value ...\"]\n"
       "                 [--profile auto|csip|csip-aus] [--nmi ID] [--dnssd IPV4:PORT]\n"
-      "                 [--notify ADDR[:PORT]|off] [--demand-response] [--aggregator]\n"
+      "                 [--notify ADDR[:PORT]|off] [--demand-response]\n"
+      "                 [--aggregator [--register-edev LFDI[:NMI]]...]\n"
       "    URL is the DeviceCapability URL, e.g. https://host:port/dcap.  https:// uses the CSIP TLS\n"
       "    profile with the client certificate (identity from it); http:// takes the identity from\n"
       "    --lfdi.  --duration: stop after that many seconds (else at SIGTERM/SIGINT).  CSIP-AUS is\n"
@@ -54,6 +55,9 @@ const gw_command_t gw_commands[] = {
       "    --aggregator: the certificate is a CSIP aggregator's; the client acts for every EndDevice\n"
       "    the server's EndDeviceList names (each with a site of its own, its notifications on the\n"
       "    next ports after --notify's), and the status file sums them (each under \"devices\").\n"
+      "    --register-edev: an EndDevice of the aggregator's own sites, POSTed to the EndDeviceList\n"
+      "    when the server does not list it (in-band registration), with its CSIP-AUS connection\n"
+      "    point NMI when given (repeat for each site, at most 32).\n"
       "gridedge sep discover [--dnssd IPV4:PORT] [--timeout SECONDS]\n"
       "    List the IEEE 2030.5 servers DNS-SD finds: \"URL<TAB>instance\" per line.\n",
       gw_cmd_sep },

@@ -104,6 +104,11 @@ static void dev_open(gw_sep_agg_t *a, agg_dev_t *d, double now)
         o.notify = notify;
     }
     o.store = d->store;
+    o.agg_register = NULL;
+    o.n_agg_register = 0;
+    for (size_t r = 0; r < a->opts.n_agg_register; r++) /* one of our own sites: its connection point */
+        if (strcmp(a->opts.agg_register[r].lfdi, d->ed.lfdi) == 0 && a->opts.agg_register_nmi)
+            o.nmi = a->opts.agg_register_nmi[r];
     o.acts_for_lfdi = d->ed.lfdi;
     o.acts_for_sfdi = d->ed.sfdi;
     if (gw_site_new(&d->site, &so, now, err, sizeof(err)) < 0 ||

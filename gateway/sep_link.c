@@ -390,6 +390,8 @@ int gw_sep_link_new(gw_sep_link_t **out, struct event_base *base, const gw_sep_o
     cfg.seed = o->acts_for_lfdi ? o->seed ^ (o->acts_for_sfdi * 0x9E3779B97F4A7C15ull) : o->seed;
     cfg.demand_response = o->demand_response;
     cfg.aggregator = o->aggregator;
+    cfg.agg_register = o->agg_register;
+    cfg.n_agg_register = o->n_agg_register;
     cfg.acts_for = o->acts_for_lfdi != NULL;
     cfg.log = o->log;
     rc = sep_client_new(&l->eng, &cfg);

@@ -34,6 +34,12 @@ typedef struct gw_sep_opts {
      * than for the certificate's identity (sep_client_config_t.acts_for).  NULL: the identity's. */
     const char *acts_for_lfdi;
     uint64_t acts_for_sfdi;
+    /* An aggregator's own sites: the EndDevices it registers in band when the server does not list
+     * them (sep_client_config_t.agg_register; with aggregator), and each one's CSIP-AUS connection
+     * point id (agg_register_nmi[i], NULL: none; gateway/sep_agg.c gives it to that EndDevice's link). */
+    const sep_end_device_t *agg_register;
+    const char *const *agg_register_nmi;
+    size_t n_agg_register;
     gw_store_t *store;     /* may be NULL: then nothing survives a restart */
     const ge_log_t *log;
     /* The clock (unix seconds); NULL = the wall clock.  The demo runs a faster one. */

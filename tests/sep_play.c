@@ -422,6 +422,7 @@ typedef struct agg_play {
     agg_dev_t dev[AGG_MAX];
     size_t n;
     unsigned next_uri;
+    const sep_play_sites_t *sites;
 } agg_play_t;
 
 static sep_client_t *route_agg(void *ud, const char *url)
@@ -456,6 +457,9 @@ static void agg_sync(agg_play_t *a, const sep_end_device_t *list, size_t n)
         sep_client_config_t cfg = { .dcap_path = "/dcap", .lfdi = d->ed.lfdi, .sfdi = d->ed.sfdi, .acts_for = 1,
                                     .seed = 7 ^ (d->ed.sfdi * 0x9E3779B97F4A7C15ull), .min_poll_s = 1,
                                     .notify_uri = d->uri };
+        for (size_t s = 0; a->sites && s < a->sites->n; s++) /* one of its own sites: its connection point */
+            if (strcmp(a->sites->reg[s].lfdi, d->ed.lfdi) == 0 && a->sites->nmi)
+                cfg.connection_point_id = a->sites->nmi[s];
         CU_ASSERT_EQUAL_FATAL(sep_client_new(&d->eng, &cfg), 0);
     }
     for (size_t k = 0; k < old.n; k++)
@@ -499,10 +503,11 @@ static char *agg_status(json_t *devices, double server_time)
     return text;
 }
 
-void sep_play_agg(const cf_case_t *c, sep_play_run_t *r)
+void sep_play_agg(const cf_case_t *c, sep_play_run_t *r, const sep_play_sites_t *sites)
 {
     sep_client_config_t cfg = { .dcap_path = "/dcap", .lfdi = SEP_PLAY_LFDI, .sfdi = SEP_PLAY_SFDI, .aggregator = 1,
-                                .seed = 7, .min_poll_s = 1 };
+                                .seed = 7, .min_poll_s = 1, .agg_register = sites ? sites->reg : NULL,
+                                .n_agg_register = sites ? sites->n : 0 };
     sep_client_t *list = NULL;
     static agg_play_t a;
     unsigned fired[CF_CASE_MAX_ACTIONS] = { 0 };
@@ -513,6 +518,7 @@ void sep_play_agg(const cf_case_t *c, sep_play_run_t *r)
     cf_captures_t captures = { 0 };
 
     memset(&a, 0, sizeof(a));
+    a.sites = sites;
     play_vars(c, &vars, sfdi, sizeof(sfdi), &captures);
     CU_ASSERT_EQUAL_FATAL(sep_client_new(&list, &cfg), 0);
     for (double t = 0; t <= c->duration + 1e-9; t += STEP) {
@@ -609,7 +615,7 @@ size_t sep_play_suite(const char *suite, const char *const *ids, size_t n, const
 /* Play the cases IDS of SUITE to the engine (AGG: as an aggregator, else a DER client with DEV), as
  * sep_play_suite() says. */
 static size_t play_suite(const char *suite, const char *const *ids, size_t n, const char *xsd_file,
-                         const sep_play_device_t *dev, int agg)
+                         const sep_play_device_t *dev, int agg, const sep_play_sites_t *sites)
 {
     xsd_t *xsd = xsd_dir() ? xsd_load(xsd_file) : NULL;
     size_t validated = 0;
@@ -627,7 +633,7 @@ static size_t play_suite(const char *suite, const char *const *ids, size_t n, co
         CU_ASSERT_EQUAL_FATAL(rc, 0);
         memset(&r, 0, sizeof(r));
         if (agg) {
-            sep_play_agg(&c, &r);
+            sep_play_agg(&c, &r, sites);
         } else {
             sep_client_stats_t st = sep_play(&c, &r, NULL, dev);
             CU_ASSERT_TRUE(st.time_known);
@@ -662,12 +668,13 @@ static size_t play_suite(const char *suite, const char *const *ids, size_t n, co
 size_t sep_play_suite_dev(const char *suite, const char *const *ids, size_t n, const char *xsd_file,
                           const sep_play_device_t *dev)
 {
-    return play_suite(suite, ids, n, xsd_file, dev, 0);
+    return play_suite(suite, ids, n, xsd_file, dev, 0, NULL);
 }
 
-size_t sep_play_suite_agg(const char *suite, const char *const *ids, size_t n, const char *xsd_file)
+size_t sep_play_suite_agg(const char *suite, const char *const *ids, size_t n, const char *xsd_file,
+                          const sep_play_sites_t *sites)
 {
-    return play_suite(suite, ids, n, xsd_file, NULL, 1);
+    return play_suite(suite, ids, n, xsd_file, NULL, 1, sites);
 }
 
 void sep_play_suite_fails(const char *suite, const char *const *ids, size_t n)

@@ -63,10 +63,19 @@ typedef struct sep_play_run {
 sep_client_stats_t sep_play(const cf_case_t *c, sep_play_run_t *r, const ge_mem_t *mem, const sep_play_device_t *dev);
 void sep_play_run_free(sep_play_run_t *r);
 
+/* An aggregator's own sites (`sep run --aggregator --register-edev LFDI:NMI`): the EndDevices it
+ * registers in band, and each one's connection point (nmi[i], NULL: none). */
+typedef struct sep_play_sites {
+    const sep_end_device_t *reg;
+    const char *const *nmi;
+    size_t n;
+} sep_play_sites_t;
+
 /* Play case C to an aggregator, as `gridedge sep run --aggregator` runs: an engine that reads the
- * EndDeviceList (config.aggregator) and an engine acting for each EndDevice listed, each driving an
- * ideal device of its own; the status samples sum the devices and list each under "devices". */
-void sep_play_agg(const cf_case_t *c, sep_play_run_t *r);
+ * EndDeviceList (config.aggregator, registering SITES when not NULL) and an engine acting for each
+ * EndDevice listed, each driving an ideal device of its own; the status samples sum the devices and
+ * list each under "devices". */
+void sep_play_agg(const cf_case_t *c, sep_play_run_t *r, const sep_play_sites_t *sites);
 
 /* Judge every expectation of C on R; print the failures (unless ID is NULL).  Returns the number failed. */
 int sep_play_judge(const char *id, const cf_case_t *c, const sep_play_run_t *r);
@@ -81,7 +90,8 @@ size_t sep_play_suite(const char *suite, const char *const *ids, size_t n, const
 size_t sep_play_suite_dev(const char *suite, const char *const *ids, size_t n, const char *xsd_file,
                           const sep_play_device_t *dev);
 /* The same, to an aggregator (sep_play_agg()). */
-size_t sep_play_suite_agg(const char *suite, const char *const *ids, size_t n, const char *xsd_file);
+size_t sep_play_suite_agg(const char *suite, const char *const *ids, size_t n, const char *xsd_file,
+                          const sep_play_sites_t *sites);
 /* The cases IDS of SUITE each fail against a DER client (the ideal device): CUnit assertions. */
 void sep_play_suite_fails(const char *suite, const char *const *ids, size_t n);
 

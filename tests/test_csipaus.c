@@ -54,6 +54,13 @@ static const char *const demand_response[] = { "DRA-01", "DRA-02", "DRD-01", "DR
  * plays them as one, and as a DER client, which fails them). */
 static const char *const aggregating[] = { "P-01" };
 
+/* An aggregator that registers its own sites' EndDevices in band (sep run --aggregator
+ * --register-edev LFDI:NMI ...): the LFDIs, SFDIs and NMIs GE-CSIPAUS-002 expects. */
+static const char *const registering[] = { "GE-CSIPAUS-002" };
+static const sep_end_device_t own_sites[] = { { "5A1C3D7E92B04F6681A7C3E5D2F0918B7C6E4A21", 241888030493ull, "" },
+                                               { "C47E0B9D3A6F5128E0D4B7A92C1F6E83D5B0A974", 527455175234ull, "" } };
+static const char *const own_nmis[] = { "4123456701", "4123456702" };
+
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 static int listed(const char *const *ids, size_t n, const char *id)
@@ -113,11 +120,41 @@ static void test_demand_response_cases_pass(void)
  * valid; a DER client fails it. */
 static void test_aggregator_case(void)
 {
-    size_t validated = sep_play_suite_agg(SUITE, aggregating, N_OF(aggregating), "csipaus/csipaus-core.xsd");
+    size_t validated = sep_play_suite_agg(SUITE, aggregating, N_OF(aggregating), "csipaus/csipaus-core.xsd", NULL);
 
     if (xsd_dir())
         CU_ASSERT(validated > 0);
     sep_play_suite_fails(SUITE, aggregating, N_OF(aggregating));
+}
+
+/* GE-CSIPAUS-002 passes against an aggregator that registers its sites (each POSTed once, valid, then
+ * acted for with its NMI); one that registers nothing, or only one of them, and a DER client fail it. */
+static void test_aggregator_registers_its_sites(void)
+{
+    sep_play_sites_t sites = { own_sites, own_nmis, N_OF(own_sites) }, one = { own_sites, own_nmis, 1 };
+    static sep_play_run_t r;
+    cf_case_t c;
+    ge_arena_t *a;
+    size_t validated = sep_play_suite_agg(SUITE, registering, N_OF(registering), "csipaus/csipaus-core.xsd", &sites);
+
+    if (xsd_dir())
+        CU_ASSERT(validated > 0);
+    sep_play_suite_fails(SUITE, registering, N_OF(registering));
+    a = load(registering[0], &c);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    memset(&r, 0, sizeof(r));
+    sep_play_agg(&c, &r, NULL);
+    CU_ASSERT(sep_play_failures(&c, &r) > 0);
+    sep_play_run_free(&r);
+    memset(&r, 0, sizeof(r));
+    sep_play_agg(&c, &r, &one);
+    CU_ASSERT(sep_play_failures(&c, &r) > 0);
+    size_t posts = 0;
+    for (size_t k = 0; k < r.n_ex; k++)
+        posts += strcmp(r.ex[k].method, "POST") == 0 && strcmp(r.ex[k].path, "/edev") == 0;
+    CU_ASSERT_EQUAL(posts, 1); /* the one it registers, once */
+    sep_play_run_free(&r);
+    ge_arena_free(a);
 }
 
 /* Without demand response the client reports no DRM (operationalModeStatus 2 or 1, no alarmStatus,
@@ -421,7 +458,7 @@ static void test_every_case_classified(void)
         scripted++;
         int in = listed(supported, N_OF(supported), id) || listed(subscribing, N_OF(subscribing), id) ||
                  listed(negotiating, N_OF(negotiating), id) || listed(demand_response, N_OF(demand_response), id) ||
-                 listed(aggregating, N_OF(aggregating), id);
+                 listed(aggregating, N_OF(aggregating), id) || listed(registering, N_OF(registering), id);
         if (!in)
             fprintf(stderr, "%s: scripted but not in the supported list\n", id);
         CU_ASSERT_EQUAL(in, 1);
@@ -436,8 +473,10 @@ static void test_every_case_classified(void)
         CU_ASSERT_PTR_NOT_NULL(cf_catalogue_find(&cat, demand_response[i]));
     for (size_t i = 0; i < N_OF(aggregating); i++)
         CU_ASSERT_PTR_NOT_NULL(cf_catalogue_find(&cat, aggregating[i]));
+    for (size_t i = 0; i < N_OF(registering); i++)
+        CU_ASSERT_PTR_NOT_NULL(cf_catalogue_find(&cat, registering[i]));
     CU_ASSERT_EQUAL(scripted, N_OF(supported) + N_OF(subscribing) + N_OF(negotiating) + N_OF(demand_response) +
-                                  N_OF(aggregating));
+                                  N_OF(aggregating) + N_OF(registering));
     cf_catalogue_free(&cat);
 }
 
@@ -525,6 +564,7 @@ int test_register(void)
         { "a client that does nothing fails every case", test_idle_client_fails_every_case },
         { "P-02 needs the FSA list's change followed", test_fsa_change_needed },
         { "P-01 passes against an aggregator, not a DER client", test_aggregator_case },
+        { "GE-CSIPAUS-002: an aggregator registers its sites in band", test_aggregator_registers_its_sites },
         { "MUL-01 and MUL-02 need the devices switched", test_multi_der_needs_devices_switched },
         { "readings judged against the status file", test_readings_judged },
         { "a reading taken in a ramp", test_reading_in_a_ramp },

@@ -83,7 +83,7 @@ static void test_aggregator_cases(void)
                                        "AGG-004", "AGG-005", "AGG-006", "AGG-007", "AGG-008", "AGG-009",
                                        "AGG-010", "AGG-011", "AGG-012", "MAINT-001", "MAINT-003", "MAINT-004",
                                        "MAINT-005", "ERR-002" };
-    size_t validated = sep_play_suite_agg("csip", ids, sizeof(ids) / sizeof(ids[0]), "sep/sep.xsd");
+    size_t validated = sep_play_suite_agg("csip", ids, sizeof(ids) / sizeof(ids[0]), "sep/sep.xsd", NULL);
 
     if (xsd_dir())
         CU_ASSERT(validated > 100);
@@ -92,6 +92,80 @@ static void test_aggregator_cases(void)
 
 /* An aggregator's EndDevices: every page of the EndDeviceList, its own LFDI and an EndDevice without
  * an lFDI left out, a device listed twice kept once; the set follows the list as it changes. */
+/* Parse the case TEXT (named ID) into a new arena (*A; the caller frees it) and play it to an
+ * aggregator registering SITES (NULL: none) into R; every expectation must hold. */
+static void play_agg_text(const char *id, const char *text, const sep_play_sites_t *sites, ge_arena_t **a,
+                          sep_play_run_t *r)
+{
+    cf_case_t c;
+    char err[512];
+
+    CU_ASSERT_EQUAL_FATAL(ge_arena_new(a, NULL, 0, 1 << 20), 0);
+    CU_ASSERT_EQUAL_FATAL(cf_case_parse(id, text, strlen(text), *a, NULL, NULL, &c, err, sizeof(err)), 0);
+    memset(r, 0, sizeof(*r));
+    sep_play_agg(&c, r, sites);
+    CU_ASSERT_EQUAL(sep_play_judge(id, &c, r), 0);
+}
+
+/* An aggregator registering its own sites in band (config.agg_register): one the server lists already
+ * is not POSTed; a refused POST (503) is tried again after a backoff; after a 201 the list is read
+ * again at once; each is POSTed until the server takes it, then never again. */
+static void test_aggregator_registers_sites(void)
+{
+#define EDEV(N, LFDI) \
+    "<EndDevice href=\"/edev/" #N "\"><lFDI>" LFDI "</lFDI><sFDI>1</sFDI><changedTime>0</changedTime></EndDevice>"
+#define L_A "5A1C3D7E92B04F6681A7C3E5D2F0918B7C6E4A21"
+#define L_B "C47E0B9D3A6F5128E0D4B7A92C1F6E83D5B0A974"
+#define L_C "7D29E6A04C8B135F9E72D0A6B4C3F1E8A2905D6B"
+#define LIST(ALL) "<EndDeviceList xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/edev\" all=\"" #ALL "\" results=\"" #ALL "\" pollRate=\"4\">"
+    static const char text[] =
+        "case GE-T-AGG-REG\nduration 12\n"
+        "resource /dcap\n<DeviceCapability xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/dcap\"><TimeLink href=\"/tm\"/>"
+        "<EndDeviceListLink href=\"/edev\" all=\"1\"/></DeviceCapability>\nend\n"
+        "resource /tm\n<Time xmlns=\"urn:ieee:std:2030.5:ns\" href=\"/tm\" pollRate=\"900\"><currentTime>{now}</currentTime>"
+        "<dstEndTime>0</dstEndTime><dstOffset>0</dstOffset><dstStartTime>0</dstStartTime><localTime>{now}</localTime>"
+        "<quality>4</quality><tzOffset>0</tzOffset></Time>\nend\n"
+        "resource /edev\n" LIST(1) EDEV(1, L_A) "</EndDeviceList>\nend\n"
+        "reply POST /edev status 503 if-has \"" L_B "\" times 1\nend\n"
+        "reply POST /edev status 201 if-has \"" L_B "\" location /edev/2\nend\n"
+        "reply POST /edev status 201 if-has \"" L_C "\" location /edev/3\nend\n"
+        "at 5 resource /edev\n" LIST(3) EDEV(1, L_A) EDEV(2, L_B) EDEV(3, L_C) "</EndDeviceList>\nend\n"
+        "expect no-request POST /edev has \"" L_A "\"\n"
+        "expect request POST /edev has \"<lFDI>" L_B "</lFDI>\" count 2 2\n"
+        "expect request POST /edev has \"<lFDI>" L_C "</lFDI>\" count 1 1\n"
+        "expect status devices.# = 1 during 1 4\n"
+        "expect status devices.# = 3 during 10 12\n";
+#undef EDEV
+#undef LIST
+    static const sep_end_device_t own[] = { { L_A, 1, "" }, { L_B, 2, "" }, { L_C, 3, "" } };
+    sep_play_sites_t sites = { own, NULL, 3 };
+    static sep_play_run_t r;
+    ge_arena_t *a;
+
+    play_agg_text("GE-T-AGG-REG", text, &sites, &a, &r);
+    /* the refused one again only after the backoff; after each 201 the list is read at once */
+    double refused = -1, accepted = -1;
+    int reread = 0;
+    for (size_t i = 0; i < r.n_ex; i++) {
+        const cf_exchange_t *x = &r.ex[i];
+        if (strcmp(x->method, "POST") == 0 && strstr(x->body, L_B))
+            *(x->status == 503 ? &refused : &accepted) = x->t;
+        if (strcmp(x->method, "POST") == 0 && x->status == 201)
+            for (size_t k = i + 1; k < r.n_ex; k++)
+                if (strcmp(r.ex[k].method, "GET") == 0 && strncmp(r.ex[k].path, "/edev", 5) == 0) {
+                    reread += r.ex[k].t - x->t <= 0.5;
+                    break;
+                }
+    }
+    CU_ASSERT(refused >= 0 && accepted - refused >= 2.0 - 1e-9);
+    CU_ASSERT_EQUAL(reread, 2);
+    sep_play_run_free(&r);
+    ge_arena_free(a);
+#undef L_A
+#undef L_B
+#undef L_C
+}
+
 static void test_aggregator_end_devices(void)
 {
 #define EDEV(N, LFDI) \
@@ -119,14 +193,8 @@ static void test_aggregator_end_devices(void)
 #undef LIST
     static sep_play_run_t r;
     ge_arena_t *a;
-    cf_case_t c;
-    char err[512];
 
-    CU_ASSERT_EQUAL_FATAL(ge_arena_new(&a, NULL, 0, 1 << 20), 0);
-    CU_ASSERT_EQUAL_FATAL(cf_case_parse("GE-T-AGG", text, strlen(text), a, NULL, NULL, &c, err, sizeof(err)), 0);
-    memset(&r, 0, sizeof(r));
-    sep_play_agg(&c, &r);
-    CU_ASSERT_EQUAL(sep_play_judge("GE-T-AGG", &c, &r), 0);
+    play_agg_text("GE-T-AGG", text, NULL, &a, &r);
     /* the aggregator registers no EndDevice of its own */
     for (size_t i = 0; i < r.n_ex; i++)
         CU_ASSERT(strcmp(r.ex[i].method, "POST") != 0 || strcmp(r.ex[i].path, "/edev") != 0);
@@ -920,6 +988,25 @@ static void test_config_checked(void)
         cfg.notify_uri = uri; /* longer than any notificationURI we could be given */
         CU_ASSERT_EQUAL(sep_client_new(&c, &cfg), GE_ERR_INVALID);
     }
+    /* an aggregator's sites: LFDIs of 40 hex digits, at most SEP_MAX_END_DEVICES of them */
+    {
+        static sep_end_device_t sites[SEP_MAX_END_DEVICES + 1];
+        for (size_t i = 0; i < SEP_MAX_END_DEVICES + 1; i++)
+            snprintf(sites[i].lfdi, sizeof(sites[i].lfdi), "%040zx", i + 1);
+        cfg.notify_uri = NULL;
+        cfg.aggregator = 1;
+        cfg.agg_register = sites;
+        cfg.n_agg_register = SEP_MAX_END_DEVICES;
+        CU_ASSERT_EQUAL(sep_client_new(&c, &cfg), 0);
+        sep_client_free(c);
+        cfg.n_agg_register = SEP_MAX_END_DEVICES + 1;
+        CU_ASSERT_EQUAL(sep_client_new(&c, &cfg), GE_ERR_INVALID);
+        cfg.n_agg_register = 1;
+        sites[0].lfdi[7] = 'g';
+        CU_ASSERT_EQUAL(sep_client_new(&c, &cfg), GE_ERR_INVALID);
+        cfg.agg_register = NULL;
+        CU_ASSERT_EQUAL(sep_client_new(&c, &cfg), GE_ERR_INVALID);
+    }
 }
 
 /* CSIP-AUS Annex C: opModFixedW to AS/NZS 4755 DRM.  The nine documented points (DRM0 is
@@ -1104,6 +1191,7 @@ int test_register(void)
         { "csip cases in simulated time", test_cases_in_simulated_time },
         { "aggregator cases", test_aggregator_cases },
         { "aggregator EndDevices", test_aggregator_end_devices },
+        { "aggregator registers its sites in band", test_aggregator_registers_sites },
         { "failmalloc", test_failmalloc },
         { "DER faults become LogEvents", test_logevents },
         { "DERStatus aggregates the site's devices", test_der_status_aggregates_devices },

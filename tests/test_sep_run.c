@@ -92,6 +92,21 @@ static void test_aggregator_over_tls(void)
     proc_result_free(&r);
 }
 
+/* `sep run --aggregator --register-edev LFDI:NMI` over TLS: the server lists none of the aggregator's
+ * sites; it registers each in band, then acts for each with its connection point (GE-CSIPAUS-002). */
+static void test_aggregator_registers_over_tls(void)
+{
+    char *argv[] = { (char *)proc_gridedge(), "conformance", "run", "--suite", "csip-aus", "--case", "GE-CSIPAUS-002",
+                     "--", (char *)proc_gridedge(), "sep", "run", "--aggregator", "--register-edev",
+                     "5A1C3D7E92B04F6681A7C3E5D2F0918B7C6E4A21:4123456701", "--register-edev",
+                     "c47e0b9d3a6f5128e0d4b7a92c1f6e83d5b0a974:4123456702", "--server", "{url}", "--ca", "{ca}",
+                     "--cert", "{cert}", "--key", "{key}", "--pin", "111115", "--state-dir", "{state_dir}",
+                     "--status-file", "{status_file}", "--duration", "{duration}", NULL };
+    static const char *const ids[] = { "GE-CSIPAUS-002" };
+    proc_result_t r = proc_expect_passes(argv, ids, 1, 120000);
+    proc_result_free(&r);
+}
+
 /* Plain http for test servers: the identity comes from --lfdi. */
 static void test_plain_http(void)
 {
@@ -151,6 +166,12 @@ static void test_usage(void)
         /* an aggregator's EndDevices have connection points of their own */
         { "sep", "run", "--aggregator", "--nmi", "4123456789", "--server", "http://127.0.0.1:1/dcap", "--lfdi",
           "3E4F45AB31EDFE5B67E343E5E4562E31984E23E5", NULL },
+        /* an aggregator's own sites: 40 hex digits each, an NMI of 1 to 32 characters, only with --aggregator */
+        { "sep", "run", "--register-edev", "5A1C3D7E92B04F6681A7C3E5D2F0918B7C6E4A21", "--server",
+          "http://127.0.0.1:1/dcap", "--lfdi", "3E4F45AB31EDFE5B67E343E5E4562E31984E23E5", NULL },
+        { "sep", "run", "--aggregator", "--register-edev", "5A1C3D7E:4123456701", NULL },
+        { "sep", "run", "--aggregator", "--register-edev", "5A1C3D7E92B04F6681A7C3E5D2F0918B7C6E4AZZ", NULL },
+        { "sep", "run", "--aggregator", "--register-edev", "5A1C3D7E92B04F6681A7C3E5D2F0918B7C6E4A21:", NULL },
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         proc_expect_usage(bad[i]);
@@ -164,6 +185,7 @@ int test_register(void)
         { "plain http", test_plain_http },
         { "CSIP cases over TLS", test_csip_over_tls },
         { "aggregator over TLS", test_aggregator_over_tls },
+        { "aggregator registering its sites over TLS", test_aggregator_registers_over_tls },
         { NULL, NULL },
     };
     return test_add_suite("sep run", cases);

@@ -152,6 +152,21 @@ typedef struct edev_set {
     size_t dropped;       /* more than there is room for */
 } edev_set_t;
 
+/* An aggregator's state: the EndDevices listed, and those it registers in band (cfg.agg_register). */
+typedef struct agg_state {
+    edev_set_t walk;      /* read so far this round */
+    edev_set_t done;      /* the last complete read */
+    struct {
+        sep_end_device_t d;
+        int registered;   /* the server took it (2xx with a Location): never POSTed again */
+        int seen, listed; /* in the pages read so far this round; in the last complete read */
+        double next, backoff;
+    } reg[SEP_MAX_END_DEVICES];
+    size_t n_reg;
+    int reg_out;          /* 1 + the index of the one POSTed, 0: none */
+    char list[SEP_PATH_MAX]; /* the EndDeviceList they are POSTed to (once read whole) */
+} agg_state_t;
+
 struct sep_client {
     sep_client_config_t cfg;
     const ge_mem_t *mem;
@@ -210,8 +225,7 @@ struct sep_client {
     int restored;         /* a saved control state is in force (until the server's PIN check fails) */
     sep_pricing_t *prc;   /* the pricing function set's documents (pricing.c) */
     int drm;              /* demand response: the DRM in force (SEP_DRM_NONE: none) */
-    edev_set_t *agg;      /* an aggregator's EndDevices: [0] read so far this round, [1] the last
-                             complete read (NULL unless cfg.aggregator) */
+    agg_state_t *agg;     /* an aggregator's EndDevices (NULL unless cfg.aggregator) */
     unsigned long agg_gen;
     sep_client_stats_t stats;
 };
@@ -389,6 +403,17 @@ static void prc_unfollow(void *ud, int what, const char *href)
 
 /* ---- creation --------------------------------------------------------------------------------------- */
 
+/* The LFDI SRC (40 hex digits) into DST in upper case (DST is not terminated); -1 when it is not one. */
+static int lfdi_upper(char *dst, const char *src)
+{
+    for (int i = 0; i < 40; i++) {
+        if (ge_hex_digit(src[i]) < 0)
+            return -1;
+        dst[i] = (char)(src[i] >= 'a' ? src[i] - 32 : src[i]);
+    }
+    return 0;
+}
+
 int sep_client_new(sep_client_t **out, const sep_client_config_t *cfg)
 {
     sep_client_t *c;
@@ -405,12 +430,9 @@ int sep_client_new(sep_client_t **out, const sep_client_config_t *cfg)
     memset(c, 0, sizeof(*c));
     c->cfg = *cfg;
     c->mem = mem;
-    for (int i = 0; i < 40; i++) {
-        if (ge_hex_digit(cfg->lfdi[i]) < 0) {
-            mem->free(c, mem->ud);
-            return GE_ERR_INVALID;
-        }
-        c->lfdi[i] = (char)(cfg->lfdi[i] >= 'a' ? cfg->lfdi[i] - 32 : cfg->lfdi[i]);
+    if (lfdi_upper(c->lfdi, cfg->lfdi) < 0) {
+        mem->free(c, mem->ud);
+        return GE_ERR_INVALID;
     }
     snprintf(c->dcap_path, sizeof(c->dcap_path), "%s", cfg->dcap_path);
     if (cfg->notify_uri && strlen(cfg->notify_uri) >= sizeof(c->notify_uri)) {
@@ -418,13 +440,27 @@ int sep_client_new(sep_client_t **out, const sep_client_config_t *cfg)
         return GE_ERR_INVALID;
     }
     if (cfg->aggregator) {
-        c->agg = mem->malloc(2 * sizeof(*c->agg), mem->ud);
+        if (cfg->n_agg_register > SEP_MAX_END_DEVICES || (cfg->n_agg_register && !cfg->agg_register)) {
+            mem->free(c, mem->ud);
+            return GE_ERR_INVALID;
+        }
+        c->agg = mem->malloc(sizeof(*c->agg), mem->ud);
         if (!c->agg) {
             mem->free(c, mem->ud);
             return GE_ERR_NOMEM;
         }
-        memset(c->agg, 0, 2 * sizeof(*c->agg));
+        memset(c->agg, 0, sizeof(*c->agg));
+        for (size_t i = 0; i < cfg->n_agg_register; i++) {
+            if (lfdi_upper(c->agg->reg[i].d.lfdi, cfg->agg_register[i].lfdi) < 0) {
+                mem->free(c->agg, mem->ud);
+                mem->free(c, mem->ud);
+                return GE_ERR_INVALID;
+            }
+            c->agg->reg[i].d.sfdi = cfg->agg_register[i].sfdi;
+        }
+        c->agg->n_reg = cfg->n_agg_register;
     }
+    c->cfg.agg_register = NULL; /* copied */
     snprintf(c->notify_uri, sizeof(c->notify_uri), "%s", cfg->notify_uri ? cfg->notify_uri : "");
     c->cfg.notify_uri = c->notify_uri;
     if (!c->cfg.min_poll_s)
@@ -843,15 +879,24 @@ static int edev_is_ours(const sep_client_t *c, const sep_EndDevice_t *e)
  * a complete read (the last page) replaces the set, which moves the generation if it changed. */
 static void agg_edev_list(sep_client_t *c, watch_t *w, const sep_EndDeviceList_t *l, double now)
 {
-    edev_set_t *walk = &c->agg[0], *done = &c->agg[1];
+    edev_set_t *walk = &c->agg->walk, *done = &c->agg->done;
 
-    if (w->page_start == 0)
+    if (w->page_start == 0) {
         walk->n = walk->dropped = 0;
+        for (size_t r = 0; r < c->agg->n_reg; r++)
+            c->agg->reg[r].seen = 0;
+    }
     for (size_t i = 0; i < l->EndDevice_count; i++) {
         const sep_EndDevice_t *e = l->EndDevice[i];
         sep_end_device_t d;
         size_t k;
 
+        if (e->lFDI.data) { /* one of ours to register, listed (even beyond what we keep) */
+            char lfdi[41];
+            sep__hex_upper(&e->lFDI, lfdi, sizeof(lfdi));
+            for (size_t r = 0; r < c->agg->n_reg; r++)
+                c->agg->reg[r].seen |= strcmp(c->agg->reg[r].d.lfdi, lfdi) == 0;
+        }
         if (!e->href || !e->lFDI.data || strlen(e->href) >= sizeof(d.href)) {
             ge_log(c->cfg.log, GE_LOG_WARN, "sep", "EndDevice %s in %s: %s; not acting for it",
                    e->href ? e->href : "(no href)", w->href,
@@ -880,6 +925,9 @@ static void agg_edev_list(sep_client_t *c, watch_t *w, const sep_EndDeviceList_t
     if (walk->dropped)
         ge_log(c->cfg.log, GE_LOG_WARN, "sep", "%s lists %zu EndDevices more than the %d an aggregator keeps; "
                "not acting for them", w->href, walk->dropped, SEP_MAX_END_DEVICES);
+    sep__copy_str(c->agg->list, sizeof(c->agg->list), w->href);
+    for (size_t r = 0; r < c->agg->n_reg; r++)
+        c->agg->reg[r].listed = c->agg->reg[r].seen;
     if (walk->n != done->n || memcmp(walk->dev, done->dev, walk->n * sizeof(walk->dev[0])) != 0 || !c->agg_gen) {
         *done = *walk;
         c->agg_gen++;
@@ -889,12 +937,12 @@ static void agg_edev_list(sep_client_t *c, watch_t *w, const sep_EndDeviceList_t
 
 size_t sep_client_end_devices(const sep_client_t *c, sep_end_device_t *out, size_t max, unsigned long *gen)
 {
-    size_t n = c->agg ? c->agg[1].n : 0;
+    size_t n = c->agg ? c->agg->done.n : 0;
 
     if (gen)
         *gen = c->agg_gen;
     for (size_t i = 0; i < n && i < max; i++)
-        out[i] = c->agg[1].dev[i];
+        out[i] = c->agg->done.dev[i];
     return n;
 }
 
@@ -1525,11 +1573,68 @@ static int next_logevent(sep_client_t *c, double now, sep_request_t *req)
     return 1;
 }
 
+/* An aggregator's in-band registration: POST the first of its sites' EndDevices that the last
+ * complete read of the EndDeviceList lacked. */
+static int next_agg_register(sep_client_t *c, double now, sep_request_t *req)
+{
+    agg_state_t *a = c->agg;
+    inflight_t *f;
+    size_t r;
+
+    if (!a->list[0] || a->reg_out || !c->time_known)
+        return 0;
+    for (r = 0; r < a->n_reg; r++)
+        if (!a->reg[r].listed && !a->reg[r].registered && a->reg[r].next <= now)
+            break;
+    if (r == a->n_reg || !(f = inflight_slot(c)))
+        return 0;
+    ge_buf_clear(&f->body);
+    if (sep__end_device_xml(c->schema, &f->body, a->reg[r].d.lfdi, a->reg[r].d.sfdi, (int64_t)floor(now + c->offset),
+                            0) < 0) {
+        ge_log(c->cfg.log, GE_LOG_ERROR, "sep", "cannot encode the EndDevice of %s", a->reg[r].d.lfdi);
+        a->reg[r].next = now + 60;
+        return 0;
+    }
+    ge_log(c->cfg.log, GE_LOG_INFO, "sep", "aggregator: EndDevice %s is not in %s; registering it there",
+           a->reg[r].d.lfdi, a->list);
+    a->reg_out = (int)r + 1;
+    post(c, f, -4, a->list, "", 0, req);
+    return 1;
+}
+
+static void agg_register_answer(sep_client_t *c, int status, const char *location, double now)
+{
+    agg_state_t *a = c->agg;
+    size_t r = (size_t)a->reg_out - 1;
+    const char *p = location_path(location);
+
+    a->reg_out = 0;
+    if (status >= 200 && status < 300 && p) {
+        a->reg[r].registered = 1;
+        a->reg[r].backoff = 0;
+        ge_log(c->cfg.log, GE_LOG_INFO, "sep", "aggregator: registered EndDevice %s in band as %s", a->reg[r].d.lfdi,
+               p);
+        for (int i = 0; i < MAX_WATCH; i++) /* read the list again now: the new EndDevice is in it */
+            if (c->watch[i].used && c->watch[i].kind == R_EDEV_LIST && !c->watch[i].inflight &&
+                c->watch[i].page_start == 0)
+                c->watch[i].next = now;
+        return;
+    }
+    c->stats.errors++;
+    a->reg[r].backoff = a->reg[r].backoff ? fmin(a->reg[r].backoff * 2, 300) : RETRY_MIN;
+    a->reg[r].next = now + a->reg[r].backoff;
+    ge_log(c->cfg.log, GE_LOG_WARN, "sep", "aggregator: registering EndDevice %s at %s: HTTP %d%s; retry in %.0f s",
+           a->reg[r].d.lfdi, a->list, status, status >= 200 && status < 300 ? " without a Location" : "",
+           a->reg[r].backoff);
+}
+
 /* In-band registration: POST our EndDevice to the EndDeviceList that lacks it. */
 static int next_register(sep_client_t *c, double now, sep_request_t *req)
 {
     inflight_t *f;
 
+    if (c->agg)
+        return next_agg_register(c, now, req);
     if (!c->edev_list[0] || c->edev_href[0] || c->edev_posting || c->edev_next > now || !c->time_known)
         return 0;
     /* demand response: the EndDevice names its deviceCategory, so it waits for the device's ratings */
@@ -1899,7 +2004,10 @@ int sep_client_response(sep_client_t *c, uint32_t id, int status, const char *lo
         return 0;
     }
     if (f->watch == -4) {
-        register_answer(c, status, location, now);
+        if (c->agg)
+            agg_register_answer(c, status, location, now);
+        else
+            register_answer(c, status, location, now);
         return 0;
     }
     if (f->watch == -5) {

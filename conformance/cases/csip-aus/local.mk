@@ -40,6 +40,7 @@ GE_CF_CASES += \
 	conformance/cases/csip-aus/DRG-01.case \
 	conformance/cases/csip-aus/DRL-01.case \
 	conformance/cases/csip-aus/GE-CSIPAUS-001.case \
+	conformance/cases/csip-aus/GE-CSIPAUS-002.case \
 	conformance/cases/csip-aus/GEN-01.case \
 	conformance/cases/csip-aus/GEN-02.case \
 	conformance/cases/csip-aus/GEN-03.case \

@@ -44,6 +44,15 @@ extern "C" {
 
 typedef struct sep_client sep_client_t;
 
+/* An EndDevice an aggregator may act for. */
+typedef struct sep_end_device {
+    char lfdi[41];            /* 40 upper-case hex digits */
+    uint64_t sfdi;
+    char href[SEP_PATH_MAX];
+} sep_end_device_t;
+
+#define SEP_MAX_END_DEVICES 32 /* an aggregator client keeps at most this many */
+
 typedef struct sep_client_config {
     const char *dcap_path;  /* the DeviceCapability resource on the server, e.g. "/dcap" */
     const char *lfdi;       /* our LFDI, 40 hex digits (from our certificate, or configured) */
@@ -78,6 +87,13 @@ typedef struct sep_client_config {
      * EndDevice of its own, registers none and reports nothing.  The caller runs one client per
      * listed EndDevice, with that EndDevice's lfdi/sfdi and acts_for set. */
     int aggregator;
+    /* An aggregator's own sites: EndDevices (lfdi and sfdi; href unused) it registers in band (CSIP-AUS
+     * in-band registration by an aggregator client): each one a complete read of the EndDeviceList
+     * lacks is POSTed there, once (as a DER client registers itself; the list is read again at once
+     * after the server's 2xx with a Location), a refused one again after a backoff.  At most
+     * SEP_MAX_END_DEVICES, not the aggregator's own LFDI; copied by sep_client_new(). */
+    const sep_end_device_t *agg_register;
+    size_t n_agg_register;
     /* The lfdi/sfdi are an EndDevice's the server lists for an aggregator, not the certificate's:
      * the client never registers it in band (it acts for it while the server lists it). */
     int acts_for;
@@ -260,15 +276,6 @@ int sep_client_price(sep_client_t *c, double now, sep_price_t *out);
 double sep_client_next_wakeup(const sep_client_t *c, double now);
 
 void sep_client_stats(const sep_client_t *c, sep_client_stats_t *out);
-
-/* An EndDevice an aggregator may act for. */
-typedef struct sep_end_device {
-    char lfdi[41];            /* 40 upper-case hex digits */
-    uint64_t sfdi;
-    char href[SEP_PATH_MAX];
-} sep_end_device_t;
-
-#define SEP_MAX_END_DEVICES 32 /* an aggregator client keeps at most this many */
 
 /* An aggregator client's EndDevices (config.aggregator): those of its last complete read of the
  * EndDeviceList (every page), in the list's order, the client's own LFDI left out; up to MAX into
