@@ -441,6 +441,15 @@ static void judge(headend_t *he, cf_outcome_t *out)
             snprintf(out->detail, sizeof(out->detail), "line %u: %s", he->c->expects[i].line, d);
         }
     }
+    {
+        size_t n_headers;
+        const char *const *headers = cf_server_headers(he->srv, &n_headers);
+        char d[400];
+        if (!cf_wire_check(he->opts->suite, &obs, headers, n_headers, d, sizeof(d)) && out->result == CF_PASS) {
+            out->result = CF_FAIL;
+            snprintf(out->detail, sizeof(out->detail), "%s", d);
+        }
+    }
     if (out->result == CF_PASS)
         snprintf(out->detail, sizeof(out->detail), "%zu expectation(s) met, %zu exchange(s)", passed, obs.n_ex);
     else if (obs.n_ex == 0 && he->child_done && WIFEXITED(he->child_status))

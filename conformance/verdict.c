@@ -6,8 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
+
+#include <gridedge/arena.h>
+#include <gridedge/xml.h>
 
 #include "conformance/verdict.h"
 
@@ -576,4 +580,110 @@ int cf_expect_check_headers(const cf_expect_t *e, const cf_observed_t *obs, cons
     }
     snprintf(detail, dlen, "%s %s seen %zu time(s), first at %.1f s", e->method, e->path, count, first);
     return 1;
+}
+
+/* ---- what every request must be ------------------------------------------------------------------- */
+
+/* The value of header NAME in LINES ("Name: value\n" each), its length in *LEN; NULL if absent. */
+static const char *header_value(const char *lines, const char *name, size_t *len)
+{
+    size_t nl = strlen(name);
+
+    for (const char *p = lines; p && *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t ll = eol ? (size_t)(eol - p) : strlen(p);
+        if (ll > nl + 1 && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (v < p + ll && (*v == ' ' || *v == '\t'))
+                v++;
+            *len = (size_t)(p + ll - v);
+            return v;
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* Is the media type (VALUE, LEN bytes, parameters allowed after ';') WANT? */
+static int media_is(const char *value, size_t len, const char *want)
+{
+    size_t wl = strlen(want), n = 0;
+
+    while (n < len && value[n] != ';' && value[n] != ' ' && value[n] != '\t')
+        n++;
+    return n == wl && strncasecmp(value, want, wl) == 0;
+}
+
+/* Does PATH (its query left out) end with SUFFIX? */
+static int path_ends(const char *path, const char *suffix)
+{
+    size_t n = strcspn(path, "?"), sl = strlen(suffix);
+    return n >= sl && strncmp(path + n - sl, suffix, sl) == 0;
+}
+
+int cf_wire_check(const char *suite, const cf_observed_t *obs, const char *const *headers, size_t n_headers,
+                  char *detail, size_t detail_len)
+{
+    int json = strcmp(suite, "oadr3") == 0;
+    const ge_xml_schema_t *schema = json ? NULL : ge_xml_schema_find(strcmp(suite, "oadr20b") == 0 ? "oadr20b" : "sep");
+    const char *media = json ? "application/json" : schema == &ge_xml_schema_oadr20b ? "application/xml"
+                                                                                      : "application/sep+xml";
+    const char *what = json ? "JSON" : schema == &ge_xml_schema_oadr20b ? "OpenADR 2.0b" : "IEEE 2030.5";
+    ge_xml_decoder_t *dec = NULL;
+    ge_arena_t *arena = NULL;
+    int ok = 1;
+
+    if (!json && (!schema || ge_xml_decoder_new(&dec, NULL, NULL, NULL) < 0 ||
+                  ge_arena_new(&arena, NULL, 0, (size_t)16 << 20) < 0)) {
+        snprintf(detail, detail_len, "wire: cannot set up the %s decoder", what);
+        ge_xml_decoder_free(dec);
+        return 0;
+    }
+    for (size_t i = 0; ok && i < obs->n_ex; i++) {
+        const cf_exchange_t *x = &obs->ex[i];
+        int request = strcmp(x->method, "POST") == 0 || strcmp(x->method, "PUT") == 0;
+        int answer = strncmp(x->method, "SEND ", 5) == 0 && x->status >= 200 && x->status < 300;
+        size_t blen = strlen(x->body);
+        char why[300] = "";
+
+        /* OpenADR 3.0's token request (fetchToken) is a form, not JSON */
+        int form = json && request && path_ends(x->path, "/auth/token");
+        const char *want = form ? "application/x-www-form-urlencoded" : media;
+
+        if ((!request && !answer) || blen == 0)
+            continue;
+        if (request && headers && i < n_headers && headers[i]) {
+            size_t vl = 0;
+            const char *v = header_value(headers[i], "Content-Type", &vl);
+            if (!v)
+                snprintf(why, sizeof(why), "no Content-Type (the body needs %s)", want);
+            else if (!media_is(v, vl, want))
+                snprintf(why, sizeof(why), "Content-Type %.*s, not %s", (int)(vl < 80 ? vl : 80), v, want);
+        }
+        if (!why[0] && json && !form) {
+            json_error_t je;
+            json_t *j = json_loadb(x->body, blen, 0, &je);
+            if (!j)
+                snprintf(why, sizeof(why), "not JSON: %d:%d: %s", je.line, je.column, je.text);
+            json_decref(j);
+        } else if (!why[0] && !json) {
+            ge_xml_msg_t msg;
+            ge_arena_reset(arena);
+            if (ge_xml_decode(dec, schema, arena, x->body, blen, &msg) < 0) {
+                const ge_xml_error_t *e = ge_xml_decoder_error(dec);
+                snprintf(why, sizeof(why), "not a valid %s document: %lu:%lu: %s", what, e->line, e->col, e->msg);
+            }
+        }
+        if (why[0]) {
+            ok = 0;
+            if (answer) /* "SEND POST": the head-end's send, the client's answer */
+                snprintf(detail, detail_len, "wire: the answer to %s %s at %.1f s: %s", x->method + 5, x->path, x->t,
+                         why);
+            else
+                snprintf(detail, detail_len, "wire: %s %s at %.1f s: %s", x->method, x->path, x->t, why);
+        }
+    }
+    ge_xml_decoder_free(dec);
+    ge_arena_free(arena);
+    return ok;
 }

@@ -48,6 +48,16 @@ typedef struct cf_observed {
 /* "completed", "refused" (an unfinished handshake counts: the client gave up on it), "failed". */
 const char *cf_tls_outcome_name(cf_tls_outcome o);
 
+/* What SUITE requires of everything a client sends, whatever a case expects: the body of each of
+ * its POSTs and PUTs carries the suite's media type (HEADERS[i], "Name: value" lines as the server
+ * keeps them, for OBS->ex[i]; NULL or beyond N_HEADERS: not judged) and is a valid document of the
+ * suite's schema, and so is the body of each 2xx answer to a head-end send.  csip and csip-aus:
+ * application/sep+xml, IEEE 2030.5 with the CSIP-AUS extensions (v1.2 or v1.3 namespace); oadr20b:
+ * application/xml, an OpenADR 2.0b payload; oadr3: application/json, well-formed JSON.  1, or 0 with
+ * the first breach (what, when, why) in DETAIL. */
+int cf_wire_check(const char *suite, const cf_observed_t *obs, const char *const *headers, size_t n_headers,
+                  char *detail, size_t detail_len);
+
 /* cf_expect_check_headers() for `expect handshake` too: HS[0..N_HS) are the TLS handshakes the client
  * began (cf_expect_check and cf_expect_check_headers judge those expectations as if there were none). */
 int cf_expect_check_tls(const cf_expect_t *e, const cf_observed_t *obs, const char *const *headers, size_t n_headers,

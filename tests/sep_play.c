@@ -599,6 +599,14 @@ int sep_play_judge(const char *id, const cf_case_t *c, const sep_play_run_t *r)
         for (unsigned k = 0; k < e.n_has; k++)
             ge_buf_free(&has[k]);
     }
+    {
+        char detail[400];
+        if (!cf_wire_check("csip", &obs, NULL, 0, detail, sizeof(detail))) { /* what the head-end checks */
+            if (id)
+                fprintf(stderr, "  %s: %s\n", id, detail);
+            failed++;
+        }
+    }
     return failed;
 }
 

@@ -961,6 +961,110 @@ static void write_file(const char *path, const char *text)
     fclose(f);
 }
 
+/* What every request must be (cf_wire_check): the suite's media type, a valid document of its schema;
+ * a client's 2xx answer to a send, a valid document too; the rest is not judged. */
+static void test_wire_check(void)
+{
+#define RSP_OK "<Response xmlns=\"urn:ieee:std:2030.5:ns\"><createdDateTime>1</createdDateTime>" \
+               "<endDeviceLFDI>0123456789ABCDEF0123456789ABCDEF01234567</endDeviceLFDI><status>1</status>" \
+               "<subject>0123456789ABCDEF0123456789ABCDEF</subject></Response>"
+#define RSP_BAD "<Response xmlns=\"urn:ieee:std:2030.5:ns\"><endDeviceLFDI>0123456789ABCDEF0123456789ABCDEF01234567" \
+                "</endDeviceLFDI><createdDateTime>1</createdDateTime><status>1</status>" \
+                "<subject>0123456789ABCDEF0123456789ABCDEF</subject></Response>"
+#define POLL "<oadrPayload xmlns=\"http://openadr.org/oadr-2.0b/2012/07\"><oadrSignedObject><oadrPoll " \
+             "ei:schemaVersion=\"2.0b\" xmlns:ei=\"http://docs.oasis-open.org/ns/energyinterop/201110\">" \
+             "<ei:venID>VEN-1</ei:venID></oadrPoll></oadrSignedObject></oadrPayload>"
+    static const struct {
+        const char *suite;
+        cf_exchange_t x;
+        const char *headers; /* NULL: none kept */
+        const char *breach;  /* NULL: fine; else text the detail holds */
+    } t[] = {
+        { "csip", { 1.0, "POST", "/rsp", RSP_OK, 201 }, "Content-Type: application/sep+xml\n", NULL },
+        { "csip-aus", { 1.0, "POST", "/rsp", RSP_OK, 201 }, "Content-Type: Application/SEP+XML; charset=utf-8\n",
+          NULL },
+        { "csip", { 1.0, "POST", "/rsp", RSP_OK, 201 }, NULL, NULL }, /* the media type not known */
+        { "csip", { 1.5, "PUT", "/rsp", RSP_OK, 204 }, "Content-Type: application/xml\n",
+          "wire: PUT /rsp at 1.5 s: Content-Type application/xml, not application/sep+xml" },
+        { "csip", { 1.0, "POST", "/rsp", RSP_OK, 201 }, "Accept: application/sep+xml\n",
+          "no Content-Type (the body needs application/sep+xml)" },
+        { "csip", { 2.0, "POST", "/rsp", RSP_BAD, 201 }, "Content-Type: application/sep+xml\n",
+          "wire: POST /rsp at 2.0 s: not a valid IEEE 2030.5 document: 1:" },
+        { "csip", { 2.0, "POST", "/rsp", "not xml", 201 }, NULL, "not a valid IEEE 2030.5 document" },
+        { "csip", { 2.0, "POST", "/rsp", POLL, 201 }, NULL, "not a valid IEEE 2030.5 document" },
+        { "csip", { 3.0, "SEND POST", "/ntfy", "<<garbage", 200 }, NULL,
+          "wire: the answer to POST /ntfy at 3.0 s: not a valid IEEE 2030.5 document" },
+        { "csip", { 3.0, "SEND POST", "/ntfy", "bad request", 400 }, NULL, NULL }, /* an error answer */
+        { "csip", { 3.0, "GET", "/dcap", "ignored", 200 }, NULL, NULL },
+        { "csip", { 3.0, "RESTART", "TERM", "", 0 }, NULL, NULL },
+        { "csip", { 3.0, "POST", "/edev/1/sub", "", 201 }, "Content-Type: text/plain\n", NULL }, /* no body */
+        { "oadr20b", { 1.0, "POST", "/OpenADR2/Simple/2.0b/OadrPoll", POLL, 200 }, "Content-Type: application/xml\n",
+          NULL },
+        { "oadr20b", { 1.0, "POST", "/OpenADR2/Simple/2.0b/OadrPoll", POLL, 200 }, "Content-Type: text/xml\n",
+          "Content-Type text/xml, not application/xml" },
+        { "oadr20b", { 1.0, "POST", "/OpenADR2/Simple/2.0b/OadrPoll", RSP_OK, 200 }, NULL,
+          "not a valid OpenADR 2.0b document" },
+        { "oadr3", { 1.0, "POST", "/openadr3/auth/token", "grant_type=client_credentials", 200 },
+          "Content-Type: application/x-www-form-urlencoded\n", NULL },
+        { "oadr3", { 1.0, "POST", "/openadr3/auth/token", "{}", 200 }, "Content-Type: application/json\n",
+          "not application/x-www-form-urlencoded" },
+        { "oadr3", { 1.0, "POST", "/openadr3/reports", "{\"a\": 1}", 201 }, "Content-Type: application/json\n", NULL },
+        { "oadr3", { 1.0, "PUT", "/openadr3/reports/1", "{\"a\": ", 200 }, "Content-Type: application/json\n",
+          "wire: PUT /openadr3/reports/1 at 1.0 s: not JSON: 1:" },
+    };
+#undef RSP_OK
+#undef RSP_BAD
+#undef POLL
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        cf_observed_t obs = { &t[i].x, 1, NULL, 0, 10, 0 };
+        const char *headers[1] = { t[i].headers };
+        char d[400] = "";
+        int ok = cf_wire_check(t[i].suite, &obs, headers, 1, d, sizeof(d));
+        if (ok != !t[i].breach || (t[i].breach && !strstr(d, t[i].breach)))
+            fprintf(stderr, "\n  case %zu: %d %s\n", i, ok, d);
+        CU_ASSERT_EQUAL(ok, !t[i].breach);
+        if (t[i].breach)
+            CU_ASSERT_PTR_NOT_NULL(strstr(d, t[i].breach));
+    }
+    /* the first breach of several is the one told */
+    {
+        cf_exchange_t x[2] = { { 1.0, "POST", "/a", "x", 201 }, { 2.0, "POST", "/b", "y", 201 } };
+        cf_observed_t obs = { x, 2, NULL, 0, 10, 0 };
+        char d[400];
+        CU_ASSERT_EQUAL(cf_wire_check("csip", &obs, NULL, 0, d, sizeof(d)), 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(d, "POST /a at 1.0 s"));
+    }
+}
+
+/* A client that does what CORE-005 asks but PUTs a document that is not valid 2030.5, or one with
+ * the wrong media type, fails it: the head-end checks every request on the wire. */
+static void test_run_wire_breach(void)
+{
+    static const struct { const char *type, *detail; } t[] = {
+        { "application/sep+xml", "wire: PUT /edev/1/der/1/ders at " },
+        { "text/plain", "Content-Type text/plain, not application/sep+xml" },
+    };
+    const char *src = getenv("GE_SRCDIR") ? getenv("GE_SRCDIR") : GE_SRCDIR;
+    char dir[1024], script[1200];
+    snprintf(dir, sizeof(dir), "%s/tests/data/conformance", src);
+    snprintf(script, sizeof(script), "%s/test_client.py", dir);
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        char *argv[] = { (char *)proc_gridedge(), "conformance", "run", "--suite", "csip", "--case-dir", dir, "--case",
+                         "CORE-005", "--", "python3", script, "{url}", "{status_file}", "{duration}",
+                         (char *)t[i].type, NULL };
+        proc_result_t r;
+        CU_ASSERT_EQUAL_FATAL(proc_run(argv, NULL, 60000, &r), 0);
+        CU_ASSERT_EQUAL(r.status, 1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "FAIL CORE-005 "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.out, t[i].detail));
+        if (i == 0)
+            CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "not a valid IEEE 2030.5 document: 1:71: element 'sep:alarmStatus'"));
+        if (r.status != 1 || !strstr(r.out, t[i].detail))
+            fprintf(stderr, "%s%s", r.out, r.err);
+        proc_result_free(&r);
+    }
+}
+
 /* A client that sends garbage, floods or hangs (tests/data/conformance/hostile_client.py), ignores
  * SIGTERM and would outlive the run: each case still ends in its time bound with a FAIL, the next case
  * runs, the report is written with the evidence capped, and the client is gone afterwards. */
@@ -1174,11 +1278,13 @@ int test_register(void)
         { "verdict", test_verdict },
         { "has-bits and has-any-bits", test_has_bits },
         { "expect answer status", test_answer_status },
+        { "what every request must be (media type, schema)", test_wire_check },
         { "serve", test_serve },
         { "capture, send, expect answer", test_capture_and_send },
         { "built-in cases", test_builtin_cases },
         { "run: an idle client fails", test_run_idle_client_fails },
         { "run: a scripted client", test_run_scripted_client },
+        { "run: a request not valid on the wire fails the case", test_run_wire_breach },
         { "run: a client that sends garbage, floods or hangs", test_run_hostile_client },
         { "run: at T restart", test_run_restart },
         { "run: at T fault-file", test_run_fault_file },

@@ -384,6 +384,13 @@ static int judge(const char *id, const cf_case_t *c, const sim_run_t *r)
         for (unsigned k = 0; k < e.n_has; k++)
             ge_buf_free(&has[k]);
     }
+    {
+        char detail[400];
+        if (!cf_wire_check("oadr20b", &obs, NULL, 0, detail, sizeof(detail))) { /* what the head-end checks */
+            fprintf(stderr, "  %s: %s\n", id, detail);
+            failed++;
+        }
+    }
     return failed;
 }
 

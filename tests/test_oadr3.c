@@ -558,6 +558,14 @@ static int judge(const cf_case_t *c, const sim_run_t *r, int quiet)
         for (unsigned k = 0; k < e.n_has; k++)
             ge_buf_free(&has[k]);
     }
+    {
+        char detail[400];
+        if (!cf_wire_check("oadr3", &obs, (const char *const *)r->headers, r->n_ex, detail, sizeof(detail))) {
+            if (!quiet)
+                fprintf(stderr, "  %s: %s\n", c->id, detail);
+            failed++;
+        }
+    }
     return failed;
 }
 

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """A minimal 2030.5-ish client for testing the conformance head-end itself (not a real client):
 it reads DeviceCapability and Time over plain HTTP, then writes a status file with the server's
-time for DURATION seconds.  usage: test_client.py URL STATUS_FILE DURATION"""
+time for DURATION seconds.  With a fourth argument it also PUTs a document that is not valid
+2030.5 (elements out of order) to /edev/1/der/1/ders, with that argument as its Content-Type.
+usage: test_client.py URL STATUS_FILE DURATION [CONTENT-TYPE]"""
 import json
 import os
 import re
 import sys
 import time
+import urllib.error
 import urllib.request
 
 
@@ -22,6 +25,15 @@ def main():
     tm = get(base + re.search(r'<TimeLink href="([^"]+)"', dcap).group(1))
     # currentTime is whole seconds, truncated: half a second is the unbiased guess
     offset = int(re.search(r"<currentTime>(\d+)</currentTime>", tm).group(1)) + 0.5 - time.time()
+    if len(sys.argv) > 4:
+        bad = ('<DERStatus xmlns="urn:ieee:std:2030.5:ns"><readingTime>1</readingTime>'
+               '<alarmStatus>0</alarmStatus></DERStatus>').encode()
+        req = urllib.request.Request(base + "/edev/1/der/1/ders", data=bad, method="PUT",
+                                     headers={"Content-Type": sys.argv[4]})
+        try:
+            urllib.request.urlopen(req, timeout=5).read()
+        except urllib.error.HTTPError:
+            pass  # the head-end serves no such resource: what matters is what was sent
     end = time.time() + duration
     while time.time() < end:
         status = {"time": round(time.time() + offset), "site": {"power_w": 0}, "pv": {"power_w": 0},
